@@ -1,0 +1,144 @@
+"""Builds the python-telegram-bot Application: settings in, a ready bot out."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.domain.roles import allows
+from bot.handlers import common
+from bot.pacer import Pacer
+from bot.services import CommandInfo, Services
+from bot.store.db import Database
+from bot.updates import PerChatUpdateProcessor
+
+log = logging.getLogger(__name__)
+
+CORE_COMMANDS = [
+    CommandInfo("start", "Bắt đầu, lời chào"),
+    CommandInfo("help", "Danh sách các lệnh"),
+]
+
+
+def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The Application with every handler registered, in order; nothing runs yet."""
+    pacer = Pacer(
+        global_per_second=settings.global_rate,
+        group_per_minute=settings.group_rate,
+        chat_per_second=settings.chat_rate,
+        max_retry_after=settings.max_retry_after,
+    )
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token())
+        .base_url(settings.bot_api_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .rate_limiter(pacer)
+        .concurrent_updates(PerChatUpdateProcessor(settings.update_concurrency))
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.bot_api_file_url:
+        builder = builder.base_file_url(settings.bot_api_file_url)
+    app = builder.build()
+    svc = Services(settings=settings, db=Database(settings.db_path), pacer=pacer)
+    app.bot_data["services"] = svc
+    _register(app, svc)
+    return app
+
+
+def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> None:
+    """Register every handler, in the order Telegram updates should meet them."""
+    start_payloads: dict[str, common.StartPayloadHandler] = {}
+    svc.commands.extend(CORE_COMMANDS)
+
+    # Group -1 runs before everything: keep chats/users tables current, never replies.
+    app.add_handler(TypeHandler(Update, common.track_update), group=-1)
+    # The bot joined, left, was blocked or unblocked somewhere.
+    app.add_handler(ChatMemberHandler(common.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+
+    # --- features register here, each in its own block (conversations before commands) ---
+
+    # /start last among commands so deep-link prefixes registered above are known.
+    app.add_handler(CommandHandler("start", common.make_start(start_payloads)))
+    app.add_handler(CommandHandler("help", common.help_command))
+
+    # Fallbacks: unknown commands, stray private messages, buttons nobody knows.
+    app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
+            common.private_text_fallback,
+        )
+    )
+    app.add_handler(CallbackQueryHandler(common.unknown_callback))
+    app.add_error_handler(common.on_error)
+
+
+async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Open the database (migrating it), publish the command menus, start workers."""
+    svc: Services = app.bot_data["services"]
+    version = await svc.db.open()
+    log.info("database %s at schema version %d", svc.db.path, version)
+    await publish_commands(app, svc)
+    for start in svc.starters:
+        await start(app)
+
+
+async def _post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Stop workers (they finish what is in flight) while the database is still open."""
+    svc: Services = app.bot_data["services"]
+    for stop in reversed(svc.stoppers):
+        try:
+            await stop()
+        except Exception:
+            log.exception("a worker failed to stop cleanly")
+
+
+async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Close the database last."""
+    svc: Services = app.bot_data["services"]
+    await svc.db.close()
+
+
+def menu_for(svc: Services, permission_holder: Any) -> list[BotCommand]:
+    """The Telegram menu for a role (None: the public menu); aliases stay out of it."""
+    return [
+        BotCommand(info.name, info.description[:256])
+        for info in svc.commands
+        if info.in_menu and (info.permission is None or allows(permission_holder, info.permission))
+    ]
+
+
+async def publish_commands(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> None:
+    """setMyCommands: a public menu, and a fuller one in each staff member's private chat."""
+    try:
+        await app.bot.set_my_commands(menu_for(svc, None), scope=BotCommandScopeDefault())
+        staff_ids = set(svc.settings.admin_ids)
+        rows = await svc.db.fetch_all("SELECT user_id FROM staff_roles")
+        staff_ids.update(int(r[0]) for r in rows)
+        for user_id in sorted(staff_ids):
+            role = await svc.role_of(user_id)
+            await app.bot.set_my_commands(
+                menu_for(svc, role), scope=BotCommandScopeChat(chat_id=user_id)
+            )
+    except TelegramError as exc:
+        # A staff member who never opened a chat with the bot gives "chat not found".
+        log.warning("could not publish all command menus: %s", exc)

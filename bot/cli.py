@@ -1,0 +1,106 @@
+"""The `loa` command line: run, migrate, check, and the tools of later features."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.logs import setup_logging
+from bot.store.db import Database
+
+log = logging.getLogger("loa")
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the bot: long polling, or a webhook when LOA_WEBHOOK_URL is set."""
+    from telegram import Update
+
+    from bot.app import build_application
+
+    settings.token()  # fail with one line before anything starts
+    app = build_application(settings)
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        url_path = settings.webhook_url.split("://", 1)[-1].partition("/")[2]
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=url_path,
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        # run_polling stops cleanly on SIGINT/SIGTERM (its default stop_signals).
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply pending migrations and print the schema version."""
+
+    async def go() -> int:
+        async with Database(settings.db_path) as db:
+            return await db.schema_version()
+
+    version = asyncio.run(go())
+    print(f"schema version {version} ({settings.db_path})")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Validate settings (the token included) and every content file."""
+    settings.token()
+    problems: list[str] = []
+    for checker in CHECKS:
+        problems.extend(checker(settings))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print("settings and content OK")
+    return 0
+
+
+# Content checkers return "path:line: message" strings; features append theirs.
+CHECKS: list[Callable[[Settings], list[str]]] = []
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="loa", description="Loa, the Telegram bot of the information and outreach office."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="start the bot (needs LOA_BOT_TOKEN)").set_defaults(func=cmd_run)
+    sub.add_parser("migrate", help="apply database migrations and print the schema version")
+    sub.choices["migrate"].set_defaults(func=cmd_migrate)
+    sub.add_parser("check", help="validate settings and content files").set_defaults(func=cmd_check)
+    # --- later features add their sub-commands below ---
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, build Settings once, run the sub-command; errors are one line."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"loa: {exc}", file=sys.stderr)
+        return 2
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    setup_logging(settings.log_level, [token])
+    try:
+        return int(args.func(args, settings))
+    except SettingsError as exc:
+        print(f"loa: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

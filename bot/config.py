@@ -1,0 +1,149 @@
+"""Settings, read once from the environment (prefix LOA_) and an optional .env file."""
+
+from __future__ import annotations
+
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TELEGRAM_API_URL = "https://api.telegram.org/bot"
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message is one line naming the setting."""
+
+
+class Settings(BaseSettings):
+    """Every knob of Loa; see .env.example for the documentation of each."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LOA_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    bot_token: SecretStr | None = None
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    admin_chat_id: int | None = None
+    db_path: Path = Path("data/loa.db")
+    content_dir: Path = Path("content")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    bot_api_url: str = TELEGRAM_API_URL
+    bot_api_file_url: str | None = None
+
+    # Telegram's sending limits (shared/telegram-limits.md); the pacer keeps every
+    # outgoing message inside them, broadcasts and replies alike.
+    global_rate: float = Field(30.0, gt=0, le=1000)
+    group_rate: float = Field(20.0, gt=0, le=1000)
+    chat_rate: float = Field(1.0, gt=0, le=100)
+    # A 429 shorter than this is waited out and retried for interactive replies.
+    max_retry_after: float = Field(60.0, ge=0)
+
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+
+    update_concurrency: int = Field(64, ge=1, le=1024)
+    log_level: str = "INFO"
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: Any) -> Any:
+        """Accept "1,2, 3" (the documented form) as well as a list."""
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError as exc:
+                raise ValueError("must be comma-separated Telegram user ids (numbers)") from exc
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("admin_chat_id", "webhook_url", "bot_api_file_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        """An empty variable means "not set", as in most .env files."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("bot_token", "webhook_secret", mode="before")
+    @classmethod
+    def _blank_secret_is_none(cls, value: Any) -> Any:
+        """An empty token means "not set"."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        """Fail early on a time zone name Python does not know."""
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("bot_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        """Bot API and webhook addresses must be http(s) URLs."""
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        """Only the standard logging level names."""
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return upper
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        """A token looks like 123456:ABC...; say so without echoing it."""
+        if value is not None:
+            head, _, tail = value.get_secret_value().strip().partition(":")
+            if not head.isdigit() or not tail:
+                raise ValueError("does not look like a bot token (digits:letters from @BotFather)")
+        return value
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        """The configured time zone as a tzinfo."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def token(self) -> str:
+        """The bot token; raises SettingsError when it is not set."""
+        if self.bot_token is None:
+            raise SettingsError(
+                "LOA_BOT_TOKEN is not set: create a bot with @BotFather and export its token"
+            )
+        return self.bot_token.get_secret_value().strip()
+
+    def is_owner(self, user_id: int | None) -> bool:
+        """Owners are the ids in LOA_ADMIN_IDS."""
+        return user_id is not None and user_id in self.admin_ids
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings once; turn validation errors into one clear line, never the values."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors(include_input=False, include_url=False)[0]
+        field = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+        name = f"LOA_{field.upper()}" if field != "settings" else "settings"
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

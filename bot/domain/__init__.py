@@ -1,0 +1,1 @@
+"""Pure Python rules of Loa: no telegram, no aiosqlite imports here."""

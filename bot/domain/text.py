@@ -1,0 +1,90 @@
+"""Vietnamese text helpers: normalisation, folding for search, HTML escaping, splitting."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+# Old-style ("hoà", "uỷ") and new-style ("hòa", "ủy") tone placement are both NFC but
+# differ; folding removes the marks entirely so both match (shared/vietnamese-text.md).
+_D_MAP = str.maketrans({"đ": "d", "Đ": "D"})
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
+
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+def nfc(text: str) -> str:
+    """Unicode NFC, the one form Loa stores and compares."""
+    return unicodedata.normalize("NFC", text)
+
+
+def clean(text: str) -> str:
+    """NFC, no zero-width characters, single spaces, trimmed lines, no trailing blank lines."""
+    text = _ZERO_WIDTH.sub("", nfc(text)).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return "\n".join(lines).strip()
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics and with đ→d: "Thành Uỷ" → "thanh uy"."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_D_MAP))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", stripped).lower()
+
+
+def escape(text: str) -> str:
+    """Escape text for Telegram's HTML parse mode (only <, > and & matter there)."""
+    return html.escape(text, quote=False)
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit Telegram counts message length in."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_for_telegram(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split plain text at paragraph (then line, then word) boundaries into parts under limit."""
+    text = text.strip()
+    if utf16_len(text) <= limit:
+        return [text] if text else []
+    parts: list[str] = []
+    current = ""
+    for paragraph in text.split("\n"):
+        for piece in _pieces(paragraph, limit):
+            candidate = f"{current}\n{piece}" if current else piece
+            if utf16_len(candidate) <= limit:
+                current = candidate
+            else:
+                if current.strip():
+                    parts.append(current.strip())
+                current = piece
+    if current.strip():
+        parts.append(current.strip())
+    return parts
+
+
+def _pieces(paragraph: str, limit: int) -> list[str]:
+    """A paragraph as is, or cut at spaces (then hard) when it alone exceeds the limit."""
+    if utf16_len(paragraph) <= limit:
+        return [paragraph]
+    pieces: list[str] = []
+    current = ""
+    for word in paragraph.split(" "):
+        while utf16_len(word) > limit:  # a single huge "word": hard cut
+            if current:
+                pieces.append(current)
+                current = ""
+            cut = limit // 2
+            pieces.append(word[:cut])
+            word = word[cut:]
+        candidate = f"{current} {word}" if current else word
+        if utf16_len(candidate) <= limit:
+            current = candidate
+        else:
+            pieces.append(current)
+            current = word
+    if current:
+        pieces.append(current)
+    return pieces

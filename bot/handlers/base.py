@@ -1,0 +1,102 @@
+"""Helpers every handler uses: the services, replies, and the role check."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.domain.errors import LoaError
+from bot.domain.text import nfc
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+Callback = Callable[[Update, Context], Awaitable[Any]]
+F = TypeVar("F", bound=Callback)
+
+NO_PERMISSION = "⛔ Bạn không có quyền dùng chức năng này."
+EXPIRED_BUTTON = "Nút này đã hết hạn hoặc không hợp lệ."
+
+
+def services(context: Context) -> Services:
+    """The Services object of this Application."""
+    return context.application.bot_data["services"]  # type: ignore[no-any-return]
+
+
+async def reply(update: Update, text: str, **kwargs: Any) -> None:
+    """Reply in the chat of the update (message or button press)."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    if update.effective_message is not None and update.callback_query is None:
+        await update.effective_message.reply_text(text, **kwargs)
+    else:
+        await update.get_bot().send_message(chat.id, text, **kwargs)
+
+
+async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a button press (Telegram shows a spinner until it is answered)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=alert)
+
+
+def requires(permission: str) -> Callable[[F], F]:
+    """Check the sender's role at every call; refuse with a Vietnamese message otherwise."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        async def wrapper(update: Update, context: Context) -> Any:
+            user = update.effective_user
+            if not await services(context).may(user.id if user else None, permission):
+                log.info(
+                    "refused %s to user %s (needs %s)",
+                    func.__name__,
+                    user.id if user else None,
+                    permission,
+                )
+                if update.callback_query is not None:
+                    await answer_query(update, NO_PERMISSION, alert=True)
+                else:
+                    await reply(update, NO_PERMISSION)
+                return None
+            return await func(update, context)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def user_errors(func: F) -> F:
+    """Turn domain errors (LoaError) into their Vietnamese message instead of a crash."""
+
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: Context) -> Any:
+        try:
+            return await func(update, context)
+        except LoaError as exc:
+            if update.callback_query is not None:
+                await answer_query(update, exc.user_message[:200], alert=True)
+            else:
+                await reply(update, exc.user_message)
+            return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def command_text(update: Update) -> str:
+    """The text after the leading /command, newlines kept (NFC, trimmed)."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return ""
+    text = message.text
+    if text.startswith("/"):
+        # The command ends at the first space or newline, whichever comes first.
+        cut = min((i for i in (text.find(" "), text.find("\n")) if i >= 0), default=len(text))
+        text = text[cut:]
+    return nfc(text).strip()

@@ -1,0 +1,192 @@
+"""Handlers every bot has: tracking chats and users, /start, /help, fallbacks, errors."""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from telegram import ChatMember, ChatMemberUpdated, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+
+from bot.domain import clock
+from bot.domain.roles import ROLE_LABELS_VI, allows
+from bot.handlers.base import EXPIRED_BUTTON, Context, answer_query, reply, services
+from bot.store import people
+
+log = logging.getLogger(__name__)
+
+# Refresh a chat's or user's row at most this often (seconds): every update would
+# otherwise cost a write transaction, and last_seen needs no finer grain.
+_TOUCH_INTERVAL = 300
+
+StartPayloadHandler = Callable[[Update, Context, str], Awaitable[Any]]
+
+
+async def track_update(update: Update, context: Context) -> None:
+    """Group -1: keep the chats and users tables up to date (runs before every handler)."""
+    svc = services(context)
+    seen: dict[tuple[str, int], float] = context.application.bot_data.setdefault("seen", {})
+    now = clock.now()
+    chat = update.effective_chat
+    if chat is not None and now - seen.get(("chat", chat.id), 0) > _TOUCH_INTERVAL:
+        title = chat.title or chat.full_name
+        await people.upsert_chat(svc.db, chat.id, chat.type, title, chat.username, now)
+        seen[("chat", chat.id)] = now
+    user = update.effective_user
+    if (
+        user is not None
+        and not user.is_bot
+        and now - seen.get(("user", user.id), 0) > _TOUCH_INTERVAL
+    ):
+        await people.upsert_user(
+            svc.db, user.id, user.full_name, user.username, user.language_code, now
+        )
+        seen[("user", user.id)] = now
+
+
+def forget_seen(
+    context: Context, *, chat_id: int | None = None, user_id: int | None = None
+) -> None:
+    """Make the next update re-write a chat or user row (after it was deleted or changed)."""
+    seen: dict[tuple[str, int], float] = context.application.bot_data.setdefault("seen", {})
+    if chat_id is not None:
+        seen.pop(("chat", chat_id), None)
+    if user_id is not None:
+        seen.pop(("user", user_id), None)
+
+
+def _membership_change(update: ChatMemberUpdated) -> tuple[bool, bool]:
+    """(was a member, is a member) for the bot in this my_chat_member update."""
+    present = {ChatMember.MEMBER, ChatMember.OWNER, ChatMember.ADMINISTRATOR}
+
+    def member(m: ChatMember) -> bool:
+        if m.status in present:
+            return True
+        return m.status == ChatMember.RESTRICTED and bool(getattr(m, "is_member", False))
+
+    return member(update.old_chat_member), member(update.new_chat_member)
+
+
+async def on_my_chat_member(update: Update, context: Context) -> None:
+    """The bot was added to, removed from, blocked or unblocked in a chat."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    svc = services(context)
+    was, now_member = _membership_change(change)
+    chat = change.chat
+    await people.upsert_chat(
+        svc.db, chat.id, chat.type, chat.title or chat.full_name, chat.username, clock.now()
+    )
+    if was and not now_member:
+        reason = "blocked" if chat.type == ChatType.PRIVATE else "removed"
+        await people.set_chat_active(svc.db, chat.id, False, reason)
+        log.info("bot %s in chat %s", reason, chat.id)
+    elif now_member and not was:
+        await people.set_chat_active(svc.db, chat.id, True, None)
+        log.info("bot added to / unblocked in chat %s", chat.id)
+    for hook in svc.features.get("membership_hooks", []):
+        await hook(update, context, was, now_member)
+
+
+WELCOME = (
+    "👋 Xin chào {name}!\n\n"
+    "Tôi là <b>Loa</b> — kênh thông tin của Ban Tuyên giáo trên Telegram. "
+    "Tại đây bạn có thể đọc tin tức, nhận thông báo và gửi ý kiến đến cơ quan.\n\n"
+    "Gõ /help để xem các lệnh."
+)
+
+
+def make_start(payloads: Mapping[str, StartPayloadHandler]) -> Callable[[Update, Context], Any]:
+    """/start, dispatching deep-link payloads (t.me/<bot>?start=<prefix><rest>) by prefix."""
+
+    async def start(update: Update, context: Context) -> None:
+        """Welcome the user, or open what the deep link points to."""
+        payload = (context.args or [""])[0] if context.args else ""
+        chat = update.effective_chat
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            # A new /start in a private chat means the user unblocked us.
+            await people.set_chat_active(services(context).db, chat.id, True, None)
+            for hook in services(context).features.get("start_hooks", []):
+                await hook(update, context)
+        for prefix, handler in payloads.items():
+            if payload.startswith(prefix):
+                await handler(update, context, payload[len(prefix) :])
+                return
+        user = update.effective_user
+        name = html.escape(user.first_name) if user else "bạn"
+        await reply(update, WELCOME.format(name=name))
+
+    return start
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/help: the commands this user may use, staff commands included for staff."""
+    svc = services(context)
+    user = update.effective_user
+    role = await svc.role_of(user.id if user else None)
+    public: list[str] = []
+    staff: list[str] = []
+    for info in svc.commands:
+        if info.permission is not None and not allows(role, info.permission):
+            continue
+        aliases = "".join(f", /{a}" for a in info.aliases)
+        line = f"/{info.name}{aliases} — {html.escape(info.description)}"
+        (public if info.permission is None else staff).append(line)
+    text = "<b>Các lệnh của Loa</b>\n" + "\n".join(public)
+    if staff and role is not None:
+        text += f"\n\n<b>Dành cho {ROLE_LABELS_VI[role]}</b>\n" + "\n".join(staff)
+    await reply(update, text)
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """A command nobody handles: say so in private chats, stay quiet in groups."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        await reply(update, "❓ Lệnh không đúng. Gõ /help để xem các lệnh có thể dùng.")
+
+
+async def private_text_fallback(update: Update, context: Context) -> None:
+    """Plain text or media in a private chat that no conversation expects."""
+    await reply(
+        update,
+        "Tôi chưa hiểu tin nhắn này. Bạn có thể:\n"
+        "• /tin — đọc tin mới\n"
+        "• /timkiem &lt;từ khóa&gt; — tìm bài viết\n"
+        "• /ykien — gửi ý kiến đến Ban Tuyên giáo\n"
+        "• /help — xem tất cả các lệnh",
+    )
+
+
+async def unknown_callback(update: Update, context: Context) -> None:
+    """A button whose data no handler recognises (old message, forged data)."""
+    await answer_query(update, EXPIRED_BUTTON, alert=True)
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log every unexpected error first, then tell the admin chat and the user briefly."""
+    log.error("unhandled error while processing an update", exc_info=context.error)
+    svc = services(context)
+    err = context.error
+    name = type(err).__name__ if err else "Error"
+    admin_chat = svc.settings.admin_chat_id
+    if admin_chat is not None and not isinstance(err, TelegramError):
+        stamp = clock.format_local(time.time(), svc.settings.tz)
+        try:
+            await context.bot.send_message(
+                admin_chat, f"⚠️ Lỗi {html.escape(name)} lúc {stamp}; chi tiết trong nhật ký."
+            )
+        except TelegramError:
+            log.warning("could not tell the admin chat about an error")
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            if update.callback_query is not None:
+                await answer_query(update, "Đã có lỗi xảy ra, vui lòng thử lại.", alert=True)
+            else:
+                await reply(update, "⚠️ Đã có lỗi xảy ra. Vui lòng thử lại sau.")
+        except TelegramError:
+            pass

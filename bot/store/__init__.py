@@ -1,0 +1,1 @@
+"""SQLite storage: one aiosqlite connection, plain SQL, numbered migrations."""

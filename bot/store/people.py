@@ -1,0 +1,117 @@
+"""Chats and users the bot has seen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.store.db import Database
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A Telegram chat as stored."""
+
+    id: int
+    type: str
+    title: str | None
+    username: str | None
+    active: bool
+    inactive_reason: str | None
+    first_seen: int
+    last_seen: int
+
+    @property
+    def is_group(self) -> bool:
+        """Groups, supergroups and channels (negative ids in Telegram)."""
+        return self.type != "private"
+
+
+@dataclass(frozen=True)
+class User:
+    """A Telegram user as stored."""
+
+    id: int
+    name: str | None
+    username: str | None
+    language: str | None
+    first_seen: int
+    last_seen: int
+
+
+_CHAT_COLUMNS = "id, type, title, username, active, inactive_reason, first_seen, last_seen"
+
+
+def _chat(row: object) -> Chat:
+    r = row  # aiosqlite.Row supports index access
+    return Chat(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7])  # type: ignore[index]
+
+
+async def upsert_chat(
+    db: Database, chat_id: int, chat_type: str, title: str | None, username: str | None, now: int
+) -> None:
+    """Insert a chat or refresh its type, title and last_seen."""
+    await db.execute(
+        "INSERT INTO chats (id, type, title, username, first_seen, last_seen)"
+        " VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title,"
+        " username = excluded.username, last_seen = excluded.last_seen",
+        (chat_id, chat_type, title, username, now, now),
+    )
+
+
+async def upsert_user(
+    db: Database,
+    user_id: int,
+    name: str | None,
+    username: str | None,
+    language: str | None,
+    now: int,
+) -> None:
+    """Insert a user or refresh their name, username, language and last_seen."""
+    await db.execute(
+        "INSERT INTO users (id, name, username, language, first_seen, last_seen)"
+        " VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, username = excluded.username,"
+        " language = excluded.language, last_seen = excluded.last_seen",
+        (user_id, name, username, language, now, now),
+    )
+
+
+async def set_chat_active(db: Database, chat_id: int, active: bool, reason: str | None) -> bool:
+    """Mark a chat active or inactive (with the reason); True if the chat exists."""
+    changed = await db.execute(
+        "UPDATE chats SET active = ?, inactive_reason = ? WHERE id = ?",
+        (int(active), None if active else reason, chat_id),
+    )
+    return changed > 0
+
+
+async def get_chat(db: Database, chat_id: int) -> Chat | None:
+    """The stored chat or None."""
+    row = await db.fetch_one(f"SELECT {_CHAT_COLUMNS} FROM chats WHERE id = ?", (chat_id,))
+    return None if row is None else _chat(row)
+
+
+async def get_user(db: Database, user_id: int) -> User | None:
+    """The stored user or None."""
+    row = await db.fetch_one(
+        "SELECT id, name, username, language, first_seen, last_seen FROM users WHERE id = ?",
+        (user_id,),
+    )
+    return None if row is None else User(*row)
+
+
+async def forget_user(conn: aiosqlite.Connection, user_id: int) -> list[str]:
+    """Erase the user's row and their private chat's row (its title is their name)."""
+    erased: list[str] = []
+    async with conn.execute("DELETE FROM users WHERE id = ?", (user_id,)) as cur:
+        if cur.rowcount:
+            erased.append("hồ sơ người dùng (tên, tên đăng nhập, ngôn ngữ)")
+    async with conn.execute(
+        "DELETE FROM chats WHERE id = ? AND type = 'private'", (user_id,)
+    ) as cur:
+        if cur.rowcount:
+            erased.append("thông tin cuộc trò chuyện riêng với bot")
+    return erased
