@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any
@@ -52,6 +53,48 @@ class Settings(BaseSettings):
     update_concurrency: int = Field(64, ge=1, le=1024)
     log_level: str = "INFO"
 
+    # Articles (issue 3): sentences in an article card's summary.
+    summary_sentences: int = Field(3, ge=1, le=3)
+
+    # Feedback (issue 5): per-user limits (0 = no limit) and whether the unmasked text
+    # of a comment is stored (moderators and exports always see the masked text).
+    feedback_per_hour: int = Field(5, ge=0, le=10000)
+    feedback_per_day: int = Field(20, ge=0, le=100000)
+    feedback_keep_original: bool = False
+
+    # Reports and operations (issue 6): JSON log lines, daily backups, the health file.
+    log_json: bool = False
+    backup_dir: Path | None = None
+    backup_keep: int = Field(7, ge=1, le=365)
+    backup_time: str = Field("03:00", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")
+    health_file: Path | None = None  # None: health.json beside the database
+    health_interval: float = Field(15.0, gt=0, le=600)
+    health_max_age: float = Field(90.0, gt=0)
+    health_stall: float = Field(120.0, gt=0)
+
+    # Broadcasts (issue 4): the delivery engine (concurrent sends, bounded retries, the
+    # admin's progress message) and the topics chats may subscribe to.
+    dispatcher_concurrency: int = Field(8, ge=1, le=512)
+    dispatcher_max_attempts: int = Field(5, ge=1, le=100)
+    dispatcher_batch: int = Field(200, ge=1, le=10000)
+    progress_interval: float = Field(5.0, ge=0, le=3600)
+    topics: Annotated[tuple[str, ...], NoDecode] = (
+        "tuyen-truyen",
+        "quoc-phong-an-ninh",
+        "kinh-te-xa-hoi",
+    )
+
+    @field_validator("topics", mode="before")
+    @classmethod
+    def _parse_topics(cls, value: Any) -> Any:
+        """Accept "a,b,c"; labels are lower-case ASCII words joined by dashes."""
+        if isinstance(value, str):
+            value = [p.strip().lower() for p in value.split(",") if p.strip()]
+        for topic in value:
+            if not re.match(r"^[a-z0-9][a-z0-9-]{0,39}$", str(topic)):
+                raise ValueError(f"topic {topic!r} must be like tuyen-truyen")
+        return tuple(value)
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _parse_admin_ids(cls, value: Any) -> Any:
@@ -66,7 +109,14 @@ class Settings(BaseSettings):
             return frozenset({value})
         return value
 
-    @field_validator("admin_chat_id", "webhook_url", "bot_api_file_url", mode="before")
+    @field_validator(
+        "admin_chat_id",
+        "webhook_url",
+        "bot_api_file_url",
+        "backup_dir",
+        "health_file",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         """An empty variable means "not set", as in most .env files."""
@@ -123,6 +173,11 @@ class Settings(BaseSettings):
     def tz(self) -> zoneinfo.ZoneInfo:
         """The configured time zone as a tzinfo."""
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def health_path(self) -> Path:
+        """The health file the running bot refreshes and `loa health` reads."""
+        return self.health_file or self.db_path.parent / "health.json"
 
     def token(self) -> str:
         """The bot token; raises SettingsError when it is not set."""

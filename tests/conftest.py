@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bot.config import Settings
-from tests.fakegram import FakeTelegram
+
+if TYPE_CHECKING:
+    from tests.fakegram import FakeTelegram
+
 from tests.harness import TEST_TOKEN, RunningBot, make_settings, start_bot, stop_bot
 
 ADMIN_ID = 900001
@@ -28,6 +31,8 @@ def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelegram]:
     """A started fake Bot API server."""
+    from tests.fakegram import FakeTelegram
+
     server = FakeTelegram(token=TEST_TOKEN, bot_username="loa_test_bot")
     await server.start(port=0)
     try:
