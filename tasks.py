@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Set-up and everyday tasks with nothing but Python and pip: a .venv made on first use.
 
-    python3 tasks.py run     # install Loa into .venv and start the bot (needs LOA_BOT_TOKEN)
-    python3 tasks.py test    # install Loa with its dev tools into .venv and run the test suite
-    python3 tasks.py lint    # ruff check + ruff format --check
-    python3 tasks.py types   # mypy on the bot package
-    python3 tasks.py bench   # run the benchmark scripts under bench/
+python3 tasks.py run     # install Loa into .venv and start the bot (needs LOA_BOT_TOKEN)
+python3 tasks.py test    # install Loa with its dev tools into .venv and run the test suite
+python3 tasks.py lint    # ruff check + ruff format --check
+python3 tasks.py types   # mypy on the bot package
+python3 tasks.py bench   # run the benchmark scripts under bench/
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.domain.roles import allows
 from bot.handlers import common
+from bot.ops import PollingRequest
 from bot.pacer import Pacer
 from bot.services import CommandInfo, Services
 from bot.store.db import Database
@@ -44,9 +45,12 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
         chat_per_second=settings.chat_rate,
         max_retry_after=settings.max_retry_after,
     )
+    # getUpdates answers are stamped so the health check sees a stalled poll (issue 6).
+    poll_request = PollingRequest()
     builder = (
         ApplicationBuilder()
         .token(settings.token())
+        .get_updates_request(poll_request)
         .base_url(settings.bot_api_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .rate_limiter(pacer)
@@ -60,6 +64,7 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
     app = builder.build()
     svc = Services(settings=settings, db=Database(settings.db_path), pacer=pacer)
     app.bot_data["services"] = svc
+    svc.features["polling_request"] = poll_request
     _register(app, svc)
     return app
 
@@ -75,6 +80,32 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
     app.add_handler(ChatMemberHandler(common.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
 
     # --- features register here, each in its own block (conversations before commands) ---
+
+    # Articles (issue 3): /news, /article, /search, inline mode, a_ deep links, /reload.
+    from bot.handlers import articles
+
+    articles.register(app, svc, start_payloads)
+
+    # Feedback (issue 5): /ykien flow, moderation, answers, /inbox, /export, /forgetme.
+    from bot.handlers import feedback
+
+    feedback.register(app, svc, start_payloads)
+
+    # Reports and operations (issue 6): roles, audit, /stats; health monitor, daily backups.
+    from bot.handlers import admin
+
+    admin.register(app, svc, start_payloads)
+
+    # Broadcasts (issue 4): subscriptions, announcements, directives, acks; the dispatcher.
+    from bot.handlers import broadcasts
+
+    broadcasts.register(app, svc, start_payloads)
+
+    # /forgetme: the users and private-chat rows go last, after every feature's data
+    # (keep this after the last feature block).
+    from bot.store import people
+
+    svc.forgetters.append(people.forget_user)
 
     # /start last among commands so deep-link prefixes registered above are known.
     app.add_handler(CommandHandler("start", common.make_start(start_payloads)))
@@ -131,14 +162,17 @@ async def publish_commands(app: Application[Any, Any, Any, Any, Any, Any], svc: 
     """setMyCommands: a public menu, and a fuller one in each staff member's private chat."""
     try:
         await app.bot.set_my_commands(menu_for(svc, None), scope=BotCommandScopeDefault())
-        staff_ids = set(svc.settings.admin_ids)
-        rows = await svc.db.fetch_all("SELECT user_id FROM staff_roles")
-        staff_ids.update(int(r[0]) for r in rows)
-        for user_id in sorted(staff_ids):
-            role = await svc.role_of(user_id)
+    except TelegramError as exc:
+        log.warning("could not publish the command menu: %s", exc)
+    staff_ids = set(svc.settings.admin_ids)
+    rows = await svc.db.fetch_all("SELECT user_id FROM staff_roles")
+    staff_ids.update(int(r[0]) for r in rows)
+    for user_id in sorted(staff_ids):
+        role = await svc.role_of(user_id)
+        try:
             await app.bot.set_my_commands(
                 menu_for(svc, role), scope=BotCommandScopeChat(chat_id=user_id)
             )
-    except TelegramError as exc:
-        # A staff member who never opened a chat with the bot gives "chat not found".
-        log.warning("could not publish all command menus: %s", exc)
+        except TelegramError as exc:
+            # A staff member who never opened a chat with the bot gives "chat not found".
+            log.info("could not publish the staff menu of user %s: %s", user_id, exc)

@@ -84,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["migrate"].set_defaults(func=cmd_migrate)
     sub.add_parser("check", help="validate settings and content files").set_defaults(func=cmd_check)
     # --- later features add their sub-commands below ---
+    # Articles (issue 3): import, digest; article files in `loa check`.
+    from bot.articles_cli import add_cli as add_articles_cli
+
+    add_articles_cli(sub)
+    # Feedback (issue 5): export-feedback.
+    from bot.feedback_cli import add_cli as add_feedback_cli
+
+    add_feedback_cli(sub)
+    # Reports and operations (issue 6): backup, restore, health, status, audit, report.
+    from bot.ops import add_cli
+
+    add_cli(sub)
     return parser
 
 
@@ -96,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"loa: {exc}", file=sys.stderr)
         return 2
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
-    setup_logging(settings.log_level, [token])
+    setup_logging(settings.log_level, [token], json_lines=settings.log_json)
     try:
         return int(args.func(args, settings))
     except SettingsError as exc:

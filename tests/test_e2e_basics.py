@@ -28,9 +28,7 @@ async def test_start_replies_in_vietnamese_and_records_the_user(
     assert stored_chat is not None and stored_chat.type == "private" and stored_chat.active
 
 
-async def test_help_shows_staff_commands_only_to_staff(
-    fake: FakeTelegram, bot: RunningBot
-) -> None:
+async def test_help_shows_staff_commands_only_to_staff(fake: FakeTelegram, bot: RunningBot) -> None:
     citizen = fake.user(1002, "Bình")
     admin = fake.user(ADMIN_ID, "Quản trị")
     for user in (citizen, admin):

@@ -62,7 +62,7 @@ def test_wrong_value_names_the_setting(
 
 def test_missing_token_is_reported_only_when_needed() -> None:
     settings = load_settings(_env_file=None)
-    with pytest.raises(SettingsError, match="^LOA_BOT_TOKEN"):
+    with pytest.raises(SettingsError, match=r"^LOA_BOT_TOKEN"):
         settings.token()
 
 

@@ -20,7 +20,9 @@ async def test_empty_db_migrates_to_latest_and_rerun_is_noop(tmp_path: Path) -> 
     async with Database(tmp_path / "loa.db") as db:
         assert await db.migrate() == latest
         again = await db.fetch_all("SELECT version FROM schema_migrations ORDER BY version")
-    assert [r[0] for r in applied] == [r[0] for r in again] == [m.version for m in load_migrations()]
+    assert (
+        [r[0] for r in applied] == [r[0] for r in again] == [m.version for m in load_migrations()]
+    )
 
 
 async def test_pragmas(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import time
@@ -10,7 +11,7 @@ from typing import Any
 
 from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.domain import clock
 from bot.domain.roles import ROLE_LABELS_VI, allows
@@ -169,9 +170,17 @@ async def unknown_callback(update: Update, context: Context) -> None:
 
 async def on_error(update: object, context: Context) -> None:
     """Log every unexpected error first, then tell the admin chat and the user briefly."""
-    log.error("unhandled error while processing an update", exc_info=context.error)
-    svc = services(context)
     err = context.error
+    if isinstance(err, BadRequest) and "not modified" in str(err).lower():
+        # A double tap on a button asks for the same edit twice; Telegram refuses the
+        # second one ("message is not modified"). Nothing went wrong for the user.
+        log.debug("ignored 'message is not modified'")
+        if isinstance(update, Update):
+            with contextlib.suppress(TelegramError):
+                await answer_query(update)
+        return
+    log.error("unhandled error while processing an update", exc_info=err)
+    svc = services(context)
     name = type(err).__name__ if err else "Error"
     admin_chat = svc.settings.admin_chat_id
     if admin_chat is not None and not isinstance(err, TelegramError):

@@ -124,11 +124,13 @@ class Database:
         return int(row[0]) if row and row[0] is not None else 0
 
     async def migrate(self) -> int:
-        """Apply pending migrations, each with its record in one transaction; return version."""
+        """Apply every migration not yet recorded, each with its record in one transaction."""
         async with self._lock:
-            current = await self.schema_version()
+            await self.schema_version()  # creates schema_migrations on a new file
+            async with self.conn.execute("SELECT version FROM schema_migrations") as cur:
+                applied = {int(row[0]) for row in await cur.fetchall()}
             for migration in load_migrations():
-                if migration.version <= current:
+                if migration.version in applied:
                     continue
                 await self.conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -144,8 +146,7 @@ class Database:
                     await self.conn.execute("ROLLBACK")
                     raise
                 log.info("applied migration %03d_%s", migration.version, migration.name)
-                current = migration.version
-            return current
+            return await self.schema_version()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -1,0 +1,457 @@
+"""The broadcast dispatcher: sends due deliveries from the SQLite outbox, crash-safely.
+
+Each delivery goes through three durable steps:
+
+1. fetch (a plain read; nothing is checkpointed on fetch — listmonk's bug was advancing
+   its cursor there, losing or repeating recipients after a restart);
+2. mark "sending" (= possibly sent) in a transaction committed BEFORE the request goes
+   out, re-checking at that moment that the chat may still receive it (cadre approval
+   for cadre-only broadcasts, active subscription, broadcast not cancelled);
+3. send, then record the outcome (sent with message ids / failed / blocked / retry
+   later) in a transaction.
+
+Marks and outcomes from concurrent senders are group-committed (one transaction per
+batch). A sender takes its next delivery only after its outcome is committed, so at
+any instant at most `concurrency` deliveries can be "sent but not recorded": after a
+SIGKILL those rows are found in "sending" at start and sent again. That is the
+duplicate bound. It cannot be zero: the Bot API has no idempotency key and no way to
+ask whether a message arrived, so "sent, then crashed before recording" and "crashed
+before the request left" look the same from here; resending is the choice that never
+loses a recipient. A long text split into several messages records its progress after
+each part, so a crash repeats at most one part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.domain import broadcasts as rules
+from bot.domain import clock
+from bot.pacer import retry_after_seconds
+from bot.store import broadcasts as store
+from bot.store.db import Database
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class GroupCommit(Generic[T, R]):
+    """Collects items from many tasks and handles all waiting ones in one call."""
+
+    def __init__(self, handle: Callable[[list[T]], Awaitable[list[R]]]) -> None:
+        self._handle = handle
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the committing task."""
+        self._task = asyncio.create_task(self._run(), name="loa-group-commit")
+
+    async def stop(self) -> None:
+        """Handle what is waiting, then stop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._waiting:
+            await self._flush()
+
+    async def submit(self, item: T) -> R:
+        """Queue one item and wait for its batch to commit."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        self._wake.set()
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        batch, self._waiting = self._waiting, []
+        if not batch:
+            return
+        try:
+            results = await self._handle([item for item, _ in batch])
+        except BaseException as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else RuntimeError())
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
+def ack_markup(broadcast_id: int, count: int = 0) -> InlineKeyboardMarkup:
+    """The [✅ Đã nhận] button under a directive."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(rules.ack_label(count), callback_data=f"ack:{broadcast_id}")]]
+    )
+
+
+def summary_text(b: store.Broadcast, stats: store.BroadcastStats, tz: Any) -> str:
+    """The admin's view of one broadcast: state, counts per state, reasons, timing."""
+    kind = rules.KIND_LABELS_VI.get(b.kind, b.kind)
+    lines = [
+        f"<b>{kind} #{b.id}</b> — {rules.BROADCAST_LABELS_VI.get(b.state, b.state)}",
+        f"Đối tượng: {html.escape(rules.parse_audience(b.audience).label_vi())}",
+    ]
+    if b.title:
+        lines.append(f"Tiêu đề: {html.escape(b.title)}")
+    lines.append(f"Tạo lúc: {clock.format_local(b.created_at, tz)}")
+    if b.scheduled_at:
+        lines.append(f"Hẹn gửi: {clock.format_local(b.scheduled_at, tz)}")
+    if b.started_at:
+        lines.append(f"Bắt đầu: {clock.format_local(b.started_at, tz)}")
+    if b.finished_at and b.started_at:
+        lines.append(
+            f"Kết thúc: {clock.format_local(b.finished_at, tz)}"
+            f" (mất {rules.duration_vi(max(b.finished_at - b.started_at, 0))})"
+        )
+    total = stats.total or b.total
+    lines.append(f"Tổng số: {total} cuộc trò chuyện")
+    for state in rules.DELIVERY_STATES:
+        n = stats.counts.get(state, 0)
+        if n:
+            lines.append(f"• {rules.DELIVERY_LABELS_VI[state]}: {n}")
+    if stats.reasons:
+        lines.append("Lý do lỗi/bỏ qua:")
+        lines.extend(f"  – {html.escape(reason[:80])}: {n}" for reason, n in stats.reasons)
+    if b.with_ack:
+        sent = stats.counts.get(rules.SENT, 0)
+        lines.append(f"Đã xác nhận: {stats.acked_chats}/{sent} nhóm")
+    return "\n".join(lines)
+
+
+class Dispatcher:
+    """The outbox worker: started after the DB opens, stopped before it closes."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        concurrency: int = 8,
+        max_attempts: int = 5,
+        batch_size: int = 200,
+        progress_interval: float = 5.0,
+        poll_interval: float = 1.0,
+        tz: Any = None,
+        stop_timeout: float = 20.0,
+    ) -> None:
+        self.db = db
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.batch_size = batch_size
+        self.progress_interval = progress_interval
+        self.poll_interval = poll_interval
+        self.tz = tz
+        self.stop_timeout = stop_timeout
+        self.bot: Any = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loop_task: asyncio.Task[None] | None = None
+        self._progress_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._inflight: set[int] = set()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._marks: GroupCommit[int, tuple[int | None, str | None]] = GroupCommit(self._mark)
+        self._outcomes: GroupCommit[store.Outcome, list[int]] = GroupCommit(self._record)
+        self._broadcasts: dict[int, store.Broadcast] = {}
+        self._last_progress: dict[int, tuple[float, str]] = {}
+        self.sent_count = 0
+        self.on_finished: list[Callable[[int], Awaitable[None]]] = []
+        self.heartbeat = time.time()
+
+    # --- life cycle ------------------------------------------------------------------
+
+    async def start(self, app: Any) -> None:
+        """Re-arm after a crash (rows left "sending" go back to pending) and start."""
+        self.bot = app.bot
+        reset = await store.reset_in_flight(self.db, time.time())
+        if reset:
+            log.warning(
+                "dispatcher: %d deliveries were in flight at the last stop; resending", reset
+            )
+        self._stopping = False
+        self._marks.start()
+        self._outcomes.start()
+        self._loop_task = asyncio.create_task(self._loop(), name="loa-dispatcher")
+        if self.progress_interval > 0:
+            self._progress_task = asyncio.create_task(self._progress_loop(), name="loa-progress")
+
+    async def stop(self) -> None:
+        """Graceful: take nothing new, finish in-flight sends, leave the rest pending."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=self.stop_timeout)
+            for task in pending:  # left "sending": resent at the next start
+                task.cancel()
+        if self._progress_task is not None:
+            self._progress_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._progress_task
+        await self._marks.stop()
+        await self._outcomes.stop()
+        log.info("dispatcher stopped")
+
+    def wake(self) -> None:
+        """Look for due deliveries now (after a broadcast was queued)."""
+        self._wake.set()
+
+    def forget(self, broadcast_id: int) -> None:
+        """Drop a cached broadcast (its text was edited)."""
+        self._broadcasts.pop(broadcast_id, None)
+
+    # --- main loop -------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        last_housekeeping = 0.0
+        while not self._stopping:
+            try:
+                now = time.time()
+                self.heartbeat = now
+                if now - last_housekeeping >= self.poll_interval:
+                    last_housekeeping = now
+                    await store.materialize_due_auto(self.db, int(now))
+                    for bid in await store.finish_idle_broadcasts(self.db, now):
+                        await self._finished(bid)
+                due = await store.fetch_due(self.db, now, self.batch_size + len(self._inflight))
+                due = [d for d in due if d.id not in self._inflight]
+                if not due:
+                    await self._idle(now)
+                    continue
+                for delivery in due:
+                    await self._slots.acquire()
+                    if self._stopping:
+                        self._slots.release()
+                        break
+                    self._inflight.add(delivery.id)
+                    task = asyncio.create_task(self._deliver(delivery))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher loop error; retrying in a second")
+                await asyncio.sleep(1.0)
+
+    async def _idle(self, now: float) -> None:
+        nxt = await store.next_due_time(self.db)
+        timeout = self.poll_interval
+        if nxt is not None and nxt > now:
+            timeout = min(timeout, nxt - now)
+        if self._inflight and nxt is not None and nxt <= now:
+            timeout = min(timeout, 0.05)  # only in-flight rows are due: check again soon
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.01))
+        self._wake.clear()
+
+    # --- one delivery ----------------------------------------------------------------
+
+    async def _deliver(self, delivery: store.Due) -> None:
+        try:
+            chat_id, _skip = await self._marks.submit(delivery.id)
+            if chat_id is None:
+                return
+            outcome = await self._send(delivery, chat_id)
+            if outcome is not None:
+                await self._outcomes.submit(outcome)
+        except Exception:
+            log.exception("delivery %s failed unexpectedly; it stays for a resend", delivery.id)
+        finally:
+            self._inflight.discard(delivery.id)
+            self._slots.release()
+
+    async def _mark(self, ids: list[int]) -> list[tuple[int | None, str | None]]:
+        go, skipped = await store.mark_sending(self.db, ids, time.time())
+        if skipped:
+            log.info("skipped %d deliveries at send time: %s", len(skipped), set(skipped.values()))
+        return [(go.get(i), skipped.get(i)) for i in ids]
+
+    async def _record(self, outcomes: list[store.Outcome]) -> list[list[int]]:
+        finished = await store.record_outcomes(self.db, outcomes, time.time())
+        self.sent_count += sum(1 for o in outcomes if o.state == rules.SENT)
+        for bid in finished:
+            asyncio.create_task(self._finished(bid))  # noqa: RUF006 - fire and log
+        return [finished for _ in outcomes]
+
+    async def _broadcast(self, broadcast_id: int) -> store.Broadcast:
+        b = self._broadcasts.get(broadcast_id)
+        if b is None:
+            b = self._broadcasts[broadcast_id] = await store.get_broadcast(self.db, broadcast_id)
+        return b
+
+    async def _send(self, d: store.Due, chat_id: int) -> store.Outcome | None:
+        b = await self._broadcast(d.broadcast_id)
+        ids = list(d.message_ids)
+        parts: Sequence[str] = b.parts
+        ack_target = b.parent_id if b.kind == "reminder" and b.parent_id else b.id
+
+        def outcome(state: str, **kw: Any) -> store.Outcome:
+            return store.Outcome(d.id, d.broadcast_id, chat_id, state, tuple(ids), **kw)
+
+        migrations = 0
+        while len(ids) < len(parts):
+            index = len(ids)
+            last = index == len(parts) - 1
+            markup = ack_markup(ack_target) if b.with_ack and last else None
+            try:
+                message = await self.bot.send_message(
+                    chat_id,
+                    parts[index],
+                    reply_markup=markup,
+                    rate_limit_args={"bulk": True},
+                )
+            except RetryAfter as exc:
+                # The pacer already paused every sender; this is not a failure.
+                wait = retry_after_seconds(exc)
+                return outcome(
+                    rules.PENDING, error="429 retry_after", next_attempt_at=time.time() + wait
+                )
+            except ChatMigrated as exc:
+                migrations += 1
+                new_id = int(exc.new_chat_id)
+                log.info("chat %s migrated to %s; rewriting and resending", chat_id, new_id)
+                await store.migrate_chat(self.db, chat_id, new_id, clock.now())
+                state = await self.db.fetch_value(
+                    "SELECT state FROM deliveries WHERE id = ?", (d.id,)
+                )
+                if state != rules.SENDING or migrations > 3:
+                    return None  # merged into the new chat's own delivery
+                chat_id = new_id
+                continue
+            except Forbidden as exc:
+                return outcome(
+                    rules.BLOCKED,
+                    error=exc.message[:200],
+                    deactivate_reason=f"forbidden: {exc.message[:100]}",
+                )
+            except BadRequest as exc:  # before NetworkError: BadRequest is a subclass
+                return outcome(rules.FAILED, error=exc.message[:200], used_attempt=True)
+            except (TimedOut, NetworkError) as exc:
+                attempts = d.attempts + 1
+                if attempts >= self.max_attempts:
+                    return outcome(
+                        rules.FAILED, error=f"network: {exc.message[:150]}", used_attempt=True
+                    )
+                return outcome(
+                    rules.PENDING,
+                    error=f"network: {exc.message[:150]}",
+                    used_attempt=True,
+                    next_attempt_at=time.time() + rules.backoff_seconds(attempts),
+                )
+            except TelegramError as exc:
+                return outcome(rules.FAILED, error=str(exc)[:200], used_attempt=True)
+            ids.append(int(message.message_id))
+            if len(ids) < len(parts):
+                # Record each part of a split text so a crash repeats at most one part.
+                await self._outcomes.submit(outcome(rules.SENDING))
+        return outcome(rules.SENT)
+
+    # --- progress and reports ----------------------------------------------------------
+
+    async def _progress_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.sleep(min(1.0, self.progress_interval))
+                for b in await store.running_broadcasts(self.db):
+                    await self._progress(b)
+                for bid in await store.unreported_done(self.db):
+                    await self._report(bid)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("progress update failed")
+
+    async def _progress(self, b: store.Broadcast) -> None:
+        if b.report_chat_id is None or b.report_message_id is None:
+            return
+        last_at, last_text = self._last_progress.get(b.id, (0.0, ""))
+        now = time.time()
+        if now - last_at < self.progress_interval:
+            return
+        stats = await store.broadcast_stats(self.db, b.id)
+        text = rules.progress_text(
+            b.id,
+            stats.counts.get(rules.SENT, 0),
+            stats.done,
+            stats.total,
+            now - (b.started_at or now),
+            finished=False,
+        )
+        if text == last_text:
+            return
+        self._last_progress[b.id] = (now, text)
+        with contextlib.suppress(TelegramError):
+            await self.bot.edit_message_text(
+                text, chat_id=b.report_chat_id, message_id=b.report_message_id
+            )
+
+    async def _finished(self, broadcast_id: int) -> None:
+        log.info("broadcast %s finished", broadcast_id)
+        self._broadcasts.pop(broadcast_id, None)
+        for hook in self.on_finished:
+            try:
+                await hook(broadcast_id)
+            except Exception:
+                log.exception("finish hook failed")
+
+    async def _report(self, broadcast_id: int) -> None:
+        """Final report to the admin (once: `reported` is stored)."""
+        b = await store.get_broadcast(self.db, broadcast_id)
+        if b.report_chat_id is None:
+            await store.mark_reported(self.db, broadcast_id)
+            return
+        stats = await store.broadcast_stats(self.db, broadcast_id)
+        elapsed = (b.finished_at or time.time()) - (b.started_at or time.time())
+        if b.report_message_id is not None:
+            with contextlib.suppress(TelegramError):
+                await self.bot.edit_message_text(
+                    rules.progress_text(
+                        b.id,
+                        stats.counts.get(rules.SENT, 0),
+                        stats.done,
+                        stats.total,
+                        elapsed,
+                        finished=True,
+                    ),
+                    chat_id=b.report_chat_id,
+                    message_id=b.report_message_id,
+                )
+        try:
+            await self.bot.send_message(
+                b.report_chat_id, "📊 <b>Báo cáo gửi</b>\n" + summary_text(b, stats, self.tz)
+            )
+        except TelegramError as exc:
+            log.warning("could not send the final report of %s: %s", broadcast_id, exc)
+        await store.mark_reported(self.db, broadcast_id)

@@ -1,0 +1,481 @@
+"""Articles: the content-file model (Markdown + YAML front matter), raw-text import, digest.
+
+Content file (content/articles/<id>.md):
+
+    ---
+    id: 2022-04-08-giao-ban-tuyen-giao-quy-i   # optional: defaults to the file name
+    title: "Thành ủy Lạng Sơn: Giao ban công tác tuyên giáo quý I"
+    date: 2022-04-08                            # also accepted: 08/04/2022
+    author: Thanh Mai
+    caption: Lãnh đạo Thành ủy Lạng Sơn phát biểu tại hội nghị   # optional
+    source: https://…                                             # optional
+    tags: [tuyên giáo]                                             # optional
+    unit: Thành ủy Lạng Sơn                                        # optional
+    ---
+    Paragraphs, separated by blank lines (or one per line).
+
+Errors are ContentError(path, line, message): `loa check` prints them as path:line: message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from bot.domain.errors import ContentError
+from bot.domain.figures import Figure, extract_figures
+from bot.domain.sentences import split_sentences
+from bot.domain.summary import summarize
+from bot.domain.text import clean, fold, nfc
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$")
+MAX_SLUG = 48
+_FIGURE_KINDS_FOR_SUMMARY = frozenset({"count", "money", "percent", "measure", "range", "ratio"})
+
+
+class ArticleMeta(BaseModel):
+    """The front matter, validated."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str
+    title: str
+    date: dt.date
+    author: str | None = None
+    caption: str | None = None
+    source: str | None = None
+    tags: list[str] = []
+    unit: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(
+                "id must be 1-48 characters of a-z, 0-9 and '-' (no '-' at either end)"
+            )
+        return value
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        value = clean(value)
+        if not value:
+            raise ValueError("title must not be empty")
+        if len(value) > 300:
+            raise ValueError("title is longer than 300 characters")
+        return value
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, str):
+            m = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", value)
+            if m:
+                try:
+                    return dt.date(int(m[3]), int(m[2]), int(m[1]))
+                except ValueError as exc:
+                    raise ValueError(f"no such date: {value.strip()}") from exc
+        return value
+
+    @field_validator("author", "caption", "unit", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        return clean(value) or None
+
+    @field_validator("source")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("source must be an http(s) URL")
+        return value or None
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [t for t in value.split(",")]
+        if not isinstance(value, list):
+            raise ValueError("tags must be a list")
+        return [clean(str(t)) for t in value if clean(str(t))]
+
+
+@dataclass(frozen=True)
+class Article:
+    """A loaded article: metadata plus body paragraphs (NFC, cleaned)."""
+
+    id: str
+    title: str
+    date: dt.date
+    author: str | None
+    caption: str | None
+    source: str | None
+    tags: tuple[str, ...]
+    unit: str | None
+    paragraphs: tuple[str, ...]
+    path: str = ""
+    checksum: str = ""
+
+    @property
+    def body(self) -> str:
+        """The full text, paragraphs separated by blank lines."""
+        return "\n\n".join(self.paragraphs)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What the card shows: summary sentences and ranked figures."""
+
+    sentences: tuple[str, ...]
+    summary: tuple[str, ...]
+    summary_indices: tuple[int, ...]
+    figures: tuple[Figure, ...] = field(default_factory=tuple)
+
+    def public(self, article: Article | None, title: str = "", date: str | None = None) -> dict:
+        """The stable JSON shape of `loa digest --json`."""
+        return {
+            "title": article.title if article else title,
+            "date": article.date.isoformat() if article else date,
+            "summary": list(self.summary),
+            "figures": [f.public() for f in self.figures],
+        }
+
+
+# ---------------------------------------------------------------- content files
+
+_MD_NOISE = re.compile(r"^#{1,6}\s+|^>\s?|\*\*|__")
+
+
+def body_paragraphs(body: str) -> list[str]:
+    """Paragraphs of a Markdown body: one per line, except hard-wrapped lines (a line not
+    ending a sentence followed by one starting in lower case) which are joined."""
+    paragraphs: list[str] = []
+    for raw in clean(body).split("\n"):
+        line = _MD_NOISE.sub("", raw).strip()
+        if not line:
+            continue
+        if (
+            paragraphs
+            and raw.strip()
+            and line[0].islower()
+            and not paragraphs[-1].endswith((".", "!", "?", "…", ":", ";"))
+            and not paragraphs[-1].startswith(("- ", "* ", "• "))
+        ):
+            paragraphs[-1] = f"{paragraphs[-1]} {line}"
+        else:
+            paragraphs.append(line)
+    return paragraphs
+
+
+def parse_article(text: str, path: str = "<text>", default_id: str | None = None) -> Article:
+    """Parse a content file's text; raise ContentError(path, line, message) when broken."""
+    text = nfc(text).replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise ContentError(path, 1, "missing YAML front matter: the file must start with '---'")
+    try:
+        close = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
+    except StopIteration:
+        raise ContentError(path, 1, "front matter is not closed by a '---' line") from None
+    front = "\n".join(lines[1:close])
+    try:
+        data = yaml.safe_load(front) if front.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = (mark.line + 2) if mark is not None else 2
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ContentError(path, line, f"invalid YAML: {problem}") from None
+    except ValueError:
+        # A well-formed but impossible value (date: 2023-02-30): re-read everything as
+        # text so the model below reports it against its key's line.
+        data = yaml.load(front, Loader=yaml.BaseLoader) if front.strip() else {}
+    if not isinstance(data, dict):
+        raise ContentError(path, 2, "front matter must be key: value pairs")
+    if "id" not in data and default_id is not None:
+        data["id"] = default_id
+    try:
+        meta = ArticleMeta.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        key = str(err["loc"][0]) if err.get("loc") else ""
+        line = _key_line(lines[1:close], key) if key else 1
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "missing":
+            message = f"missing required field '{key}'"
+        elif err["type"] == "extra_forbidden":
+            message = f"unknown field '{key}' (allowed: {', '.join(ArticleMeta.model_fields)})"
+        elif key:
+            message = f"{key}: {message}"
+        raise ContentError(path, line, message) from None
+    paragraphs = body_paragraphs("\n".join(lines[close + 1 :]))
+    if not paragraphs:
+        raise ContentError(path, close + 2, "the article has no body text")
+    return Article(
+        id=meta.id,
+        title=meta.title,
+        date=meta.date,
+        author=meta.author,
+        caption=meta.caption,
+        source=meta.source,
+        tags=tuple(meta.tags),
+        unit=meta.unit,
+        paragraphs=tuple(paragraphs),
+        path=path,
+        checksum=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def _key_line(front_lines: list[str], key: str) -> int:
+    """1-based file line of `key:` in the front matter (1: the opening '---')."""
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*:")
+    for i, line in enumerate(front_lines):
+        if pattern.match(line):
+            return i + 2
+    return 1
+
+
+def load_file(path: Path) -> Article:
+    """Read and parse one content file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContentError(str(path), 1, f"not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise ContentError(str(path), 1, f"cannot read: {exc.strerror}") from None
+    stem = path.stem if SLUG.match(path.stem) else None
+    return parse_article(text, str(path), default_id=stem)
+
+
+def load_directory(folder: Path) -> tuple[list[Article], list[ContentError]]:
+    """Every *.md article under folder (sorted), and the errors of the broken ones.
+    Duplicate ids: the first file (by name) wins, the others are errors."""
+    articles: list[Article] = []
+    errors: list[ContentError] = []
+    if not folder.is_dir():
+        return articles, errors
+    seen: dict[str, str] = {}
+    for path in sorted(folder.glob("*.md")):
+        try:
+            article = load_file(path)
+        except ContentError as exc:
+            errors.append(exc)
+            continue
+        if article.id in seen:
+            text = path.read_text(encoding="utf-8")
+            line = _key_line(text.split("\n")[1:], "id")
+            errors.append(
+                ContentError(
+                    str(path), line, f"duplicate id '{article.id}' (also {seen[article.id]})"
+                )
+            )
+            continue
+        seen[article.id] = str(path)
+        articles.append(article)
+    return articles, errors
+
+
+def render_article(article: Article) -> str:
+    """The content-file text of an article (front matter + paragraphs)."""
+    meta: dict[str, Any] = {"id": article.id, "title": article.title, "date": article.date}
+    if article.author:
+        meta["author"] = article.author
+    if article.caption:
+        meta["caption"] = article.caption
+    if article.source:
+        meta["source"] = article.source
+    if article.tags:
+        meta["tags"] = list(article.tags)
+    if article.unit:
+        meta["unit"] = article.unit
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
+    return f"---\n{front}---\n\n" + "\n\n".join(article.paragraphs) + "\n"
+
+
+# ---------------------------------------------------------------- raw import
+
+_COMMENTS = re.compile(r"^(?:ý kiến|y kien|bình luận)\s*\(\s*\d*\s*\)\s*$", re.IGNORECASE)
+_DATELINE = re.compile(r"^(?:\([A-ZĐ0-9.\s]{2,12}\)\s*)?[–—-]\s*")
+_SENTENCE_END = (".", "!", "?", "…", ":", ";", "”", '"')
+_DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_FULL_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+
+
+@dataclass(frozen=True)
+class RawParts:
+    """The parts detected in a raw article text."""
+
+    title: str
+    caption: str | None
+    paragraphs: list[str]
+    author: str | None
+
+
+def _is_byline(line: str) -> bool:
+    letters = [c for c in line if c.isalpha()]
+    return (
+        0 < len(line) <= 60
+        and len(letters) >= 2
+        and all(c.isupper() for c in letters)
+        and not line.endswith((".", ":", ";"))
+    )
+
+
+def _nice_name(byline: str) -> str:
+    """ "THANH MAI" → "Thanh Mai"; acronyms without vowels ("PV", "TTXVN") stay."""
+    vowels = set("aeiouyăâêôơưáàảãạ")
+
+    def word(w: str) -> str:
+        if not any(ch in vowels for ch in fold(w)):
+            return w
+        return w[:1].upper() + w[1:].lower()
+
+    return " ".join(word(w) for w in byline.split())
+
+
+def split_raw(text: str) -> RawParts:
+    """Detect title, photo caption, body paragraphs and byline in raw article text."""
+    lines = [line for line in clean(text).split("\n") if line.strip()]
+    while lines and _COMMENTS.match(lines[-1]):
+        lines.pop()
+    if not lines:
+        raise ValueError("the text is empty")
+    title = lines.pop(0)
+    author = None
+    if lines and _is_byline(lines[-1]):
+        author = _nice_name(lines.pop())
+    caption = None
+    if (
+        len(lines) >= 2
+        and not lines[0].endswith(_SENTENCE_END)
+        and len(lines[0]) <= 250
+        and not _DATELINE.match(lines[0])
+    ):
+        caption = lines.pop(0)
+    if lines:
+        lines[0] = _DATELINE.sub("", lines[0], count=1).strip() or lines[0]
+    if not lines:
+        raise ValueError("the text has a title but no body")
+    return RawParts(title=title, caption=caption, paragraphs=lines, author=author)
+
+
+def slugify(title: str, date: dt.date | None = None) -> str:
+    """An ASCII id ≤ 48 characters: "2022-04-08-thanh-uy-lang-son-giao-ban-cong-tac"."""
+    words = re.findall(r"[a-z0-9]+", fold(title))
+    prefix = f"{date.isoformat()}-" if date else ""
+    slug = prefix.rstrip("-")
+    for w in words:
+        candidate = f"{slug}-{w}" if slug else w
+        if len(candidate) > MAX_SLUG:
+            break
+        slug = candidate
+    return slug or "bai-viet"
+
+
+def import_raw(
+    text: str,
+    *,
+    name: str = "",
+    date: dt.date | None = None,
+    source: str | None = None,
+) -> Article:
+    """Turn raw article text into an Article. The date comes from `date`, else the file
+    name (YYYY-MM-DD…), else the first dd/mm/yyyy in the text; else ValueError.
+    The id is the file name when it is already a dated slug, else made from date + title."""
+    parts = split_raw(text)
+    stem = Path(name).stem if name else ""
+    if date is None:
+        m = _DATE_IN_NAME.search(stem)
+        if m:
+            date = dt.date(int(m[1]), int(m[2]), int(m[3]))
+    if date is None:
+        for m in _FULL_DATE.finditer(" ".join(parts.paragraphs)):
+            try:
+                date = dt.date(int(m[3]), int(m[2]), int(m[1]))
+                break
+            except ValueError:
+                continue
+    if date is None:
+        raise ValueError("cannot tell the article's date: pass --date YYYY-MM-DD")
+    slug = stem.lower() if SLUG.match(stem.lower()) and _DATE_IN_NAME.match(stem) else ""
+    meta = ArticleMeta(
+        id=slug or slugify(parts.title, date),
+        title=parts.title,
+        date=date,
+        author=parts.author,
+        caption=parts.caption,
+        source=source,
+    )
+    return Article(
+        id=meta.id,
+        title=meta.title,
+        date=meta.date,
+        author=meta.author,
+        caption=meta.caption,
+        source=meta.source,
+        tags=(),
+        unit=None,
+        paragraphs=tuple(parts.paragraphs),
+    )
+
+
+def read_any(path: Path, *, date: dt.date | None = None) -> tuple[Article | None, RawParts]:
+    """A content file (Article) or raw text (RawParts, Article when a date is known)."""
+    text = path.read_text(encoding="utf-8")
+    if nfc(text).lstrip("\ufeff").startswith("---"):
+        article = parse_article(
+            text, str(path), default_id=path.stem if SLUG.match(path.stem) else None
+        )
+        return article, RawParts(
+            article.title, article.caption, list(article.paragraphs), article.author
+        )
+    parts = split_raw(text)
+    try:
+        return import_raw(text, name=path.name, date=date), parts
+    except ValueError:
+        return None, parts
+
+
+# ---------------------------------------------------------------- digest
+
+
+def sentences_of(paragraphs: Iterable[str]) -> tuple[list[str], set[int]]:
+    """Body sentences and the indices that start a paragraph."""
+    sentences: list[str] = []
+    starts: set[int] = set()
+    for paragraph in paragraphs:
+        starts.add(len(sentences))
+        sentences.extend(split_sentences(paragraph))
+    return sentences, starts
+
+
+def digest(paragraphs: Iterable[str], title: str = "", k: int = 3) -> Digest:
+    """Summary (k sentences, article order) and ranked key figures of a body."""
+    sentences, starts = sentences_of(paragraphs)
+    figures = extract_figures(sentences, starts)
+    counts = [0] * len(sentences)
+    for f in figures:
+        if f.kind in _FIGURE_KINDS_FOR_SUMMARY:
+            counts[f.sentence_index] += 1
+    chosen = summarize(sentences, title, k, counts)
+    return Digest(
+        sentences=tuple(sentences),
+        summary=tuple(sentences[i] for i in chosen),
+        summary_indices=tuple(chosen),
+        figures=tuple(figures),
+    )

@@ -1,0 +1,319 @@
+"""Citizens' comments ("Ý kiến"): validation, personal-data masking, limits, export rows.
+
+Pure Python: no Telegram, no database. Handlers and the store call these functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from bot.domain.errors import InvalidInput, LoaError
+from bot.domain.text import clean, fold
+
+MIN_CHARS = 10
+MAX_CHARS = 2000
+
+# Article ids are slugs (contract): ASCII [a-z0-9-], at most 48 characters.
+ARTICLE_ID = re.compile(r"^[a-z0-9-]{1,48}$")
+
+# Lifecycle: received -> approved | rejected -> answered (an answer keeps the decision).
+RECEIVED = "received"
+APPROVED = "approved"
+REJECTED = "rejected"
+ANSWERED = "answered"
+DELETED = "deleted"
+
+STATUS_VI = {
+    RECEIVED: "Đang chờ duyệt",
+    APPROVED: "Đã duyệt",
+    REJECTED: "Không được duyệt",
+    ANSWERED: "Đã trả lời",
+    DELETED: "Đã xóa",
+}
+
+MASK_KINDS_VI = {
+    "phone": "số điện thoại",
+    "id": "số CCCD/CMND",
+    "email": "địa chỉ email",
+    "bank": "số tài khoản ngân hàng",
+}
+
+
+class FeedbackRefused(LoaError):
+    """A comment Loa will not take (limit, duplicate, ban); the message says why."""
+
+
+# --------------------------------------------------------------------------- validation
+
+ACCEPTED_HINT = (
+    "Loa chỉ nhận ý kiến bằng <b>chữ</b>, dài từ 10 đến 2.000 ký tự. "
+    "Ảnh, nhãn dán (sticker), tệp, tin nhắn thoại hay tin nhắn trống không được nhận."
+)
+
+
+def validate_text(raw: str | None) -> str:
+    """The comment as stored: NFC, zero-width characters removed, spaces tidied, trimmed.
+
+    Raises InvalidInput (Vietnamese) when empty, shorter than 10 or longer than 2,000
+    characters after trimming.
+    """
+    text = clean(raw or "")
+    if not text:
+        raise InvalidInput("Ý kiến đang trống. " + ACCEPTED_HINT)
+    if len(text) < MIN_CHARS:
+        raise InvalidInput(
+            f"Ý kiến quá ngắn ({len(text)} ký tự). Vui lòng viết ít nhất {MIN_CHARS} ký tự."
+        )
+    if len(text) > MAX_CHARS:
+        raise InvalidInput(
+            f"Ý kiến quá dài ({_thousands(len(text))} ký tự). Tối đa là 2.000 ký tự; "
+            "bạn có thể rút gọn hoặc chia thành nhiều ý kiến."
+        )
+    return text
+
+
+def duplicate_key(text: str) -> str:
+    """What identical-text duplicates share: folded (no diacritics, lower, đ→d), only
+    letters and digits, single spaces. "Hoà bình!" and "hòa  bình" give the same key."""
+    return " ".join(re.findall(r"\w+", fold(text)))
+
+
+def valid_article_id(value: str | None) -> str | None:
+    """The article id if it is a well-formed slug, else None."""
+    if value and ARTICLE_ID.match(value):
+        return value
+    return None
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+# --------------------------------------------------------------------------- masking
+
+_SEP = r"[ .\-]"
+# Not glued to a preceding number ("1.084 912…" or "12.000") nor inside a word.
+_START = r"(?<![\w+])(?<!\d[.,])"
+_END = r"(?![.,]?\d)(?!\w)"
+
+# Vietnamese phones: 0 or +84 / 84 / (+84), then a mobile (9 digits starting 3/5/7/8/9)
+# or a landline (10 digits starting 2), digits optionally grouped by one space, dot or dash.
+_PHONE = re.compile(
+    r"(?<![\d+])(?<!\d[.,])"  # a letter may touch it: "sđt0912345678"
+    + r"(?P<prefix>\(\+?84\)"
+    + _SEP
+    + r"?|\+84"
+    + _SEP
+    + r"?|84"
+    + _SEP
+    + r"?|0)"
+    + r"(?P<body>[35789](?:"
+    + _SEP
+    + r"?\d){8}|2(?:"
+    + _SEP
+    + r"?\d){9})"
+    + _END
+)
+# CCCD: 12 digits starting with 0 (province code), contiguous or in groups of 3-4.
+_CCCD = re.compile(
+    _START + r"0\d{11}" + _END + r"|" + _START + r"0\d{2,3}(?:" + _SEP + r"\d{3,4}){2,3}" + _END
+)
+# CMND: 9 contiguous digits (thousands-grouped amounts like 123.456.789 are numbers).
+_CMND = re.compile(_START + r"\d{9}" + _END)
+_EMAIL = re.compile(
+    r"(?<![\w.+-])(?P<local>[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,63}))@"
+    r"(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})+)"
+)
+# A number right after a bank or identity-document keyword: 8-19 digits (bank) or the
+# ID lengths, any single separators; amounts ("12.000.000 đồng") are left alone.
+_KEYWORD = (
+    r"(?P<kw>\bs[ốo]\s*tk\b|\bstk\b|\btk\b|t[àa]i\s*kho[ảa]n|ng[âa]n\s*h[àa]ng|"
+    r"chuy[ểe]n\s*kho[ảa]n|\bck\b|\baccount\b|\bacc\b|\bbank\b|"
+    r"\bcccd\b|\bcmnd\b|\bcmt\b|c[ăa]n\s*c[ưu][ớo]c|ch[ứu]ng\s*minh)"
+)
+_KEYWORD_NUMBER = re.compile(
+    _KEYWORD
+    + r"(?P<gap>[^\d\n]{0,30}?)"
+    + r"(?P<num>(?<![\d.,])\d(?:"
+    + _SEP
+    + r"?\d){7,18})"
+    + r"(?![.,]?\d)(?!\s*(?:đồng|đ\b|vnđ|vnd|triệu|tỷ|tỉ|nghìn|ngàn|trăm|%))",
+    re.IGNORECASE,
+)
+_ID_KEYWORDS = ("cccd", "cmnd", "cmt", "can", "chung")
+_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(?:\.\d{3})+$")
+
+
+@dataclass(frozen=True)
+class Masked:
+    """Text with personal data masked, and which kinds were found (keys of MASK_KINDS_VI)."""
+
+    text: str
+    kinds: frozenset[str]
+
+
+def _x_digits(chunk: str, keep_head: int, keep_tail: int) -> str:
+    """Replace digits by 'x' except the first keep_head and last keep_tail; keep separators."""
+    positions = [i for i, ch in enumerate(chunk) if ch.isdigit()]
+    hide = set(positions[keep_head : len(positions) - keep_tail if keep_tail else None])
+    return "".join("x" if i in hide else ch for i, ch in enumerate(chunk))
+
+
+def _mask_phone(m: re.Match[str]) -> str:
+    prefix, body = m["prefix"], m["body"]
+    if prefix.startswith("84") and _THOUSANDS.match(m.group(0)):
+        return m.group(0)  # "84.300.000.000 đồng" is an amount, not +84 3…
+    return prefix + _x_digits(body, 1, 3)
+
+
+def _mask_cccd(m: re.Match[str]) -> str:
+    chunk = m.group(0)
+    if sum(ch.isdigit() for ch in chunk) != 12:
+        return chunk  # not a CCCD; the phone and CMND rules look at it next
+    return _x_digits(chunk, 0, 3)
+
+
+def _mask_email(m: re.Match[str]) -> str:
+    return m["local"][0] + "***@" + m["domain"]
+
+
+def mask(text: str) -> Masked:
+    """Mask phone numbers, CCCD/CMND numbers, emails and bank account numbers.
+
+    Phones keep their prefix, the first digit after it and the last three digits
+    ("0912 345 678" → "09xx xxx 678"); ID and account numbers keep their last three
+    digits; emails keep the first character of the name and the domain.
+    Ordinary figures ("12.000 lượt", "quý I/2022", "112,7 tỷ đồng", "8/4") are untouched.
+    """
+    kinds: set[str] = set()
+
+    def note(kind: str, replacement: str, original: str) -> str:
+        if replacement != original:
+            kinds.add(kind)
+        return replacement
+
+    out = _EMAIL.sub(lambda m: note("email", _mask_email(m), m.group(0)), text)
+
+    def keyword_number(m: re.Match[str]) -> str:
+        kw = fold(m["kw"]).split()[0] if m["kw"].strip() else ""
+        kind = "id" if kw.startswith(_ID_KEYWORDS) else "bank"
+        return m["kw"] + m["gap"] + note(kind, _x_digits(m["num"], 0, 3), m["num"])
+
+    out = _KEYWORD_NUMBER.sub(keyword_number, out)
+    out = _CCCD.sub(lambda m: note("id", _mask_cccd(m), m.group(0)), out)
+    out = _PHONE.sub(lambda m: note("phone", _mask_phone(m), m.group(0)), out)
+    out = _CMND.sub(lambda m: note("id", _x_digits(m.group(0), 0, 3), m.group(0)), out)
+    return Masked(out, frozenset(kinds))
+
+
+def masked_kinds_vi(kinds: Iterable[str]) -> str:
+    """ "số điện thoại, địa chỉ email" for the kinds found, in a fixed order."""
+    return ", ".join(MASK_KINDS_VI[k] for k in MASK_KINDS_VI if k in set(kinds))
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def check_limits(times: Sequence[int], now: int, per_hour: int, per_day: int, tz: tzinfo) -> None:
+    """Raise FeedbackRefused when the user's recent comment times exceed a limit.
+
+    `times` are the unix times of the user's comments in the last 24 hours; a limit of
+    0 means no limit. The message says when the next comment will be accepted.
+    """
+    for limit, window, label in ((per_hour, 3600, "một giờ"), (per_day, 86400, "24 giờ")):
+        if limit <= 0:
+            continue
+        recent = sorted(t for t in times if t > now - window)
+        if len(recent) >= limit:
+            free_at = recent[len(recent) - limit] + window
+            when = datetime.fromtimestamp(free_at, tz).strftime("%H:%M ngày %d/%m/%Y")
+            raise FeedbackRefused(
+                f"Bạn đã gửi {len(recent)} ý kiến trong {label} qua (tối đa {limit}). "
+                f"Vui lòng gửi tiếp sau {when}. Cảm ơn bạn đã quan tâm!"
+            )
+
+
+DUPLICATE_MESSAGE = (
+    "Bạn đã gửi ý kiến có nội dung giống hệt trước đây (#{id}). "
+    "Loa không nhận ý kiến trùng lặp; bạn có thể xem tình trạng bằng /ykiencuatoi."
+)
+BANNED_MESSAGE = (
+    "Rất tiếc, tài khoản của bạn hiện không thể gửi ý kiến qua Loa. "
+    "Nếu cần, bạn vui lòng liên hệ trực tiếp Ban Tuyên giáo. Xin cảm ơn."
+)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def parse_day(text: str) -> date:
+    """A day as dd/mm/yyyy or yyyy-mm-dd; InvalidInput otherwise."""
+    value = text.strip()
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise InvalidInput(
+        f"Ngày không hợp lệ: {value}. Dùng dạng dd/mm/yyyy hoặc yyyy-mm-dd, ví dụ 31/03/2022."
+    )
+
+
+def day_range(start: date | None, end: date | None, tz: tzinfo) -> tuple[int, int]:
+    """Unix seconds [from, to) covering whole local days start..end (inclusive)."""
+    lo = 0 if start is None else int(datetime.combine(start, time(), tz).timestamp())
+    hi = (
+        2**62
+        if end is None
+        else int(datetime.combine(end + timedelta(days=1), time(), tz).timestamp())
+    )
+    if hi <= lo:
+        raise InvalidInput("Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.")
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class ExportArgs:
+    """What /export was asked for."""
+
+    start: date | None
+    end: date | None
+    include_all: bool
+
+
+_ALL_WORDS = {"tatca", "tat-ca", "all", "--all", "tất cả", "tấtcả"}
+
+
+def parse_export_args(text: str) -> ExportArgs:
+    """ "[from] [to] [tatca]" → ExportArgs; InvalidInput on a bad date."""
+    words = text.split()
+    include_all = False
+    days: list[date] = []
+    for word in words:
+        if fold(word) in {fold(w) for w in _ALL_WORDS}:
+            include_all = True
+        else:
+            days.append(parse_day(word))
+    if len(days) > 2:
+        raise InvalidInput("Cú pháp: /export [từ ngày] [đến ngày] [tatca]")
+    start = days[0] if days else None
+    end = days[1] if len(days) > 1 else None
+    return ExportArgs(start, end, include_all)
+
+
+EXPORT_HEADER = ("Số", "Thời gian", "Bài viết", "Trạng thái", "Ý kiến", "Trả lời")
+
+
+def export_csv(rows: Iterable[Sequence[str]]) -> bytes:
+    """CSV bytes in UTF-8 with BOM (Excel then shows Vietnamese correctly), CRLF lines."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(EXPORT_HEADER)
+    for row in rows:
+        writer.writerow(row)
+    return buffer.getvalue().encode("utf-8-sig")

@@ -1,0 +1,379 @@
+"""Staff administration: /admins, /grant, /revoke_role, /audit and /stats (/thongke)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from telegram import BotCommandScopeChat, Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+from telegram.ext import Application, CommandHandler
+
+from bot import ops
+from bot.charts import render_stats_chart
+from bot.domain import clock
+from bot.domain.errors import InvalidInput, PermissionDenied
+from bot.domain.periods import parse_period
+from bot.domain.roles import ROLE_LABELS_VI, Role
+from bot.domain.stats import render_telegram
+from bot.domain.text import escape, fold, split_for_telegram
+from bot.handlers.base import Context, command_text, reply, requires, services, user_errors
+from bot.services import CommandInfo, Services
+from bot.store import reports, staff
+
+log = logging.getLogger(__name__)
+
+COMMANDS = [
+    CommandInfo("admins", "Danh sách cán bộ quản trị và vai trò", permission="staff"),
+    CommandInfo(
+        "grant", "Cấp vai trò: /grant <user_id> <admin|editor|moderator>", permission="admin"
+    ),
+    CommandInfo("revoke_role", "Thu hồi vai trò: /revoke_role <user_id>", permission="admin"),
+    CommandInfo("audit", "Nhật ký thao tác quản trị: /audit [số dòng]", permission="admin"),
+    CommandInfo(
+        "stats",
+        "Thống kê theo quý hoặc khoảng ngày, kèm biểu đồ",
+        aliases=("thongke",),
+        permission="admin",
+    ),
+]
+
+# Role names accepted by /grant (folded: no diacritics, lower case, no spaces).
+_ROLE_WORDS: dict[str, Role] = {
+    "admin": Role.ADMIN,
+    "quantri": Role.ADMIN,
+    "quantrivien": Role.ADMIN,
+    "editor": Role.EDITOR,
+    "bientap": Role.EDITOR,
+    "bientapvien": Role.EDITOR,
+    "moderator": Role.MODERATOR,
+    "mod": Role.MODERATOR,
+    "kiemduyet": Role.MODERATOR,
+    "kiemduyetvien": Role.MODERATOR,
+}
+_OWNER_WORDS = {"owner", "chusohuu", "chu"}
+
+GRANT_USAGE = (
+    "Cách dùng: <code>/grant &lt;user_id&gt; &lt;vai trò&gt;</code> hoặc trả lời tin nhắn của "
+    "người đó bằng <code>/grant &lt;vai trò&gt;</code>.\n"
+    "Vai trò: <b>admin</b> (quản trị viên), <b>editor</b> (biên tập viên), "
+    "<b>moderator</b> (kiểm duyệt viên)."
+)
+REVOKE_USAGE = (
+    "Cách dùng: <code>/revoke_role &lt;user_id&gt;</code> hoặc trả lời tin nhắn của người đó "
+    "bằng <code>/revoke_role</code>."
+)
+NO_OWNER_GRANT = (
+    "⛔ Không thể cấp quyền chủ sở hữu từ Telegram. "
+    "Chủ sở hữu được khai báo trong cấu hình LOA_ADMIN_IDS."
+)
+OWNER_FIXED = (
+    "⛔ {name} là chủ sở hữu (khai báo trong LOA_ADMIN_IDS); "
+    "không thể thay đổi vai trò này từ Telegram."
+)
+NOT_YOURSELF = "⛔ Bạn không thể tự thay đổi vai trò của chính mình."
+
+ACTION_LABELS_VI = {
+    "role.grant": "cấp vai trò",
+    "role.revoke": "thu hồi vai trò",
+}
+
+
+def register(
+    app: Application[Any, Any, Any, Any, Any, Any], svc: Services, start_payloads: Any
+) -> None:
+    """Roles, audit and statistics commands; the health monitor and the backup worker."""
+    svc.commands.extend(COMMANDS)
+    app.add_handler(CommandHandler("admins", admins_command))
+    app.add_handler(CommandHandler("grant", grant_command))
+    app.add_handler(CommandHandler("revoke_role", revoke_command))
+    app.add_handler(CommandHandler("audit", audit_command))
+    app.add_handler(CommandHandler(["stats", "thongke"], stats_command))
+    ops.install(app, svc)
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+async def _label(svc: Services, user_id: int) -> str:
+    """'Name (@user) · 12345' when known, else the id (HTML-escaped)."""
+    names = await reports.user_names(svc.db, [user_id])
+    if user_id in names:
+        return f"{escape(names[user_id])} · <code>{user_id}</code>"
+    return f"<code>{user_id}</code>"
+
+
+async def refresh_menu(context: Context, svc: Services, user_id: int) -> None:
+    """Give the user the Telegram command menu of their current role."""
+    from bot.app import menu_for  # bot.app imports this module
+
+    role = await svc.role_of(user_id)
+    scope = BotCommandScopeChat(chat_id=user_id)
+    try:
+        if role is None:
+            await context.bot.delete_my_commands(scope=scope)
+        else:
+            await context.bot.set_my_commands(menu_for(svc, role), scope=scope)
+    except TelegramError as exc:  # the user never opened a chat with the bot
+        log.info("could not refresh the menu of user %s: %s", user_id, exc)
+
+
+async def _notify(context: Context, user_id: int, text: str) -> None:
+    """Tell the user about their new role in private, if the bot can reach them."""
+    try:
+        await context.bot.send_message(user_id, text)
+    except TelegramError as exc:
+        log.info("could not notify user %s of a role change: %s", user_id, exc)
+
+
+async def _target(update: Update, svc: Services, args: list[str]) -> tuple[int, list[str]]:
+    """The user a /grant or /revoke_role is about: the replied-to sender, an id or @username."""
+    message = update.effective_message
+    replied = message.reply_to_message if message is not None else None
+    if (
+        replied is not None
+        and replied.from_user is not None
+        and (not args or not _looks_like_user(args[0]))
+    ):
+        if replied.from_user.is_bot:
+            raise InvalidInput("⛔ Không thể cấp hay thu hồi vai trò của một bot.")
+        return replied.from_user.id, args
+    if not args:
+        raise InvalidInput()
+    first, rest = args[0], args[1:]
+    if first.startswith("@"):
+        found = await reports.find_user_by_username(svc.db, first)
+        if found is None:
+            raise InvalidInput(
+                f"Không tìm thấy {escape(first)}: người này cần nhắn tin cho bot trước, "
+                "hoặc dùng user_id (số)."
+            )
+        return found, rest
+    try:
+        user_id = int(first)
+    except ValueError:
+        raise InvalidInput() from None
+    if user_id <= 0:
+        raise InvalidInput("user_id phải là số dương (id của một người dùng, không phải nhóm).")
+    return user_id, rest
+
+
+def _looks_like_user(word: str) -> bool:
+    return word.startswith("@") or word.lstrip("-").isdigit()
+
+
+def _parse_role(word: str) -> Role:
+    key = fold(word).replace(" ", "").replace("_", "").replace("-", "")
+    if key in _OWNER_WORDS:
+        raise PermissionDenied(NO_OWNER_GRANT)
+    if key not in _ROLE_WORDS:
+        raise InvalidInput(f"Vai trò «{escape(word)}» không hợp lệ.\n\n{GRANT_USAGE}")
+    return _ROLE_WORDS[key]
+
+
+# --- commands ---------------------------------------------------------------------
+
+
+@requires("staff")
+async def admins_command(update: Update, context: Context) -> None:
+    """/admins: owners (from settings) and every stored grant."""
+    svc = services(context)
+    tz = svc.settings.tz
+    lines = ["<b>Cán bộ quản trị Loa</b>", "", f"<b>Chủ sở hữu</b> ({ROLE_LABELS_VI[Role.OWNER]}):"]
+    owners = sorted(svc.settings.admin_ids)
+    names = await reports.user_names(svc.db, owners)
+    for owner in owners:
+        name = f"{escape(names[owner])} · " if owner in names else ""
+        lines.append(f"• {name}<code>{owner}</code>")
+    if not owners:
+        lines.append("• (chưa khai báo LOA_ADMIN_IDS)")
+    members = await reports.list_staff(svc.db)
+    known = await reports.user_names(svc.db, [m.user_id for m in members])
+    for role in (Role.ADMIN, Role.EDITOR, Role.MODERATOR):
+        group = [m for m in members if m.role is role]
+        lines.append("")
+        lines.append(f"<b>{ROLE_LABELS_VI[role].capitalize()}</b> ({len(group)}):")
+        for m in group:
+            who = f"{escape(known[m.user_id])} · " if m.user_id in known else ""
+            lines.append(
+                f"• {who}<code>{m.user_id}</code> — từ {clock.format_date(m.granted_at, tz)}"
+            )
+        if not group:
+            lines.append("• (chưa có)")
+    await reply(update, "\n".join(lines))
+
+
+async def _change_role(update: Update, context: Context, *, grant: bool) -> None:
+    svc = services(context)
+    actor = update.effective_user
+    assert actor is not None
+    args = list(context.args or [])
+    usage = GRANT_USAGE if grant else REVOKE_USAGE
+    try:
+        target, rest = await _target(update, svc, args)
+    except InvalidInput as exc:
+        text = exc.user_message if exc.user_message != InvalidInput.user_message else usage
+        await reply(update, text)
+        return
+    role: Role | None = None
+    if grant:
+        if not rest:
+            await reply(update, usage)
+            return
+        role = _parse_role(" ".join(rest))  # "quản trị" is two words
+    elif rest:
+        await reply(update, usage)
+        return
+    label = await _label(svc, target)
+    if svc.settings.is_owner(target):
+        await reply(update, OWNER_FIXED.format(name=label))
+        return
+    if target == actor.id:
+        await reply(update, NOT_YOURSELF)
+        return
+    # The actor's role is read again now: it may have changed since the decorator ran.
+    actor_role = await svc.role_of(actor.id)
+    if actor_role not in (Role.OWNER, Role.ADMIN):
+        raise PermissionDenied()
+    previous = await reports.set_role(
+        svc.db,
+        user_id=target,
+        role=role,
+        actor_id=actor.id,
+        actor_role=actor_role,
+        at=clock.now(),
+    )
+    log.info(
+        "user %s %s role of user %s: %s -> %s",
+        actor.id,
+        "granted" if grant else "revoked",
+        target,
+        previous,
+        role,
+    )
+    if previous == role:
+        if role is None:
+            await reply(update, f"{label} không có vai trò nào để thu hồi.")
+        else:
+            await reply(update, f"{label} đã là {ROLE_LABELS_VI[role]}; không có gì thay đổi.")
+        return
+    await refresh_menu(context, svc, target)
+    before = ROLE_LABELS_VI[previous] if previous else "không có"
+    if role is not None:
+        await reply(
+            update,
+            f"✅ Đã cấp vai trò <b>{ROLE_LABELS_VI[role]}</b> cho {label} (trước đó: {before}).",
+        )
+        await _notify(
+            context,
+            target,
+            f"🔑 Bạn vừa được cấp vai trò <b>{ROLE_LABELS_VI[role]}</b> trong Loa. "
+            "Gõ /help để xem các lệnh dành cho bạn.",
+        )
+    else:
+        await reply(update, f"✅ Đã thu hồi vai trò <b>{before}</b> của {label}.")
+        await _notify(
+            context, target, f"Vai trò <b>{before}</b> của bạn trong Loa đã được thu hồi."
+        )
+
+
+@requires("admin")
+@user_errors
+async def grant_command(update: Update, context: Context) -> None:
+    """/grant <user_id|@username> <role>, or as a reply: /grant <role>."""
+    await _change_role(update, context, grant=True)
+
+
+@requires("admin")
+@user_errors
+async def revoke_command(update: Update, context: Context) -> None:
+    """/revoke_role <user_id|@username>, or as a reply: /revoke_role."""
+    await _change_role(update, context, grant=False)
+
+
+def _detail_text(detail: str | None) -> str:
+    """A short plain-text rendering of an audit detail (JSON objects as key=value)."""
+    if not detail:
+        return ""
+    try:
+        data = json.loads(detail)
+    except ValueError:
+        return detail[:200]
+    if isinstance(data, dict):
+        return ", ".join(f"{k}={v}" for k, v in data.items() if v is not None)[:200]
+    return str(data)[:200]
+
+
+@requires("admin")
+@user_errors
+async def audit_command(update: Update, context: Context) -> None:
+    """/audit [n]: the latest n (default 20, at most 200) audit entries, newest first."""
+    svc = services(context)
+    arg = command_text(update)
+    limit = 20
+    if arg:
+        if not arg.isdigit() or not 1 <= int(arg) <= 200:
+            raise InvalidInput("Cách dùng: /audit [số dòng từ 1 đến 200], ví dụ /audit 50.")
+        limit = int(arg)
+    entries = await staff.latest_audit(svc.db, limit=limit)
+    if not entries:
+        await reply(update, "Nhật ký thao tác quản trị đang trống.")
+        return
+    ids = sorted({e.actor_id for e in entries if e.actor_id is not None})
+    names = await reports.user_names(svc.db, ids)
+    lines: list[str] = []
+    for e in entries:
+        who = "hệ thống" if e.actor_id is None else names.get(e.actor_id, str(e.actor_id))
+        known_role = e.actor_role in {r.value for r in Role}
+        role = ROLE_LABELS_VI[Role(str(e.actor_role))] if known_role else (e.actor_role or "")
+        action = ACTION_LABELS_VI.get(e.action, e.action)
+        parts = [
+            clock.format_local(e.at, svc.settings.tz),
+            f"{who} ({role})" if role else who,
+            action,
+        ]
+        if e.target:
+            parts.append(f"→ {e.target}")
+        detail = _detail_text(e.detail)
+        if detail:
+            parts.append(f"[{detail}]")
+        lines.append(" · ".join(parts))
+    header = f"Nhật ký thao tác quản trị ({len(entries)} mục mới nhất):\n"
+    for i, part in enumerate(split_for_telegram(header + "\n".join(lines))):
+        text = escape(part)
+        if i == 0:
+            text = text.replace(escape(header.strip()), f"<b>{escape(header.strip())}</b>", 1)
+        await reply(update, text)
+
+
+@requires("admin")
+@user_errors
+async def stats_command(update: Update, context: Context) -> None:
+    """/stats [quý I/2022 | 2022-Q1 | from to]: figures as text plus a PNG chart."""
+    svc = services(context)
+    tz = svc.settings.tz
+    period = parse_period(command_text(update), datetime.now(tz).date())
+    chat = update.effective_chat
+    if chat is None:
+        return
+    with contextlib.suppress(TelegramError):
+        await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)
+    stats = await reports.gather_stats(svc.db, period, tz)
+    log.info(
+        "stats for %s requested by user %s",
+        period.key,
+        update.effective_user.id if update.effective_user else None,
+    )
+    await reply(update, render_telegram(stats))
+    png = await asyncio.to_thread(render_stats_chart, stats)
+    await context.bot.send_photo(
+        chat.id,
+        photo=png,
+        caption=f"Biểu đồ thống kê {escape(period.label)}",
+        filename=f"loa-{period.key}.png",
+    )

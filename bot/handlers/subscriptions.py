@@ -1,0 +1,334 @@
+"""Subscriptions: /subscribe, /unsubscribe, /topics, cadre approval, units, (de)activation."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.domain import clock
+from bot.domain.broadcasts import normalize_label
+from bot.domain.errors import InvalidInput
+from bot.handlers.base import (
+    Context,
+    answer_query,
+    command_text,
+    reply,
+    requires,
+    services,
+    user_errors,
+)
+from bot.services import CommandInfo, Services
+from bot.store import broadcasts as store
+from bot.store import people
+
+log = logging.getLogger(__name__)
+
+_ADMIN_STATUSES = frozenset({"creator", "administrator"})
+APPROVAL_LABELS_VI = {
+    "none": "công khai",
+    "pending": "chờ duyệt nhóm cán bộ",
+    "approved": "nhóm cán bộ (đã duyệt)",
+    "rejected": "công khai (không được duyệt làm nhóm cán bộ)",
+    "revoked": "công khai (đã thu hồi quyền nhóm cán bộ)",
+}
+
+
+async def is_group_admin(update: Update, context: Context) -> bool:
+    """Ask Telegram (getChatMember) at every call whether the sender administers this group."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if chat is None:
+        return False
+    if message is not None and message.sender_chat is not None:
+        # An anonymous group admin posts as the group itself.
+        return message.sender_chat.id == chat.id
+    if user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as exc:
+        log.warning("getChatMember failed in %s: %s", chat.id, exc)
+        return False
+    return member.status in _ADMIN_STATUSES
+
+
+def _parse_topics(svc: Services, text: str) -> list[str]:
+    words = [w.strip().lower() for w in text.replace(",", " ").split() if w.strip()]
+    unknown = [w for w in words if w not in svc.settings.topics]
+    if unknown:
+        raise InvalidInput(
+            f"Chủ đề không có: {html.escape(', '.join(unknown))}. Gõ /topics để xem danh sách."
+        )
+    return words
+
+
+@user_errors
+async def subscribe_command(update: Update, context: Context) -> None:
+    """/subscribe [topic …]: a private chat subscribes itself; a group needs one of its admins."""
+    svc = services(context)
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return
+    topics = _parse_topics(svc, command_text(update))
+    is_group = chat.type != ChatType.PRIVATE
+    if is_group and not await is_group_admin(update, context):
+        await reply(update, "⛔ Chỉ quản trị viên của nhóm mới được đăng ký nhận tin cho nhóm.")
+        return
+    now = clock.now()
+    await people.upsert_chat(
+        svc.db, chat.id, chat.type, chat.title or chat.full_name, chat.username, now
+    )
+    sub, _new = await store.subscribe(svc.db, chat.id, user.id if user else None, topics, now)
+    topic_text = ", ".join(sub.topics) if sub.topics else "tất cả chủ đề"
+    text = f"✅ Đã đăng ký nhận tin ({html.escape(topic_text)})."
+    if is_group:
+        if sub.approval in ("none", "rejected", "revoked"):
+            await store.set_approval(
+                svc.db, chat.id, "pending", actor_id=None, actor_role=None, now=now
+            )
+            await _notify_admins(update, context, chat.id, chat.title or str(chat.id))
+            text += "\nNhóm sẽ nhận tin công khai; Ban Tuyên giáo sẽ xét duyệt để nhận tin nội bộ."
+        elif sub.approval == "approved":
+            text += "\nNhóm đã được duyệt là nhóm cán bộ."
+        else:
+            text += "\nĐang chờ Ban Tuyên giáo duyệt nhận tin nội bộ."
+    text += "\nHủy đăng ký: /huydangky"
+    await reply(update, text)
+
+
+async def _notify_admins(update: Update, context: Context, chat_id: int, title: str) -> None:
+    admin_chat = services(context).settings.admin_chat_id
+    if admin_chat is None:
+        return
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("✅ Duyệt", callback_data=f"sub:ok:{chat_id}"),
+                InlineKeyboardButton("❌ Từ chối", callback_data=f"sub:no:{chat_id}"),
+            ]
+        ]
+    )
+    user = update.effective_user
+    who = html.escape(user.full_name) if user else "?"
+    try:
+        await context.bot.send_message(
+            admin_chat,
+            f"🆕 Nhóm <b>{html.escape(title)}</b> (<code>{chat_id}</code>) vừa đăng ký nhận tin"
+            f" (người đăng ký: {who}).\nDuyệt làm <b>nhóm cán bộ</b> để nhận chỉ đạo, thông báo"
+            " nội bộ?",
+            reply_markup=keyboard,
+        )
+    except TelegramError as exc:
+        log.warning("could not notify the admin chat: %s", exc)
+
+
+@user_errors
+async def unsubscribe_command(update: Update, context: Context) -> None:
+    """/unsubscribe: stop receiving (a group: only its admins)."""
+    svc = services(context)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    if chat.type != ChatType.PRIVATE and not await is_group_admin(update, context):
+        await reply(update, "⛔ Chỉ quản trị viên của nhóm mới được hủy đăng ký cho nhóm.")
+        return
+    if await store.deactivate(svc.db, chat.id, "unsubscribed", clock.now()):
+        await reply(update, "Đã hủy đăng ký nhận tin. Đăng ký lại: /dangky")
+    else:
+        await reply(update, "Cuộc trò chuyện này chưa đăng ký nhận tin. Đăng ký: /dangky")
+
+
+async def topics_command(update: Update, context: Context) -> None:
+    """/topics: the topics one may subscribe to, and this chat's choice."""
+    svc = services(context)
+    chat = update.effective_chat
+    lines = ["<b>Các chủ đề có thể đăng ký</b>"]
+    lines += [f"• <code>{t}</code>" for t in svc.settings.topics]
+    lines.append("\nVí dụ: /dangky tuyen-truyen — không ghi chủ đề là nhận tất cả.")
+    if chat is not None:
+        sub = await store.get_subscription(svc.db, chat.id)
+        if sub is not None and sub.active:
+            chosen = ", ".join(sub.topics) if sub.topics else "tất cả"
+            lines.append(f"Đang nhận: {html.escape(chosen)}.")
+    await reply(update, "\n".join(lines))
+
+
+def _chat_id_arg(update: Update) -> int:
+    text = command_text(update).split()
+    if not text:
+        raise InvalidInput("Cần ghi mã nhóm, ví dụ /approve -1001234567890")
+    try:
+        return int(text[0])
+    except ValueError:
+        raise InvalidInput("Mã nhóm phải là số, ví dụ -1001234567890.") from None
+
+
+async def _decide(update: Update, context: Context, chat_id: int, approval: str) -> str:
+    svc = services(context)
+    user = update.effective_user
+    role = await svc.role_of(user.id if user else None)
+    sub = await store.set_approval(
+        svc.db,
+        chat_id,
+        approval,
+        actor_id=user.id if user else None,
+        actor_role=str(role) if role else None,
+        now=clock.now(),
+    )
+    chat = await people.get_chat(svc.db, chat_id)
+    title = html.escape(chat.title if chat and chat.title else str(chat_id))
+    notes = {
+        "approved": "✅ Nhóm đã được Ban Tuyên giáo duyệt là nhóm cán bộ: sẽ nhận chỉ đạo và"
+        " thông báo nội bộ.",
+        "revoked": "Nhóm không còn là nhóm cán bộ; từ nay chỉ nhận tin công khai.",
+    }
+    if approval in notes and sub.active:
+        try:
+            await context.bot.send_message(chat_id, notes[approval])
+        except TelegramError as exc:
+            log.info("could not tell chat %s about its approval: %s", chat_id, exc)
+    return f"{title} (<code>{chat_id}</code>): {APPROVAL_LABELS_VI[approval]}."
+
+
+@requires("admin")
+@user_errors
+async def approve_command(update: Update, context: Context) -> None:
+    """/approve <chat_id>: make a subscribed group a cadre chat."""
+    await reply(update, await _decide(update, context, _chat_id_arg(update), "approved"))
+
+
+@requires("admin")
+@user_errors
+async def revoke_command(update: Update, context: Context) -> None:
+    """/revoke <chat_id>: the group is no longer a cadre chat (checked again at every send)."""
+    await reply(update, await _decide(update, context, _chat_id_arg(update), "revoked"))
+
+
+@requires("admin")
+@user_errors
+async def approval_button(update: Update, context: Context) -> None:
+    """[Duyệt]/[Từ chối] under a subscription notice in the admin chat."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, verdict, raw = query.data.split(":", 2)
+    approval = "approved" if verdict == "ok" else "rejected"
+    line = await _decide(update, context, int(raw), approval)
+    await answer_query(update, "Đã duyệt." if approval == "approved" else "Đã từ chối.")
+    user = update.effective_user
+    by = html.escape(user.full_name) if user else "?"
+    if query.message is not None:
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_text(f"{line}\nNgười quyết định: {by}.")
+
+
+@requires("admin")
+@user_errors
+async def setunit_command(update: Update, context: Context) -> None:
+    """/setunit <chat_id> <unit|->: label a chat with its ward/commune."""
+    svc = services(context)
+    args = command_text(update).split()
+    if len(args) != 2:
+        raise InvalidInput(
+            "Cú pháp: /setunit <mã nhóm> <đơn vị>, ví dụ /setunit -100123 phuong-chi-lang"
+            " (dùng - để xóa)."
+        )
+    chat_id = _chat_id_arg(update)
+    unit = None if args[1] == "-" else normalize_label(args[1])
+    user = update.effective_user
+    role = await svc.role_of(user.id if user else None)
+    await store.set_unit(
+        svc.db,
+        chat_id,
+        unit,
+        actor_id=user.id if user else None,
+        actor_role=str(role) if role else None,
+        now=clock.now(),
+    )
+    await reply(update, f"Đã gán đơn vị {html.escape(unit or '(không)')} cho {chat_id}.")
+
+
+@requires("admin")
+async def subscribers_command(update: Update, context: Context) -> None:
+    """/subscribers: subscribed groups with their audience and unit (for /approve, /setunit)."""
+    svc = services(context)
+    rows = await svc.db.fetch_all(
+        "SELECT s.chat_id, c.title, s.active, s.approval, s.unit, s.inactive_reason, c.type"
+        " FROM subscriptions s JOIN chats c ON c.id = s.chat_id ORDER BY c.type != 'private',"
+        " s.approval, c.title LIMIT 200"
+    )
+    private = sum(1 for r in rows if r[6] == "private" and r[2])
+    lines = [f"<b>Đăng ký nhận tin</b>: {private} cá nhân"]
+    for r in rows:
+        if r[6] == "private":
+            continue
+        state = APPROVAL_LABELS_VI.get(str(r[3]), str(r[3]))
+        if not r[2]:
+            state += f", ngừng nhận ({html.escape(str(r[5] or ''))})"
+        unit = f", đơn vị {html.escape(r[4])}" if r[4] else ""
+        lines.append(f"• {html.escape(r[1] or '?')} <code>{r[0]}</code>: {state}{unit}")
+    await reply(update, "\n".join(lines)[:4000])
+
+
+async def on_membership(update: Update, context: Context, was: bool, is_member: bool) -> None:
+    """my_chat_member: removal/blocking deactivates the subscription; re-adding reactivates."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    svc = services(context)
+    chat_id = change.chat.id
+    if was and not is_member:
+        reason = "blocked" if change.chat.type == ChatType.PRIVATE else "removed"
+        if await store.deactivate(svc.db, chat_id, reason, clock.now()):
+            log.info("subscription of %s deactivated (%s)", chat_id, reason)
+    elif is_member and not was and await store.reactivate(svc.db, chat_id, clock.now()):
+        log.info("subscription of %s reactivated", chat_id)
+
+
+async def on_start(update: Update, context: Context) -> None:
+    """A new /start in a private chat reactivates a subscription lost to blocking."""
+    chat = update.effective_chat
+    if chat is not None:
+        await store.reactivate(services(context).db, chat.id, clock.now())
+
+
+async def on_migrate(update: Update, context: Context) -> None:
+    """The group became a supergroup (service message): move its rows to the new id."""
+    message = update.effective_message
+    if message is None or message.migrate_to_chat_id is None:
+        return
+    old, new = message.chat.id, int(message.migrate_to_chat_id)
+    await store.migrate_chat(services(context).db, old, new, clock.now())
+    log.info("chat %s migrated to %s (service message)", old, new)
+
+
+def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
+    """Subscription handlers and hooks."""
+    svc.commands.extend(
+        [
+            CommandInfo("subscribe", "Đăng ký nhận thông báo", aliases=("dangky",)),
+            CommandInfo("unsubscribe", "Hủy đăng ký nhận thông báo", aliases=("huydangky",)),
+            CommandInfo("topics", "Các chủ đề có thể đăng ký"),
+            CommandInfo("subscribers", "Danh sách nhóm đăng ký", permission="admin"),
+            CommandInfo("approve", "Duyệt nhóm cán bộ: /approve <mã nhóm>", permission="admin"),
+            CommandInfo("revoke", "Thu hồi nhóm cán bộ: /revoke <mã nhóm>", permission="admin"),
+            CommandInfo("setunit", "Gán đơn vị: /setunit <mã nhóm> <đơn vị>", permission="admin"),
+        ]
+    )
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrate))
+    app.add_handler(CommandHandler(["subscribe", "dangky"], subscribe_command))
+    app.add_handler(CommandHandler(["unsubscribe", "huydangky"], unsubscribe_command))
+    app.add_handler(CommandHandler("topics", topics_command))
+    app.add_handler(CommandHandler("subscribers", subscribers_command))
+    app.add_handler(CommandHandler("approve", approve_command))
+    app.add_handler(CommandHandler("revoke", revoke_command))
+    app.add_handler(CommandHandler("setunit", setunit_command))
+    app.add_handler(CallbackQueryHandler(approval_button, pattern=r"^sub:(ok|no):-?\d+$"))
+    svc.features.setdefault("membership_hooks", []).append(on_membership)
+    svc.features.setdefault("start_hooks", []).append(on_start)
+    svc.forgetters.append(store.forget_user)

@@ -1,0 +1,284 @@
+"""Articles in SQLite: syncing from content files, listing, folded full-text search, reads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.domain.articles import Article, digest, load_directory
+from bot.domain.errors import ContentError
+from bot.domain.figures import Figure
+from bot.domain.text import fold
+from bot.store.db import Database
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_TOKENS = 12
+MAX_TOKEN_LENGTH = 40
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An indexed article with its precomputed digest."""
+
+    id: str
+    title: str
+    date: str  # YYYY-MM-DD
+    author: str | None
+    caption: str | None
+    source: str | None
+    tags: tuple[str, ...]
+    unit: str | None
+    body: str
+    summary: tuple[str, ...]
+    figures: tuple[Figure, ...]
+    path: str
+
+    @property
+    def paragraphs(self) -> list[str]:
+        """Body paragraphs."""
+        return [p for p in self.body.split("\n\n") if p.strip()]
+
+
+@dataclass(frozen=True)
+class ArticleHeader:
+    """What a list or search result shows."""
+
+    id: str
+    title: str
+    date: str
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What a sync changed; errors are "path:line: message"."""
+
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: int
+    errors: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        """Articles indexed after the sync."""
+        return len(self.added) + len(self.changed) + self.unchanged
+
+
+def articles_dir(content_dir: Path) -> Path:
+    """Where article files live under LOA_CONTENT_DIR."""
+    return Path(content_dir) / "articles"
+
+
+def _prepare(folder: Path, known: dict[str, str], k: int) -> tuple[list[tuple], list[ContentError]]:
+    """Load files and digest the new/changed ones (CPU work, run in a thread)."""
+    articles, errors = load_directory(folder)
+    rows: list[tuple] = []
+    for a in articles:
+        if known.get(a.id) == a.checksum:
+            rows.append((a, None))
+            continue
+        d = digest(a.paragraphs, a.title, k)
+        rows.append((a, d))
+    return rows, errors
+
+
+def _search_text(a: Article) -> tuple[str, str]:
+    extra = " ".join(x for x in (a.caption, a.author, a.unit, " ".join(a.tags)) if x)
+    return fold(a.title), fold(f"{a.body}\n{extra}")
+
+
+async def sync(db: Database, folder: Path, *, summary_sentences: int, now: int) -> SyncResult:
+    """Make the articles tables match the files in `folder` (added/changed/removed)."""
+    rows = await db.fetch_all("SELECT id, checksum FROM articles")
+    known = {str(r["id"]): str(r["checksum"]) for r in rows}
+    prepared, errors = await asyncio.to_thread(_prepare, folder, known, summary_sentences)
+    for err in errors:
+        log.warning("skipping broken article file %s", err)
+    added: list[str] = []
+    changed: list[str] = []
+    unchanged = 0
+    present = {a.id for a, _ in prepared}
+    removed = sorted(set(known) - present)
+    async with db.transaction() as conn:
+        for article, dig in prepared:
+            if dig is None:
+                unchanged += 1
+                continue
+            values = (
+                article.title,
+                article.date.isoformat(),
+                article.author,
+                article.caption,
+                article.source,
+                json.dumps(list(article.tags), ensure_ascii=False),
+                article.unit,
+                article.body,
+                json.dumps(list(dig.summary), ensure_ascii=False),
+                json.dumps([f.as_dict() for f in dig.figures], ensure_ascii=False),
+                article.path,
+                article.checksum,
+                now,
+            )
+            title_folded, body_folded = _search_text(article)
+            if article.id in known:
+                await conn.execute(
+                    "UPDATE articles SET title=?, date=?, author=?, caption=?, source=?, tags=?,"
+                    " unit=?, body=?, summary=?, figures=?, path=?, checksum=?, indexed_at=?"
+                    " WHERE id=?",
+                    (*values, article.id),
+                )
+                async with conn.execute(
+                    "SELECT rowid FROM articles WHERE id=?", (article.id,)
+                ) as cur:
+                    rowid = (await cur.fetchone())[0]
+                await conn.execute("DELETE FROM articles_fts WHERE rowid=?", (rowid,))
+                changed.append(article.id)
+            else:
+                cur = await conn.execute(
+                    "INSERT INTO articles (title, date, author, caption, source, tags, unit, body,"
+                    " summary, figures, path, checksum, indexed_at, id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*values, article.id),
+                )
+                rowid = cur.lastrowid
+                added.append(article.id)
+            await conn.execute(
+                "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
+                (rowid, title_folded, body_folded),
+            )
+        for article_id in removed:
+            async with conn.execute("SELECT rowid FROM articles WHERE id=?", (article_id,)) as cur:
+                row = await cur.fetchone()
+            if row is not None:
+                await conn.execute("DELETE FROM articles_fts WHERE rowid=?", (row[0],))
+            await conn.execute("DELETE FROM articles WHERE id=?", (article_id,))
+    return SyncResult(
+        added=tuple(added),
+        changed=tuple(changed),
+        removed=tuple(removed),
+        unchanged=unchanged,
+        errors=tuple(str(e) for e in errors),
+    )
+
+
+def _figure(data: dict) -> Figure:
+    fields = Figure.__dataclass_fields__
+    return Figure(**{k: v for k, v in data.items() if k in fields})
+
+
+def _article(row) -> StoredArticle:  # type: ignore[no-untyped-def]
+    return StoredArticle(
+        id=row["id"],
+        title=row["title"],
+        date=row["date"],
+        author=row["author"],
+        caption=row["caption"],
+        source=row["source"],
+        tags=tuple(json.loads(row["tags"] or "[]")),
+        unit=row["unit"],
+        body=row["body"],
+        summary=tuple(json.loads(row["summary"] or "[]")),
+        figures=tuple(_figure(f) for f in json.loads(row["figures"] or "[]")),
+        path=row["path"],
+    )
+
+
+async def get(db: Database, article_id: str) -> StoredArticle | None:
+    """One article by id, or None."""
+    row = await db.fetch_one("SELECT * FROM articles WHERE id = ?", (article_id,))
+    return None if row is None else _article(row)
+
+
+async def title_of(db: Database, article_id: str) -> str | None:
+    """An article's title, or None when there is no such article."""
+    value = await db.fetch_value("SELECT title FROM articles WHERE id = ?", (article_id,))
+    return None if value is None else str(value)
+
+
+async def count(db: Database) -> int:
+    """Number of indexed articles."""
+    return int(await db.fetch_value("SELECT COUNT(*) FROM articles") or 0)
+
+
+async def latest(db: Database, *, limit: int, offset: int = 0) -> list[ArticleHeader]:
+    """Newest first (by date, then id)."""
+    rows = await db.fetch_all(
+        "SELECT id, title, date FROM articles ORDER BY date DESC, id DESC LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    return [ArticleHeader(r["id"], r["title"], r["date"]) for r in rows]
+
+
+def query_tokens(query: str) -> list[str]:
+    """The folded search words of a user query (no FTS syntax can survive this)."""
+    tokens = [t for t in _TOKEN.findall(fold(query)) if len(t) <= MAX_TOKEN_LENGTH]
+    seen: list[str] = []
+    for t in tokens:
+        if t not in seen:
+            seen.append(t)
+    return seen[:MAX_QUERY_TOKENS]
+
+
+def match_expression(tokens: list[str], *, any_word: bool = False, prefix: bool = False) -> str:
+    """An FTS5 MATCH string built from folded tokens: each is a quoted string, so quotes,
+    asterisks, NEAR, AND/OR/NOT typed by users are plain words."""
+    parts = [f'"{t}"' for t in tokens]
+    if prefix and parts:
+        parts[-1] += "*"
+    return (" OR " if any_word else " ").join(parts)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of search results; `approximate`: no article had every word."""
+
+    results: list[ArticleHeader]
+    total: int
+    approximate: bool
+
+
+async def search(
+    db: Database, query: str, *, limit: int, offset: int = 0, prefix: bool = False
+) -> SearchPage:
+    """Ranked results (bm25, title weighted 5×) for all words, else for any word."""
+    tokens = query_tokens(query)
+    if not tokens:
+        return SearchPage([], 0, False)
+    for any_word in (False, True):
+        if any_word and len(tokens) == 1:
+            break
+        expr = match_expression(tokens, any_word=any_word, prefix=prefix)
+        total = int(
+            await db.fetch_value(
+                "SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH ?", (expr,)
+            )
+            or 0
+        )
+        if total:
+            rows = await db.fetch_all(
+                "SELECT a.id, a.title, a.date FROM articles_fts f"
+                " JOIN articles a ON a.rowid = f.rowid"
+                " WHERE articles_fts MATCH ?"
+                " ORDER BY bm25(articles_fts, 5.0, 1.0), a.date DESC, a.id LIMIT ? OFFSET ?",
+                (expr, limit, offset),
+            )
+            return SearchPage(
+                [ArticleHeader(r["id"], r["title"], r["date"]) for r in rows], total, any_word
+            )
+    return SearchPage([], 0, False)
+
+
+async def record_read(db: Database, article_id: str, day: str, *, fulltext: bool) -> None:
+    """Count one card open (or full-text open) of an article on a local day."""
+    column = "fulltext_opens" if fulltext else "card_opens"
+    await db.execute(
+        f"INSERT INTO article_reads (article_id, day, {column}) VALUES (?, ?, 1)"
+        f" ON CONFLICT (article_id, day) DO UPDATE SET {column} = {column} + 1",
+        (article_id, day),
+    )

@@ -1,0 +1,1058 @@
+"""Subscriptions, broadcasts, the deliveries outbox and acknowledgements (migration 003)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from bot.domain import broadcasts as rules
+from bot.domain.broadcasts import Audience, Recipient, parse_audience, parse_topics, receives
+from bot.domain.errors import InvalidInput, NotFound
+from bot.store.db import Database
+from bot.store.staff import record_audit
+
+# --- subscriptions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A subscribed chat as stored."""
+
+    chat_id: int
+    active: bool
+    inactive_reason: str | None
+    audience: str
+    approval: str
+    unit: str | None
+    topics: tuple[str, ...]
+    subscribed_by: int | None
+    created_at: int
+    updated_at: int
+
+    @property
+    def is_cadre(self) -> bool:
+        """An approved cadre chat."""
+        return self.approval == "approved"
+
+
+_SUB_COLUMNS = (
+    "chat_id, active, inactive_reason, audience, approval, unit, topics, subscribed_by,"
+    " created_at, updated_at"
+)
+
+
+def _sub(row: Sequence[object]) -> Subscription:
+    return Subscription(
+        int(row[0]),  # type: ignore[call-overload]
+        bool(row[1]),
+        row[2],  # type: ignore[arg-type]
+        str(row[3]),
+        str(row[4]),
+        row[5],  # type: ignore[arg-type]
+        parse_topics(str(row[6] or "")),
+        row[7],  # type: ignore[arg-type]
+        int(row[8]),  # type: ignore[call-overload]
+        int(row[9]),  # type: ignore[call-overload]
+    )
+
+
+async def get_subscription(db: Database, chat_id: int) -> Subscription | None:
+    """The chat's subscription (active or not) or None."""
+    row = await db.fetch_one(
+        f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE chat_id = ?", (chat_id,)
+    )
+    return None if row is None else _sub(row)
+
+
+async def subscribe(
+    db: Database, chat_id: int, by_user: int | None, topics: Iterable[str], now: int
+) -> tuple[Subscription, bool]:
+    """Subscribe (or reactivate) a chat with these topics; (subscription, was new or inactive)."""
+    topic_text = ",".join(sorted(set(topics)))
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT active FROM subscriptions WHERE chat_id = ?", (chat_id,)
+        ) as cur:
+            before = await cur.fetchone()
+        await conn.execute(
+            "INSERT INTO subscriptions (chat_id, active, topics, subscribed_by, created_at,"
+            " updated_at) VALUES (?, 1, ?, ?, ?, ?)"
+            " ON CONFLICT (chat_id) DO UPDATE SET active = 1, inactive_reason = NULL,"
+            " topics = excluded.topics, subscribed_by = excluded.subscribed_by,"
+            " updated_at = excluded.updated_at",
+            (chat_id, topic_text, by_user, now, now),
+        )
+        async with conn.execute(
+            f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE chat_id = ?", (chat_id,)
+        ) as cur:
+            row = await cur.fetchone()
+    assert row is not None
+    return _sub(row), before is None or not before[0]
+
+
+async def deactivate(
+    db: Database | aiosqlite.Connection, chat_id: int, reason: str, now: int
+) -> bool:
+    """Keep the subscription but stop sending to it; True if it was active."""
+    sql = (
+        "UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ?"
+        " WHERE chat_id = ? AND active = 1"
+    )
+    if isinstance(db, Database):
+        return await db.execute(sql, (reason, now, chat_id)) > 0
+    async with db.execute(sql, (reason, now, chat_id)) as cur:
+        return cur.rowcount > 0
+
+
+async def reactivate(db: Database, chat_id: int, now: int) -> bool:
+    """Bot added back or /start again: reactivate a subscription lost to removal/blocking.
+
+    A chat that unsubscribed itself stays unsubscribed.
+    """
+    changed = await db.execute(
+        "UPDATE subscriptions SET active = 1, inactive_reason = NULL, updated_at = ?"
+        " WHERE chat_id = ? AND active = 0 AND COALESCE(inactive_reason, '') != 'unsubscribed'",
+        (now, chat_id),
+    )
+    return changed > 0
+
+
+async def set_approval(
+    db: Database,
+    chat_id: int,
+    approval: str,
+    *,
+    actor_id: int | None,
+    actor_role: str | None,
+    now: int,
+) -> Subscription:
+    """Set the cadre approval state (audience follows it), audited; NotFound if no row."""
+    if approval not in ("none", "pending", "approved", "rejected", "revoked"):
+        raise InvalidInput(f"unknown approval {approval}")
+    audience = "cadre" if approval == "approved" else "public"
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "UPDATE subscriptions SET approval = ?, audience = ?, decided_by = ?, updated_at = ?"
+            " WHERE chat_id = ?",
+            (approval, audience, actor_id, now, chat_id),
+        ) as cur:
+            if not cur.rowcount:
+                raise NotFound(f"Nhóm {chat_id} chưa đăng ký nhận tin.")
+        if approval != "pending":
+            await record_audit(
+                conn,
+                at=now,
+                actor_id=actor_id,
+                actor_role=actor_role,
+                action=f"cadre_{approval}",
+                target=chat_id,
+            )
+        async with conn.execute(
+            f"SELECT {_SUB_COLUMNS} FROM subscriptions WHERE chat_id = ?", (chat_id,)
+        ) as cur:
+            row = await cur.fetchone()
+    assert row is not None
+    return _sub(row)
+
+
+async def set_unit(
+    db: Database,
+    chat_id: int,
+    unit: str | None,
+    *,
+    actor_id: int | None,
+    actor_role: str | None,
+    now: int,
+) -> None:
+    """Label a subscribed chat with its unit (None clears it), audited."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "UPDATE subscriptions SET unit = ?, updated_at = ? WHERE chat_id = ?",
+            (unit, now, chat_id),
+        ) as cur:
+            if not cur.rowcount:
+                raise NotFound(f"Cuộc trò chuyện {chat_id} chưa đăng ký nhận tin.")
+        await record_audit(
+            conn,
+            at=now,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action="set_unit",
+            target=chat_id,
+            detail={"unit": unit},
+        )
+
+
+async def list_units(db: Database) -> list[str]:
+    """Unit labels in use by approved cadre chats."""
+    rows = await db.fetch_all(
+        "SELECT DISTINCT unit FROM subscriptions WHERE unit IS NOT NULL AND approval = 'approved'"
+        " ORDER BY unit"
+    )
+    return [str(r[0]) for r in rows]
+
+
+async def _recipients(conn: aiosqlite.Connection, audience: Audience) -> list[int]:
+    sql = (
+        "SELECT s.chat_id, s.active, s.approval, s.unit, s.topics FROM subscriptions s"
+        " JOIN chats c ON c.id = s.chat_id WHERE s.active = 1 AND c.active = 1"
+    )
+    params: list[object] = []
+    if audience.cadre_only:
+        sql += " AND s.approval = 'approved'"
+    sql += " ORDER BY s.chat_id"
+    async with conn.execute(sql, params) as cur:
+        rows = await cur.fetchall()
+    out = []
+    for r in rows:
+        rec = Recipient(int(r[0]), bool(r[1]), str(r[2]), r[3], parse_topics(str(r[4] or "")))
+        if receives(rec, audience):
+            out.append(rec.chat_id)
+    return out
+
+
+async def count_recipients(db: Database, audience: Audience) -> int:
+    """How many chats the audience reaches right now."""
+    async with db.snapshot() as conn:
+        return len(await _recipients(conn, audience))
+
+
+async def migrate_chat(db: Database, old: int, new: int, now: int) -> None:
+    """A group became a supergroup: move every row of `old` to `new`, even if `new` exists."""
+    async with db.transaction() as conn:
+        async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (new,)) as cur:
+            new_exists = await cur.fetchone() is not None
+        if not new_exists:
+            # ON UPDATE CASCADE carries subscriptions, deliveries and acks along.
+            await conn.execute(
+                "UPDATE chats SET id = ?, type = 'supergroup', last_seen = ? WHERE id = ?",
+                (new, now, old),
+            )
+        else:
+            # Both ids known: merge old's rows into new where new has none, drop the rest.
+            await conn.execute(
+                "INSERT OR IGNORE INTO subscriptions (chat_id, active, inactive_reason, audience,"
+                " approval, unit, topics, subscribed_by, decided_by, created_at, updated_at)"
+                " SELECT ?, active, inactive_reason, audience, approval, unit, topics,"
+                " subscribed_by, decided_by, created_at, ? FROM subscriptions WHERE chat_id = ?",
+                (new, now, old),
+            )
+            await conn.execute(
+                "UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new, old)
+            )
+            # Deliveries that collided: the new chat already has its own for that broadcast.
+            await conn.execute(
+                "UPDATE deliveries SET state = 'skipped', last_error = 'migrated (duplicate)',"
+                " updated_at = ? WHERE chat_id = ? AND state IN ('pending', 'sending')",
+                (now, old),
+            )
+            await conn.execute(
+                "UPDATE OR IGNORE acks SET chat_id = ? WHERE chat_id = ?", (new, old)
+            )
+            await conn.execute(
+                "UPDATE subscriptions SET active = 0, inactive_reason = 'migrated', updated_at = ?"
+                " WHERE chat_id = ?",
+                (now, old),
+            )
+            await conn.execute(
+                "UPDATE chats SET active = 0, inactive_reason = 'migrated' WHERE id = ?", (old,)
+            )
+        await record_audit(
+            conn,
+            at=now,
+            actor_id=None,
+            actor_role=None,
+            action="chat_migrated",
+            target=old,
+            detail={"new": new},
+        )
+
+
+# --- broadcasts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """A broadcast as stored."""
+
+    id: int
+    kind: str
+    state: str
+    title: str | None
+    body: str
+    parts: tuple[str, ...]
+    audience: str
+    cadre_only: bool
+    with_ack: bool
+    directive_key: str | None
+    parent_id: int | None
+    created_by: int | None
+    created_at: int
+    approved_by: int | None
+    scheduled_at: int | None
+    started_at: float | None
+    finished_at: float | None
+    total: int
+    report_chat_id: int | None
+    report_message_id: int | None
+    reported: bool
+    auto: bool = False
+
+
+_B_COLUMNS = (
+    "id, kind, state, title, body, parts, audience, cadre_only, with_ack, directive_key,"
+    " parent_id, created_by, created_at, approved_by, scheduled_at, started_at, finished_at,"
+    " total, report_chat_id, report_message_id, reported, auto"
+)
+
+
+def _broadcast(r: Sequence[object]) -> Broadcast:
+    return Broadcast(
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        tuple(json.loads(str(r[5]))),
+        r[6],  # type: ignore[arg-type]
+        bool(r[7]),
+        bool(r[8]),
+        r[9],
+        r[10],
+        r[11],
+        r[12],
+        r[13],
+        r[14],
+        r[15],  # type: ignore[arg-type]
+        r[16],
+        r[17],
+        r[18],
+        r[19],
+        bool(r[20]),
+        bool(r[21]),  # type: ignore[arg-type]
+    )
+
+
+async def get_broadcast(db: Database, broadcast_id: int) -> Broadcast:
+    """The broadcast or NotFound."""
+    row = await db.fetch_one(f"SELECT {_B_COLUMNS} FROM broadcasts WHERE id = ?", (broadcast_id,))
+    if row is None:
+        raise NotFound(f"Không có bản tin #{broadcast_id}.")
+    return _broadcast(row)
+
+
+async def create_draft(
+    db: Database,
+    *,
+    kind: str,
+    body: str,
+    parts: Sequence[str],
+    audience: Audience,
+    created_by: int | None,
+    now: int,
+    title: str | None = None,
+    with_ack: bool = False,
+    directive_key: str | None = None,
+    parent_id: int | None = None,
+    report_chat_id: int | None = None,
+) -> int:
+    """Store a draft (no deliveries yet); return its id."""
+    cadre_only = audience.cadre_only or kind in ("directive", "reminder")
+    async with (
+        db.transaction() as conn,
+        conn.execute(
+            "INSERT INTO broadcasts (kind, title, body, parts, audience, cadre_only, with_ack,"
+            " directive_key, parent_id, created_by, created_at, report_chat_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                kind,
+                title,
+                body,
+                json.dumps(list(parts), ensure_ascii=False),
+                audience.key(),
+                int(cadre_only),
+                int(with_ack),
+                directive_key,
+                parent_id,
+                created_by,
+                now,
+                report_chat_id,
+            ),
+        ) as cur,
+    ):
+        return int(cur.lastrowid or 0)
+
+
+async def set_draft_audience(
+    db: Database, broadcast_id: int, audience: Audience, kind: str
+) -> None:
+    """Change a draft's audience (directives stay cadre-only whatever is chosen)."""
+    if kind in ("directive", "reminder") and not audience.cadre_only:
+        raise InvalidInput("Chỉ đạo chỉ gửi đến các nhóm cán bộ đã duyệt.")
+    changed = await db.execute(
+        "UPDATE broadcasts SET audience = ?, cadre_only = ? WHERE id = ? AND state = 'draft'",
+        (audience.key(), int(audience.cadre_only or kind != "announcement"), broadcast_id),
+    )
+    if not changed:
+        raise InvalidInput("Bản tin này không còn là bản nháp.")
+
+
+async def set_broadcast_state(
+    db: Database,
+    broadcast_id: int,
+    state: str,
+    from_states: Sequence[str],
+    *,
+    actor_id: int | None,
+    actor_role: str | None,
+    now: int,
+    action: str,
+) -> bool:
+    """Move a broadcast between non-sending states (draft→awaiting_approval/rejected/cancelled)."""
+    marks = ",".join("?" * len(from_states))
+    async with db.transaction() as conn:
+        async with conn.execute(
+            f"UPDATE broadcasts SET state = ? WHERE id = ? AND state IN ({marks})",
+            (state, broadcast_id, *from_states),
+        ) as cur:
+            ok = cur.rowcount > 0
+        if ok:
+            await record_audit(
+                conn,
+                at=now,
+                actor_id=actor_id,
+                actor_role=actor_role,
+                action=action,
+                target=broadcast_id,
+            )
+    return ok
+
+
+async def queue_broadcast(
+    db: Database,
+    broadcast_id: int,
+    *,
+    scheduled_at: int | None,
+    actor_id: int | None,
+    actor_role: str | None,
+    now: int,
+    from_states: Sequence[str] = (rules.B_DRAFT, rules.B_AWAITING),
+) -> int:
+    """Resolve the audience and create every delivery in ONE transaction; return the total.
+
+    Refuses (InvalidInput) when the broadcast is no longer a draft or awaiting approval,
+    so a double press cannot create it twice.
+    """
+    marks = ",".join("?" * len(from_states))
+    async with db.transaction() as conn:
+        async with conn.execute(
+            f"SELECT audience, kind FROM broadcasts WHERE id = ? AND state IN ({marks})",
+            (broadcast_id, *from_states),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise InvalidInput("Bản tin này đã được gửi, đã hủy hoặc không còn chờ xác nhận.")
+        audience = parse_audience(str(row[0]))
+        chats = await _recipients(conn, audience)
+        due = float(scheduled_at or 0)
+        await conn.executemany(
+            "INSERT OR IGNORE INTO deliveries (broadcast_id, chat_id, next_attempt_at, updated_at)"
+            " VALUES (?, ?, ?, ?)",
+            [(broadcast_id, chat_id, due, now) for chat_id in chats],
+        )
+        state = rules.B_QUEUED if chats else rules.B_DONE
+        await conn.execute(
+            "UPDATE broadcasts SET state = ?, total = ?, scheduled_at = ?, approved_by = ?,"
+            " approved_at = ?, finished_at = CASE WHEN ? = 'done' THEN ? END WHERE id = ?",
+            (state, len(chats), scheduled_at, actor_id, now, state, now, broadcast_id),
+        )
+        await record_audit(
+            conn,
+            at=now,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action="broadcast_queue",
+            target=broadcast_id,
+            detail={"total": len(chats), "audience": audience.key(), "at": scheduled_at},
+        )
+    return len(chats)
+
+
+async def set_report_message(
+    db: Database, broadcast_id: int, chat_id: int, message_id: int
+) -> None:
+    """Where the progress message lives."""
+    await db.execute(
+        "UPDATE broadcasts SET report_chat_id = ?, report_message_id = ? WHERE id = ?",
+        (chat_id, message_id, broadcast_id),
+    )
+
+
+async def cancel_broadcast(
+    db: Database, broadcast_id: int, *, actor_id: int | None, actor_role: str | None, now: int
+) -> int:
+    """Stop a broadcast: every not-yet-sent delivery becomes cancelled (kept across restarts)."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "UPDATE broadcasts SET state = 'cancelled', cancelled_by = ?, cancelled_at = ?"
+            " WHERE id = ? AND state IN ('draft', 'awaiting_approval', 'queued', 'sending')",
+            (actor_id, now, broadcast_id),
+        ) as cur:
+            if not cur.rowcount:
+                raise InvalidInput("Bản tin này đã kết thúc, không thể dừng.")
+        async with conn.execute(
+            "UPDATE deliveries SET state = 'cancelled', updated_at = ?"
+            " WHERE broadcast_id = ? AND state = 'pending'",
+            (now, broadcast_id),
+        ) as cur:
+            n = cur.rowcount
+        await record_audit(
+            conn,
+            at=now,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action="broadcast_cancel",
+            target=broadcast_id,
+            detail={"cancelled": n},
+        )
+    return n
+
+
+async def retry_failed(
+    db: Database, broadcast_id: int, *, actor_id: int | None, actor_role: str | None, now: int
+) -> int:
+    """Put only the failed deliveries back in the queue; return how many."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT state FROM broadcasts WHERE id = ?", (broadcast_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"Không có bản tin #{broadcast_id}.")
+        if row[0] not in ("done", "sending", "queued"):
+            raise InvalidInput("Chỉ gửi lại được bản tin đã gửi.")
+        async with conn.execute(
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = 0,"
+            " updated_at = ? WHERE broadcast_id = ? AND state = 'failed'",
+            (now, broadcast_id),
+        ) as cur:
+            n = cur.rowcount
+        if n:
+            await conn.execute(
+                "UPDATE broadcasts SET state = 'sending', reported = 0, finished_at = NULL"
+                " WHERE id = ? AND state = 'done'",
+                (broadcast_id,),
+            )
+        await record_audit(
+            conn,
+            at=now,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action="broadcast_retry",
+            target=broadcast_id,
+            detail={"retried": n},
+        )
+    return n
+
+
+@dataclass(frozen=True)
+class BroadcastStats:
+    """Per-state counts and the most frequent failure reasons."""
+
+    counts: dict[str, int]
+    reasons: list[tuple[str, int]] = field(default_factory=list)
+    acked_chats: int = 0
+
+    @property
+    def total(self) -> int:
+        """Every delivery."""
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> int:
+        """Deliveries in a final state."""
+        return sum(n for s, n in self.counts.items() if s in rules.FINAL_DELIVERY_STATES)
+
+
+async def broadcast_stats(db: Database, broadcast_id: int) -> BroadcastStats:
+    """Counts per delivery state, failure reasons, acknowledging chats."""
+    async with db.snapshot() as conn:
+        async with conn.execute(
+            "SELECT state, COUNT(*) FROM deliveries WHERE broadcast_id = ? GROUP BY state",
+            (broadcast_id,),
+        ) as cur:
+            counts = {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+        async with conn.execute(
+            "SELECT last_error, COUNT(*) FROM deliveries WHERE broadcast_id = ?"
+            " AND state IN ('failed', 'blocked', 'skipped') GROUP BY last_error"
+            " ORDER BY COUNT(*) DESC LIMIT 5",
+            (broadcast_id,),
+        ) as cur:
+            reasons = [(str(r[0] or "?"), int(r[1])) for r in await cur.fetchall()]
+        async with conn.execute(
+            "SELECT COUNT(DISTINCT chat_id) FROM acks WHERE broadcast_id = ?", (broadcast_id,)
+        ) as cur:
+            row = await cur.fetchone()
+    return BroadcastStats(counts, reasons, int(row[0]) if row else 0)
+
+
+async def recent_broadcasts(db: Database, limit: int = 10) -> list[Broadcast]:
+    """Newest first."""
+    rows = await db.fetch_all(
+        f"SELECT {_B_COLUMNS} FROM broadcasts ORDER BY id DESC LIMIT ?", (limit,)
+    )
+    return [_broadcast(r) for r in rows]
+
+
+async def sent_messages(db: Database, broadcast_id: int) -> list[tuple[int, list[int]]]:
+    """(chat id, message ids) of every delivery that was sent."""
+    rows = await db.fetch_all(
+        "SELECT chat_id, message_ids FROM deliveries WHERE broadcast_id = ? AND state = 'sent'"
+        " AND message_ids IS NOT NULL ORDER BY id",
+        (broadcast_id,),
+    )
+    return [(int(r[0]), list(json.loads(r[1]))) for r in rows]
+
+
+async def update_parts(db: Database, broadcast_id: int, body: str, parts: Sequence[str]) -> None:
+    """After an edit: the new text."""
+    await db.execute(
+        "UPDATE broadcasts SET body = ?, parts = ? WHERE id = ?",
+        (body, json.dumps(list(parts), ensure_ascii=False), broadcast_id),
+    )
+
+
+async def auto_directive_exists(db: Database, quarter: str) -> bool:
+    """True when the directive file of this quarter was already scheduled automatically."""
+    value = await db.fetch_value(
+        "SELECT 1 FROM broadcasts WHERE auto = 1 AND directive_key = ?", (quarter,)
+    )
+    return value is not None
+
+
+async def schedule_auto_directive(
+    db: Database,
+    *,
+    quarter: str,
+    title: str,
+    body: str,
+    parts: Sequence[str],
+    audience: Audience,
+    scheduled_at: int,
+    now: int,
+    report_chat_id: int | None,
+) -> int | None:
+    """Create and queue a directive from its file's publish_at, at most once per quarter.
+
+    The partial unique index on (directive_key) WHERE auto = 1 makes this idempotent
+    across restarts and races; returns the new id or None when it already existed.
+    Audience is resolved at publish time: deliveries are created then (see
+    `materialize_due_auto`), so chats approved meanwhile are included.
+    """
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "INSERT OR IGNORE INTO broadcasts (kind, state, title, body, parts, audience,"
+            " cadre_only, with_ack, directive_key, auto, created_at, scheduled_at,"
+            " report_chat_id) VALUES ('directive', 'awaiting_approval', ?, ?, ?, ?, 1, 1, ?, 1,"
+            " ?, ?, ?)",
+            (
+                title,
+                body,
+                json.dumps(list(parts), ensure_ascii=False),
+                audience.key(),
+                quarter,
+                now,
+                scheduled_at,
+                report_chat_id,
+            ),
+        ) as cur:
+            if not cur.rowcount:
+                return None
+            new_id = int(cur.lastrowid or 0)
+        # 'awaiting_approval' with auto = 1 here means "approved by the file, waiting for
+        # publish_at"; materialize_due_auto queues it when the time comes.
+        await record_audit(
+            conn,
+            at=now,
+            actor_id=None,
+            actor_role="system",
+            action="directive_scheduled",
+            target=new_id,
+            detail={"quarter": quarter, "at": scheduled_at},
+        )
+    return new_id
+
+
+async def materialize_due_auto(db: Database, now: int) -> list[int]:
+    """Queue automatic directives whose publish time has come (deliveries created then)."""
+    rows = await db.fetch_all(
+        "SELECT id FROM broadcasts WHERE auto = 1 AND state = 'awaiting_approval'"
+        " AND scheduled_at <= ?",
+        (now,),
+    )
+    queued = []
+    for row in rows:
+        try:
+            await queue_broadcast(
+                db,
+                int(row[0]),
+                scheduled_at=None,
+                actor_id=None,
+                actor_role="system",
+                now=now,
+                from_states=(rules.B_AWAITING,),
+            )
+            queued.append(int(row[0]))
+        except InvalidInput:
+            continue
+    return queued
+
+
+# --- acknowledgements ------------------------------------------------------------------
+
+
+async def record_ack(
+    db: Database, broadcast_id: int, chat_id: int, user_id: int, now: int
+) -> tuple[bool, int]:
+    """Record a [Đã nhận] press; (first time for this user here, acks in this chat)."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT with_ack FROM broadcasts WHERE id = ?", (broadcast_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None or not row[0]:
+            raise NotFound("Bản tin này không cần xác nhận.")
+        async with conn.execute(
+            "INSERT OR IGNORE INTO acks (broadcast_id, chat_id, user_id, at) VALUES (?, ?, ?, ?)",
+            (broadcast_id, chat_id, user_id, now),
+        ) as cur:
+            new = cur.rowcount > 0
+        async with conn.execute(
+            "SELECT COUNT(*) FROM acks WHERE broadcast_id = ? AND chat_id = ?",
+            (broadcast_id, chat_id),
+        ) as cur:
+            count_row = await cur.fetchone()
+    return new, int(count_row[0]) if count_row else 0
+
+
+@dataclass(frozen=True)
+class ChatLine:
+    """A chat in a listing."""
+
+    chat_id: int
+    title: str | None
+    unit: str | None
+
+
+async def unacked_chats(db: Database, broadcast_id: int) -> list[ChatLine]:
+    """Chats that received the broadcast and nobody there acknowledged it."""
+    rows = await db.fetch_all(
+        "SELECT d.chat_id, c.title, s.unit FROM deliveries d JOIN chats c ON c.id = d.chat_id"
+        " LEFT JOIN subscriptions s ON s.chat_id = d.chat_id"
+        " WHERE d.broadcast_id = ? AND d.state = 'sent' AND NOT EXISTS ("
+        "   SELECT 1 FROM acks a WHERE a.broadcast_id = d.broadcast_id AND a.chat_id = d.chat_id)"
+        " ORDER BY s.unit, c.title",
+        (broadcast_id,),
+    )
+    return [ChatLine(int(r[0]), r[1], r[2]) for r in rows]
+
+
+async def queue_reminder(
+    db: Database,
+    parent: Broadcast,
+    *,
+    body: str,
+    parts: Sequence[str],
+    actor_id: int | None,
+    actor_role: str | None,
+    now: int,
+    report_chat_id: int | None,
+) -> int:
+    """A reminder to the chats that have not acknowledged `parent`, in one transaction."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "INSERT INTO broadcasts (kind, state, title, body, parts, audience, cadre_only,"
+            " with_ack, parent_id, created_by, created_at, approved_by, approved_at,"
+            " report_chat_id) VALUES ('reminder', 'queued', ?, ?, ?, ?, 1, 1, ?, ?, ?, ?, ?, ?)",
+            (
+                parent.title,
+                body,
+                json.dumps(list(parts), ensure_ascii=False),
+                parent.audience,
+                parent.id,
+                actor_id,
+                now,
+                actor_id,
+                now,
+                report_chat_id,
+            ),
+        ) as cur:
+            rid = int(cur.lastrowid or 0)
+        async with conn.execute(
+            "INSERT INTO deliveries (broadcast_id, chat_id, next_attempt_at, updated_at)"
+            " SELECT ?, d.chat_id, 0, ? FROM deliveries d WHERE d.broadcast_id = ?"
+            " AND d.state = 'sent' AND NOT EXISTS (SELECT 1 FROM acks a"
+            "  WHERE a.broadcast_id = d.broadcast_id AND a.chat_id = d.chat_id)",
+            (rid, now, parent.id),
+        ) as cur:
+            total = cur.rowcount
+        await conn.execute(
+            "UPDATE broadcasts SET total = ?, state = CASE WHEN ? = 0 THEN 'done' ELSE state END"
+            " WHERE id = ?",
+            (total, total, rid),
+        )
+        await record_audit(
+            conn,
+            at=now,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action="ack_reminder",
+            target=parent.id,
+            detail={"reminder": rid, "total": total},
+        )
+    return rid
+
+
+# --- the dispatcher's side of the outbox -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    """A delivery the dispatcher may send."""
+
+    id: int
+    broadcast_id: int
+    chat_id: int
+    attempts: int
+    message_ids: tuple[int, ...]  # parts already sent (a resumed split message)
+
+
+async def reset_in_flight(db: Database, now: float) -> int:
+    """At start: deliveries left "sending" by a crash go back to pending (possibly resent)."""
+    return await db.execute(
+        "UPDATE deliveries SET state = 'pending', resends = resends + 1, next_attempt_at = 0,"
+        " updated_at = ? WHERE state = 'sending'",
+        (now,),
+    )
+
+
+async def fetch_due(db: Database, now: float, limit: int) -> list[Due]:
+    """Pending deliveries whose time has come, of broadcasts still running. A read only:
+    nothing is checkpointed on fetch."""
+    rows = await db.fetch_all(
+        "SELECT d.id, d.broadcast_id, d.chat_id, d.attempts, d.message_ids FROM deliveries d"
+        " JOIN broadcasts b ON b.id = d.broadcast_id"
+        " WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND b.state IN ('queued', 'sending')"
+        " ORDER BY d.next_attempt_at, d.id LIMIT ?",
+        (now, limit),
+    )
+    return [
+        Due(int(r[0]), int(r[1]), int(r[2]), int(r[3]), tuple(json.loads(r[4]) if r[4] else ()))
+        for r in rows
+    ]
+
+
+async def mark_sending(
+    db: Database, ids: Sequence[int], now: float
+) -> tuple[dict[int, int], dict[int, str]]:
+    """One transaction: mark deliveries "sending" right before their request goes out.
+
+    Re-checks each one at this moment: still pending, broadcast still running, the chat's
+    subscription still active, and for cadre-only broadcasts still an approved cadre chat
+    (of the unit, for unit broadcasts). Returns ({delivery id: chat id} to send,
+    {delivery id: reason} skipped).
+    """
+    go: dict[int, int] = {}
+    skipped: dict[int, str] = {}
+    if not ids:
+        return go, skipped
+    marks = ",".join("?" * len(ids))
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT d.id, d.chat_id, d.state, b.state, b.cadre_only, b.audience, s.active,"
+            " s.approval, s.unit, b.id FROM deliveries d JOIN broadcasts b ON b.id = d.broadcast_id"
+            f" LEFT JOIN subscriptions s ON s.chat_id = d.chat_id WHERE d.id IN ({marks})",
+            list(ids),
+        ) as cur:
+            rows = await cur.fetchall()
+        sending_ids: list[int] = []
+        starting: set[int] = set()
+        for r in rows:
+            did, chat_id, dstate, bstate = int(r[0]), int(r[1]), r[2], r[3]
+            if dstate != "pending" or bstate not in ("queued", "sending"):
+                continue  # cancelled or handled meanwhile: leave it alone
+            reason = None
+            if r[6] is None or not r[6]:
+                reason = "unsubscribed"
+            elif r[4]:
+                audience = parse_audience(str(r[5]))
+                if r[7] != "approved":
+                    reason = "not an approved cadre chat"
+                elif audience.kind == "unit" and r[8] not in audience.units:
+                    reason = "unit changed"
+            if reason:
+                skipped[did] = reason
+            else:
+                go[did] = chat_id
+                sending_ids.append(did)
+                if bstate == "queued":
+                    starting.add(int(r[9]))
+        if sending_ids:
+            await conn.execute(
+                f"UPDATE deliveries SET state = 'sending', updated_at = ?"
+                f" WHERE id IN ({','.join('?' * len(sending_ids))})",
+                (now, *sending_ids),
+            )
+        if skipped:
+            await conn.executemany(
+                "UPDATE deliveries SET state = 'skipped', last_error = ?, updated_at = ?"
+                " WHERE id = ?",
+                [(reason, now, did) for did, reason in skipped.items()],
+            )
+        for bid in starting:
+            await conn.execute(
+                "UPDATE broadcasts SET state = 'sending', started_at = COALESCE(started_at, ?)"
+                " WHERE id = ? AND state = 'queued'",
+                (now, bid),
+            )
+    return go, skipped
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one delivery's send."""
+
+    delivery_id: int
+    broadcast_id: int
+    chat_id: int
+    state: str  # sent | failed | blocked | pending (retry later)
+    message_ids: tuple[int, ...] = ()
+    error: str | None = None
+    next_attempt_at: float = 0.0
+    used_attempt: bool = False
+    deactivate_reason: str | None = None
+
+
+async def record_outcomes(db: Database, outcomes: Sequence[Outcome], now: float) -> list[int]:
+    """One transaction for a batch of outcomes; return broadcasts that just finished."""
+    if not outcomes:
+        return []
+    finished: list[int] = []
+    async with db.transaction() as conn:
+        sent = [o for o in outcomes if o.state == "sent"]
+        if sent:
+            await conn.executemany(
+                "UPDATE deliveries SET state = 'sent', message_ids = ?, sent_at = ?,"
+                " last_error = NULL, updated_at = ? WHERE id = ?",
+                [(json.dumps(list(o.message_ids)), now, now, o.delivery_id) for o in sent],
+            )
+        others = [o for o in outcomes if o.state != "sent"]
+        for o in others:
+            await conn.execute(
+                "UPDATE deliveries SET state = ?, last_error = ?, next_attempt_at = ?,"
+                " attempts = attempts + ?, message_ids = ?, updated_at = ? WHERE id = ?",
+                (
+                    o.state,
+                    o.error,
+                    o.next_attempt_at,
+                    int(o.used_attempt),
+                    json.dumps(list(o.message_ids)) if o.message_ids else None,
+                    now,
+                    o.delivery_id,
+                ),
+            )
+            if o.deactivate_reason:
+                await deactivate(conn, o.chat_id, o.deactivate_reason, int(now))
+                await conn.execute(
+                    "UPDATE chats SET active = 0, inactive_reason = ? WHERE id = ?",
+                    (o.deactivate_reason, o.chat_id),
+                )
+        for bid in sorted({o.broadcast_id for o in outcomes}):
+            if await _finish_if_done(conn, bid, now):
+                finished.append(bid)
+    return finished
+
+
+async def _finish_if_done(conn: aiosqlite.Connection, broadcast_id: int, now: float) -> bool:
+    async with conn.execute(
+        "SELECT 1 FROM deliveries WHERE broadcast_id = ? AND state IN ('pending', 'sending')"
+        " LIMIT 1",
+        (broadcast_id,),
+    ) as cur:
+        if await cur.fetchone() is not None:
+            return False
+    async with conn.execute(
+        "UPDATE broadcasts SET state = 'done', finished_at = ? WHERE id = ? AND state = 'sending'",
+        (now, broadcast_id),
+    ) as cur:
+        return cur.rowcount > 0
+
+
+async def finish_idle_broadcasts(db: Database, now: float) -> list[int]:
+    """Broadcasts marked sending with nothing left to do (all skipped/cancelled meanwhile)."""
+    rows = await db.fetch_all(
+        "SELECT id FROM broadcasts b WHERE state IN ('sending', 'queued') AND NOT EXISTS ("
+        " SELECT 1 FROM deliveries d WHERE d.broadcast_id = b.id"
+        " AND d.state IN ('pending', 'sending'))"
+    )
+    finished = []
+    for row in rows:
+        async with (
+            db.transaction() as conn,
+            conn.execute(
+                "UPDATE broadcasts SET state = 'done', finished_at = ?,"
+                " started_at = COALESCE(started_at, ?)"
+                " WHERE id = ? AND state IN ('sending', 'queued')",
+                (now, now, int(row[0])),
+            ) as cur,
+        ):
+            if cur.rowcount:
+                finished.append(int(row[0]))
+    return finished
+
+
+async def unreported_done(db: Database) -> list[int]:
+    """Finished broadcasts whose final report was not sent yet."""
+    rows = await db.fetch_all(
+        "SELECT id FROM broadcasts WHERE state IN ('done', 'cancelled') AND reported = 0"
+        " AND started_at IS NOT NULL"
+    )
+    return [int(r[0]) for r in rows]
+
+
+async def mark_reported(db: Database, broadcast_id: int) -> None:
+    """The final report went out."""
+    await db.execute("UPDATE broadcasts SET reported = 1 WHERE id = ?", (broadcast_id,))
+
+
+async def running_broadcasts(db: Database) -> list[Broadcast]:
+    """Broadcasts being sent now (for progress messages)."""
+    rows = await db.fetch_all(f"SELECT {_B_COLUMNS} FROM broadcasts WHERE state = 'sending'")
+    return [_broadcast(r) for r in rows]
+
+
+async def next_due_time(db: Database) -> float | None:
+    """When the earliest pending delivery becomes due (None: nothing pending)."""
+    value = await db.fetch_value(
+        "SELECT MIN(d.next_attempt_at) FROM deliveries d JOIN broadcasts b"
+        " ON b.id = d.broadcast_id WHERE d.state = 'pending' AND b.state IN ('queued', 'sending')"
+    )
+    return None if value is None else float(value)
+
+
+# --- /forgetme -------------------------------------------------------------------------
+
+
+async def forget_user(conn: aiosqlite.Connection, user_id: int) -> list[str]:
+    """Delete the user's private subscription; keep their acks anonymous (user_id NULL)."""
+    erased: list[str] = []
+    async with conn.execute("DELETE FROM subscriptions WHERE chat_id = ?", (user_id,)) as cur:
+        if cur.rowcount:
+            erased.append("đăng ký nhận tin trong cuộc trò chuyện riêng")
+    async with conn.execute("UPDATE acks SET user_id = NULL WHERE user_id = ?", (user_id,)) as cur:
+        if cur.rowcount:
+            erased.append(f"danh tính trong {cur.rowcount} lượt xác nhận «Đã nhận» (đã ẩn danh)")
+    return erased

@@ -1,0 +1,433 @@
+"""Comments, moderator notices and bans (migration 004)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+
+import aiosqlite
+
+from bot.domain import feedback as rules
+from bot.domain.clock import format_local
+from bot.domain.errors import NotFound
+from bot.store.db import Database
+from bot.store.staff import record_audit
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A stored comment."""
+
+    id: int
+    user_id: int | None
+    chat_id: int | None
+    user_name: str | None
+    article_id: str | None
+    text: str  # masked
+    masked_kinds: frozenset[str]
+    status: str
+    decision: str | None
+    answer: str | None
+    created_at: int
+    answered_at: int | None
+    has_original: bool
+
+    @property
+    def status_vi(self) -> str:
+        """The status in Vietnamese."""
+        return rules.STATUS_VI.get(self.status, self.status)
+
+
+_COLUMNS = (
+    "id, user_id, chat_id, user_name, article_id, text_masked, masked_kinds, status, decision,"
+    " answer, created_at, answered_at, text_original IS NOT NULL"
+)
+
+
+def _comment(r: aiosqlite.Row) -> Comment:
+    kinds = frozenset(k for k in (r[6] or "").split(",") if k)
+    return Comment(
+        r[0], r[1], r[2], r[3], r[4], r[5], kinds, r[7], r[8], r[9], r[10], r[11], bool(r[12])
+    )
+
+
+async def _one(conn: aiosqlite.Connection, comment_id: int) -> Comment:
+    async with conn.execute(f"SELECT {_COLUMNS} FROM comments WHERE id = ?", (comment_id,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"Không tìm thấy ý kiến #{comment_id}.")
+    return _comment(row)
+
+
+# --------------------------------------------------------------------------- citizens
+
+
+async def is_banned(db: Database, user_id: int) -> bool:
+    """True when the user may not send comments."""
+    return bool(await db.fetch_value("SELECT 1 FROM bans WHERE user_id = ?", (user_id,)))
+
+
+async def _check(
+    conn: aiosqlite.Connection,
+    user_id: int,
+    dup_key: str,
+    now: int,
+    per_hour: int,
+    per_day: int,
+    tz: tzinfo,
+) -> None:
+    async with conn.execute("SELECT 1 FROM bans WHERE user_id = ?", (user_id,)) as cur:
+        if await cur.fetchone():
+            raise rules.FeedbackRefused(rules.BANNED_MESSAGE)
+    async with conn.execute(
+        "SELECT id FROM comments WHERE user_id = ? AND dup_key = ? AND status != 'deleted'"
+        " ORDER BY id LIMIT 1",
+        (user_id, dup_key),
+    ) as cur:
+        dup = await cur.fetchone()
+    if dup is not None:
+        raise rules.FeedbackRefused(rules.DUPLICATE_MESSAGE.format(id=dup[0]))
+    if per_hour > 0 or per_day > 0:
+        async with conn.execute(
+            "SELECT created_at FROM comments WHERE user_id = ? AND created_at > ?",
+            (user_id, now - 86400),
+        ) as cur:
+            times = [int(r[0]) for r in await cur.fetchall()]
+        rules.check_limits(times, now, per_hour, per_day, tz)
+
+
+async def precheck(
+    db: Database,
+    user_id: int,
+    text: str,
+    *,
+    now: int,
+    per_hour: int,
+    per_day: int,
+    tz: tzinfo,
+) -> None:
+    """Raise FeedbackRefused (ban, duplicate, limit) before the user confirms."""
+    async with db.snapshot() as conn:
+        await _check(conn, user_id, rules.duplicate_key(text), now, per_hour, per_day, tz)
+
+
+async def submit(
+    db: Database,
+    *,
+    user_id: int,
+    chat_id: int,
+    user_name: str | None,
+    article_id: str | None,
+    text: str,
+    keep_original: bool,
+    now: int,
+    per_hour: int,
+    per_day: int,
+    tz: tzinfo,
+) -> Comment:
+    """Check ban, duplicate and limits and store the comment, all in one transaction."""
+    masked = rules.mask(text)
+    dup_key = rules.duplicate_key(text)
+    async with db.transaction() as conn:
+        await _check(conn, user_id, dup_key, now, per_hour, per_day, tz)
+        async with conn.execute(
+            "INSERT INTO comments (user_id, chat_id, user_name, article_id, text_masked,"
+            " text_original, masked_kinds, dup_key, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                user_id,
+                chat_id,
+                user_name,
+                article_id,
+                masked.text,
+                text if keep_original else None,
+                ",".join(sorted(masked.kinds)),
+                dup_key,
+                now,
+            ),
+        ) as cur:
+            comment_id = cur.lastrowid
+        assert comment_id is not None
+        return await _one(conn, comment_id)
+
+
+async def get(db: Database, comment_id: int) -> Comment:
+    """One comment; NotFound if absent."""
+    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM comments WHERE id = ?", (comment_id,))
+    if row is None:
+        raise NotFound(f"Không tìm thấy ý kiến #{comment_id}.")
+    return _comment(row)
+
+
+async def of_user(db: Database, user_id: int, limit: int = 20) -> list[Comment]:
+    """The user's own comments, newest first."""
+    rows = await db.fetch_all(
+        f"SELECT {_COLUMNS} FROM comments WHERE user_id = ? AND status != 'deleted'"
+        " ORDER BY id DESC LIMIT ?",
+        (user_id, limit),
+    )
+    return [_comment(r) for r in rows]
+
+
+async def approved_count(db: Database, article_id: str) -> int:
+    """Approved comments of an article (answered ones included; rejected never)."""
+    value = await db.fetch_value(
+        "SELECT COUNT(*) FROM comments WHERE article_id = ? AND decision = 'approved'"
+        " AND status != 'deleted'",
+        (article_id,),
+    )
+    return int(value or 0)
+
+
+async def latest_approved(db: Database, article_id: str, limit: int = 5) -> list[Comment]:
+    """The newest approved comments of an article."""
+    rows = await db.fetch_all(
+        f"SELECT {_COLUMNS} FROM comments WHERE article_id = ? AND decision = 'approved'"
+        " AND status != 'deleted' ORDER BY id DESC LIMIT ?",
+        (article_id, limit),
+    )
+    return [_comment(r) for r in rows]
+
+
+# --------------------------------------------------------------------------- moderators
+
+
+async def pending(db: Database, offset: int = 0, limit: int = 5) -> tuple[list[Comment], int]:
+    """Undecided comments, oldest first, one page; and how many there are in all."""
+    async with db.snapshot() as conn:
+        async with conn.execute("SELECT COUNT(*) FROM comments WHERE status = 'received'") as cur:
+            row = await cur.fetchone()
+        total = int(row[0]) if row else 0
+        async with conn.execute(
+            f"SELECT {_COLUMNS} FROM comments WHERE status = 'received'"
+            " ORDER BY created_at, id LIMIT ? OFFSET ?",
+            (limit, max(offset, 0)),
+        ) as cur:
+            rows = await cur.fetchall()
+    return [_comment(r) for r in rows], total
+
+
+async def decide(
+    db: Database,
+    comment_id: int,
+    decision: str,
+    *,
+    actor_id: int,
+    actor_role: str | None,
+    now: int,
+) -> tuple[Comment, bool]:
+    """Approve or reject (audited); returns the comment and whether anything changed."""
+    assert decision in (rules.APPROVED, rules.REJECTED)
+    async with db.transaction() as conn:
+        before = await _one(conn, comment_id)
+        if before.status == rules.DELETED:
+            raise NotFound(f"Ý kiến #{comment_id} đã bị xóa.")
+        if before.decision == decision:
+            return before, False
+        # An answered comment stays "answered"; the decision column carries the verdict.
+        status = rules.ANSWERED if before.status == rules.ANSWERED else decision
+        await conn.execute(
+            "UPDATE comments SET decision = ?, status = ?, decided_by = ?, decided_at = ?"
+            " WHERE id = ?",
+            (decision, status, actor_id, now, comment_id),
+        )
+        await record_audit(
+            conn,
+            at=now,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action=f"feedback.{'approve' if decision == rules.APPROVED else 'reject'}",
+            target=f"comment:{comment_id}",
+            detail={"from": before.status},
+        )
+        return await _one(conn, comment_id), True
+
+
+async def set_answer(
+    db: Database,
+    comment_id: int,
+    answer: str,
+    *,
+    actor_id: int,
+    actor_role: str | None,
+    now: int,
+) -> Comment:
+    """Store the office's answer and mark the comment answered (audited)."""
+    async with db.transaction() as conn:
+        before = await _one(conn, comment_id)
+        if before.status == rules.DELETED:
+            raise NotFound(f"Ý kiến #{comment_id} đã bị xóa.")
+        await conn.execute(
+            "UPDATE comments SET answer = ?, answered_by = ?, answered_at = ?, status = ?"
+            " WHERE id = ?",
+            (answer, actor_id, now, rules.ANSWERED, comment_id),
+        )
+        await record_audit(
+            conn,
+            at=now,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action="feedback.answer",
+            target=f"comment:{comment_id}",
+            detail={"from": before.status, "chars": len(answer)},
+        )
+        return await _one(conn, comment_id)
+
+
+async def ban_sender(
+    db: Database,
+    comment_id: int,
+    *,
+    actor_id: int,
+    actor_role: str | None,
+    now: int,
+) -> tuple[Comment, bool]:
+    """Ban the comment's sender and reject the comment if undecided (audited).
+
+    Returns (comment, banned now); NotFound when the sender erased their data.
+    The audit names the comment, not the user id, so it holds no personal data.
+    """
+    async with db.transaction() as conn:
+        comment = await _one(conn, comment_id)
+        if comment.user_id is None:
+            raise NotFound("Người gửi ý kiến này đã xóa dữ liệu cá nhân; không thể chặn.")
+        async with conn.execute(
+            "INSERT INTO bans (user_id, banned_by, banned_at, comment_id) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO NOTHING",
+            (comment.user_id, actor_id, now, comment_id),
+        ) as cur:
+            banned = cur.rowcount > 0
+        if comment.status == rules.RECEIVED:
+            await conn.execute(
+                "UPDATE comments SET decision = 'rejected', status = 'rejected',"
+                " decided_by = ?, decided_at = ? WHERE id = ?",
+                (actor_id, now, comment_id),
+            )
+        await record_audit(
+            conn,
+            at=now,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action="feedback.ban",
+            target=f"comment:{comment_id}",
+            detail={"new_ban": banned},
+        )
+        return await _one(conn, comment_id), banned
+
+
+async def unban_sender(
+    db: Database, comment_id: int, *, actor_id: int, actor_role: str | None, now: int
+) -> bool:
+    """Lift the ban of the comment's sender (audited); True if a ban was lifted."""
+    async with db.transaction() as conn:
+        comment = await _one(conn, comment_id)
+        if comment.user_id is None:
+            return False
+        async with conn.execute("DELETE FROM bans WHERE user_id = ?", (comment.user_id,)) as cur:
+            lifted = cur.rowcount > 0
+        await record_audit(
+            conn,
+            at=now,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action="feedback.unban",
+            target=f"comment:{comment_id}",
+            detail={"lifted": lifted},
+        )
+        return lifted
+
+
+async def add_notice(db: Database, chat_id: int, message_id: int, comment_id: int) -> None:
+    """Remember a message showing a comment to moderators (replies to it answer it)."""
+    await db.execute(
+        "INSERT OR REPLACE INTO comment_notices (chat_id, message_id, comment_id) VALUES (?,?,?)",
+        (chat_id, message_id, comment_id),
+    )
+
+
+async def comment_for_notice(db: Database, chat_id: int, message_id: int) -> int | None:
+    """The comment a moderator message belongs to, or None."""
+    value = await db.fetch_value(
+        "SELECT comment_id FROM comment_notices WHERE chat_id = ? AND message_id = ?",
+        (chat_id, message_id),
+    )
+    return None if value is None else int(value)
+
+
+async def notice_keys(db: Database) -> set[tuple[int, int]]:
+    """Every (chat_id, message_id) of a notice, for the reply filter."""
+    rows = await db.fetch_all("SELECT chat_id, message_id FROM comment_notices")
+    return {(int(r[0]), int(r[1])) for r in rows}
+
+
+async def unnotified(db: Database) -> list[int]:
+    """Comments not yet shown to moderators (e.g. the bot stopped before it could)."""
+    rows = await db.fetch_all("SELECT id FROM comments WHERE notified_at IS NULL ORDER BY id")
+    return [int(r[0]) for r in rows]
+
+
+async def mark_notified(db: Database, comment_id: int, now: int) -> None:
+    """Moderators were shown this comment."""
+    await db.execute("UPDATE comments SET notified_at = ? WHERE id = ?", (now, comment_id))
+
+
+# --------------------------------------------------------------------------- export
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One comment as exported."""
+
+    id: int
+    created_at: int
+    article_id: str | None
+    status: str
+    decision: str | None
+    text: str
+    answer: str | None
+
+
+async def export_rows(db: Database, start: int, end: int, include_all: bool) -> list[ExportRow]:
+    """Comments created in [start, end), oldest first; rejected/deleted only if include_all."""
+    extra = (
+        ""
+        if include_all
+        else (" AND status NOT IN ('rejected', 'deleted') AND COALESCE(decision, '') != 'rejected'")
+    )
+    rows = await db.fetch_all(
+        "SELECT id, created_at, article_id, status, decision, text_masked, answer FROM comments"
+        f" WHERE created_at >= ? AND created_at < ?{extra} ORDER BY created_at, id",
+        (start, end),
+    )
+    return [ExportRow(*r) for r in rows]
+
+
+def export_line(r: ExportRow, title: str | None, tz: tzinfo) -> list[str]:
+    """One CSV row: number, local time, article, status, masked text, answer."""
+    status = rules.STATUS_VI.get(r.status, r.status)
+    if r.status == rules.ANSWERED and r.decision:
+        status += f" ({rules.STATUS_VI[r.decision].lower()})"
+    article = "" if not r.article_id else (f"{title} ({r.article_id})" if title else r.article_id)
+    return [str(r.id), format_local(r.created_at, tz), article, status, r.text, r.answer or ""]
+
+
+# --------------------------------------------------------------------------- /forgetme
+
+
+async def forget_user(conn: aiosqlite.Connection, user_id: int) -> list[str]:
+    """Anonymise the user's comments (ids, name, original text); the comments stay."""
+    async with conn.execute(
+        "UPDATE comments SET user_id = NULL, chat_id = NULL, user_name = NULL,"
+        " text_original = NULL WHERE user_id = ? OR chat_id = ?",
+        (user_id, user_id),
+    ) as cur:
+        count = cur.rowcount
+    # A staff member erasing themselves: their id leaves the comments they handled
+    # (the audit log keeps who did what).
+    await conn.execute("UPDATE comments SET decided_by = NULL WHERE decided_by = ?", (user_id,))
+    await conn.execute("UPDATE comments SET answered_by = NULL WHERE answered_by = ?", (user_id,))
+    if not count:
+        return []
+    return [
+        f"mã Telegram và tên của bạn trên {count} ý kiến đã gửi (nội dung đã che thông tin cá "
+        "nhân vẫn được giữ ẩn danh để số liệu báo cáo đúng)"
+    ]

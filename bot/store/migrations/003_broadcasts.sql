@@ -1,0 +1,92 @@
+-- Subscriptions, broadcasts (announcements and directives), their per-chat deliveries
+-- (the durable outbox the dispatcher works from) and acknowledgements.
+
+-- One row per subscribed chat (private chat or group). Kept when the bot is removed
+-- or blocked (active = 0 with the reason) so it can be reactivated.
+CREATE TABLE subscriptions (
+    chat_id         INTEGER PRIMARY KEY REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+    active          INTEGER NOT NULL DEFAULT 1,
+    inactive_reason TEXT,              -- unsubscribed | blocked | removed | forbidden: <text>
+    audience        TEXT    NOT NULL DEFAULT 'public' CHECK (audience IN ('public', 'cadre')),
+    -- Cadre approval by a bot admin: none | pending | approved | rejected | revoked.
+    -- audience = 'cadre' exactly when approval = 'approved'.
+    approval        TEXT    NOT NULL DEFAULT 'none'
+                    CHECK (approval IN ('none', 'pending', 'approved', 'rejected', 'revoked')),
+    unit            TEXT,              -- ward/commune label, e.g. phuong-chi-lang
+    topics          TEXT    NOT NULL DEFAULT '',  -- comma-separated; '' = every topic
+    subscribed_by   INTEGER,           -- user id who subscribed (private: the user)
+    decided_by      INTEGER,           -- admin who approved/rejected/revoked
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX subscriptions_audience ON subscriptions (active, audience);
+
+-- A broadcast: its text (validated Telegram HTML, already split into parts), audience
+-- and life cycle: draft -> [awaiting_approval] -> queued -> sending -> done, or
+-- cancelled / rejected. Deliveries exist from "queued" on.
+CREATE TABLE broadcasts (
+    id            INTEGER PRIMARY KEY,
+    kind          TEXT    NOT NULL CHECK (kind IN ('announcement', 'directive', 'reminder')),
+    state         TEXT    NOT NULL DEFAULT 'draft' CHECK (state IN (
+                      'draft', 'awaiting_approval', 'queued', 'sending', 'done',
+                      'cancelled', 'rejected')),
+    title         TEXT,
+    body          TEXT    NOT NULL,    -- validated HTML as written
+    parts         TEXT    NOT NULL,    -- JSON list of HTML messages (split at paragraphs)
+    audience      TEXT    NOT NULL DEFAULT 'all',  -- all | public | cadre | unit:<u> | topic:<t>
+    cadre_only    INTEGER NOT NULL DEFAULT 0,      -- re-checked at the moment of sending
+    with_ack      INTEGER NOT NULL DEFAULT 0,      -- carries the [Đã nhận] button
+    directive_key TEXT,                -- quarter of a directive file ("2022-Q2")
+    auto          INTEGER NOT NULL DEFAULT 0,      -- scheduled from a file's publish_at
+    parent_id     INTEGER REFERENCES broadcasts(id),  -- reminders point at the directive
+    created_by    INTEGER,
+    created_at    INTEGER NOT NULL,
+    approved_by   INTEGER,
+    approved_at   INTEGER,
+    scheduled_at  INTEGER,             -- NULL: as soon as queued
+    started_at    REAL,
+    finished_at   REAL,
+    cancelled_by  INTEGER,
+    cancelled_at  INTEGER,
+    total         INTEGER NOT NULL DEFAULT 0,
+    report_chat_id    INTEGER,         -- where progress and the final report go
+    report_message_id INTEGER,
+    reported      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX broadcasts_state ON broadcasts (state);
+-- A directive file is broadcast automatically at most once, ever (idempotent restarts).
+CREATE UNIQUE INDEX broadcasts_auto_directive ON broadcasts (directive_key) WHERE auto = 1;
+
+-- One row per (broadcast, recipient chat): the outbox.
+-- state: pending -> sending ("possibly sent": marked BEFORE the request goes out)
+--        -> sent | failed | blocked | skipped | cancelled
+CREATE TABLE deliveries (
+    id              INTEGER PRIMARY KEY,
+    broadcast_id    INTEGER NOT NULL REFERENCES broadcasts(id) ON DELETE CASCADE,
+    chat_id         INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN (
+                        'pending', 'sending', 'sent', 'failed', 'blocked', 'skipped',
+                        'cancelled')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL    NOT NULL DEFAULT 0,
+    message_ids     TEXT,              -- JSON list of Telegram message ids (one per part)
+    last_error      TEXT,
+    resends         INTEGER NOT NULL DEFAULT 0,  -- found in "sending" after a crash
+    sent_at         REAL,
+    updated_at      REAL,
+    UNIQUE (broadcast_id, chat_id)
+);
+CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+CREATE INDEX deliveries_chat ON deliveries (chat_id);
+CREATE INDEX deliveries_broadcast_state ON deliveries (broadcast_id, state);
+
+-- [✅ Đã nhận] presses. user_id becomes NULL when the user asks to be forgotten.
+CREATE TABLE acks (
+    id           INTEGER PRIMARY KEY,
+    broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id) ON DELETE CASCADE,
+    chat_id      INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+    user_id      INTEGER,
+    at           INTEGER NOT NULL,
+    UNIQUE (broadcast_id, chat_id, user_id)
+);
+CREATE INDEX acks_broadcast ON acks (broadcast_id, chat_id);

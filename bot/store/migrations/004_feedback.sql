@@ -1,0 +1,49 @@
+-- Citizens' comments ("Ý kiến"), where moderators were shown them, and banned senders.
+
+-- One comment. Personal data (user_id, chat_id, user_name, text_original) is set to NULL
+-- by /forgetme; the comment itself stays, anonymised, so counts and reports stay true.
+-- article_id is plain text without a foreign key: the feedback and articles features
+-- stay decoupled (a comment may name an article another process has not loaded yet).
+CREATE TABLE comments (
+    id               INTEGER PRIMARY KEY,
+    user_id          INTEGER,                 -- Telegram user id; NULL once forgotten
+    chat_id          INTEGER,                 -- private chat for answers; NULL once forgotten
+    user_name        TEXT,                    -- first name shown with approved comments
+    article_id       TEXT,                    -- article slug, NULL for a general comment
+    text_masked      TEXT    NOT NULL,        -- what moderators, readers and exports see
+    text_original    TEXT,                    -- only when LOA_FEEDBACK_KEEP_ORIGINAL is true
+    masked_kinds     TEXT    NOT NULL DEFAULT '',  -- comma-separated: phone,id,email,bank
+    dup_key          TEXT    NOT NULL,        -- folded text for duplicate detection
+    status           TEXT    NOT NULL DEFAULT 'received'
+                     CHECK (status IN ('received', 'approved', 'rejected', 'answered', 'deleted')),
+    decision         TEXT CHECK (decision IN ('approved', 'rejected')),  -- kept when answered
+    decided_by       INTEGER,
+    decided_at       INTEGER,
+    answer           TEXT,
+    answered_by      INTEGER,
+    answered_at      INTEGER,
+    notified_at      INTEGER,                 -- when moderators were shown it (NULL: pending)
+    created_at       INTEGER NOT NULL
+);
+CREATE INDEX comments_user ON comments (user_id, created_at);
+CREATE INDEX comments_article ON comments (article_id, decision, created_at);
+CREATE INDEX comments_status ON comments (status, created_at);
+CREATE INDEX comments_created ON comments (created_at);
+
+-- Messages showing a comment to moderators (admin chat or owners' private chats), and
+-- the "type your answer" prompts: a moderator's reply to any of them answers the comment.
+CREATE TABLE comment_notices (
+    chat_id    INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    comment_id INTEGER NOT NULL REFERENCES comments(id) ON DELETE CASCADE,
+    PRIMARY KEY (chat_id, message_id)
+);
+CREATE INDEX comment_notices_comment ON comment_notices (comment_id);
+
+-- Users who may not send comments (abuse control). Only the id is kept.
+CREATE TABLE bans (
+    user_id   INTEGER PRIMARY KEY,
+    banned_by INTEGER,
+    banned_at INTEGER NOT NULL,
+    comment_id INTEGER                        -- the comment that led to the ban
+);

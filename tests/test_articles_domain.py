@@ -1,0 +1,304 @@
+"""Articles domain: sentence splitting, figures, summary, content files, raw import."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from bot.articles_cli import check_articles, digest_json
+from bot.cli import main
+from bot.domain.articles import (
+    digest,
+    import_raw,
+    load_directory,
+    parse_article,
+    render_article,
+    slugify,
+    split_raw,
+)
+from bot.domain.errors import ContentError
+from bot.domain.figures import card_figures, format_number, parse_number, sentence_figures
+from bot.domain.sentences import split_sentences
+from bot.store.articles import match_expression, query_tokens
+
+SAMPLE = Path("/work/shared/samples/2022-04-08-giao-ban-tuyen-giao-quy-i.txt")
+if not SAMPLE.exists():  # the same text is kept in the labelled set
+    SAMPLE = Path(__file__).parent / "data" / "articles" / "00-sample-giao-ban-tuyen-giao.txt"
+
+
+@pytest.fixture(scope="module")
+def sample():
+    article = import_raw(SAMPLE.read_text(encoding="utf-8"), name=SAMPLE.name)
+    return article, digest(article.paragraphs, article.title, k=3)
+
+
+# ---------------------------------------------------------------- sample
+
+
+def test_sample_import_parts(sample) -> None:
+    article, _ = sample
+    assert article.id == "2022-04-08-giao-ban-tuyen-giao-quy-i"
+    assert article.date == dt.date(2022, 4, 8)
+    assert article.title == "Thành ủy Lạng Sơn: Giao ban công tác tuyên giáo quý I"
+    assert article.caption == "Lãnh đạo Thành ủy Lạng Sơn phát biểu tại hội nghị"
+    assert article.author == "Thanh Mai"
+    assert article.paragraphs[0].startswith("Sáng ngày 8/4, Thành uỷ Lạng Sơn")
+    assert not any("Ý kiến" in p for p in article.paragraphs)
+    assert not any(p == "THANH MAI" for p in article.paragraphs)
+
+
+def test_sample_summary_has_lead_not_caption(sample) -> None:
+    article, d = sample
+    assert 1 <= len(d.summary) <= 3
+    assert d.summary[0].startswith("Sáng ngày 8/4, Thành uỷ Lạng Sơn tổ chức hội nghị")
+    assert all(article.caption not in s for s in d.summary)
+    assert list(d.summary_indices) == sorted(d.summary_indices)
+
+
+def _has(figures, value, subject=None, qualifier=None):
+    for f in figures:
+        if (
+            f.value == value
+            and (subject is None or subject in f.subject)
+            and (qualifier is None or f.qualifier == qualifier)
+        ):
+            return True
+    return False
+
+
+def test_sample_figures(sample) -> None:
+    _, d = sample
+    figs = d.figures
+    assert _has(figs, "350", "buổi")
+    assert _has(figs, "12.000", "lượt người nghe", "hơn")
+    assert _has(figs, "4", "hội nghị báo cáo viên cấp tỉnh và trung ương")
+    assert _has(figs, "quý I/2022")
+    assert _has(figs, "8/4")
+    assert not any("19" in f.value or "COVID" in f.value for f in figs)
+    # the reporting period is ranked first; the card shows at most 6
+    assert figs[0].value == "quý I/2022"
+    assert len(card_figures(list(figs))) <= 6
+
+
+# ---------------------------------------------------------------- sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Trong quý I/2022, dịch COVID-19 giảm. Đạt 12.000 lượt.", 2),
+        ("TP. Lạng Sơn tổ chức hội nghị. TS. Nguyễn Văn A phát biểu.", 2),
+        ("ThS. Lê Thị B và PGS. TS. Trần C dự. Hội nghị kết thúc.", 2),
+        ("Ngày 8/4 và 9.4 có mưa. Nhiệt độ 12,5 độ.", 2),
+        ("Mạng xã hội… nhằm lan toả. Tiếp theo… Hội nghị bắt đầu.", 3),
+        ("Ông nói: “Phải làm tốt.” Sau đó hội nghị bế mạc.", 2),
+        ("1. Về kinh tế: tăng trưởng khá. 2. Về xã hội: ổn định.", 2),
+        ("Không có dấu chấm cuối", 1),
+    ],
+)
+def test_sentence_splitting(text: str, expected: int) -> None:
+    sentences = split_sentences(text)
+    assert len(sentences) == expected, sentences
+    assert "".join(sentences).replace(" ", "") == text.replace(" ", "")
+
+
+def test_sentences_keep_abbreviation_with_name() -> None:
+    s = split_sentences("Đoàn TP. Lạng Sơn giành giải nhất. TS. Hùng phát biểu.")
+    assert s == ["Đoàn TP. Lạng Sơn giành giải nhất.", "TS. Hùng phát biểu."]
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _figs(sentence: str):
+    return sentence_figures(sentence, 0)
+
+
+def test_money_percent_measure_range() -> None:
+    figs = _figs(
+        "Tổng thu ngân sách đạt 112,7 tỷ đồng, tăng 15,5% so với cùng kỳ; làm mới 28 km đường."
+    )
+    assert _has(figs, "112,7 tỷ đồng", "thu ngân sách", "đạt")
+    assert [f.kind for f in figs if f.value == "112,7 tỷ đồng"] == ["money"]
+    assert _has(figs, "15,5%", qualifier="tăng")
+    assert _has(figs, "28 km")
+    figs = _figs("Giá ngô khoảng 400-450 nghìn đồng/tạ, gieo trồng 1.100 - 1.350 ha rau màu.")
+    assert _has(figs, "400-450 nghìn đồng/tạ")
+    assert _has(figs, "1.100-1.350 ha", "rau màu")
+    assert {f.kind for f in figs} == {"range"}
+
+
+def test_periods_and_dates() -> None:
+    figs = _figs("6 tháng đầu năm, ngày 10/12/2021 và ngày 8-4, quý II năm 2023, tháng 10/2023.")
+    values = {f.value for f in figs}
+    assert {"6 tháng đầu năm", "10/12/2021", "8/4", "quý II/2023", "tháng 10/2023"} <= values
+
+
+def test_not_figures() -> None:
+    figs = _figs(
+        "Thực hiện Nghị quyết 03-NQ/TU, Chỉ thị số 05-CT/TW, hội nghị lần thứ 9 khóa XIII "
+        "về phòng chống COVID-19 tại tổ 3, Điều 5 Quyết định số 12."
+    )
+    assert figs == [], figs
+
+
+def test_list_numbering_is_not_a_figure() -> None:
+    assert (
+        sentence_figures("1. Về kinh tế, có 25 dự án.", 0, first_in_paragraph=True)[0].value == "25"
+    )
+    assert len(sentence_figures("1. Về kinh tế, có 25 dự án.", 0, first_in_paragraph=True)) == 1
+
+
+def test_nfd_input_gives_nfc_figures() -> None:
+    text = unicodedata.normalize("NFD", "Đã tổ chức được hơn 3.500 lượt người tham gia.")
+    figs = _figs(text)
+    assert _has(figs, "3.500", "lượt người tham gia", "hơn")
+
+
+def test_numbers_vietnamese_format() -> None:
+    assert parse_number("12.000") == 12000
+    assert parse_number("112,7") == pytest.approx(112.7)
+    assert parse_number("1.234,56") == pytest.approx(1234.56)
+    assert format_number(12000) == "12.000"
+    assert format_number(1.5) == "1,5"
+    assert format_number(1234567.25) == "1.234.567,25"
+    assert format_number(0) == "0"
+
+
+# ---------------------------------------------------------------- content files
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    folder = tmp_path / "articles"
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = """---
+id: bai-mot
+title: Bài một
+date: 2023-05-01
+author: Thanh Mai
+tags: [kinh tế]
+---
+Đoạn một có 12 hộ dân.
+
+Đoạn hai.
+"""
+
+
+def test_parse_and_render_roundtrip(tmp_path: Path) -> None:
+    path = _write(tmp_path, "bai-mot.md", GOOD)
+    article = parse_article(path.read_text(encoding="utf-8"), str(path))
+    assert article.paragraphs == ("Đoạn một có 12 hộ dân.", "Đoạn hai.")
+    again = parse_article(render_article(article), str(path))
+    assert again.paragraphs == article.paragraphs and again.title == article.title
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "needle"),
+    [
+        ("no front matter\n", 1, "front matter"),
+        ("---\ntitle: x\n", 1, "not closed"),
+        ("---\nid: ok\ntitle: [unclosed\ndate: 2023-01-01\n---\nbody\n", 4, "invalid YAML"),
+        ("---\nid: ok\ndate: 2023-01-01\n---\nbody\n", 1, "missing required field 'title'"),
+        ("---\nid: ok\ntitle: T\ndate: 2023-02-30\n---\nbody\n", 4, "date"),
+        ("---\nid: Bad_Id\ntitle: T\ndate: 2023-01-01\n---\nbody\n", 2, "id"),
+        ("---\nid: ok\ntitle: T\ndate: 2023-01-01\ntitel: x\n---\nbody\n", 5, "unknown field"),
+        ("---\nid: ok\ntitle: T\ndate: 2023-01-01\n---\n\n\n", 6, "no body"),
+        ("---\nid: ok\ntitle: T\ndate: 2023-01-01\nsource: ftp://x\n---\nb\n", 5, "http"),
+    ],
+)
+def test_broken_files_report_path_and_line(text: str, line: int, needle: str) -> None:
+    with pytest.raises(ContentError) as info:
+        parse_article(text, "content/articles/x.md")
+    assert info.value.line == line, str(info.value)
+    assert needle in str(info.value)
+    assert str(info.value).startswith(f"content/articles/x.md:{line}: ")
+
+
+def test_load_directory_skips_broken_and_duplicates(tmp_path: Path) -> None:
+    _write(tmp_path, "bai-mot.md", GOOD)
+    _write(tmp_path, "bai-hai.md", GOOD)  # same id
+    _write(tmp_path, "hong.md", "---\ntitle: x\n")
+    articles, errors = load_directory(tmp_path / "articles")
+    assert [a.id for a in articles] == ["bai-mot"]
+    assert sorted(e.path.rsplit("/", 1)[-1] for e in errors) == ["bai-mot.md", "hong.md"] or sorted(
+        e.path.rsplit("/", 1)[-1] for e in errors
+    ) == ["bai-hai.md", "hong.md"]
+    assert any("duplicate id" in str(e) for e in errors)
+
+
+def test_id_defaults_to_file_name(tmp_path: Path) -> None:
+    path = _write(tmp_path, "bai-ba.md", "---\ntitle: Ba\ndate: 01/02/2023\n---\nThân bài.\n")
+    articles, errors = load_directory(path.parent)
+    assert not errors and articles[0].id == "bai-ba" and articles[0].date == dt.date(2023, 2, 1)
+
+
+def test_raw_split_and_slug() -> None:
+    parts = split_raw(
+        "Tiêu đề bài\nChú thích ảnh\n(LSO) – Sáng 1/2, có 5 xã.\nĐoạn hai.\nNHÓM PV\nÝ kiến (2)\n"
+    )
+    assert parts.title == "Tiêu đề bài" and parts.caption == "Chú thích ảnh"
+    assert parts.paragraphs == ["Sáng 1/2, có 5 xã.", "Đoạn hai."]
+    assert parts.author == "Nhóm PV"
+    slug = slugify(
+        "Thành ủy Lạng Sơn: Giao ban công tác tuyên giáo quý I rất dài dài dài", dt.date(2022, 4, 8)
+    )
+    assert slug.startswith("2022-04-08-thanh-uy-lang-son") and len(slug) <= 48
+    with pytest.raises(ValueError):
+        import_raw("Tiêu đề\nThân bài không có ngày.\n")
+
+
+# ---------------------------------------------------------------- search tokens
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', "***", 'tuyen" OR "', "NEAR(a b)", "a AND NOT b", "-- ;", "^x", "(", "é*"],
+)
+def test_query_tokens_never_carry_syntax(query: str) -> None:
+    tokens = query_tokens(query)
+    expr = match_expression(tokens)
+    assert all(t.isalnum() for t in tokens)
+    assert expr.count('"') == 2 * len(tokens)
+
+
+def test_query_tokens_fold() -> None:
+    assert query_tokens("Thành Uỷ  ĐẢNG") == ["thanh", "uy", "dang"]
+    assert query_tokens(unicodedata.normalize("NFD", "tuyên giáo")) == ["tuyen", "giao"]
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def test_cli_import_digest_check(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("LOA_CONTENT_DIR", str(tmp_path / "content"))
+    monkeypatch.setenv("LOA_BOT_TOKEN", "123:abc")
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", str(SAMPLE)]) == 0
+    target = tmp_path / "content" / "articles" / "2022-04-08-giao-ban-tuyen-giao-quy-i.md"
+    assert target.exists()
+    capsys.readouterr()
+    assert main(["digest", str(target), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"title", "date", "summary", "figures"}
+    assert data["date"] == "2022-04-08"
+    assert set(data["figures"][0]) == {"value", "qualifier", "subject", "kind", "sentence_index"}
+    assert data == digest_json(SAMPLE, 3)
+    (tmp_path / "content" / "articles" / "hong.md").write_text("---\nid: x\n", encoding="utf-8")
+    from bot.config import load_settings
+
+    problems = check_articles(load_settings(_env_file=None))
+    assert problems == [
+        f"{tmp_path / 'content' / 'articles' / 'hong.md'}:1:"
+        " front matter is not closed by a '---' line"
+    ]
+    assert main(["check"]) == 1
+    assert "hong.md:1:" in capsys.readouterr().err
