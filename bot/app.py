@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -21,11 +20,11 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.domain.roles import allows
-from bot.handlers import common
+from bot.handlers import admin, articles, broadcasts, common, feedback, menus
 from bot.ops import PollingRequest
 from bot.pacer import Pacer
 from bot.services import CommandInfo, Services
+from bot.store import people
 from bot.store.db import Database
 from bot.updates import PerChatUpdateProcessor
 
@@ -82,29 +81,19 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
     # --- features register here, each in its own block (conversations before commands) ---
 
     # Articles (issue 3): /news, /article, /search, inline mode, a_ deep links, /reload.
-    from bot.handlers import articles
-
     articles.register(app, svc, start_payloads)
 
     # Feedback (issue 5): /ykien flow, moderation, answers, /inbox, /export, /forgetme.
-    from bot.handlers import feedback
-
     feedback.register(app, svc, start_payloads)
 
     # Reports and operations (issue 6): roles, audit, /stats; health monitor, daily backups.
-    from bot.handlers import admin
-
     admin.register(app, svc, start_payloads)
 
     # Broadcasts (issue 4): subscriptions, announcements, directives, acks; the dispatcher.
-    from bot.handlers import broadcasts
-
     broadcasts.register(app, svc, start_payloads)
 
     # /forgetme: the users and private-chat rows go last, after every feature's data
     # (keep this after the last feature block).
-    from bot.store import people
-
     svc.forgetters.append(people.forget_user)
 
     # /start last among commands so deep-link prefixes registered above are known.
@@ -128,7 +117,7 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     svc: Services = app.bot_data["services"]
     version = await svc.db.open()
     log.info("database %s at schema version %d", svc.db.path, version)
-    await publish_commands(app, svc)
+    await menus.publish_commands(app.bot, svc)
     for start in svc.starters:
         await start(app)
 
@@ -147,32 +136,3 @@ async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None
     """Close the database last."""
     svc: Services = app.bot_data["services"]
     await svc.db.close()
-
-
-def menu_for(svc: Services, permission_holder: Any) -> list[BotCommand]:
-    """The Telegram menu for a role (None: the public menu); aliases stay out of it."""
-    return [
-        BotCommand(info.name, info.description[:256])
-        for info in svc.commands
-        if info.in_menu and (info.permission is None or allows(permission_holder, info.permission))
-    ]
-
-
-async def publish_commands(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> None:
-    """setMyCommands: a public menu, and a fuller one in each staff member's private chat."""
-    try:
-        await app.bot.set_my_commands(menu_for(svc, None), scope=BotCommandScopeDefault())
-    except TelegramError as exc:
-        log.warning("could not publish the command menu: %s", exc)
-    staff_ids = set(svc.settings.admin_ids)
-    rows = await svc.db.fetch_all("SELECT user_id FROM staff_roles")
-    staff_ids.update(int(r[0]) for r in rows)
-    for user_id in sorted(staff_ids):
-        role = await svc.role_of(user_id)
-        try:
-            await app.bot.set_my_commands(
-                menu_for(svc, role), scope=BotCommandScopeChat(chat_id=user_id)
-            )
-        except TelegramError as exc:
-            # A staff member who never opened a chat with the bot gives "chat not found".
-            log.info("could not publish the staff menu of user %s: %s", user_id, exc)

@@ -9,7 +9,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from telegram import BotCommandScopeChat, Update
+from telegram import Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
@@ -22,6 +22,7 @@ from bot.domain.periods import parse_period
 from bot.domain.roles import ROLE_LABELS_VI, Role
 from bot.domain.stats import render_telegram
 from bot.domain.text import escape, fold, split_for_telegram
+from bot.handlers import menus
 from bot.handlers.base import Context, command_text, reply, requires, services, user_errors
 from bot.services import CommandInfo, Services
 from bot.store import reports, staff
@@ -106,21 +107,6 @@ async def _label(svc: Services, user_id: int) -> str:
     if user_id in names:
         return f"{escape(names[user_id])} · <code>{user_id}</code>"
     return f"<code>{user_id}</code>"
-
-
-async def refresh_menu(context: Context, svc: Services, user_id: int) -> None:
-    """Give the user the Telegram command menu of their current role."""
-    from bot.app import menu_for  # bot.app imports this module
-
-    role = await svc.role_of(user_id)
-    scope = BotCommandScopeChat(chat_id=user_id)
-    try:
-        if role is None:
-            await context.bot.delete_my_commands(scope=scope)
-        else:
-            await context.bot.set_my_commands(menu_for(svc, role), scope=scope)
-    except TelegramError as exc:  # the user never opened a chat with the bot
-        log.info("could not refresh the menu of user %s: %s", user_id, exc)
 
 
 async def _notify(context: Context, user_id: int, text: str) -> None:
@@ -262,7 +248,7 @@ async def _change_role(update: Update, context: Context, *, grant: bool) -> None
         else:
             await reply(update, f"{label} đã là {ROLE_LABELS_VI[role]}; không có gì thay đổi.")
         return
-    await refresh_menu(context, svc, target)
+    await menus.refresh_staff_menu(context.bot, svc, target)
     before = ROLE_LABELS_VI[previous] if previous else "không có"
     if role is not None:
         await reply(
