@@ -179,11 +179,13 @@ class Dispatcher:
         self._progress_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._inflight: set[int] = set()
+        self._inflight_ops: set[int] = set()
         self._slots = asyncio.Semaphore(concurrency)
         self._marks: GroupCommit[int, tuple[int | None, str | None]] = GroupCommit(self._mark)
         self._outcomes: GroupCommit[store.Outcome, list[int]] = GroupCommit(self._record)
         self._broadcasts: dict[int, store.Broadcast] = {}
         self._last_progress: dict[int, tuple[float, str]] = {}
+        self._last_chat_edit: dict[int, float] = {}
         self.sent_count = 0
         self.on_finished: list[Callable[[int], Awaitable[None]]] = []
         self.heartbeat = time.time()
@@ -202,8 +204,7 @@ class Dispatcher:
         self._marks.start()
         self._outcomes.start()
         self._loop_task = asyncio.create_task(self._loop(), name="loa-dispatcher")
-        if self.progress_interval > 0:
-            self._progress_task = asyncio.create_task(self._progress_loop(), name="loa-progress")
+        self._progress_task = asyncio.create_task(self._progress_loop(), name="loa-progress")
 
     async def stop(self) -> None:
         """Graceful: take nothing new, finish in-flight sends, leave the rest pending."""
@@ -247,9 +248,20 @@ class Dispatcher:
                         await self._finished(bid)
                 due = await store.fetch_due(self.db, now, self.batch_size + len(self._inflight))
                 due = [d for d in due if d.id not in self._inflight]
-                if not due:
+                ops = await store.fetch_due_ops(self.db, now, self.batch_size)
+                ops = [o for o in ops if o.id not in self._inflight_ops]
+                if not due and not ops:
                     await self._idle(now)
                     continue
+                for op in ops:
+                    await self._slots.acquire()
+                    if self._stopping:
+                        self._slots.release()
+                        break
+                    self._inflight_ops.add(op.id)
+                    task = asyncio.create_task(self._do_op(op))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
                 for delivery in due:
                     await self._slots.acquire()
                     if self._stopping:
@@ -270,7 +282,7 @@ class Dispatcher:
         timeout = self.poll_interval
         if nxt is not None and nxt > now:
             timeout = min(timeout, nxt - now)
-        if self._inflight and nxt is not None and nxt <= now:
+        if (self._inflight or self._inflight_ops) and nxt is not None and nxt <= now:
             timeout = min(timeout, 0.05)  # only in-flight rows are due: check again soon
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.01))
@@ -318,7 +330,9 @@ class Dispatcher:
         ack_target = b.parent_id if b.kind == "reminder" and b.parent_id else b.id
 
         def outcome(state: str, **kw: Any) -> store.Outcome:
-            return store.Outcome(d.id, d.broadcast_id, chat_id, state, tuple(ids), **kw)
+            return store.Outcome(
+                d.id, d.broadcast_id, chat_id, state, tuple(ids), text_rev=b.text_rev, **kw
+            )
 
         migrations = 0
         while len(ids) < len(parts):
@@ -383,11 +397,14 @@ class Dispatcher:
     async def _progress_loop(self) -> None:
         while True:
             try:
-                await asyncio.sleep(min(1.0, self.progress_interval))
-                for b in await store.running_broadcasts(self.db):
-                    await self._progress(b)
+                await asyncio.sleep(min(1.0, self.progress_interval or 1.0))
+                if self.progress_interval > 0:
+                    for b in await store.running_broadcasts(self.db):
+                        await self._progress(b)
                 for bid in await store.unreported_done(self.db):
                     await self._report(bid)
+                for action in await store.finished_actions(self.db):
+                    await self._report_action(action)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -398,7 +415,10 @@ class Dispatcher:
             return
         last_at, last_text = self._last_progress.get(b.id, (0.0, ""))
         now = time.time()
-        if now - last_at < self.progress_interval:
+        # At most one progress edit per report chat per interval, whatever the number of
+        # broadcasts running (a group admin chat also has Telegram's 20/min limit).
+        interval = max(self.progress_interval, 3.0 if b.report_chat_id < 0 else 0.0)
+        if now - max(last_at, self._last_chat_edit.get(b.report_chat_id, 0.0)) < interval:
             return
         stats = await store.broadcast_stats(self.db, b.id)
         text = rules.progress_text(
@@ -412,6 +432,7 @@ class Dispatcher:
         if text == last_text:
             return
         self._last_progress[b.id] = (now, text)
+        self._last_chat_edit[b.report_chat_id] = now
         with contextlib.suppress(TelegramError):
             await self.bot.edit_message_text(
                 text, chat_id=b.report_chat_id, message_id=b.report_message_id
@@ -455,3 +476,87 @@ class Dispatcher:
         except TelegramError as exc:
             log.warning("could not send the final report of %s: %s", broadcast_id, exc)
         await store.mark_reported(self.db, broadcast_id)
+
+    # --- edits and deletions of sent messages ([Sửa], [Thu hồi]) ----------------------
+
+    async def _do_op(self, op: store.MessageOp) -> None:
+        try:
+            chat_id = await store.mark_op_sending(self.db, op.id, time.time())
+            if chat_id is None:
+                return
+            state, kw = await self._run_op(op, chat_id)
+            await store.record_op(self.db, op.id, state, now=time.time(), **kw)
+        except Exception:
+            log.exception(
+                "message op %s failed unexpectedly; it is retried at the next start", op.id
+            )
+        finally:
+            self._inflight_ops.discard(op.id)
+            self._slots.release()
+
+    async def _run_op(self, op: store.MessageOp, chat_id: int) -> tuple[str, dict[str, Any]]:
+        """One editMessageText/deleteMessage; (state, record_op keywords)."""
+        try:
+            if op.op == "delete":
+                await self.bot.delete_message(
+                    chat_id, op.message_id, rate_limit_args={"bulk": True}
+                )
+            else:
+                b = await store.get_broadcast(self.db, op.broadcast_id)
+                if op.part_index >= len(b.parts):
+                    return rules.FAILED, {"error": "part no longer exists"}
+                markup = None
+                if b.with_ack and op.is_last:
+                    target = b.parent_id if b.kind == "reminder" and b.parent_id else b.id
+                    count = await store.ack_count(self.db, target, chat_id)
+                    markup = ack_markup(target, count)
+                await self.bot.edit_message_text(
+                    b.parts[op.part_index],
+                    chat_id=chat_id,
+                    message_id=op.message_id,
+                    reply_markup=markup,
+                    rate_limit_args={"bulk": True},
+                )
+        except RetryAfter as exc:
+            return rules.PENDING, {
+                "error": "429 retry_after",
+                "next_attempt_at": time.time() + retry_after_seconds(exc),
+            }
+        except ChatMigrated as exc:
+            await store.migrate_chat(self.db, chat_id, int(exc.new_chat_id), clock.now())
+            return rules.FAILED, {"error": "group migrated to a supergroup", "used_attempt": True}
+        except Forbidden as exc:
+            return rules.FAILED, {"error": f"forbidden: {exc.message[:150]}", "used_attempt": True}
+        except BadRequest as exc:
+            text = exc.message.lower()
+            if "not modified" in text:
+                return "done", {}
+            if op.op == "delete" and "not found" in text:
+                return "done", {"error": "already deleted"}
+            return rules.FAILED, {"error": exc.message[:200], "used_attempt": True}
+        except (TimedOut, NetworkError) as exc:
+            if op.attempts + 1 >= self.max_attempts:
+                return rules.FAILED, {
+                    "error": f"network: {exc.message[:150]}",
+                    "used_attempt": True,
+                }
+            return rules.PENDING, {
+                "error": f"network: {exc.message[:150]}",
+                "used_attempt": True,
+                "next_attempt_at": time.time() + rules.backoff_seconds(op.attempts + 1),
+            }
+        except TelegramError as exc:
+            return rules.FAILED, {"error": str(exc)[:200], "used_attempt": True}
+        return "done", {}
+
+    async def _report_action(self, action: store.ActionReport) -> None:
+        """Tell the admin how an edit/deletion request went (once)."""
+        if action.report_chat_id is not None:
+            text = rules.action_report_vi(
+                action.broadcast_id, action.op, action.counts, action.reasons
+            )
+            try:
+                await self.bot.send_message(action.report_chat_id, text)
+            except TelegramError as exc:
+                log.warning("could not report action %s: %s", action.id, exc)
+        await store.mark_action_reported(self.db, action.id, time.time())

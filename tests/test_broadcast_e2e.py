@@ -343,8 +343,10 @@ async def test_stop_and_retry_failed(bot: RunningBot, fake: FakeTelegram) -> Non
     await eventually(
         lambda: _one(bot, "SELECT state FROM deliveries WHERE chat_id = 700201", "failed")
     )
+    await fake.wait_for_message(chat, "Báo cáo gửi")
+    last = fake.bot_messages(chat)[-1].message_id
     fake.send_text(chat, ADMIN_ID, f"/broadcast {bid}")
-    view = await fake.wait_for_message(chat, "hat not found")
+    view = await fake.wait_for_message(chat, "hat not found", after=last)
     assert "đã gửi: 1" in view.content and "lỗi: 1" in view.content
     fake.press_button(chat, ADMIN_ID, view.message_id, f"bc:retry:{bid}")
     await eventually(

@@ -161,3 +161,29 @@ async def test_forgetter(db: Database) -> None:
     assert await store.get_subscription(db, 2) is None
     assert await db.fetch_value("SELECT user_id FROM acks") is None
     assert await db.fetch_value("SELECT COUNT(*) FROM acks") == 1
+
+
+async def test_cancel_while_in_flight_stays_cancelled(db: Database) -> None:
+    """[Dừng] while requests are out: a 429 retry-later outcome and a crash both keep the
+    stopped broadcast stopped (nothing left pending for ever, nothing resent)."""
+    bid = await _queued(db, Audience("all"))
+    due = await store.fetch_due(db, 10, 100)
+    go, _ = await store.mark_sending(db, [d.id for d in due[:2]], 10)
+    assert len(go) == 2
+    assert await store.cancel_broadcast(db, bid, actor_id=9, actor_role="owner", now=11) == 2
+    retry = store.Outcome(due[0].id, bid, due[0].chat_id, "pending", next_attempt_at=12)
+    await store.record_outcomes(db, [retry], 12)
+    await store.reset_in_flight(db, 13)  # due[1] was in flight at a crash
+    states = dict(await db.fetch_all("SELECT id, state FROM deliveries"))
+    assert set(states.values()) == {"cancelled"}, states
+    assert await store.next_due_time(db) is None
+
+
+async def test_huge_ids_are_not_found() -> None:
+    from bot.domain.errors import NotFound
+    from bot.handlers.broadcasts import parse_id
+
+    assert parse_id("42") == 42
+    for raw in ("0", "-1", "99999999999999999999999", "abc", "", "١٢"):
+        with pytest.raises(NotFound):
+            parse_id(raw)

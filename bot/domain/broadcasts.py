@@ -484,3 +484,37 @@ def _duration_vi(seconds: float) -> str:
 def duration_vi(seconds: float) -> str:
     """A duration in Vietnamese words ("2 phút 5 giây")."""
     return _duration_vi(seconds)
+
+
+def op_reason_vi(reason: str) -> str:
+    """A Telegram refusal of an edit/deletion, said in Vietnamese for the admin."""
+    text = reason.lower()
+    if "can't be deleted" in text:
+        return "Telegram không cho xóa (tin nhắn quá 48 giờ hoặc bot thiếu quyền)"
+    if "can't be edited" in text:
+        return "Telegram không cho sửa tin nhắn này"
+    if "not found" in text:
+        return "tin nhắn không còn (đã bị xóa)"
+    if text.startswith("forbidden"):
+        return "bot đã bị chặn hoặc đã rời nhóm"
+    if "migrated" in text:
+        return "nhóm đã chuyển thành siêu nhóm"
+    if text.startswith("network"):
+        return "lỗi mạng kéo dài"
+    return reason
+
+
+def action_report_vi(
+    broadcast_id: int, op: str, counts: dict[str, int], reasons: list[tuple[str, int]]
+) -> str:
+    """The admin's report after [Sửa] or [Thu hồi] went through every chat."""
+    done, failed = counts.get("done", 0), counts.get("failed", 0)
+    if op == "delete":
+        head = (
+            f"🗑 Thu hồi bản tin #{broadcast_id}: đã xóa {done} tin nhắn; {failed} không xóa được."
+        )
+    else:
+        head = f"✏️ Đã sửa bản tin #{broadcast_id}: {done} tin nhắn đã sửa, {failed} không sửa được."
+    lines = [head]
+    lines += [f"  – {escape(op_reason_vi(r))}: {n}" for r, n in reasons]
+    return "\n".join(lines)

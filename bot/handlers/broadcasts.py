@@ -18,7 +18,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -44,7 +44,6 @@ from bot.handlers.base import (
     services,
     user_errors,
 )
-from bot.pacer import retry_after_seconds
 from bot.services import CommandInfo, Services
 from bot.store import broadcasts as store
 
@@ -184,10 +183,18 @@ async def cancel_command(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
+def parse_id(raw: str) -> int:
+    """A broadcast id from a button or a command; NotFound for anything forged."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or int(raw) <= 0:
+        raise NotFound("Không tìm thấy bản tin này.")
+    return int(raw)
+
+
 def _id_from(update: Update, index: int = 2) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None
-    return int(query.data.split(":")[index])
+    fields = query.data.split(":")
+    return parse_id(fields[index] if index < len(fields) else "")
 
 
 @requires("broadcast")
@@ -198,7 +205,7 @@ async def audience_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     _, _, raw_id, key = query.data.split(":", 3)
-    b = await store.get_broadcast(svc.db, int(raw_id))
+    b = await store.get_broadcast(svc.db, parse_id(raw_id))
     await store.set_draft_audience(svc.db, b.id, rules.parse_audience(key), b.kind)
     text, markup = await _control(svc, await store.get_broadcast(svc.db, b.id))
     await answer_query(update)
@@ -448,9 +455,9 @@ async def broadcast_command(update: Update, context: Context) -> None:
     """/broadcast <id>: counts per state, reasons, timing, actions."""
     svc = services(context)
     arg = command_text(update).lstrip("#")
-    if not arg.isdigit():
+    if not (arg.isascii() and arg.isdigit()):
         raise InvalidInput("Cú pháp: /broadcast <số bản tin>, xem /broadcasts.")
-    b = await store.get_broadcast(svc.db, int(arg))
+    b = await store.get_broadcast(svc.db, parse_id(arg))
     stats = await store.broadcast_stats(svc.db, b.id)
     await reply(update, summary_text(b, stats, svc.settings.tz), reply_markup=_actions(b, stats))
 
@@ -478,20 +485,6 @@ async def retry_button(update: Update, context: Context) -> None:
     )
     _dispatcher(context).wake()
     await answer_query(update, f"Đã xếp gửi lại {n} người nhận bị lỗi.", alert=True)
-
-
-async def _bulk(call: Any) -> bool:
-    """One paced bulk call, waiting out 429s; True if Telegram accepted it."""
-    for _ in range(5):
-        try:
-            await call()
-            return True
-        except RetryAfter as exc:
-            await asyncio.sleep(retry_after_seconds(exc))
-        except TelegramError as exc:
-            log.info("bulk edit/delete refused: %s", exc)
-            return False
-    return False
 
 
 @requires("admin")
@@ -527,110 +520,56 @@ async def edit_text(update: Update, context: Context) -> int:
     except (InvalidInput, NotFound) as exc:
         await reply(update, f"{exc.user_message}\nGửi lại, hoặc /cancel.")
         return EDIT
-    await store.update_parts(svc.db, bid, body, parts)
-    _dispatcher(context).forget(bid)
     actor = await _actor(update, context)
-    async with svc.db.transaction() as conn:
-        from bot.store.staff import record_audit
-
-        await record_audit(
-            conn,
-            at=clock.now(),
-            actor_id=actor[0],
-            actor_role=actor[1],
-            action="broadcast_edit",
-            target=bid,
-        )
     chat = update.effective_chat
     assert chat is not None
-    context.application.create_task(_edit_all(context, b, parts, chat.id))
-    context.user_data.pop("bc_edit", None)  # type: ignore[union-attr]
-    await reply(update, f"✏️ Đang sửa bản tin #{bid} ở mọi nơi đã gửi…")
-    return ConversationHandler.END
-
-
-async def _edit_all(context: Context, b: store.Broadcast, parts: list[str], report: int) -> None:
-    svc = services(context)
-    ok = failed = 0
-    for chat_id, ids in await store.sent_messages(svc.db, b.id):
-        for i, (mid, part) in enumerate(zip(ids, parts, strict=False)):
-            markup = None
-            if b.with_ack and i == len(parts) - 1:
-                count = await svc.db.fetch_value(
-                    "SELECT COUNT(*) FROM acks WHERE broadcast_id = ? AND chat_id = ?",
-                    (b.id, chat_id),
-                )
-                markup = ack_markup(b.id, int(count or 0))
-
-            async def call(
-                chat_id: int = chat_id, mid: int = mid, part: str = part, markup: Any = markup
-            ) -> None:
-                await context.bot.edit_message_text(
-                    part,
-                    chat_id=chat_id,
-                    message_id=mid,
-                    reply_markup=markup,
-                    rate_limit_args={"bulk": True},
-                )
-
-            if await _bulk(call):
-                ok += 1
-            else:
-                failed += 1
-    with contextlib.suppress(TelegramError):
-        await context.bot.send_message(
-            report, f"✏️ Đã sửa bản tin #{b.id}: {ok} tin nhắn đã sửa, {failed} không sửa được."
+    try:
+        _action, n = await store.request_edit(
+            svc.db,
+            bid,
+            body,
+            parts,
+            actor_id=actor[0],
+            actor_role=actor[1],
+            report_chat_id=chat.id,
+            now=clock.now(),
         )
+    except (InvalidInput, NotFound) as exc:
+        context.user_data.pop("bc_edit", None)  # type: ignore[union-attr]
+        await reply(update, exc.user_message)
+        return ConversationHandler.END
+    _dispatcher(context).forget(bid)
+    _dispatcher(context).wake()
+    context.user_data.pop("bc_edit", None)  # type: ignore[union-attr]
+    await reply(update, f"✏️ Đang sửa bản tin #{bid} ở {n} tin nhắn đã gửi…")
+    return ConversationHandler.END
 
 
 @requires("admin")
 @user_errors
 async def delete_button(update: Update, context: Context) -> None:
-    """[Thu hồi]: stop what is pending and delete the message wherever Telegram allows."""
+    """[Thu hồi]: stop what is pending and delete the message wherever Telegram allows.
+
+    Durable: one deletion per sent message is queued in the outbox (message_ops) and
+    processed by the dispatcher with the same pacing; the report lists what Telegram
+    refused (messages older than 48 hours in groups) with the reason.
+    """
     svc = services(context)
     bid = _id_from(update)
-    b = await store.get_broadcast(svc.db, bid)
     actor = await _actor(update, context)
-    with contextlib.suppress(InvalidInput):
-        await store.cancel_broadcast(
-            svc.db, bid, actor_id=actor[0], actor_role=actor[1], now=clock.now()
-        )
-    async with svc.db.transaction() as conn:
-        from bot.store.staff import record_audit
-
-        await record_audit(
-            conn,
-            at=clock.now(),
-            actor_id=actor[0],
-            actor_role=actor[1],
-            action="broadcast_delete",
-            target=bid,
-        )
     chat = update.effective_chat
     assert chat is not None
-    await answer_query(update, "Đang thu hồi…")
-    context.application.create_task(_delete_all(context, b, chat.id))
-
-
-async def _delete_all(context: Context, b: store.Broadcast, report: int) -> None:
-    svc = services(context)
-    ok = failed = 0
-    for chat_id, ids in await store.sent_messages(svc.db, b.id):
-        for mid in ids:
-
-            async def call(chat_id: int = chat_id, mid: int = mid) -> None:
-                await context.bot.delete_message(chat_id, mid, rate_limit_args={"bulk": True})
-
-            if await _bulk(call):
-                ok += 1
-            else:
-                failed += 1
-    with contextlib.suppress(TelegramError):
-        await context.bot.send_message(
-            report,
-            f"🗑 Thu hồi bản tin #{b.id}: đã xóa {ok} tin nhắn; {failed} không xóa được "
-            "(Telegram chỉ cho xóa trong 48 giờ, hoặc bot đã bị chặn/rời nhóm).",
-        )
+    _action, n, cancelled = await store.request_delete(
+        svc.db,
+        bid,
+        actor_id=actor[0],
+        actor_role=actor[1],
+        report_chat_id=chat.id,
+        now=clock.now(),
+    )
+    _dispatcher(context).wake()
+    note = f"; đã dừng {cancelled} người nhận chưa gửi" if cancelled else ""
+    await answer_query(update, f"Đang thu hồi {n} tin nhắn{note}.", alert=True)
 
 
 # --- directives ------------------------------------------------------------------------------
@@ -682,7 +621,9 @@ async def chidao_command(update: Update, context: Context) -> None:
         return
     allowed = False
     if chat.type == ChatType.PRIVATE:
-        allowed = await svc.may(user.id if user else None, "staff")
+        # Admins and editors (who send directives) read it in private; citizens and
+        # moderators are told it is internal.
+        allowed = await svc.may(user.id if user else None, "broadcast")
     else:
         sub = await store.get_subscription(svc.db, chat.id)
         allowed = sub is not None and sub.active and sub.is_cadre
@@ -758,14 +699,15 @@ async def ack_button(update: Update, context: Context) -> None:
     query, chat, user = update.callback_query, update.effective_chat, update.effective_user
     if query is None or chat is None or user is None:
         return
-    bid = _id_from(update, 1)
-    delivered = await svc.db.fetch_value(
-        "SELECT 1 FROM deliveries d JOIN broadcasts b ON b.id = d.broadcast_id"
-        " WHERE d.chat_id = ? AND (b.id = ? OR b.parent_id = ?) LIMIT 1",
-        (chat.id, bid, bid),
-    )
-    if not delivered:
-        await answer_query(update, "Đây là bản xem trước.")
+    try:
+        bid = _id_from(update, 1)
+    except NotFound:
+        await answer_query(update, "Nút này không hợp lệ.", alert=True)
+        return
+    pressed = query.message.message_id if query.message is not None else None
+    if not await store.ack_allowed(svc.db, bid, chat.id, pressed):
+        # A preview, or a forged button naming another broadcast than the message shows.
+        await answer_query(update, "Nút xác nhận này không thuộc tin nhắn đã gửi tới nhóm.")
         return
     try:
         new, _count = await store.record_ack(svc.db, bid, chat.id, user.id, clock.now())
@@ -786,7 +728,8 @@ def _schedule_count_edit(context: Context, bid: int, chat_id: int, message_id: i
 
     async def later() -> None:
         try:
-            await asyncio.sleep(2.0)  # many presses in a group → one edit
+            # Many presses → one edit; in a group at most ~17 edits/min (limit 20/min).
+            await asyncio.sleep(3.5 if chat_id < 0 else 1.0)
             count = await services(context).db.fetch_value(
                 "SELECT COUNT(*) FROM acks WHERE broadcast_id = ? AND chat_id = ?", (bid, chat_id)
             )
@@ -808,9 +751,9 @@ async def acks_command(update: Update, context: Context) -> None:
     """/acks <id>: chats that received the directive and have not acknowledged it."""
     svc = services(context)
     arg = command_text(update).lstrip("#")
-    if not arg.isdigit():
+    if not (arg.isascii() and arg.isdigit()):
         raise InvalidInput("Cú pháp: /acks <số bản tin>")
-    b = await store.get_broadcast(svc.db, int(arg))
+    b = await store.get_broadcast(svc.db, parse_id(arg))
     if not b.with_ack:
         raise InvalidInput("Bản tin này không có nút xác nhận.")
     missing = await store.unacked_chats(svc.db, b.id)
@@ -844,6 +787,8 @@ async def remind_button(update: Update, context: Context) -> None:
     """[Nhắc lại]: a reminder only to the chats that have not acknowledged."""
     svc = services(context)
     parent = await store.get_broadcast(svc.db, _id_from(update))
+    if not parent.with_ack or parent.kind == "reminder":
+        raise InvalidInput("Chỉ nhắc lại được chỉ đạo có nút xác nhận.")
     actor = await _actor(update, context)
     title = html.escape(parent.title or f"bản tin #{parent.id}")
     body = (

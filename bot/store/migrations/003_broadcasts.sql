@@ -51,7 +51,9 @@ CREATE TABLE broadcasts (
     total         INTEGER NOT NULL DEFAULT 0,
     report_chat_id    INTEGER,         -- where progress and the final report go
     report_message_id INTEGER,
-    reported      INTEGER NOT NULL DEFAULT 0
+    reported      INTEGER NOT NULL DEFAULT 0,
+    text_rev      INTEGER NOT NULL DEFAULT 0,  -- bumped by every [Sửa]
+    revoked_at    INTEGER              -- [Thu hồi]: deliveries sent later are deleted too
 );
 CREATE INDEX broadcasts_state ON broadcasts (state);
 -- A directive file is broadcast automatically at most once, ever (idempotent restarts).
@@ -90,3 +92,41 @@ CREATE TABLE acks (
     UNIQUE (broadcast_id, chat_id, user_id)
 );
 CREATE INDEX acks_broadcast ON acks (broadcast_id, chat_id);
+
+-- [Sửa] and [Thu hồi] requests: one row per request, reported to the admin when its
+-- operations are all finished (durable: resumed after a restart).
+CREATE TABLE broadcast_actions (
+    id             INTEGER PRIMARY KEY,
+    broadcast_id   INTEGER NOT NULL REFERENCES broadcasts(id) ON DELETE CASCADE,
+    op             TEXT    NOT NULL CHECK (op IN ('edit', 'delete')),
+    requested_by   INTEGER,
+    requested_at   INTEGER NOT NULL,
+    report_chat_id INTEGER,
+    finished_at    REAL,
+    reported       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX broadcast_actions_open ON broadcast_actions (reported, finished_at);
+
+-- The outbox of edits and deletions: one row per sent Telegram message, processed by
+-- the dispatcher with the same pacing and crash safety as deliveries (marked "sending"
+-- before the request; an edit or a delete repeated after a crash is harmless).
+-- state: pending -> sending -> done | failed | cancelled (superseded by a later request)
+CREATE TABLE message_ops (
+    id              INTEGER PRIMARY KEY,
+    action_id       INTEGER NOT NULL REFERENCES broadcast_actions(id) ON DELETE CASCADE,
+    broadcast_id    INTEGER NOT NULL REFERENCES broadcasts(id) ON DELETE CASCADE,
+    chat_id         INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+    message_id      INTEGER NOT NULL,
+    part_index      INTEGER NOT NULL,
+    is_last         INTEGER NOT NULL DEFAULT 0,   -- the part carrying the ack button
+    op              TEXT    NOT NULL CHECK (op IN ('edit', 'delete')),
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN (
+                        'pending', 'sending', 'done', 'failed', 'cancelled')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL    NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    updated_at      REAL,
+    UNIQUE (action_id, chat_id, message_id)
+);
+CREATE INDEX message_ops_due ON message_ops (state, next_attempt_at);
+CREATE INDEX message_ops_broadcast ON message_ops (broadcast_id, state);
