@@ -21,11 +21,11 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.handlers import admin, articles, broadcasts, common, feedback, menus
-from bot.ops import PollingRequest
 from bot.pacer import Pacer
 from bot.services import CommandInfo, Services
 from bot.store import people
 from bot.store.db import Database
+from bot.transport import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -44,11 +44,14 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
         chat_per_second=settings.chat_rate,
         max_retry_after=settings.max_retry_after,
     )
-    # getUpdates answers are stamped so the health check sees a stalled poll (issue 6).
-    poll_request = PollingRequest()
+    # Bot API calls go through aiohttp: PTB's httpx transport costs 3-4x the CPU per
+    # request (bot.transport; BENCHMARKS.md "Feedback"). getUpdates has its own single
+    # connection, whose answers are stamped so the health check sees a stalled poll (issue 6).
+    poll_request = AiohttpRequest(connection_pool_size=1)
     builder = (
         ApplicationBuilder()
         .token(settings.token())
+        .request(AiohttpRequest())
         .get_updates_request(poll_request)
         .base_url(settings.bot_api_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))

@@ -31,13 +31,13 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, TypeHandler
-from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.domain import clock
 from bot.services import Services
 from bot.store import reports
 from bot.store.db import Database
+from bot.transport import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -210,21 +210,6 @@ class DailyBackups:
 # --- health -----------------------------------------------------------------------
 
 
-class PollingRequest(HTTPXRequest):
-    """The getUpdates connection; stamps every completed answer so a stalled poll shows."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("connection_pool_size", 1)
-        super().__init__(**kwargs)
-        self.last_success: float | None = None
-
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        code, payload = await super().do_request(*args, **kwargs)
-        if code == 200:
-            self.last_success = time.time()
-        return code, payload
-
-
 Heartbeat = Callable[[], "float | Awaitable[float | None] | None"]
 
 
@@ -252,7 +237,7 @@ class HealthMonitor:
         stall = self.svc.settings.health_stall
         problems: list[str] = []
         updater = self.app.updater
-        poller: PollingRequest | None = self.svc.features.get("polling_request")
+        poller: AiohttpRequest | None = self.svc.features.get("polling_request")
         polling: dict[str, Any] = {"running": bool(updater and updater.running)}
         if not polling["running"]:
             problems.append("updater is not running")

@@ -20,6 +20,7 @@ import pytest
 from bot import ops
 from bot.logs import setup_logging
 from bot.store import reports, staff
+from bot.transport import AiohttpRequest
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram
 from tests.harness import TEST_TOKEN, RunningBot, start_bot, stop_bot
@@ -253,7 +254,7 @@ async def test_health_file_follows_polling_and_workers(
     assert await monitor.tick() is True
 
     # getUpdates stops answering (the stamp stays old).
-    poller: ops.PollingRequest = bot.svc.features["polling_request"]
+    poller: AiohttpRequest = bot.svc.features["polling_request"]
     # A long poll (timeout 1 s in the harness) must have come back by now.
     await asyncio.wait_for(_until(lambda: poller.last_success is not None), 5)
     assert time.time() - poller.last_success < 5

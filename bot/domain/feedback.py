@@ -77,10 +77,13 @@ def validate_text(raw: str | None) -> str:
     return text
 
 
+_WORD = re.compile(r"\w+")
+
+
 def duplicate_key(text: str) -> str:
     """What identical-text duplicates share: folded (no diacritics, lower, đ→d), only
     letters and digits, single spaces. "Hoà bình!" and "hòa  bình" give the same key."""
-    return " ".join(re.findall(r"\w+", fold(text)))
+    return " ".join(_WORD.findall(fold(text)))
 
 
 def valid_article_id(value: str | None) -> str | None:
@@ -236,6 +239,26 @@ def check_limits(times: Sequence[int], now: int, per_hour: int, per_day: int, tz
                 f"Bạn đã gửi {len(recent)} ý kiến trong {label} qua (tối đa {limit}). "
                 f"Vui lòng gửi tiếp sau {when}. Cảm ơn bạn đã quan tâm!"
             )
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What the checks know about a comment's sender: a ban, an identical earlier
+    comment (its id), and the times of their comments in the last 24 hours."""
+
+    banned: bool
+    duplicate_of: int | None
+    recent: tuple[int, ...] = ()
+
+
+def check_sender(sender: Sender, now: int, per_hour: int, per_day: int, tz: tzinfo) -> None:
+    """Raise FeedbackRefused for a ban, then a duplicate, then an exceeded limit."""
+    if sender.banned:
+        raise FeedbackRefused(BANNED_MESSAGE)
+    if sender.duplicate_of is not None:
+        raise FeedbackRefused(DUPLICATE_MESSAGE.format(id=sender.duplicate_of))
+    if per_hour > 0 or per_day > 0:
+        check_limits(sender.recent, now, per_hour, per_day, tz)
 
 
 DUPLICATE_MESSAGE = (

@@ -268,11 +268,19 @@ async def ykien_command(update: Update, context: Context) -> None:
     svc = services(context)
     user = update.effective_user
     assert user is not None and update.effective_chat is not None
-    if await store.is_banned(svc.db, user.id):
+    # One query answers the ban check now and the duplicate/limit checks after validation.
+    sender = await store.sender(
+        svc.db,
+        user.id,
+        rules.duplicate_key(clean(text)),
+        now=clock.now(),
+        limits=svc.settings.feedback_per_hour > 0 or svc.settings.feedback_per_day > 0,
+    )
+    if sender.banned:
         await reply(update, rules.BANNED_MESSAGE)
         return
     _state(context).drafts[user.id] = Draft("text", update.effective_chat.id, None)
-    await _take_text(update, context, text)
+    await _take_text(update, context, text, sender)
 
 
 async def start_payload(update: Update, context: Context, rest: str) -> None:
@@ -317,8 +325,13 @@ async def awaiting_message(update: Update, context: Context) -> None:
     await _take_text(update, context, message.text)
 
 
-async def _take_text(update: Update, context: Context, raw: str) -> None:
-    """Validate the text, check limits early, and show it back with [Gửi]/[Sửa]/[Hủy]."""
+async def _take_text(
+    update: Update, context: Context, raw: str, sender: rules.Sender | None = None
+) -> None:
+    """Validate the text, check limits early, and show it back with [Gửi]/[Sửa]/[Hủy].
+
+    `sender`: the checks' facts when the caller already read them for this text.
+    """
     svc = services(context)
     state = _state(context)
     user = update.effective_user
@@ -331,16 +344,18 @@ async def _take_text(update: Update, context: Context, raw: str) -> None:
     except InvalidInput as exc:
         await reply(update, exc.user_message + "\nMời bạn nhập lại, hoặc gõ /cancel để thôi.")
         return
+    now = clock.now()
+    per_hour, per_day = svc.settings.feedback_per_hour, svc.settings.feedback_per_day
     try:
-        await store.precheck(
-            svc.db,
-            user.id,
-            text,
-            now=clock.now(),
-            per_hour=svc.settings.feedback_per_hour,
-            per_day=svc.settings.feedback_per_day,
-            tz=svc.settings.tz,
-        )
+        if sender is None:
+            sender = await store.sender(
+                svc.db,
+                user.id,
+                rules.duplicate_key(text),
+                now=now,
+                limits=per_hour > 0 or per_day > 0,
+            )
+        rules.check_sender(sender, now, per_hour, per_day, svc.settings.tz)
     except rules.FeedbackRefused as exc:
         state.drafts.pop(user.id, None)
         await reply(update, exc.user_message)
@@ -553,6 +568,7 @@ async def notify_moderators(
     """Post a new comment to the admin chat (or each owner privately) with the buttons."""
     svc: Services = app.bot_data["services"]
     state: FeedbackState = app.bot_data[STATE_KEY]
+    # Read now, not when queued: a moderator may have acted on it from /inbox meanwhile.
     comment = await store.get(svc.db, comment_id)
     targets = (
         [svc.settings.admin_chat_id]
@@ -560,7 +576,7 @@ async def notify_moderators(
         else sorted(svc.settings.admin_ids)
     )
     text = await _notice_text(svc, comment)
-    sent = 0
+    notices: list[tuple[int, int]] = []
     for chat_id in targets:
         try:
             message = await app.bot.send_message(
@@ -571,11 +587,11 @@ async def notify_moderators(
                 "could not show comment %s to moderators in %s: %s", comment_id, chat_id, exc
             )
             continue
-        await store.add_notice(svc.db, chat_id, message.message_id, comment.id)
-        state.notice_keys.add((chat_id, message.message_id))
-        sent += 1
-    if sent or not targets:
-        await store.mark_notified(svc.db, comment.id, clock.now())
+        notices.append((chat_id, message.message_id))
+    if notices or not targets:
+        # The notices (so replies to them answer the comment) and notified_at together.
+        await store.record_notified(svc.db, comment.id, notices, clock.now())
+        state.notice_keys.update(notices)
 
 
 async def _notifier(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -172,14 +172,14 @@ class Database:
                 await self.conn.execute("COMMIT")
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        """Run one SELECT and return every row."""
-        async with self._lock, self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        """Run one SELECT and return every row (one trip to the database thread)."""
+        async with self._lock:
+            return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         """Run one SELECT and return the first row or None."""
-        async with self._lock, self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one SELECT and return the first column of the first row (or None)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Any
 
 import aiosqlite
 
@@ -67,33 +68,44 @@ async def is_banned(db: Database, user_id: int) -> bool:
     return bool(await db.fetch_value("SELECT 1 FROM bans WHERE user_id = ?", (user_id,)))
 
 
-async def _check(
-    conn: aiosqlite.Connection,
-    user_id: int,
-    dup_key: str,
-    now: int,
-    per_hour: int,
-    per_day: int,
-    tz: tzinfo,
-) -> None:
-    async with conn.execute("SELECT 1 FROM bans WHERE user_id = ?", (user_id,)) as cur:
-        if await cur.fetchone():
-            raise rules.FeedbackRefused(rules.BANNED_MESSAGE)
-    async with conn.execute(
-        "SELECT id FROM comments WHERE user_id = ? AND dup_key = ? AND status != 'deleted'"
-        " ORDER BY id LIMIT 1",
-        (user_id, dup_key),
-    ) as cur:
-        dup = await cur.fetchone()
-    if dup is not None:
-        raise rules.FeedbackRefused(rules.DUPLICATE_MESSAGE.format(id=dup[0]))
-    if per_hour > 0 or per_day > 0:
-        async with conn.execute(
-            "SELECT created_at FROM comments WHERE user_id = ? AND created_at > ?",
-            (user_id, now - 86400),
-        ) as cur:
-            times = [int(r[0]) for r in await cur.fetchall()]
-        rules.check_limits(times, now, per_hour, per_day, tz)
+def _sender_sql(limits: bool) -> str:
+    """One statement for every check (atomic by itself: no snapshot needed)."""
+    recent = (
+        "(SELECT group_concat(created_at) FROM comments"
+        " WHERE user_id = :user AND created_at > :since)"
+        if limits
+        else "NULL"
+    )
+    return (
+        "SELECT EXISTS (SELECT 1 FROM bans WHERE user_id = :user),"
+        " (SELECT id FROM comments WHERE user_id = :user AND dup_key = :key"
+        " AND status != 'deleted' ORDER BY id LIMIT 1),"
+        f" {recent}"
+    )
+
+
+_SENDER_SQL = {limits: _sender_sql(limits) for limits in (False, True)}
+
+
+def _sender_row(row: Any) -> rules.Sender:
+    recent = tuple(int(t) for t in row[2].split(",")) if row[2] else ()
+    return rules.Sender(bool(row[0]), None if row[1] is None else int(row[1]), recent)
+
+
+def _sender_params(user_id: int, dup_key: str, now: int) -> dict[str, Any]:
+    return {"user": user_id, "key": dup_key, "since": now - 86400}
+
+
+async def sender(
+    db: Database, user_id: int, dup_key: str, *, now: int, limits: bool = True
+) -> rules.Sender:
+    """The user's ban, an identical earlier comment and their last 24 hours' comment times.
+
+    One SELECT (one round trip to the database thread); `limits=False` skips the times.
+    """
+    row = await db.fetch_one(_SENDER_SQL[limits], _sender_params(user_id, dup_key, now))
+    assert row is not None
+    return _sender_row(row)
 
 
 async def precheck(
@@ -107,8 +119,10 @@ async def precheck(
     tz: tzinfo,
 ) -> None:
     """Raise FeedbackRefused (ban, duplicate, limit) before the user confirms."""
-    async with db.snapshot() as conn:
-        await _check(conn, user_id, rules.duplicate_key(text), now, per_hour, per_day, tz)
+    facts = await sender(
+        db, user_id, rules.duplicate_key(text), now=now, limits=per_hour > 0 or per_day > 0
+    )
+    rules.check_sender(facts, now, per_hour, per_day, tz)
 
 
 async def submit(
@@ -125,14 +139,23 @@ async def submit(
     per_day: int,
     tz: tzinfo,
 ) -> Comment:
-    """Check ban, duplicate and limits and store the comment, all in one transaction."""
+    """Check ban, duplicate and limits and store the comment, all in one transaction.
+
+    Four round trips to the database thread: BEGIN, the checks (one SELECT), the
+    INSERT … RETURNING the stored row, COMMIT; the comment is durable when this returns.
+    """
     masked = rules.mask(text)
     dup_key = rules.duplicate_key(text)
+    limits = per_hour > 0 or per_day > 0
     async with db.transaction() as conn:
-        await _check(conn, user_id, dup_key, now, per_hour, per_day, tz)
-        async with conn.execute(
+        rows = await conn.execute_fetchall(
+            _SENDER_SQL[limits], _sender_params(user_id, dup_key, now)
+        )
+        rules.check_sender(_sender_row(next(iter(rows))), now, per_hour, per_day, tz)
+        rows = await conn.execute_fetchall(
             "INSERT INTO comments (user_id, chat_id, user_name, article_id, text_masked,"
-            " text_original, masked_kinds, dup_key, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            " text_original, masked_kinds, dup_key, created_at) VALUES (?,?,?,?,?,?,?,?,?)"
+            f" RETURNING {_COLUMNS}",
             (
                 user_id,
                 chat_id,
@@ -144,10 +167,8 @@ async def submit(
                 dup_key,
                 now,
             ),
-        ) as cur:
-            comment_id = cur.lastrowid
-        assert comment_id is not None
-        return await _one(conn, comment_id)
+        )
+        return _comment(next(iter(rows)))
 
 
 async def get(db: Database, comment_id: int) -> Comment:
@@ -342,6 +363,22 @@ async def add_notice(db: Database, chat_id: int, message_id: int, comment_id: in
         "INSERT OR REPLACE INTO comment_notices (chat_id, message_id, comment_id) VALUES (?,?,?)",
         (chat_id, message_id, comment_id),
     )
+
+
+async def record_notified(
+    db: Database, comment_id: int, notices: list[tuple[int, int]], now: int
+) -> None:
+    """The notices shown for a comment and its notified_at, in one transaction."""
+    async with db.transaction() as conn:
+        if notices:
+            await conn.execute_fetchall(
+                "INSERT OR REPLACE INTO comment_notices (chat_id, message_id, comment_id)"
+                " VALUES " + ",".join("(?,?,?)" for _ in notices),
+                [v for chat_id, message_id in notices for v in (chat_id, message_id, comment_id)],
+            )
+        await conn.execute_fetchall(
+            "UPDATE comments SET notified_at = ? WHERE id = ?", (now, comment_id)
+        )
 
 
 async def comment_for_notice(db: Database, chat_id: int, message_id: int) -> int | None:

@@ -26,6 +26,8 @@ CREATE TABLE comments (
     created_at       INTEGER NOT NULL
 );
 CREATE INDEX comments_user ON comments (user_id, created_at);
+-- The duplicate check (same user, same folded text) without reading the user's history.
+CREATE INDEX comments_dup ON comments (user_id, dup_key);
 CREATE INDEX comments_article ON comments (article_id, decision, created_at);
 CREATE INDEX comments_status ON comments (status, created_at);
 CREATE INDEX comments_created ON comments (created_at);
