@@ -8,10 +8,20 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.cli import CHECKS
 from bot.config import Settings
-from bot.domain.articles import digest, import_raw, load_directory, read_any, render_article
+from bot.domain.articles import (
+    article_date,
+    digest,
+    import_raw,
+    load_directory,
+    read_any,
+    render_article,
+    split_raw,
+)
+from bot.domain.clock import now
 from bot.domain.errors import ContentError
 from bot.store.articles import articles_dir
 
@@ -28,6 +38,7 @@ def _date(value: str) -> dt.date:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Convert raw article texts into content files under content/articles/."""
     out = Path(args.out) if args.out else articles_dir(settings.content_dir)
+    today = dt.datetime.fromtimestamp(now(), ZoneInfo(settings.timezone)).date()
     out.mkdir(parents=True, exist_ok=True)
     if args.source and not args.source.startswith(("http://", "https://")):
         print("loa import: --source must be an http(s) URL", file=sys.stderr)
@@ -37,11 +48,29 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         path = Path(name)
         try:
             text = path.read_text(encoding="utf-8")
-            article = import_raw(text, name=path.name, date=args.date, source=args.source)
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            date, how = args.date, "option"
+            if date is None:
+                date, how = article_date(split_raw(text), path.name, today)
+            article = import_raw(text, name=path.name, date=date, source=args.source)
+        except UnicodeDecodeError:
+            print(f"{path}: not UTF-8 text (a binary file?)", file=sys.stderr)
+            failures += 1
+            continue
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            failures += 1
+            continue
+        except ValueError as exc:
             print(f"{path}: {exc}", file=sys.stderr)
             failures += 1
             continue
+        if how in ("lead-guess", "today"):
+            basis = "the lead's day/month, latest such date" if how == "lead-guess" else "today"
+            print(
+                f"{path}: warning: date {article.date.isoformat()} is a guess ({basis});"
+                " pass --date YYYY-MM-DD to set it",
+                file=sys.stderr,
+            )
         target = out / f"{article.id}.md"
         rendered = render_article(article)
         if target.exists() and not args.force:
@@ -73,7 +102,13 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     except ContentError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError:
+        print(f"{args.file}: not UTF-8 text (a binary file?)", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{args.file}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1
     if args.json:

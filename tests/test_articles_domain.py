@@ -25,9 +25,14 @@ from bot.domain.figures import card_figures, format_number, parse_number, senten
 from bot.domain.sentences import split_sentences
 from bot.store.articles import match_expression, query_tokens
 
-SAMPLE = Path("/work/shared/samples/2022-04-08-giao-ban-tuyen-giao-quy-i.txt")
+SAMPLE = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "samples"
+    / "2022-04-08-giao-ban-tuyen-giao-quy-i.txt"
+)
 if not SAMPLE.exists():  # the same text is kept in the labelled set
-    SAMPLE = Path(__file__).parent / "data" / "articles" / "00-sample-giao-ban-tuyen-giao.txt"
+    SAMPLE = Path(__file__).parent / "data" / "sample" / "2022-04-08-giao-ban-tuyen-giao-quy-i.txt"
 
 
 @pytest.fixture(scope="module")
@@ -302,3 +307,98 @@ def test_cli_import_digest_check(tmp_path: Path, capsys, monkeypatch) -> None:
     ]
     assert main(["check"]) == 1
     assert "hong.md:1:" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- real-article rules
+
+
+def _real_figs(sentence: str) -> dict[str, tuple[str, str, str]]:
+    from bot.domain.figures import sentence_figures
+
+    return {f.value: (f.kind, f.qualifier, f.subject) for f in sentence_figures(sentence, 0)}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "value", "expected"),
+    [
+        ("Đại hội bầu Ban Chấp hành gồm 39 đồng chí.", "39", ("count", "", "đồng chí")),
+        (
+            "Thu nhập đạt 52 triệu đồng, gấp 1,4 lần so với năm 2020.",
+            "1,4 lần",
+            ("ratio", "gấp", ""),
+        ),
+        (
+            "Đảng bộ đã thực hiện đạt và vượt 18/20 chỉ tiêu.",
+            "18/20",
+            ("ratio", "đạt và vượt", "chỉ tiêu"),
+        ),
+        ("Tỷ lệ hộ nghèo giảm còn 4,15%.", "4,15%", ("percent", "còn", "Tỷ lệ hộ nghèo")),
+        (
+            "Thu nhập đạt 48,5 triệu đồng/người/năm.",
+            "48,5 triệu đồng/người/năm",
+            ("money", "đạt", "Thu nhập"),
+        ),
+        ("Trong hai ngày 14 và 15/5, Đảng bộ tổ chức Đại hội.", "14-15/5", ("date", "", "")),
+        ("Kỷ niệm Ngày Nhà giáo (20.11.1982 – 20.11.2023).", "20/11/1982", ("date", "", "")),
+        (
+            "Kinh tế – xã hội 9 tháng năm 2023 tăng trưởng khá.",
+            "9 tháng năm 2023",
+            ("period", "", ""),
+        ),
+        (
+            "Huyện có thêm 3 xã đạt chuẩn nông thôn mới.",
+            "3",
+            ("count", "thêm", "xã đạt chuẩn nông thôn mới"),
+        ),
+    ],
+)
+def test_real_article_figure_rules(sentence: str, value: str, expected: tuple) -> None:
+    figs = _real_figs(sentence)
+    assert value in figs, figs
+    kind, qualifier, subject = expected
+    assert figs[value][0] == kind and figs[value][1] == qualifier, figs[value]
+    assert subject.lower() in figs[value][2].lower(), figs[value]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Theo Kế hoạch số 45-KH/TU ngày 20/11/2023 của Ban Thường vụ Tỉnh ủy, nhiệm vụ được giao.",
+        "Thực hiện Chương trình giáo dục phổ thông 2018 và Nghị định số 15/2023/NĐ-CP.",
+        "Lễ khai giảng bắt đầu từ 7h30, gọi số 0205.3812.345 hoặc 1900.1234.",
+        "Đại hội lần thứ XX, khóa XIII bàn về phòng chống dịch COVID-19.",
+    ],
+)
+def test_real_article_not_figures(sentence: str) -> None:
+    assert _real_figs(sentence) == {}
+
+
+def test_one_of_n_is_not_a_count() -> None:
+    assert "1" not in _real_figs("Huyện là 1 trong 3 huyện được chọn diễn tập.")
+
+
+def test_raw_shapes_bylines_photo_lines_and_dates() -> None:
+    from bot.domain.articles import article_date
+
+    raw = (
+        "\ufeffTiêu đề bài\r\nẢnh: Quang cảnh\r\n– Sáng 14/12, tỉnh họp.\r\n"
+        "Ảnh: Người dân dự họp\r\nĐoạn hai.\r\nNguyễn Văn Hải (TTVH huyện)\r\nÝ kiến (12)\r\n"
+    )
+    parts = split_raw(raw)
+    assert parts.caption == "Quang cảnh"
+    assert parts.paragraphs == ["Sáng 14/12, tỉnh họp.", "Đoạn hai."]
+    assert parts.author == "Nguyễn Văn Hải (TTVH huyện)"
+    assert split_raw("Tiêu đề\nThân bài có số 5.\nVĂN ĐỨC – THU HÀ\n").author == "Văn Đức – Thu Hà"
+    date, how = article_date(parts, "", dt.date(2024, 3, 1))
+    assert (date, how) == (dt.date(2023, 12, 14), "lead-guess")
+    stamped = split_raw("Tiêu đề\n08/04/2022 09:15\nSáng 8/4, họp.\nPV\n")
+    assert article_date(stamped, "")[0] == dt.date(2022, 4, 8) and stamped.author == "PV"
+
+
+def test_pathological_inputs_stay_fast() -> None:
+    import time
+
+    start = time.perf_counter()
+    digest(["Con số 1.234 người và 5,6% " * 20000], "Tiêu đề")
+    digest(["Một câu rất dài không có dấu chấm " * 5000], "Tiêu đề")
+    assert time.perf_counter() - start < 5

@@ -19,6 +19,7 @@ Errors are ContentError(path, line, message): `loa check` prints them as path:li
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import re
@@ -31,7 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from bot.domain.errors import ContentError
-from bot.domain.figures import Figure, extract_figures
+from bot.domain.figures import Figure, extract_figures, sentence_figures
 from bot.domain.sentences import split_sentences
 from bot.domain.summary import summarize
 from bot.domain.text import clean, fold, nfc
@@ -324,20 +325,41 @@ class RawParts:
     caption: str | None
     paragraphs: list[str]
     author: str | None
+    stamp: dt.date | None = None  # a publication stamp line ("08/04/2022 09:15"), if any
+
+
+_UNIT_NOTE = re.compile(r"\s*\([^()]{1,60}\)$")
+_NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_.]*\.?$")
 
 
 def _is_byline(line: str) -> bool:
-    letters = [c for c in line if c.isalpha()]
-    return (
-        0 < len(line) <= 60
-        and len(letters) >= 2
-        and all(c.isupper() for c in letters)
-        and not line.endswith((".", ":", ";"))
-    )
+    """The author line: in capitals ("THANH MAI", "PV", "VĂN ĐỨC – THU HÀ", "T.L"), or a
+    capitalised name with its unit in brackets ("Nguyễn Văn Hải (TTVH huyện)"), or a
+    "Theo …" source credit ("Theo TTXVN")."""
+    if not 0 < len(line) <= 80 or line.endswith((".", ":", ";", ",", "!", "?")):
+        return False
+    if any(ch.isdigit() for ch in line):
+        return False
+    name = _UNIT_NOTE.sub("", line).strip()
+    letters = [c for c in name if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters) and len(name) <= 60:
+        return True
+    words = name.split()
+    capitalised = bool(words) and all(_NAME_WORD.match(w) and w[0].isupper() for w in words)
+    if capitalised and name != line and 2 <= len(words) <= 5:
+        return True
+    credit = line.split()
+    return credit[0] == "Theo" and 2 <= len(credit) <= 6 and all(w[0].isupper() for w in credit[1:])
 
 
 def _nice_name(byline: str) -> str:
-    """ "THANH MAI" → "Thanh Mai"; acronyms without vowels ("PV", "TTXVN") stay."""
+    """ "THANH MAI" → "Thanh Mai"; acronyms without vowels ("PV", "TTXVN") stay; a mixed-case
+    line and the unit in brackets are kept as written."""
+    note = _UNIT_NOTE.search(byline)
+    name = byline[: note.start()] if note else byline
+    tail = byline[note.start() :] if note else ""
+    if any(c.islower() for c in name):
+        return byline
     vowels = set("aeiouyăâêôơưáàảãạ")
 
     def word(w: str) -> str:
@@ -345,14 +367,35 @@ def _nice_name(byline: str) -> str:
             return w
         return w[:1].upper() + w[1:].lower()
 
-    return " ".join(word(w) for w in byline.split())
+    return " ".join(word(w) for w in name.split()) + tail
+
+
+# Lines that are not article text: a photo credit/caption inside the body ("Ảnh: …"),
+# a bare publication stamp ("08/04/2022 09:15", "Thứ Sáu, 08/04/2022 | 09:15"),
+# the site's share/print/comment widgets.
+_PHOTO_LINE = re.compile(r"^(?:ảnh|ảnh minh họa|ảnh minh hoạ|nguồn ảnh|video)\s*:", re.IGNORECASE)
+_STAMP_LINE = re.compile(
+    r"^(?:(?:thứ\s+\S+|chủ nhật)\s*,?\s*)?(?:ngày\s+)?\d{1,2}/\d{1,2}/\d{4}"
+    r"(?:\s*[|,-]?\s*\d{1,2}[:h]\d{2}(?:\s*(?:\(?GMT\+7\)?|SA|CH|AM|PM))?)?$",
+    re.IGNORECASE,
+)
+_WIDGET_LINE = re.compile(
+    r"^(?:chia sẻ|in bài|lưu|bản in|gửi bài|tin liên quan|bài liên quan)$", re.I
+)
 
 
 def split_raw(text: str) -> RawParts:
     """Detect title, photo caption, body paragraphs and byline in raw article text."""
     lines = [line for line in clean(text).split("\n") if line.strip()]
-    while lines and _COMMENTS.match(lines[-1]):
+    while lines and (_COMMENTS.match(lines[-1]) or _WIDGET_LINE.match(lines[-1])):
         lines.pop()
+    stamp = None
+    for line in lines:
+        m = _FULL_DATE.search(line) if _STAMP_LINE.match(line) else None
+        if m and stamp is None:
+            with contextlib.suppress(ValueError):
+                stamp = dt.date(int(m[3]), int(m[2]), int(m[1]))
+    lines = [line for line in lines if not _STAMP_LINE.match(line) and not _WIDGET_LINE.match(line)]
     if not lines:
         raise ValueError("the text is empty")
     title = lines.pop(0)
@@ -369,9 +412,13 @@ def split_raw(text: str) -> RawParts:
         caption = lines.pop(0)
     if lines:
         lines[0] = _DATELINE.sub("", lines[0], count=1).strip() or lines[0]
+    # later photo captions are not body text (the first one, under the title, is the caption)
+    lines = [line for line in lines if not _PHOTO_LINE.match(line)] or lines
+    if caption and _PHOTO_LINE.match(caption):
+        caption = caption.split(":", 1)[1].strip() or caption  # "Ảnh: Đường…" → "Đường…"
     if not lines:
         raise ValueError("the text has a title but no body")
-    return RawParts(title=title, caption=caption, paragraphs=lines, author=author)
+    return RawParts(title=title, caption=caption, paragraphs=lines, author=author, stamp=stamp)
 
 
 def slugify(title: str, date: dt.date | None = None) -> str:
@@ -387,29 +434,72 @@ def slugify(title: str, date: dt.date | None = None) -> str:
     return slug or "bai-viet"
 
 
+def article_date(
+    parts: RawParts, name: str = "", today: dt.date | None = None
+) -> tuple[dt.date | None, str]:
+    """The article's date and how it was found: the file name (YYYY-MM-DD…), a publication
+    stamp line, a full date in the lead ("Sáng ngày 5.9.2023"), the lead's day/month in the
+    latest year not after `today` ("Sáng 14/12"), any other full date that is not part of a
+    document reference, else `today`. ("", None) when nothing tells."""
+    m = _DATE_IN_NAME.search(Path(name).stem if name else "")
+    if m:
+        try:
+            return dt.date(int(m[1]), int(m[2]), int(m[3])), "name"
+        except ValueError:
+            pass
+    if parts.stamp:
+        return parts.stamp, "stamp"
+    lead = parts.paragraphs[0] if parts.paragraphs else ""
+    lead_figures = sentence_figures(lead, 0)
+    # the event date is the lead's first date ("Trong hai ngày 14 và 15/5" → its last day)
+    first = next((f.value for f in lead_figures if f.kind == "date"), None)
+    bits = [b for b in re.split(r"/", first.rsplit("-", 1)[-1])] if first else []
+    if len(bits) == 3 and all(b.isdigit() for b in bits):
+        try:
+            return dt.date(int(bits[2]), int(bits[1]), int(bits[0])), "lead"
+        except ValueError:
+            pass
+    if len(bits) >= 2 and all(b.isdigit() for b in bits[:2]) and today is not None:
+        day, month = int(bits[0]), int(bits[1])
+        # a year named in the lead ("(20.11.1982 – 20.11.2023)", "năm 2023"), else the
+        # latest year that does not put the date in the future
+        named = [int(y) for y in re.findall(r"\b((?:19|20)\d{2})\b", lead)]
+        named = [y for y in named if y <= today.year]
+        for year in ([max(named)] if named else []) + [today.year, today.year - 1]:
+            try:
+                candidate = dt.date(year, month, day)
+            except ValueError:
+                continue
+            if candidate <= today:
+                return candidate, "lead-guess"
+    for paragraph in parts.paragraphs:
+        for f in sentence_figures(paragraph, 0):
+            bits = f.value.split("/")
+            if f.kind == "date" and len(bits) == 3 and "-" not in f.value:
+                try:
+                    return dt.date(int(bits[2]), int(bits[1]), int(bits[0])), "text"
+                except ValueError:
+                    continue
+    if today is not None:
+        return today, "today"
+    return None, ""
+
+
 def import_raw(
     text: str,
     *,
     name: str = "",
     date: dt.date | None = None,
     source: str | None = None,
+    today: dt.date | None = None,
 ) -> Article:
-    """Turn raw article text into an Article. The date comes from `date`, else the file
-    name (YYYY-MM-DD…), else the first dd/mm/yyyy in the text; else ValueError.
+    """Turn raw article text into an Article. The date comes from `date`, else
+    article_date() (with `today` as the last resort); ValueError when nothing tells.
     The id is the file name when it is already a dated slug, else made from date + title."""
     parts = split_raw(text)
     stem = Path(name).stem if name else ""
     if date is None:
-        m = _DATE_IN_NAME.search(stem)
-        if m:
-            date = dt.date(int(m[1]), int(m[2]), int(m[3]))
-    if date is None:
-        for m in _FULL_DATE.finditer(" ".join(parts.paragraphs)):
-            try:
-                date = dt.date(int(m[3]), int(m[2]), int(m[1]))
-                break
-            except ValueError:
-                continue
+        date, _ = article_date(parts, name, today)
     if date is None:
         raise ValueError("cannot tell the article's date: pass --date YYYY-MM-DD")
     slug = stem.lower() if SLUG.match(stem.lower()) and _DATE_IN_NAME.match(stem) else ""

@@ -34,6 +34,10 @@ KIND_ORDER = {
 }
 
 
+# Extraction stops after this many raw figures (a news article has a few dozen).
+MAX_FIGURES = 500
+
+
 @dataclass(frozen=True)
 class Figure:
     """One key figure. `value` is display text in Vietnamese format ("12.000", "15,5%")."""
@@ -185,8 +189,15 @@ QUALIFIERS_1 = frozenset(
         "suýt",
         "tổng",
         "chiếm",
+        "thêm",
     }
 )
+# Three-word qualifiers.
+QUALIFIERS_3 = frozenset({"đạt và vượt", "đạt hoặc vượt", "tăng thêm hơn"})
+# Direction words keep an approximator after them ("tăng hơn 20%"); any other pair of
+# qualifier words keeps only the one next to the number ("giảm còn" → "còn", "đạt trên" → "trên").
+_DIRECTIONS = frozenset({"tăng", "giảm", "vượt"})
+_APPROX = frozenset({"hơn", "trên", "gần", "khoảng", "dưới", "chừng", "ngót", "gấp"})
 QUALIFIERS_2 = frozenset(
     {
         "ước đạt",
@@ -299,6 +310,7 @@ _COMPOUNDS = frozenset(
         "đi lại",
         "qua đời",
         "nông thôn",
+        "thôn mới",
         "ở lại",
         "sau đại",
         "đến hạn",
@@ -307,6 +319,8 @@ _COMPOUNDS = frozenset(
         "giảm nghèo",
     }
 )
+# Verb + object pairs that continue a noun phrase after a number.
+_VERB_OBJECT = {"đạt": frozenset({"chuẩn", "giải", "danh", "yêu"}), "được": frozenset({"công"})}
 _CUT_BEFORE = frozenset(
     {"trên", "tại", "ở", "trong", "cho", "với", "để", "nhằm", "so", "theo", "vào", "khi", "năm"}
 )
@@ -426,7 +440,9 @@ _PERIOD_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            r"\b(\d{1,2}|sáu|chín|ba)\s+tháng\s+(đầu|cuối)\s+năm(?:\s+(\d{4}))?", re.IGNORECASE
+            r"\b(\d{1,2}|sáu|chín|ba)\s+tháng\s+"
+            r"(?:(đầu|cuối)\s+năm(?:\s+(\d{4}))?|năm\s+(\d{4})\b)",
+            re.IGNORECASE,
         ),
         "months",
     ),
@@ -461,9 +477,16 @@ _DATE_FULL = re.compile(r"(?<![\d/.-])(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})(?!
 _DATE_WORDS = re.compile(
     r"\bngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})(?:\s+năm\s+(\d{4}))?", re.IGNORECASE
 )
+# "20.11.1982", "5-9-2023": a four-digit year makes a dotted/dashed date unambiguous.
+_DATE_DOTTED = re.compile(r"(?<![\d.,/-])(\d{1,2})([.-])(\d{1,2})\2((?:19|20)\d{2})(?![\d.,/-]\d)")
+# A date right after a document number is part of the reference:
+# "Kế hoạch số 45-KH/TU ngày 20/11/2023", "Quyết định 1234/QĐ-UBND ngày 5/4".
+_AFTER_DOCUMENT = re.compile(
+    r"\d[\w.]*(?:/\d+)*\s*[-/]\s*[A-ZĐ][\w.]*(?:[-/][\w.]+)*\s+(?:ngày\s+)?$"
+)
 _DATE_NGAY = re.compile(r"\bngày\s+(\d{1,2})[-.](\d{1,2})(?:[-.](\d{4}))?(?![\d])", re.IGNORECASE)
 _DATE_RANGE = re.compile(
-    r"\bngày\s+(\d{1,2})\s*(?:đến|tới|-|–)\s*(?:ngày\s+)?(\d{1,2})"
+    r"\bngày\s+(\d{1,2})\s*(?:đến|tới|và|-|–|,)\s*(?:ngày\s+)?(\d{1,2})"
     r"(?:\s+tháng\s+(Giêng|Chạp|\d{1,2})|\s*/\s*(\d{1,2}))(?:\s*/\s*(\d{4})|\s+năm\s+(\d{4}))?",
     re.IGNORECASE,
 )
@@ -488,6 +511,8 @@ _MASKS = [
     re.compile(
         r"\b(?:lúc|từ|đến|vào)\s+\d{1,2}\s*(?:h|giờ)\b(?:\s+\d{1,2}(?:\s*phút)?)?", re.IGNORECASE
     ),
+    # "1 trong 3 huyện", "2 trong số 5 đơn vị": "one of", not a count
+    re.compile(r"\b\d{1,2}(?=\s+trong\s+(?:số\s+)?\d)"),
     # phone numbers
     re.compile(r"\b0\d{2,3}[.\s]?\d{3,4}[.\s]?\d{3,4}\b"),
     # versions / generations: "4.0", "2.0"
@@ -501,7 +526,17 @@ _MAG = re.compile(r"\s*(nghìn tỷ|nghìn|ngàn|triệu|tỷ|tỉ)\b", re.IGNOR
 _RANGE = re.compile(rf"\s*(?:-|–|—|đến|tới)\s*({_NUM})(?![\w/§]|[.,]\d)")
 _PERCENT = re.compile(r"\s*(%|phần trăm)")
 _WORD = re.compile(r"[^\s]+")
-_PER_UNIT = re.compile(r"/[^\W\d_]+", re.UNICODE)
+_PER_UNIT = re.compile(r"(?:/[^\W\d_]+)+", re.UNICODE)
+# "đồng" starting a noun, not the currency: "39 đồng chí", "500 đồng bào".
+_DONG_NOUN = re.compile(
+    r"đồng\s+(?:chí|bào|hương|đội|nghiệp|ruộng|bằng|lúa|hồ|môn|minh|tâm|ca|chủ|sáng|phạm)\b"
+)
+_YEAR_CONTEXT = frozenset(
+    {"trong", "đến", "tới", "từ", "trước", "sau", "vào", "cuối", "đầu", "hết", "giữa", "nay"}
+)
+_TIMES_QUALIFIERS = frozenset({"gấp", "tăng", "giảm", "tăng gấp", "hơn", "gần", "khoảng"})
+# "gấp 1,4 lần", "tăng 2 lần": a multiplier.
+_TIMES = re.compile(r"\s+lần\b(?!\s+(?:thứ|lượt))")
 _DASHES = re.compile(r"\s*[-–]\s*")
 
 
@@ -549,9 +584,12 @@ def _periods_and_dates(sentence: str, chars: list[str]) -> list[_Found]:
                 value = f"quý {_roman(m.group(1))}" + (f"/{year}" if year else "")
             elif kind == "months":
                 count = {"sáu": "6", "chín": "9", "ba": "3"}.get(m.group(1).lower(), m.group(1))
-                value = f"{count} tháng {m.group(2).lower()} năm" + (
-                    f" {m.group(3)}" if m.group(3) else ""
-                )
+                if m.group(2):
+                    value = f"{count} tháng {m.group(2).lower()} năm" + (
+                        f" {m.group(3)}" if m.group(3) else ""
+                    )
+                else:
+                    value = f"{count} tháng năm {m.group(4)}"
             elif kind == "semester":
                 years = _DASHES.sub("-", m.group(2)) if m.group(2) else ""
                 value = f"học kỳ {_roman(m.group(1))}" + (f" năm học {years}" if years else "")
@@ -586,18 +624,24 @@ def _periods_and_dates(sentence: str, chars: list[str]) -> list[_Found]:
                 _Found(m.start(1), m.end(), f"{int(m.group(1))} tháng {m.group(2)}", "date")
             )
             _mask(chars, m.start(), m.end())
-    for pattern in (_DATE_WORDS, _DATE_FULL, _DATE_NGAY):
+    for pattern in (_DATE_WORDS, _DATE_FULL, _DATE_NGAY, _DATE_DOTTED):
         if (pattern is _DATE_FULL and "/" not in low) or (
-            pattern is not _DATE_FULL and not has_day
+            pattern not in (_DATE_FULL, _DATE_DOTTED) and not has_day
         ):
             continue
         for m in pattern.finditer(sentence):
             if not free(m.start(), m.end()):
                 continue
-            day, month = int(m.group(1)), int(m.group(2))
+            if pattern is _DATE_DOTTED:
+                day, month, year = int(m.group(1)), int(m.group(3)), m.group(4)
+            else:
+                day, month, year = int(m.group(1)), int(m.group(2)), m.group(3)
             if not _valid_dm(day, month):
                 continue
-            value = f"{day}/{month}" + (f"/{m.group(3)}" if m.group(3) else "")
+            if _AFTER_DOCUMENT.search(sentence[: m.start()]):
+                _mask(chars, m.start(), m.end())  # part of a document reference
+                continue
+            value = f"{day}/{month}" + (f"/{year}" if year else "")
             start = m.start(1) if pattern is _DATE_NGAY or pattern is _DATE_WORDS else m.start()
             found.append(_Found(start, m.end(), value, "date"))
             _mask(chars, m.start(), m.end())
@@ -607,6 +651,9 @@ def _periods_and_dates(sentence: str, chars: list[str]) -> list[_Found]:
             continue
         a, b = int(m.group(1)), int(m.group(2))
         before = sentence[: m.start()]
+        if _AFTER_DOCUMENT.search(before):
+            _mask(chars, m.start(), m.end())  # "Quyết định 1234/QĐ-UBND ngày 5/4"
+            continue
         after = sentence[m.end() :]
         in_parens = before.rstrip().endswith("(")
         date_context = bool(_DATE_CONTEXT.search(before.rstrip())) or in_parens
@@ -654,6 +701,10 @@ def _tokens_after(sentence: str, end: int, limit: int = 10) -> list[str]:
             break
         low = stripped.lower()
         compound = bool(words) and f"{words[-1].lower()} {low}" in _COMPOUNDS
+        if not compound and words and low in _VERB_OBJECT:
+            # "412 trường đạt chuẩn quốc gia", "45 học sinh đạt giải": a defining clause
+            nxt = rest[m.end() :].lstrip().split(" ", 1)[0].lower().rstrip(".,;:")
+            compound = nxt in _VERB_OBJECT[low]
         if words and not compound and (low in _STOP_AFTER or low in QUALIFIERS_1):
             break
         if not words and low in _STOP_AFTER:
@@ -669,34 +720,74 @@ def _tokens_after(sentence: str, end: int, limit: int = 10) -> list[str]:
         words.append(stripped)
         if stripped != word or raw.startswith("(") or len(words) >= limit:
             break
-    while words and words[-1].lower() in _TRIM:
-        words.pop()
+    while words and (
+        (words[-1].lower() in _TRIM and " ".join(words[-2:]).lower() not in _COMPOUNDS)
+        or words[-1].lower() in _DANGLING
+    ):
+        words.pop()  # "… lần thứ" (its number was cut off) is no subject
     return words
 
 
-def _phrase_before(sentence: str, start: int, limit: int = 7) -> list[str]:
-    """The phrase before position `start` back to punctuation: the verb phrase after an
-    aspect marker ("đã tổ chức tuyên truyền"), else the noun phrase up to a preposition."""
-    head = sentence[:start]
-    cut = max(head.rfind(p) for p in (",", ";", ":", "(", "–", "—", "“", '"', ". "))
+_OPENERS = ("trong đó", "trong số đó", "riêng", "đặc biệt", "ngoài ra", "bên cạnh đó", "cụ thể")
+_PARENS = re.compile(r"\([^()]*\)")
+# Adverbs between a subject and its figure ("lần lượt đạt 97,5% và 96,3%").
+_ADVERBS = ("lần lượt", "tương ứng", "hiện", "ước")
+# Verbs after which the object names the figure ("là đạt tỷ lệ bao phủ trên 95%").
+_LINK_VERBS = frozenset({"là", "đạt", "chiếm", "gồm", "bằng"})
+
+
+def _phrase_before(sentence: str, start: int, limit: int = 12) -> list[str]:
+    """The phrase before position `start` back to punctuation: "X là N" names X; else the
+    verb phrase after an aspect marker ("đã tổ chức tuyên truyền"), narrowed to what
+    follows "với" ("với tổng vốn đăng ký") or a linking verb, up to a preposition."""
+    head = _PARENS.sub(" ", sentence[:start])  # asides: "tăng trưởng kinh tế (GRDP)"
+    cut = max(head.rfind(p) for p in (",", ";", ":", "(", ")", "–", "—", "“", '"', ". "))
     segment = head[cut + 1 :] if cut >= 0 else head
     words = [w.strip("“”\"'()") for w in segment.split()]
-    words = [w for w in words if w]
+    words = [w for w in words if any(c.isalnum() for c in w)]  # bullets "-", "•"
     # drop the qualifiers right before the number
-    while words and (
-        words[-1].lower() in QUALIFIERS_1
-        or " ".join(words[-2:]).lower() in QUALIFIERS_2
-        or words[-1].lower() in _TRIM
-    ):
-        words.pop()
-    if any(w.lower() in _ASPECT for w in words[:-1]):
-        last = max(i for i, w in enumerate(words[:-1]) if w.lower() in _ASPECT)
-        words = words[last + 1 :]
+    while words:
+        if len(words) >= 2 and " ".join(words[-2:]).lower() in QUALIFIERS_2:
+            del words[-2:]  # "bình quân", "ước đạt": both syllables
+        elif words[-1].lower() in QUALIFIERS_1 or (
+            words[-1].lower() in _TRIM and words[-1].lower() != "là"
+        ):
+            words.pop()
+        else:
+            break
+    # discourse markers opening the clause: "trong đó xuất khẩu đạt …"
+    for marker in _OPENERS:
+        n = len(marker.split())
+        if len(words) > n and " ".join(words[:n]).lower() == marker:
+            words = words[n:]
+    for adverb in _ADVERBS:
+        n = len(adverb.split())
+        if " ".join(words[-n:]).lower() == adverb:
+            words = words[:-n]
+    if len(words) > 1 and words[-1].lower() == "là":
+        # "Tổng vốn đầu tư công được giao năm 2023 là 4.120 tỷ đồng": the subject is
+        # the noun phrase before the copula, up to its first verb or preposition
+        words = words[:-1]
+        for i, w in enumerate(words):
+            if i > 0 and (w.lower() in _ASPECT or w.lower() in _CUT_BEFORE):
+                words = words[:i]
+                break
     else:
+        if words and words[-1].lower() == "là":
+            words.pop()
+        rate = " ".join(words[:2]).lower() in ("tỷ lệ", "tỉ lệ", "tổng số")
+        if not rate and any(w.lower() in _ASPECT for w in words[:-1]):
+            # "tỉnh đã bố trí": the verb phrase; but in "tỷ lệ hồ sơ được xử lý trực tuyến"
+            # the passive clause belongs to the rate's noun
+            last = max(i for i, w in enumerate(words[:-1]) if w.lower() in _ASPECT)
+            words = words[last + 1 :]
         # "… với tổng trị giá 420 triệu đồng": the phrase after the last "với" names it
         last_with = [i for i, w in enumerate(words[:-1]) if w.lower() == "với"]
         if last_with:
             words = words[last_with[-1] + 1 :]
+        link = [i for i, w in enumerate(words[:-1]) if i > 0 and w.lower() in _LINK_VERBS]
+        if link:
+            words = words[link[-1] + 1 :]
         for i, w in enumerate(words):
             if i > 0 and w.lower() in _CUT_BEFORE:
                 words = words[:i]
@@ -713,12 +804,22 @@ def _phrase_before(sentence: str, start: int, limit: int = 7) -> list[str]:
 
 
 def _qualifier(sentence: str, start: int) -> str:
-    words = sentence[:start].split()[-2:]
-    lows = [w.lower().strip(",;:") for w in words]
+    words = sentence[:start].split()[-3:]
+    lows = [w.lower() for w in words]
+    if lows and lows[-1][-1:] in ",;:":
+        return ""  # punctuation separates the word from the number
+    if len(lows) == 3 and " ".join(lows) in QUALIFIERS_3:
+        return " ".join(lows)
+    lows = lows[-2:]
     if len(lows) == 2 and " ".join(lows) in QUALIFIERS_2:
-        return " ".join(words).lower()
+        return " ".join(lows)
     if lows and lows[-1] in QUALIFIERS_1:
-        if len(lows) == 2 and lows[0] in QUALIFIERS_1 and lows[0] != lows[-1]:
+        if (
+            len(lows) == 2
+            and lows[0] in _DIRECTIONS
+            and lows[-1] in _APPROX
+            and lows[0] != lows[-1]
+        ):
             return " ".join(lows)
         return lows[-1]
     return ""
@@ -736,6 +837,11 @@ def _subject(sentence: str, start: int, end: int, kind: str) -> tuple[str, bool]
         return " ".join(after), False
     if kind in ("money", "percent"):
         if before:
+            purpose = _PURPOSE.match(sentence, end)
+            if kind == "money" and len(before) <= 2 and purpose:
+                goal = _tokens_after(sentence, purpose.end() - 1, limit=6)
+                if goal:
+                    return f"{' '.join(before)} {purpose.group(1)} {' '.join(goal)}", True
             return " ".join(before), True
         return " ".join(after), False
     if after and len(after) == 1 and after[0].lower() in _CLASSIFIERS and before:
@@ -788,7 +894,11 @@ def _numbers(sentence: str, chars: list[str]) -> list[_Found]:
         else:
             rest = sentence[end:].lstrip().lower()
             for money in _MONEY_UNITS:
-                if rest.startswith(money) and not rest[len(money) : len(money) + 1].isalpha():
+                if (
+                    rest.startswith(money)
+                    and not rest[len(money) : len(money) + 1].isalpha()
+                    and not (money == "đồng" and _DONG_NOUN.match(rest) and not magnitude)
+                ):
                     unit = sentence[end:].lstrip()[: len(money)]
                     end = sentence.index(unit, end) + len(unit)
                     per = _PER_UNIT.match(sentence, end)
@@ -819,9 +929,32 @@ def _numbers(sentence: str, chars: list[str]) -> list[_Found]:
         if kind == "count" and not magnitude and number.is_integer() and 1900 <= number <= 2100:
             after = _tokens_after(sentence, end)
             if not after and "." not in text:
-                found.append(_Found(start, end, text, "period", number=number))
+                # a bare year is a period after a time word ("đến 2025", "trong 2023");
+                # elsewhere it is part of a name ("Chương trình giáo dục phổ thông 2018")
+                prev = sentence[:start].split()[-1:]
+                if prev and prev[0].lower() in _YEAR_CONTEXT:
+                    found.append(_Found(start, end, f"năm {text}", "period", number=number))
                 taken_until = end
                 continue
+        times = _TIMES.match(sentence, end) if kind == "count" and not magnitude else None
+        if times and (_qualifier(sentence, start) in _TIMES_QUALIFIERS or "," in text):
+            # "gấp 1,4 lần": a multiplier, not a count of occasions
+            end = times.end()
+            subject, first = _subject(sentence, start, end, "ratio")
+            found.append(
+                _Found(
+                    start,
+                    end,
+                    f"{value} lần",
+                    "ratio",
+                    _qualifier(sentence, start),
+                    subject,
+                    number,
+                    first,
+                )
+            )
+            taken_until = end
+            continue
         shown = value
         if magnitude:
             shown = f"{shown} {magnitude}"
@@ -841,6 +974,39 @@ def _numbers(sentence: str, chars: list[str]) -> list[_Found]:
         found.append(_Found(start, end, shown, kind, qualifier, subject, number, first))
         taken_until = end
     return found
+
+
+# Words that need a following number or name: a phrase must not end with them.
+_DANGLING = frozenset({"thứ", "lần", "số", "khóa", "khoá", "kỳ", "đợt", "ngày", "tháng"})
+_PURPOSE = re.compile(r"\s+(cho|để)\s")
+_COORDINATION = re.compile(r"^\s*(?:,|và|,\s*và|hoặc)\s*$")
+_RATE_HEAD = re.compile(r"\b(?:tỷ lệ|tỉ lệ)\s", re.IGNORECASE)
+
+
+def _fill_subjects(sentence: str, found: list[_Found]) -> None:
+    """Subjects a figure shares with its neighbours: "lần lượt đạt 97,5% và 96,3%" (the
+    second is coordinated with the first); a percentage without a subject of its own
+    counts the "tỷ lệ …" (rate) named earlier in its sentence."""
+    for i, f in enumerate(found):
+        if f.subject or f.kind in ("period", "date"):
+            continue
+        prev = found[i - 1] if i else None
+        if (
+            prev is not None
+            and prev.subject
+            and prev.kind == f.kind
+            and _COORDINATION.match(sentence[prev.end : f.start].replace(f.qualifier, "", 1))
+        ):
+            f.subject, f.subject_first = prev.subject, prev.subject_first
+            continue
+        if f.kind == "percent" or (f.kind == "range" and f.value.endswith("%")):
+            heads = list(_RATE_HEAD.finditer(sentence, 0, f.start))
+            if heads:
+                head = heads[-1]
+                words = _tokens_after(sentence, head.end() - 1, limit=8)
+                if words:
+                    f.subject = f"{head.group(0).strip()} {' '.join(words)}"
+                    f.subject_first = True
 
 
 def sentence_figures(
@@ -868,6 +1034,7 @@ def sentence_figures(
                 masked = "".join(chars)
     found.extend(_numbers(sentence, chars))
     found.sort(key=lambda f: f.start)
+    _fill_subjects(sentence, found)
     return [
         Figure(
             value=f.value,
@@ -889,6 +1056,8 @@ def extract_figures(sentences: list[str], paragraph_starts: set[int] | None = No
     figures: list[Figure] = []
     for i, sentence in enumerate(sentences):
         figures.extend(sentence_figures(sentence, i, first_in_paragraph=i in starts))
+        if len(figures) >= MAX_FIGURES:
+            break  # a pasted table, not an article: keep digest time bounded
     return rank(dedupe(figures))
 
 
@@ -902,6 +1071,13 @@ def dedupe(figures: list[Figure]) -> list[Figure]:
         key = (f.kind, f.value, "" if f.kind in ("period", "date") else f.subject.lower())
         if key in seen:
             continue
+        if (
+            f.kind == "measure"
+            and f.value.endswith(" tháng")
+            and not f.qualifier
+            and any(v.startswith(f.value + " ") for v in values)
+        ):
+            continue  # "Trong 9 tháng, …" restates the reporting period "9 tháng đầu năm"
         if (
             f.kind == "period"
             and not re.search(r"\d{4}$", f.value)

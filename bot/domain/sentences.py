@@ -8,6 +8,8 @@ follow, or at the end of the paragraph. It does not end:
 - inside numbers and codes ("12.000", "9.4", "quý I/2022", "COVID-19", "TP.HCM"): there is
   no whitespace after such a dot;
 - at "…" / "..." followed by a lower-case word (the enumeration goes on).
+A "sentence" longer than MAX_SENTENCE characters (a pasted table, a text without
+punctuation) is cut at "; ", ", " or a space, so per-sentence work stays bounded.
 """
 
 from __future__ import annotations
@@ -76,6 +78,29 @@ _LIST_MARKER = re.compile(r"^\(?(?:\d{1,2}|[a-zđ]|[IVXL]{1,4})\)?$")
 _STARTER = re.compile(r"[\"“‘'(\[«–—\-•]|\d|[^\W\d_]", re.UNICODE)
 
 
+MAX_SENTENCE = 800
+
+
+def _bounded(sentence: str) -> list[str]:
+    """A sentence cut into pieces of at most MAX_SENTENCE characters (clause boundaries first)."""
+    pieces: list[str] = []
+    while len(sentence) > MAX_SENTENCE:
+        window = sentence[:MAX_SENTENCE]
+        cut = -1
+        for sep in ("; ", ", ", " "):
+            cut = window.rfind(sep, MAX_SENTENCE // 2)
+            if cut > 0:
+                cut += len(sep) - 1
+                break
+        if cut <= 0:
+            cut = MAX_SENTENCE
+        pieces.append(sentence[:cut].strip())
+        sentence = sentence[cut:].strip()
+    if sentence:
+        pieces.append(sentence)
+    return [p for p in pieces if p]
+
+
 def split_paragraphs(text: str) -> list[str]:
     """Non-empty lines of a text, each a paragraph (NFC, trimmed)."""
     return [line.strip() for line in nfc(text).split("\n") if line.strip()]
@@ -102,7 +127,10 @@ def split_sentences(paragraph: str) -> list[str]:
     tail = text[start:].strip()
     if tail:
         sentences.append(tail)
-    return _merge_fragments(sentences)
+    merged = _merge_fragments(sentences)
+    if any(len(s) > MAX_SENTENCE for s in merged):
+        merged = [piece for s in merged for piece in _bounded(s)]
+    return merged
 
 
 def _is_boundary(before: str, punct: str, following: str) -> bool:

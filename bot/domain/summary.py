@@ -109,11 +109,18 @@ _STOP = frozenset(
 )
 _SYLLABLE = re.compile(r"[a-z0-9]+")
 _ATTENDANCE = re.compile(r"^(?:tham du|du hoi nghi|cung du|du buoi|du le|co mat)\b")
+# "Dự Đại hội có …", "Đến dự …": who attended (NFC lower case: folded "du" is ambiguous).
+_ATTENDANCE_VI = re.compile(r"^(?:dự|tham dự|cùng dự|đến dự|về dự|có mặt)\s")
+# A list item ("- …", "• …", "1. …", "a) …") or a lead-in ending with ":" does not stand alone.
+_FRAGMENT = re.compile(r"^(?:[-–•+*]\s|\(?(?:\d{1,2}|[a-zđ])[.)]\s)")
 
 WEIGHTS = {"centrality": 0.35, "title": 0.25, "figures": 0.20, "position": 0.20}
 REDUNDANCY = 0.5
 DUPLICATE = 0.6
 MIN_SYLLABLES = 6
+# Candidates are the first MAX_CANDIDATES sentences: news puts what matters first, and
+# the similarity graph is quadratic, so a 1 MB paste must not take seconds.
+MAX_CANDIDATES = 120
 
 Vector = dict[str, float]
 
@@ -182,8 +189,9 @@ def _textrank(sim: list[list[float]], damping: float = 0.85, iterations: int = 3
 def score_sentences(
     sentences: Sequence[str], title: str = "", figure_counts: Sequence[int] | None = None
 ) -> list[float]:
-    """A score per sentence in [0, ~1]; see the module docstring."""
-    return _score(sentences, title, figure_counts)[0]
+    """A score per sentence in [0, ~1] (the first MAX_CANDIDATES); see the module docstring."""
+    counts = figure_counts[:MAX_CANDIDATES] if figure_counts is not None else None
+    return _score(sentences[:MAX_CANDIDATES], title, counts)[0]
 
 
 def _score(
@@ -213,8 +221,12 @@ def _score(
         )
         if syllables < MIN_SYLLABLES:
             value *= 0.3
-        if _ATTENDANCE.match(fast_fold(sentence).lstrip("–- ")):
+        if _ATTENDANCE.match(fast_fold(sentence).lstrip("–- ")) or _ATTENDANCE_VI.match(
+            sentence.lower()
+        ):
             value *= 0.4
+        if _FRAGMENT.match(sentence) or sentence.endswith(":"):
+            value *= 0.5
         scores.append(value)
     return scores, sim
 
@@ -226,6 +238,9 @@ def summarize(
     figure_counts: Sequence[int] | None = None,
 ) -> list[int]:
     """Indices (in article order) of the 1..k sentences that summarise the article."""
+    sentences = sentences[:MAX_CANDIDATES]
+    if figure_counts is not None:
+        figure_counts = figure_counts[:MAX_CANDIDATES]
     n = len(sentences)
     if n == 0 or k <= 0:
         return []

@@ -83,16 +83,27 @@ def _today(svc: Services) -> str:
 
 def card_text(article: store.StoredArticle) -> str:
     """The article card (HTML): title, date, author, summary, up to 6 key figures."""
-    head = f"📰 <b>{escape(article.title)}</b>\n🗓 {_date_vi(article.date)}"
+    # Budgets on the plain text (escape before joining, never cut HTML): title ≤ 300,
+    # author ≤ 100, summary ≤ 2,100, 6 figures ≤ 200 each — under 4096 after parsing.
+    head = f"📰 <b>{escape(_cut(article.title, 300))}</b>\n🗓 {_date_vi(article.date)}"
     if article.author:
-        head += f" · ✍️ {escape(article.author)}"
-    summary = " ".join(s if len(s) <= 700 else s[:699] + "…" for s in article.summary)
+        head += f" · ✍️ {escape(_cut(article.author, 100))}"
+    summary = _cut(" ".join(_cut(s, 700) for s in article.summary), 2100)
     text = f"{head}\n\n{escape(summary)}"
     figures = card_figures(list(article.figures), CARD_FIGURES)
     if figures:
-        lines = "\n".join(f"• {escape(f.render())}" for f in figures)
+        lines = "\n".join(f"• {escape(_cut(f.render(), 200))}" for f in figures)
         text += f"\n\n📊 <b>Số liệu chính</b>\n{lines}"
-    return text[:4000]
+    return text
+
+
+def _cut(text: str, limit: int) -> str:
+    """Plain text cut to `limit` characters at a space, with "…"."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    return (head[:space] if space > limit // 2 else head).rstrip(" ,;:") + "…"
 
 
 async def card_keyboard(svc: Services, article_id: str) -> InlineKeyboardMarkup:
