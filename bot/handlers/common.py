@@ -33,20 +33,21 @@ async def track_update(update: Update, context: Context) -> None:
     seen: dict[tuple[str, int], float] = context.application.bot_data.setdefault("seen", {})
     now = clock.now()
     chat = update.effective_chat
+    chat_row = None
     if chat is not None and now - seen.get(("chat", chat.id), 0) > _TOUCH_INTERVAL:
-        title = chat.title or chat.full_name
-        await people.upsert_chat(svc.db, chat.id, chat.type, title, chat.username, now)
-        seen[("chat", chat.id)] = now
+        chat_row = (chat.id, chat.type, chat.title or chat.full_name, chat.username)
     user = update.effective_user
-    if (
-        user is not None
-        and not user.is_bot
-        and now - seen.get(("user", user.id), 0) > _TOUCH_INTERVAL
-    ):
-        await people.upsert_user(
-            svc.db, user.id, user.full_name, user.username, user.language_code, now
-        )
-        seen[("user", user.id)] = now
+    user_row = None
+    stale = user is not None and now - seen.get(("user", user.id), 0) > _TOUCH_INTERVAL
+    if user is not None and not user.is_bot and stale:
+        user_row = (user.id, user.full_name, user.username, user.language_code)
+    if chat_row is None and user_row is None:
+        return
+    await people.touch(svc.db, now, chat=chat_row, user=user_row)
+    if chat_row is not None:
+        seen[("chat", chat_row[0])] = now
+    if user_row is not None:
+        seen[("user", user_row[0])] = now
 
 
 def forget_seen(

@@ -48,17 +48,25 @@ def _chat(row: object) -> Chat:
     return Chat(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7])  # type: ignore[index]
 
 
+_UPSERT_CHAT = (
+    "INSERT INTO chats (id, type, title, username, first_seen, last_seen)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title,"
+    " username = excluded.username, last_seen = excluded.last_seen"
+)
+_UPSERT_USER = (
+    "INSERT INTO users (id, name, username, language, first_seen, last_seen)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET name = excluded.name, username = excluded.username,"
+    " language = excluded.language, last_seen = excluded.last_seen"
+)
+
+
 async def upsert_chat(
     db: Database, chat_id: int, chat_type: str, title: str | None, username: str | None, now: int
 ) -> None:
     """Insert a chat or refresh its type, title and last_seen."""
-    await db.execute(
-        "INSERT INTO chats (id, type, title, username, first_seen, last_seen)"
-        " VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title,"
-        " username = excluded.username, last_seen = excluded.last_seen",
-        (chat_id, chat_type, title, username, now, now),
-    )
+    await db.execute(_UPSERT_CHAT, (chat_id, chat_type, title, username, now, now))
 
 
 async def upsert_user(
@@ -70,13 +78,23 @@ async def upsert_user(
     now: int,
 ) -> None:
     """Insert a user or refresh their name, username, language and last_seen."""
-    await db.execute(
-        "INSERT INTO users (id, name, username, language, first_seen, last_seen)"
-        " VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, username = excluded.username,"
-        " language = excluded.language, last_seen = excluded.last_seen",
-        (user_id, name, username, language, now, now),
-    )
+    await db.execute(_UPSERT_USER, (user_id, name, username, language, now, now))
+
+
+async def touch(
+    db: Database,
+    now: int,
+    *,
+    chat: tuple[int, str, str | None, str | None] | None = None,
+    user: tuple[int, str | None, str | None, str | None] | None = None,
+) -> None:
+    """Upsert a chat (id, type, title, username) and a user (id, name, username, language)
+    in one transaction: the per-update bookkeeping costs one commit, not two."""
+    async with db.transaction() as conn:
+        if chat is not None:
+            await conn.execute(_UPSERT_CHAT, (*chat, now, now))
+        if user is not None:
+            await conn.execute(_UPSERT_USER, (*user, now, now))
 
 
 async def set_chat_active(db: Database, chat_id: int, active: bool, reason: str | None) -> bool:
