@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli import CHECKS
 from bot.config import Settings
 from bot.domain.articles import (
     article_date,
@@ -135,7 +134,7 @@ def check_articles(settings: Settings) -> list[str]:
 
 
 def add_cli(sub: Any) -> None:
-    """Register import and digest; add the article check to `loa check`."""
+    """Register the import and digest sub-commands."""
     p = sub.add_parser("import", help="convert raw article text into content/articles/*.md")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--date", type=_date, help="article date (YYYY-MM-DD); else from name/text")
@@ -148,5 +147,3 @@ def add_cli(sub: Any) -> None:
     d.add_argument("--json", action="store_true", help="stable JSON output")
     d.add_argument("--date", type=_date, help="date for raw text without one")
     d.set_defaults(func=cmd_digest)
-    if check_articles not in CHECKS:
-        CHECKS.append(check_articles)

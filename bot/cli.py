@@ -57,9 +57,11 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Validate settings (the token included) and every content file."""
     settings.token()
-    problems: list[str] = []
-    for checker in CHECKS:
-        problems.extend(checker(settings))
+    from bot.articles_cli import check_articles
+    from bot.domain.directives import load_directives
+
+    problems = check_articles(settings)
+    problems += load_directives(settings.content_dir / "directives", settings.tz)[1]
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -67,10 +69,6 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print("settings and content OK")
     return 0
-
-
-# Content checkers return "path:line: message" strings; features append theirs.
-CHECKS: list[Callable[[Settings], list[str]]] = []
 
 
 def build_parser() -> argparse.ArgumentParser:
