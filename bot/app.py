@@ -76,8 +76,9 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
     start_payloads: dict[str, common.StartPayloadHandler] = {}
     svc.commands.extend(CORE_COMMANDS)
 
-    # Group -1 runs before everything: keep chats/users tables current, never replies.
-    app.add_handler(TypeHandler(Update, common.track_update), group=-1)
+    # Group -1 runs before everything: keep chats/users tables current; drop edited
+    # messages (PTB would otherwise run an edited command or answer a second time).
+    app.add_handler(TypeHandler(Update, common.first_look), group=-1)
     # The bot joined, left, was blocked or unblocked somewhere.
     app.add_handler(ChatMemberHandler(common.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
 

@@ -135,3 +135,18 @@ async def test_pacer_pauses_on_429_and_retries_replies(fake: FakeTelegram) -> No
     assert message.text == "xin chào"
     assert pacer.retry_after_count == 1
     assert len(fake.bot_messages(user.id)) == 1
+
+
+async def test_edited_messages_are_not_processed_twice(
+    fake: FakeTelegram, bot: RunningBot
+) -> None:
+    user = fake.user(1006, "Giang")
+    chat = fake.private_chat(user)
+    original = fake.send_text(chat, user, "/start")["message"]
+    await fake.wait_for_message(chat, contains="Xin chào")
+    edited = {**original, "text": "/help", "edit_date": original["date"] + 5}
+    fake.push_update({"edited_message": edited})
+    await fake.wait_for_message(chat, contains="tin nhắn đã sửa")
+    await asyncio.sleep(0.3)
+    texts = [m.text or "" for m in fake.bot_messages(chat)]
+    assert not any("Các lệnh" in t for t in texts), texts

@@ -12,6 +12,7 @@ from typing import Any
 from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
+from telegram.ext import ApplicationHandlerStop
 
 from bot.domain import clock
 from bot.domain.roles import ROLE_LABELS_VI, allows
@@ -48,6 +49,24 @@ async def track_update(update: Update, context: Context) -> None:
         seen[("chat", chat_row[0])] = now
     if user_row is not None:
         seen[("user", user_row[0])] = now
+
+
+EDITED_HINT = "✏️ Loa không xử lý tin nhắn đã sửa. Vui lòng gửi lại nội dung bằng một tin nhắn mới."
+
+
+async def first_look(update: Update, context: Context) -> None:
+    """Group -1: record the chat and user, then stop edited messages from going further.
+
+    Telegram delivers a user's edit as a new update; PTB's command and message handlers
+    accept edits by default, so an edited "/ykien …" or a moderator's corrected answer
+    would run a second time. Edits are ignored (with a hint in private chats).
+    """
+    await track_update(update, context)
+    if update.edited_message is not None or update.edited_channel_post is not None:
+        chat = update.effective_chat
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            await context.bot.send_message(chat.id, EDITED_HINT)
+        raise ApplicationHandlerStop
 
 
 def forget_seen(
