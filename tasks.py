@@ -3,8 +3,7 @@
 
 python3 tasks.py run     # install Loa into .venv and start the bot (needs LOA_BOT_TOKEN)
 python3 tasks.py test    # install Loa with its dev tools into .venv and run the test suite
-python3 tasks.py lint    # ruff check + ruff format --check
-python3 tasks.py types   # mypy on the bot package
+python3 tasks.py lint    # ruff check + ruff format --check + mypy on the bot package
 python3 tasks.py bench   # run the benchmark scripts under bench/
 """
 
@@ -59,9 +58,6 @@ def main(argv: list[str]) -> int:
         _ensure_venv("dev")
         _run([str(PYTHON), "-m", "ruff", "check", "."])
         _run([str(PYTHON), "-m", "ruff", "format", "--check", "."])
-        return 0
-    if task == "types":
-        _ensure_venv("dev")
         _run([str(PYTHON), "-m", "mypy"])
         return 0
     if task == "bench":

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ssl
 import time
 import urllib.request
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -27,6 +28,18 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def _proxy_bypass_fallback(host: str, proxies: Mapping[str, str] | None = None) -> bool:
+    """Stand-in with the same contract: the public check (reads NO_PROXY from the environment)."""
+    return bool(urllib.request.proxy_bypass(host))
+
+
+# NO_PROXY matching against a given proxies mapping: present in CPython's urllib.request
+# but undocumented, so typeshed does not declare it.
+_proxy_bypass_environment: Callable[[str, Mapping[str, str] | None], Any] = getattr(
+    urllib.request, "proxy_bypass_environment", _proxy_bypass_fallback
+)
 
 
 def _ssl_context() -> ssl.SSLContext:
@@ -91,7 +104,7 @@ class AiohttpRequest(BaseRequest):
         parts = urlsplit(url)
         key = (parts.scheme, parts.hostname or "")
         if key not in self._proxy_for:
-            bypass = urllib.request.proxy_bypass_environment(key[1], self._proxies)
+            bypass = _proxy_bypass_environment(key[1], self._proxies)
             self._proxy_for[key] = None if bypass else self._proxies.get(key[0])
         return self._proxy_for[key]
 

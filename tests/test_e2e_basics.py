@@ -137,9 +137,7 @@ async def test_pacer_pauses_on_429_and_retries_replies(fake: FakeTelegram) -> No
     assert len(fake.bot_messages(user.id)) == 1
 
 
-async def test_edited_messages_are_not_processed_twice(
-    fake: FakeTelegram, bot: RunningBot
-) -> None:
+async def test_edited_messages_are_not_processed_twice(fake: FakeTelegram, bot: RunningBot) -> None:
     user = fake.user(1006, "Giang")
     chat = fake.private_chat(user)
     original = fake.send_text(chat, user, "/start")["message"]

@@ -401,7 +401,9 @@ def split_html(markup: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
 
 
 def _tag_name(raw: str) -> str:
-    return re.match(r"</?([a-zA-Z0-9-]+)", raw)[1].lower()  # type: ignore[index]
+    match = re.match(r"</?([a-zA-Z0-9-]+)", raw)
+    assert match is not None  # `raw` is a tag token of already validated HTML
+    return match[1].lower()
 
 
 def prepare_text(source: str, limit: int = TELEGRAM_TEXT_LIMIT) -> tuple[str, list[str]]:

@@ -940,7 +940,7 @@ def _numbers(sentence: str, chars: list[str]) -> list[_Found]:
         if times and (_qualifier(sentence, start) in _TIMES_QUALIFIERS or "," in text):
             # "gấp 1,4 lần": a multiplier, not a count of occasions
             end = times.end()
-            subject, first = _subject(sentence, start, end, "ratio")
+            subject, subject_first = _subject(sentence, start, end, "ratio")
             found.append(
                 _Found(
                     start,
@@ -950,7 +950,7 @@ def _numbers(sentence: str, chars: list[str]) -> list[_Found]:
                     _qualifier(sentence, start),
                     subject,
                     number,
-                    first,
+                    subject_first,
                 )
             )
             taken_until = end
@@ -968,10 +968,10 @@ def _numbers(sentence: str, chars: list[str]) -> list[_Found]:
         )
         if kind == "range" and unit == "%":
             subject_kind = "percent"
-        subject, first = _subject(sentence, start, end, subject_kind)
+        subject, subject_first = _subject(sentence, start, end, subject_kind)
         if kind == "count" and magnitude:
             shown = f"{value} {magnitude}"
-        found.append(_Found(start, end, shown, kind, qualifier, subject, number, first))
+        found.append(_Found(start, end, shown, kind, qualifier, subject, number, subject_first))
         taken_until = end
     return found
 

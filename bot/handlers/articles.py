@@ -225,7 +225,9 @@ def _search_nav(context: Context, tokens: list[str]) -> Any:
     joined = "+".join(tokens)
     if len(f"ar:q:999:{joined}".encode()) <= 64:
         return lambda p: f"ar:q:{p}:{joined}"
-    saved: dict[str, str] = context.chat_data.setdefault("article_searches", {})  # type: ignore[union-attr]
+    chat_data = context.chat_data
+    assert chat_data is not None  # /timkiem and its ar: buttons come from a chat, never inline
+    saved: dict[str, str] = chat_data.setdefault("article_searches", {})
     key = str(len(saved) % 1000)
     saved[key] = " ".join(tokens)
     return lambda p: f"ar:k:{p}:{key}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -26,7 +26,7 @@ EXPIRED_BUTTON = "Nút này đã hết hạn hoặc không hợp lệ."
 
 def services(context: Context) -> Services:
     """The Services object of this Application."""
-    return context.application.bot_data["services"]  # type: ignore[no-any-return]
+    return context.application.bot_data["services"]
 
 
 async def reply(update: Update, text: str, **kwargs: Any) -> None:
@@ -67,7 +67,7 @@ def requires(permission: str) -> Callable[[F], F]:
                 return None
             return await func(update, context)
 
-        return wrapper  # type: ignore[return-value]
+        return cast(F, wrapper)
 
     return decorate
 
@@ -86,7 +86,7 @@ def user_errors(func: F) -> F:
                 await reply(update, exc.user_message)
             return None
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 def command_text(update: Update) -> str:

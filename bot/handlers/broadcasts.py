@@ -59,7 +59,15 @@ ASK_TEXT = (
 
 
 def _dispatcher(context: Context) -> Dispatcher:
-    return services(context).features["dispatcher"]  # type: ignore[no-any-return]
+    return services(context).features["dispatcher"]
+
+
+def _user_data(context: Context) -> dict[Any, Any]:
+    """The sender's user_data: these handlers only run for button presses and messages in
+    the broadcast conversations, which always have a user (PTB types it Optional)."""
+    data = context.user_data
+    assert data is not None
+    return data
 
 
 async def _actor(update: Update, context: Context) -> tuple[int | None, str | None]:
@@ -177,8 +185,8 @@ async def announce_text(update: Update, context: Context) -> int | None:
 
 async def cancel_command(update: Update, context: Context) -> int:
     """/cancel inside the announcement conversation."""
-    context.user_data.pop("bc_at", None)  # type: ignore[union-attr]
-    context.user_data.pop("bc_edit", None)  # type: ignore[union-attr]
+    _user_data(context).pop("bc_at", None)
+    _user_data(context).pop("bc_edit", None)
     await reply(update, "Đã hủy.")
     return ConversationHandler.END
 
@@ -281,8 +289,8 @@ async def _confirm(update: Update, context: Context, when: int | None) -> None:
     svc = services(context)
     b = await store.get_broadcast(
         svc.db,
-        _id_from(update) if update.callback_query else int(context.user_data.get("bc_at", 0)),
-    )  # type: ignore[union-attr]
+        _id_from(update) if update.callback_query else int(_user_data(context).get("bc_at", 0)),
+    )
     if b.state != rules.B_DRAFT:
         raise InvalidInput("Bản tin này đã được xử lý rồi.")
     actor = await _actor(update, context)
@@ -324,7 +332,7 @@ async def schedule_button(update: Update, context: Context) -> int:
     b = await store.get_broadcast(svc.db, _id_from(update))
     if b.state != rules.B_DRAFT:
         raise InvalidInput("Bản tin này đã được xử lý rồi.")
-    context.user_data["bc_at"] = b.id  # type: ignore[index]
+    _user_data(context)["bc_at"] = b.id
     await answer_query(update)
     await reply(
         update,
@@ -350,7 +358,7 @@ async def schedule_text(update: Update, context: Context) -> int:
     except InvalidInput as exc:
         await reply(update, f"{exc.user_message}\nNhập lại, hoặc /cancel.")
         return WHEN
-    context.user_data.pop("bc_at", None)  # type: ignore[union-attr]
+    _user_data(context).pop("bc_at", None)
     return ConversationHandler.END
 
 
@@ -493,7 +501,7 @@ async def edit_button(update: Update, context: Context) -> int:
     """[Sửa]: ask for the new text of a sent broadcast."""
     bid = _id_from(update)
     await store.get_broadcast(services(context).db, bid)
-    context.user_data["bc_edit"] = bid  # type: ignore[index]
+    _user_data(context)["bc_edit"] = bid
     await answer_query(update)
     await reply(
         update, f"✏️ Gửi nội dung mới cho bản tin #{bid} (cùng số tin nhắn). /cancel để hủy."
@@ -508,7 +516,7 @@ async def edit_text(update: Update, context: Context) -> int:
     if not await svc.may(user.id if user else None, "admin"):
         await reply(update, NO_PERMISSION)
         return ConversationHandler.END
-    bid = int(context.user_data.get("bc_edit", 0))  # type: ignore[union-attr]
+    bid = int(_user_data(context).get("bc_edit", 0))
     message = update.effective_message
     try:
         b = await store.get_broadcast(svc.db, bid)
@@ -535,12 +543,12 @@ async def edit_text(update: Update, context: Context) -> int:
             now=clock.now(),
         )
     except (InvalidInput, NotFound) as exc:
-        context.user_data.pop("bc_edit", None)  # type: ignore[union-attr]
+        _user_data(context).pop("bc_edit", None)
         await reply(update, exc.user_message)
         return ConversationHandler.END
     _dispatcher(context).forget(bid)
     _dispatcher(context).wake()
-    context.user_data.pop("bc_edit", None)  # type: ignore[union-attr]
+    _user_data(context).pop("bc_edit", None)
     await reply(update, f"✏️ Đang sửa bản tin #{bid} ở {n} tin nhắn đã gửi…")
     return ConversationHandler.END
 

@@ -94,7 +94,7 @@ class FeedbackState:
 
 
 def _state(context: Context) -> FeedbackState:
-    return context.application.bot_data[STATE_KEY]  # type: ignore[no-any-return]
+    return context.application.bot_data[STATE_KEY]
 
 
 class _AwaitingComment(filters.MessageFilter):
@@ -163,7 +163,7 @@ async def _article_title(svc: Services, article_id: str | None) -> str | None:
     if lookup is None:
         return None
     try:
-        return await lookup(article_id)  # type: ignore[no-any-return]
+        return await lookup(article_id)
     except Exception:  # another feature's failure must not break feedback
         log.exception("article_title failed for %s", article_id)
         return None

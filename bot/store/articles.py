@@ -9,11 +9,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiosqlite
+
 from bot.domain.articles import Article, digest, load_directory
 from bot.domain.errors import ContentError
 from bot.domain.figures import Figure
 from bot.domain.text import fold
 from bot.store.db import Database
+from bot.store.rows import as_str, opt_str
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +139,10 @@ async def sync(db: Database, folder: Path, *, summary_sentences: int, now: int) 
                 async with conn.execute(
                     "SELECT rowid FROM articles WHERE id=?", (article.id,)
                 ) as cur:
-                    rowid = (await cur.fetchone())[0]
+                    row = await cur.fetchone()
+                # listed in `known` (an UPDATE of a missing row would be a lost sync race)
+                assert row is not None
+                rowid = row[0]
                 await conn.execute("DELETE FROM articles_fts WHERE rowid=?", (rowid,))
                 changed.append(article.id)
             else:
@@ -172,20 +178,20 @@ def _figure(data: dict) -> Figure:
     return Figure(**{k: v for k, v in data.items() if k in fields})
 
 
-def _article(row) -> StoredArticle:  # type: ignore[no-untyped-def]
+def _article(row: aiosqlite.Row) -> StoredArticle:
     return StoredArticle(
-        id=row["id"],
-        title=row["title"],
-        date=row["date"],
-        author=row["author"],
-        caption=row["caption"],
-        source=row["source"],
+        id=as_str(row["id"]),
+        title=as_str(row["title"]),
+        date=as_str(row["date"]),
+        author=opt_str(row["author"]),
+        caption=opt_str(row["caption"]),
+        source=opt_str(row["source"]),
         tags=tuple(json.loads(row["tags"] or "[]")),
-        unit=row["unit"],
-        body=row["body"],
+        unit=opt_str(row["unit"]),
+        body=as_str(row["body"]),
         summary=tuple(json.loads(row["summary"] or "[]")),
         figures=tuple(_figure(f) for f in json.loads(row["figures"] or "[]")),
-        path=row["path"],
+        path=as_str(row["path"]),
     )
 
 

@@ -12,6 +12,7 @@ from bot.domain import broadcasts as rules
 from bot.domain.broadcasts import Audience, Recipient, parse_audience, parse_topics, receives
 from bot.domain.errors import InvalidInput, NotFound
 from bot.store.db import Database
+from bot.store.rows import as_bool, as_int, as_str, opt_float, opt_int, opt_str
 from bot.store.staff import record_audit
 
 # --- subscriptions -------------------------------------------------------------------
@@ -44,18 +45,18 @@ _SUB_COLUMNS = (
 )
 
 
-def _sub(row: Sequence[object]) -> Subscription:
+def _sub(row: aiosqlite.Row) -> Subscription:
     return Subscription(
-        int(row[0]),  # type: ignore[call-overload]
-        bool(row[1]),
-        row[2],  # type: ignore[arg-type]
-        str(row[3]),
-        str(row[4]),
-        row[5],  # type: ignore[arg-type]
+        as_int(row[0]),
+        as_bool(row[1]),
+        opt_str(row[2]),
+        as_str(row[3]),
+        as_str(row[4]),
+        opt_str(row[5]),
         parse_topics(str(row[6] or "")),
-        row[7],  # type: ignore[arg-type]
-        int(row[8]),  # type: ignore[call-overload]
-        int(row[9]),  # type: ignore[call-overload]
+        opt_int(row[7]),
+        as_int(row[8]),
+        as_int(row[9]),
     )
 
 
@@ -311,32 +312,32 @@ _B_COLUMNS = (
 )
 
 
-def _broadcast(r: Sequence[object]) -> Broadcast:
+def _broadcast(r: aiosqlite.Row) -> Broadcast:
     return Broadcast(
-        r[0],
-        r[1],
-        r[2],
-        r[3],
-        r[4],
+        as_int(r[0]),
+        as_str(r[1]),
+        as_str(r[2]),
+        opt_str(r[3]),
+        as_str(r[4]),
         tuple(json.loads(str(r[5]))),
-        r[6],  # type: ignore[arg-type]
-        bool(r[7]),
-        bool(r[8]),
-        r[9],
-        r[10],
-        r[11],
-        r[12],
-        r[13],
-        r[14],
-        r[15],  # type: ignore[arg-type]
-        r[16],
-        r[17],
-        r[18],
-        r[19],
-        bool(r[20]),
-        bool(r[21]),  # type: ignore[arg-type]
-        int(r[22]),  # type: ignore[call-overload]
-        r[23],  # type: ignore[arg-type]
+        as_str(r[6]),
+        as_bool(r[7]),
+        as_bool(r[8]),
+        opt_str(r[9]),
+        opt_int(r[10]),
+        opt_int(r[11]),
+        as_int(r[12]),
+        opt_int(r[13]),
+        opt_int(r[14]),
+        opt_float(r[15]),
+        opt_float(r[16]),
+        as_int(r[17]),
+        opt_int(r[18]),
+        opt_int(r[19]),
+        as_bool(r[20]),
+        as_bool(r[21]),
+        as_int(r[22]),
+        opt_int(r[23]),
     )
 
 

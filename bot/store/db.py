@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -16,6 +16,9 @@ from typing import Any
 import aiosqlite
 
 log = logging.getLogger(__name__)
+
+# SQL parameters: positional (`?`) or named (`:name`), as sqlite3 accepts them.
+Params = Sequence[Any] | Mapping[str, Any]
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -171,22 +174,22 @@ class Database:
             finally:
                 await self.conn.execute("COMMIT")
 
-    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         """Run one SELECT and return every row (one trip to the database thread)."""
         async with self._lock:
             return list(await self.conn.execute_fetchall(sql, params))
 
-    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    async def fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         """Run one SELECT and return the first row or None."""
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
 
-    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
         """Run one SELECT and return the first column of the first row (or None)."""
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one write in its own transaction; return the number of changed rows."""
         async with self.transaction() as conn, conn.execute(sql, params) as cur:
             return cur.rowcount

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.store.db import Database
+from bot.store.rows import as_bool, as_int, as_str, opt_str
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,17 @@ class User:
 _CHAT_COLUMNS = "id, type, title, username, active, inactive_reason, first_seen, last_seen"
 
 
-def _chat(row: object) -> Chat:
-    r = row  # aiosqlite.Row supports index access
-    return Chat(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7])  # type: ignore[index]
+def _chat(r: aiosqlite.Row) -> Chat:
+    return Chat(
+        as_int(r[0]),
+        as_str(r[1]),
+        opt_str(r[2]),
+        opt_str(r[3]),
+        as_bool(r[4]),
+        opt_str(r[5]),
+        as_int(r[6]),
+        as_int(r[7]),
+    )
 
 
 _UPSERT_CHAT = (
