@@ -24,6 +24,9 @@ def make_settings(tmp_path: Path, base_url: str, **overrides: Any) -> Settings:
         "bot_api_url": base_url,
         "db_path": tmp_path / "loa.db",
         "content_dir": tmp_path / "content",
+        # Telegram's 1 message/s per chat would make every multi-message exchange in a
+        # test take seconds; tests about pacing set their own rates (and the fake's).
+        "chat_rate": 50,
         "_env_file": None,
     }
     values.update(overrides)
