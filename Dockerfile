@@ -15,7 +15,8 @@ ENV PYTHONUNBUFFERED=1 \
     PATH="/opt/loa/bin:$PATH" \
     LOA_DB_PATH=/data/loa.db \
     LOA_CONTENT_DIR=/app/content \
-    LOA_HEALTH_FILE=/data/health.json
+    LOA_HEALTH_FILE=/data/health.json \
+    MPLCONFIGDIR=/tmp/matplotlib
 RUN useradd --system --uid 10001 --home-dir /app loa \
     && mkdir -p /data /app \
     && chown loa:loa /data

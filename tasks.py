@@ -26,7 +26,11 @@ def _ensure_venv(extras: str) -> None:
     """Create .venv and (re)install the project when pyproject.toml or the extras changed."""
     if not PYTHON.exists():
         print(f"creating {VENV}", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        try:
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            # Debian/Ubuntu ship venv's pip separately (package python3-venv).
+            sys.exit(f"cannot create {VENV} ({exc}); on Debian/Ubuntu: apt install python3-venv")
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     stamp = VENV / f".loa-installed-{extras or 'base'}"
     if stamp.exists() and stamp.read_text() == digest:
@@ -48,7 +52,7 @@ def main(argv: list[str]) -> int:
     """Dispatch the task named on the command line."""
     task, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if task == "run":
-        _ensure_venv("")
+        _ensure_venv("webhooks")  # webhook mode needs it; polling does not mind
         os.execv(str(BIN / "loa"), [str(BIN / "loa"), "run", *rest])
     if task == "test":
         _ensure_venv("dev")

@@ -24,6 +24,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_application
 
     settings.token()  # fail with one line before anything starts
+    asyncio.run(_preflight(settings))
     app = build_application(settings)
     if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
@@ -40,6 +41,30 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         # run_polling stops cleanly on SIGINT/SIGTERM (its default stop_signals).
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
+
+
+async def _preflight(settings: Settings) -> None:
+    """getMe once with a throw-away Bot: a rejected token or an unreachable API is one line."""
+    from telegram import Bot
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.transport import AiohttpRequest
+
+    bot = Bot(settings.token(), base_url=settings.bot_api_url, request=AiohttpRequest())
+    try:
+        async with bot:
+            pass  # initialize() calls getMe
+    except InvalidToken:
+        # PTB turns both 401 and 404 into InvalidToken (a 404 can also mean a wrong URL).
+        raise SettingsError(
+            f"LOA_BOT_TOKEN was rejected by the Bot API at {settings.bot_api_url}"
+            " (check the token with @BotFather, and LOA_BOT_API_URL)"
+        ) from None
+    except TelegramError as exc:
+        raise SettingsError(
+            f"LOA_BOT_API_URL: cannot reach the Bot API at {settings.bot_api_url}"
+            f" ({type(exc).__name__})"
+        ) from None
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -105,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"loa: {exc}", file=sys.stderr)
         return 2
-    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    token = settings.bot_token.get_secret_value().strip() if settings.bot_token else ""
     setup_logging(settings.log_level, [token], json_lines=settings.log_json)
     try:
         return int(args.func(args, settings))
@@ -114,3 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # Through the logging formatter, so the traceback has the token redacted.
+        log.exception("loa %s failed", args.command)
+        return 1

@@ -7,7 +7,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
@@ -132,6 +132,16 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        """Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - (Bot API setWebhook)."""
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ -")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -169,6 +179,17 @@ class Settings(BaseSettings):
                 raise ValueError("does not look like a bot token (digits:letters from @BotFather)")
         return value
 
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        """Without the secret anyone who finds the webhook path could post forged updates
+        "from" an owner; Telegram sends it in X-Telegram-Bot-Api-Secret-Token."""
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError(
+                "LOA_WEBHOOK_SECRET: must be set when LOA_WEBHOOK_URL is set"
+                " (1-256 characters of A-Z a-z 0-9 _ -)"
+            )
+        return self
+
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         """The configured time zone as a tzinfo."""
@@ -198,7 +219,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         err = exc.errors(include_input=False, include_url=False)[0]
-        field = ".".join(str(p) for p in err.get("loc", ())) or "settings"
-        name = f"LOA_{field.upper()}" if field != "settings" else "settings"
+        field = ".".join(str(p) for p in err.get("loc", ()))
         message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        raise SettingsError(f"{name}: {message}") from None
+        if not field:  # a rule across settings: its message names the setting itself
+            raise SettingsError(message) from None
+        raise SettingsError(f"LOA_{field.upper()}: {message}") from None

@@ -15,6 +15,7 @@ health check (bot.ops.HealthMonitor) sees a stalled poll.
 
 from __future__ import annotations
 
+import re
 import ssl
 import time
 import urllib.request
@@ -27,6 +28,7 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+_TOKEN_IN_URL = re.compile(r"/bot[^/\s'\"]+/")
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -167,7 +169,10 @@ class AiohttpRequest(BaseRequest):
         except TimeoutError as err:  # aiohttp's ServerTimeoutError is one too
             raise TimedOut from err
         except aiohttp.ClientError as err:
-            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err
+            # Some aiohttp errors quote the URL, and the Bot API URL holds the token;
+            # these messages end up in logs and in deliveries.last_error.
+            detail = _TOKEN_IN_URL.sub("/bot***/", str(err))
+            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {detail}") from err
         if response.status == 200:
             self.last_success = time.time()
         return response.status, body

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import SettingsError, load_settings
+from tests.fakegram import FakeTelegram
 
 SECRET = "987654:SECRET-value-that-must-not-leak"
 
@@ -60,21 +64,33 @@ def test_wrong_value_names_the_setting(
     assert "\n" not in message
 
 
+def test_webhook_requires_a_valid_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOA_WEBHOOK_URL", "https://loa.example.vn/hook")
+    with pytest.raises(SettingsError, match=r"^LOA_WEBHOOK_SECRET: must be set"):
+        load_settings(_env_file=None)
+    monkeypatch.setenv("LOA_WEBHOOK_SECRET", "has spaces!")
+    with pytest.raises(SettingsError, match=r"^LOA_WEBHOOK_SECRET: must be 1-256"):
+        load_settings(_env_file=None)
+    monkeypatch.setenv("LOA_WEBHOOK_SECRET", "ok_Secret-123")
+    assert load_settings(_env_file=None).webhook_secret is not None
+
+
 def test_missing_token_is_reported_only_when_needed() -> None:
     settings = load_settings(_env_file=None)
     with pytest.raises(SettingsError, match=r"^LOA_BOT_TOKEN"):
         settings.token()
 
 
-def _loa(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    import os
+def _env(**extra: str) -> dict[str, str]:
+    """This process's environment without LOA_* variables, plus `extra`."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("LOA_")}, **extra}
 
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")}
-    clean.update(env)
+
+def _loa(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=tmp_path,
-        env=clean,
+        env=_env(**env),
         capture_output=True,
         text=True,
         timeout=60,
@@ -96,6 +112,35 @@ def test_cli_wrong_setting_never_prints_token_or_traceback(tmp_path: Path) -> No
     assert "LOA_TIMEZONE" in result.stderr
     assert SECRET not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_cli_run_with_rejected_token_is_one_line_without_the_token(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on: the API is unreachable
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = _loa(
+        ["run"], tmp_path, LOA_BOT_TOKEN=SECRET, LOA_BOT_API_URL=f"http://127.0.0.1:{port}/bot"
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("loa: LOA_BOT_API_URL"), result.stderr
+    assert SECRET not in result.stderr + result.stdout
+
+
+async def test_cli_run_with_token_refused_by_the_api(tmp_path: Path) -> None:
+    async with FakeTelegram(token="111:other-token") as fake:
+        proc = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "bot", "run"),
+            cwd=tmp_path,
+            env=_env(LOA_BOT_TOKEN=SECRET, LOA_BOT_API_URL=fake.base_url),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = (out + err).decode()
+    assert proc.returncode == 2, text
+    assert "LOA_BOT_TOKEN was rejected" in text and SECRET not in text
+    assert "Traceback" not in text and "Unclosed" not in text
 
 
 def test_cli_migrate_twice(tmp_path: Path) -> None:

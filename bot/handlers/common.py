@@ -9,13 +9,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from telegram import ChatMember, ChatMemberUpdated, Update
+from telegram import Chat, ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.domain import clock
 from bot.domain.roles import ROLE_LABELS_VI, allows
+from bot.domain.text import nfc
 from bot.handlers.base import EXPIRED_BUTTON, Context, answer_query, reply, services
 from bot.store import people
 
@@ -28,6 +29,12 @@ _TOUCH_INTERVAL = 300
 StartPayloadHandler = Callable[[Update, Context, str], Awaitable[Any]]
 
 
+def _title(chat: Chat) -> str | None:
+    """A group's title or a private chat's user name, in NFC like all stored text."""
+    title = chat.title or chat.full_name
+    return nfc(title) if title else None
+
+
 async def track_update(update: Update, context: Context) -> None:
     """Group -1: keep the chats and users tables up to date (runs before every handler)."""
     svc = services(context)
@@ -36,12 +43,12 @@ async def track_update(update: Update, context: Context) -> None:
     chat = update.effective_chat
     chat_row = None
     if chat is not None and now - seen.get(("chat", chat.id), 0) > _TOUCH_INTERVAL:
-        chat_row = (chat.id, chat.type, chat.title or chat.full_name, chat.username)
+        chat_row = (chat.id, chat.type, _title(chat), chat.username)
     user = update.effective_user
     user_row = None
     stale = user is not None and now - seen.get(("user", user.id), 0) > _TOUCH_INTERVAL
     if user is not None and not user.is_bot and stale:
-        user_row = (user.id, user.full_name, user.username, user.language_code)
+        user_row = (user.id, nfc(user.full_name), user.username, user.language_code)
     if chat_row is None and user_row is None:
         return
     await people.touch(svc.db, now, chat=chat_row, user=user_row)
@@ -100,9 +107,7 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
     svc = services(context)
     was, now_member = _membership_change(change)
     chat = change.chat
-    await people.upsert_chat(
-        svc.db, chat.id, chat.type, chat.title or chat.full_name, chat.username, clock.now()
-    )
+    await people.upsert_chat(svc.db, chat.id, chat.type, _title(chat), chat.username, clock.now())
     if was and not now_member:
         reason = "blocked" if chat.type == ChatType.PRIVATE else "removed"
         await people.set_chat_active(svc.db, chat.id, False, reason)
@@ -139,7 +144,7 @@ def make_start(payloads: Mapping[str, StartPayloadHandler]) -> Callable[[Update,
                 await handler(update, context, payload[len(prefix) :])
                 return
         user = update.effective_user
-        name = html.escape(user.first_name) if user else "bạn"
+        name = html.escape(nfc(user.first_name)) if user else "bạn"
         await reply(update, WELCOME.format(name=name))
 
     return start

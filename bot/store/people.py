@@ -131,7 +131,9 @@ async def get_user(db: Database, user_id: int) -> User | None:
 
 
 async def forget_user(conn: aiosqlite.Connection, user_id: int) -> list[str]:
-    """Erase the user's row and their private chat's row (its title is their name)."""
+    """Erase the user's row and their private chat's row (its id is their Telegram id and
+    its title their name). Deliveries to that chat go with it: a forgotten person no
+    longer counts in past delivery figures, which privacy outweighs."""
     erased: list[str] = []
     async with conn.execute("DELETE FROM users WHERE id = ?", (user_id,)) as cur:
         if cur.rowcount:
