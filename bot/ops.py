@@ -23,12 +23,14 @@ import re
 import sqlite3
 import sys
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
@@ -387,6 +389,57 @@ def install(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> He
 # --- CLI --------------------------------------------------------------------------
 
 
+class ReadOnlyDatabase(Database):
+    """The database opened read-only (SQLite URI mode=ro): never created nor migrated.
+
+    For the operator's read-only commands (status, audit, report): a mistyped
+    LOA_DB_PATH must fail loudly instead of creating an empty file that reports zeros.
+    """
+
+    async def open(self, *, migrate: bool = False) -> int:
+        """Open the existing file read-only; return its schema version (no migrations)."""
+        uri = f"file:{urllib.parse.quote(str(self.path.absolute()))}?mode=ro"
+        self._conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        self._conn.row_factory = aiosqlite.Row
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self._conn.execute("PRAGMA query_only=ON")
+        return await self.schema_version()
+
+
+def missing_database(settings: Settings) -> str | None:
+    """The one-line error when LOA_DB_PATH names no file (None when it exists)."""
+    path = settings.db_path
+    if path.is_file():
+        return None
+    return (
+        f"loa: no database at {path} (LOA_DB_PATH); check the path — "
+        "read-only commands never create one"
+    )
+
+
+class DatabaseUnavailable(Exception):
+    """The database file is missing or unreadable; str() is the one line to print."""
+
+
+def _run_read_only(settings: Settings, work: Callable[[Database], Awaitable[Any]]) -> Any:
+    """Run `work` on the existing database opened read-only; DatabaseUnavailable with one
+    clear line when the file is missing or is not a readable Loa database."""
+    problem = missing_database(settings)
+    if problem is not None:
+        raise DatabaseUnavailable(problem)
+
+    async def go() -> Any:
+        async with ReadOnlyDatabase(settings.db_path) as db:
+            return await work(db)
+
+    try:
+        return asyncio.run(go())
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailable(
+            f"loa: cannot read the database at {settings.db_path} (LOA_DB_PATH): {exc}"
+        ) from None
+
+
 def _fmt(ts: float | None, tz: tzinfo) -> str:
     return "-" if ts is None else clock.format_local(ts, tz)
 
@@ -401,6 +454,10 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     if dest.resolve() == settings.db_path.resolve():
         print("loa: the backup cannot replace the database itself", file=sys.stderr)
+        return 1
+    problem = missing_database(settings)
+    if problem is not None:  # opening it below would create an empty one
+        print(problem, file=sys.stderr)
         return 1
 
     async def go() -> BackupResult:
@@ -507,11 +564,11 @@ def format_status(st: reports.Status, settings: Settings, health: str) -> str:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Schema version, counts, next scheduled broadcast, last backup, health."""
 
-    async def go() -> reports.Status:
-        async with Database(settings.db_path) as db:
-            return await reports.status(db)
-
-    st = asyncio.run(go())
+    try:
+        st: reports.Status = _run_read_only(settings, reports.status)
+    except DatabaseUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
     _, health = read_health(settings.health_path, settings.health_max_age)
     print(format_status(st, settings, health))
     return 0
@@ -530,11 +587,14 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         since = int(datetime(day.year, day.month, day.day, tzinfo=settings.tz).timestamp())
 
-    async def go() -> list[staff.AuditEntry]:
-        async with Database(settings.db_path) as db:
-            return await staff.latest_audit(db, limit=args.limit, since=since)
+    async def read(db: Database) -> list[staff.AuditEntry]:
+        return await staff.latest_audit(db, limit=args.limit, since=since)
 
-    entries = list(reversed(asyncio.run(go())))
+    try:
+        entries = list(reversed(_run_read_only(settings, read)))
+    except DatabaseUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
     for e in entries:
         print(
             "\t".join(
@@ -591,11 +651,14 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     output = Path(args.output or f"report-{period.key}.md")
     chart = output.with_suffix(".png")
 
-    async def go() -> reports.Stats:
-        async with Database(settings.db_path) as db:
-            return await reports.gather_stats(db, period, settings.tz)
+    async def read(db: Database) -> reports.Stats:
+        return await reports.gather_stats(db, period, settings.tz)
 
-    stats = asyncio.run(go())
+    try:
+        stats: reports.Stats = _run_read_only(settings, read)
+    except DatabaseUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
     output.parent.mkdir(parents=True, exist_ok=True)
     chart.write_bytes(render_stats_chart(stats))
     generated = clock.format_local(time.time(), settings.tz)

@@ -302,3 +302,43 @@ async def test_reload_reflects_changes(running, fake, content: Path) -> None:
         "SELECT COUNT(*) FROM audit_log WHERE action = 'articles.reload'"
     )
     assert audit == 1
+
+
+async def test_reload_lists_many_broken_files_in_whole_lines(running, fake, content: Path) -> None:
+    # 20 broken files whose names need escaping: the old reply cut the HTML at 4,000
+    # characters, inside <code> or "&amp;", and Telegram refused to parse it.
+    names = [f"hong-{i:02d}-{'&a' * 90}.md" for i in range(20)]
+    for name in names:
+        (content / name).write_text("---\ntitle: thiếu ngày\n", encoding="utf-8")
+    admin = fake.user(ADMIN_ID, "Admin")
+    chat = fake.private_chat(admin)
+    after = max((m.message_id for m in fake.messages(chat)), default=0)
+    fake.send_text(chat, admin, "/reload")
+
+    def replies():
+        return [m for m in fake.bot_messages(chat) if m.message_id > after]
+
+    await eventually(lambda: sum(n in (m.text or "") for m in replies() for n in names) == 20)
+    assert len(replies()) >= 2
+    for m in replies():
+        assert utf16_len(m.text or "") <= 4096
+        assert "Đã có lỗi" not in (m.text or "")
+    assert "21 tệp lỗi" in replies()[0].text  # hong.md from the fixture as well
+    assert any("hong.md:1:" in (m.text or "") for m in replies())
+
+
+async def test_forged_page_numbers_are_refused(running, fake) -> None:
+    user = fake.user(510, "Giang")
+    chat = fake.private_chat(user)
+    found = await _send(fake, chat, user, "/timkiem tuyen giao")
+    huge = "9" * 25  # beyond SQLite's 64-bit integers (OverflowError before the fix)
+    qid = fake.press_button(chat, user, found.message_id, f"ar:q:{huge}:tuyen", check=False)
+    await fake.wait_for(lambda: qid in fake.callback_answers)
+    assert "hết hạn" in fake.callback_answers[qid]["text"]
+    qid = fake.press_button(chat, user, found.message_id, f"ar:n:{huge}", check=False)
+    await fake.wait_for(lambda: qid in fake.callback_answers)
+    assert not fake.callback_answers[qid].get("text")  # clamped to a real page
+    # A forged inline offset: answered (from the start), no error.
+    qid = fake.inline_query(user, "tuyen giao", offset=huge)
+    await fake.wait_for(lambda: qid in fake.inline_answers)
+    assert fake.inline_answers[qid]["results"]

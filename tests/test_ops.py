@@ -395,3 +395,50 @@ async def _until(pred: Any) -> None:
         except (OSError, ValueError):
             pass
         await asyncio.sleep(0.02)
+
+
+def test_read_only_commands_never_create_a_database(
+    settings_factory: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.cli import main
+
+    missing = tmp_path / "typo" / "lao.db"
+    settings = settings_factory(db_path=missing)
+    commands = [
+        (ops.cmd_status, argparse.Namespace()),
+        (ops.cmd_audit, argparse.Namespace(since=None, limit=10)),
+        (ops.cmd_report, argparse.Namespace(quarter="2022-Q1", output=str(tmp_path / "r.md"))),
+        (ops.cmd_backup, argparse.Namespace(path=str(tmp_path / "b.db"), force=False)),
+    ]
+    for command, args in commands:
+        assert command(args, settings) == 1, command.__name__
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "LOA_DB_PATH" in err and str(missing) in err
+    assert not missing.exists() and not missing.parent.exists()
+    assert not (tmp_path / "r.md").exists() and not (tmp_path / "b.db").exists()
+    # Through the real entry point too, as an operator would type it.
+    monkeypatch.setenv("LOA_DB_PATH", str(missing))
+    monkeypatch.setenv("LOA_BOT_TOKEN", TEST_TOKEN)
+    assert main(["status"]) == 1
+    assert "LOA_DB_PATH" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_read_only_commands_do_not_write(
+    settings_factory: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Not a Loa database (no schema): reported in one line, left untouched.
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE notes (x)")
+    con.commit()
+    con.close()
+    before = other.read_bytes()
+    assert ops.cmd_status(argparse.Namespace(), settings_factory(db_path=other)) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "LOA_DB_PATH" in err
+    assert other.read_bytes() == before
+    assert rows_of(other, "SELECT name FROM sqlite_master") == [("notes",)]

@@ -236,6 +236,124 @@ async def test_every_staff_action_checks_the_role(bot_factory: Any, fake: FakeTe
         print(f"{action.kind:7} {action.name:24} {action.permission:10} {row}")
 
 
+# Staff-only callback_data prefixes. Prefixes of every @requires-wrapped button are
+# added at run time (discovered from the Application), so new staff buttons extend it.
+STAFF_PREFIXES = ("bc:", "sub:", "ykm", "yki", "ykp")
+
+
+def leading_strings(pattern: Any, depth: int = 12) -> list[tuple[str, bool]]:
+    """The literal starts a regex can match, as (text, open) pairs: open means more
+    characters may follow (the start was cut at a wildcard, a repeat or the end of a
+    pattern without $). Alternatives (a|b, [mi]) are expanded, up to 64 of them."""
+    import re._parser as sre_parse  # Python >= 3.11
+
+    if isinstance(pattern, str):
+        pattern = re.compile(pattern)
+    items = list(sre_parse.parse(pattern.pattern, pattern.flags))
+
+    def expand(ops: list[Any], prefix: str) -> list[tuple[str, bool]]:
+        for i, (op, arg) in enumerate(ops):
+            name = str(op)
+            rest = ops[i + 1 :]
+            if len(prefix) >= depth:
+                return [(prefix, True)]
+            if name == "AT":
+                if "END" in str(arg):
+                    return [(prefix, False)]
+                continue
+            if name == "LITERAL":
+                prefix += chr(arg)
+                continue
+            if name == "IN":
+                kinds = [(str(k), v) for k, v in arg]
+                if all(k == "LITERAL" for k, _ in kinds) and len(kinds) <= 8:
+                    out: list[tuple[str, bool]] = []
+                    for _, v in kinds:
+                        out += expand(rest, prefix + chr(v))
+                    return out[:64]
+                return [(prefix, True)]
+            if name == "SUBPATTERN":
+                return expand(list(arg[-1]) + rest, prefix)
+            if name == "BRANCH":
+                out = []
+                for alternative in arg[1]:
+                    out += expand(list(alternative) + rest, prefix)
+                return out[:64]
+            return [(prefix, True)]  # repeats, categories, wildcards: anything may follow
+        return [(prefix, True)]
+
+    return expand(items, "")
+
+
+def may_start_with(pattern: Any, prefix: str) -> bool:
+    """True when some callback_data beginning with `prefix` could match the pattern."""
+    return any(
+        text.startswith(prefix) or (open_ and prefix.startswith(text) and text)
+        for text, open_ in leading_strings(pattern)
+    )
+
+
+def unguarded_staff_buttons(app: Any) -> list[str]:
+    """CallbackQueryHandlers taking staff-prefixed data without a @requires role check."""
+    prefixes = set(STAFF_PREFIXES)
+    handlers = [h for h in all_handlers(app) if isinstance(h, CallbackQueryHandler)]
+    for handler in handlers:
+        if required_permission(handler.callback) is not None and handler.pattern is not None:
+            for text, _ in leading_strings(handler.pattern):
+                head, colon, _ = text.partition(":")
+                if colon and head:
+                    prefixes.add(head + ":")
+    problems = []
+    for handler in handlers:
+        pattern = handler.pattern
+        if pattern is None or not isinstance(pattern, (str, re.Pattern)):
+            continue  # the catch-all fallback (no pattern) and non-regex filters
+        if required_permission(handler.callback) is not None:
+            continue
+        hit = sorted(p for p in prefixes if may_start_with(pattern, p))
+        if hit:
+            name = getattr(handler.callback, "__qualname__", repr(handler.callback))
+            shown = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+            problems.append(f"{name} ({shown!r}) takes {hit} without @requires")
+    return problems
+
+
+def test_every_staff_button_handler_is_wrapped_by_requires(tmp_path: Any) -> None:
+    from bot.app import build_application
+    from tests.harness import make_settings
+
+    app = build_application(make_settings(tmp_path, "http://127.0.0.1:9", admin_ids="1"))
+    buttons = [h for h in all_handlers(app) if isinstance(h, CallbackQueryHandler)]
+    wrapped = [h for h in buttons if required_permission(h.callback) is not None]
+    assert len(wrapped) >= 5  # ykm/yki, ykp, bc:…, sub:… — discovery works
+    assert unguarded_staff_buttons(app) == []
+
+
+def test_unguarded_staff_button_is_caught(tmp_path: Any) -> None:
+    from bot.app import build_application
+    from tests.harness import make_settings
+
+    async def sneaky(update: Any, context: Any) -> None:
+        return None
+
+    app = build_application(make_settings(tmp_path, "http://127.0.0.1:9", admin_ids="1"))
+    app.add_handler(CallbackQueryHandler(sneaky, pattern=r"^bc:purge:\d+$"))
+    app.add_handler(CallbackQueryHandler(sneaky, pattern=r"^yk(?:m|x):"))
+    app.add_handler(CallbackQueryHandler(sneaky, pattern="^b"))  # would also take bc:…
+    problems = unguarded_staff_buttons(app)
+    assert len(problems) == 3, problems
+    assert all("sneaky" in p for p in problems)
+
+
+def test_leading_strings() -> None:
+    assert leading_strings(r"^yk[mi]:") == [("ykm:", True), ("yki:", True)]
+    assert leading_strings(r"^ykc:[sec]$") == [("ykc:s", False), ("ykc:e", False), ("ykc:c", False)]
+    assert leading_strings(r"^ykp:\d+$") == [("ykp:", True)]
+    assert leading_strings(r"^(ok|no):x") == [("ok:x", True), ("no:x", True)]
+    assert may_start_with(r"^yk[mi]:", "yki") and not may_start_with(r"^ykv:", "yki")
+    assert may_start_with("^b", "bc:") and not may_start_with(r"^ar:", "bc:")
+
+
 def test_permission_discovery_reads_the_decorator() -> None:
     from bot.handlers import admin
 

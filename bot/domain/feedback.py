@@ -93,6 +93,19 @@ def valid_article_id(value: str | None) -> str | None:
     return None
 
 
+# SQLite integers are signed 64-bit: a bigger Python int raises OverflowError when bound.
+MAX_DB_INT = 2**63 - 1
+
+
+def parse_id(text: str | None, *, minimum: int = 1) -> int | None:
+    """A decimal id from button data or an argument, or None when it is not one that a
+    row could have (not digits, below `minimum`, or beyond SQLite's 64-bit integers)."""
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if minimum <= value <= MAX_DB_INT else None
+
+
 def _thousands(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 

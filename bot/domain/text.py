@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterable
 
 # Old-style ("hoà", "uỷ") and new-style ("hòa", "ủy") tone placement are both NFC but
 # differ; folding removes the marks entirely so both match (shared/vietnamese-text.md).
@@ -88,3 +89,42 @@ def _pieces(paragraph: str, limit: int) -> list[str]:
     if current:
         pieces.append(current)
     return pieces
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_visible_len(markup: str) -> int:
+    """UTF-16 length of Telegram-HTML text after entity parsing (tags gone, &amp; → &)."""
+    return utf16_len(html.unescape(_TAG.sub("", markup)))
+
+
+def pack_html_lines(lines: Iterable[str], limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Join whole, already escaped HTML lines into as few messages ≤ `limit` as possible.
+
+    A line is never cut, so a tag or an entity (&amp;) is never split and every message
+    parses. Lengths are counted as Telegram counts them (after entity parsing, in UTF-16
+    units, separators included). A single line longer than `limit` on its own loses its
+    formatting: it becomes plain text split at spaces and escaped again, part by part.
+    Leading/trailing blank lines of each message are dropped (Telegram strips them too).
+    """
+    messages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        if html_visible_len(line) > limit:
+            plain = html.unescape(_TAG.sub("", line))
+            pieces = [escape(p) for p in split_for_telegram(plain, limit)]
+        else:
+            pieces = [line]
+        for piece in pieces:
+            length = html_visible_len(piece)
+            added = length if not current else size + 1 + length
+            if current and added > limit:
+                messages.append("\n".join(current))
+                current, added = [], length
+            current.append(piece)
+            size = added
+    if current:
+        messages.append("\n".join(current))
+    return [m.strip("\n") for m in messages if m.strip()]

@@ -21,7 +21,7 @@ from bot.domain.errors import InvalidInput, PermissionDenied
 from bot.domain.periods import parse_period
 from bot.domain.roles import ROLE_LABELS_VI, Role
 from bot.domain.stats import render_telegram
-from bot.domain.text import escape, fold, split_for_telegram
+from bot.domain.text import escape, fold, pack_html_lines
 from bot.handlers import menus
 from bot.handlers.base import Context, command_text, reply, requires, services, user_errors
 from bot.services import CommandInfo, Services
@@ -77,6 +77,9 @@ OWNER_FIXED = (
     "⛔ {name} là chủ sở hữu (khai báo trong LOA_ADMIN_IDS); "
     "không thể thay đổi vai trò này từ Telegram."
 )
+# Telegram user ids fit in 52 bits (Bot API docs); anything bigger is a typo, and beyond
+# 2^63 SQLite could not even store it (OverflowError).
+MAX_USER_ID = 2**52
 NOT_YOURSELF = "⛔ Bạn không thể tự thay đổi vai trò của chính mình."
 
 ACTION_LABELS_VI = {
@@ -146,6 +149,11 @@ async def _target(update: Update, svc: Services, args: list[str]) -> tuple[int, 
         raise InvalidInput() from None
     if user_id <= 0:
         raise InvalidInput("user_id phải là số dương (id của một người dùng, không phải nhóm).")
+    if user_id > MAX_USER_ID:
+        raise InvalidInput(
+            f"user_id {escape(first[:30])}{'…' if len(first) > 30 else ''} quá lớn: mã người "
+            "dùng Telegram có tối đa 16 chữ số. Hãy kiểm tra lại."
+        )
     return user_id, rest
 
 
@@ -191,7 +199,8 @@ async def admins_command(update: Update, context: Context) -> None:
             )
         if not group:
             lines.append("• (chưa có)")
-    await reply(update, "\n".join(lines))
+    for part in pack_html_lines(lines):  # many grants: several messages, lines whole
+        await reply(update, part)
 
 
 async def _change_role(update: Update, context: Context, *, grant: bool) -> None:
@@ -328,13 +337,10 @@ async def audit_command(update: Update, context: Context) -> None:
         detail = _detail_text(e.detail)
         if detail:
             parts.append(f"[{detail}]")
-        lines.append(" · ".join(parts))
-    header = f"Nhật ký thao tác quản trị ({len(entries)} mục mới nhất):\n"
-    for i, part in enumerate(split_for_telegram(header + "\n".join(lines))):
-        text = escape(part)
-        if i == 0:
-            text = text.replace(escape(header.strip()), f"<b>{escape(header.strip())}</b>", 1)
-        await reply(update, text)
+        lines.append(escape(" · ".join(parts)))
+    header = f"<b>Nhật ký thao tác quản trị ({len(entries)} mục mới nhất):</b>"
+    for part in pack_html_lines([header, "", *lines]):
+        await reply(update, part)
 
 
 @requires("admin")

@@ -30,7 +30,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, InlineQueryHandle
 from bot.domain import clock
 from bot.domain.articles import SLUG
 from bot.domain.figures import Figure, card_figures
-from bot.domain.text import escape, split_for_telegram
+from bot.domain.text import escape, pack_html_lines, split_for_telegram
 from bot.handlers.base import (
     Context,
     answer_query,
@@ -313,6 +313,9 @@ async def _edit(update: Update, text: str, keyboard: InlineKeyboardMarkup | None
 
 
 _BUTTON = re.compile(r"^ar:(o|f|s|n|q|k):(.{1,60})$")
+# Page numbers and inline offsets from clients: longer ones are forged (SQLite's
+# integers are 64-bit; page * size must stay far below that).
+MAX_PAGE_DIGITS = 6
 
 
 @user_errors
@@ -328,7 +331,7 @@ async def on_button(update: Update, context: Context) -> None:
     action, rest = match.groups()
     if action == "n":
         await answer_query(update)
-        page = int(rest) if rest.isdigit() else 0
+        page = int(rest) if rest.isdigit() and len(rest) <= MAX_PAGE_DIGITS else 0
         text, keyboard = await _news_page(svc, page)
         await _edit(update, text, keyboard)
         return
@@ -339,7 +342,7 @@ async def on_button(update: Update, context: Context) -> None:
             words = saved.get(words, "")
         else:
             words = words.replace("+", " ")
-        if not words or not page_text.isdigit():
+        if not words or not page_text.isdigit() or len(page_text) > MAX_PAGE_DIGITS:
             await answer_query(update, "Kết quả tìm kiếm đã hết hạn, vui lòng tìm lại.", alert=True)
             return
         await answer_query(update)
@@ -375,7 +378,10 @@ async def inline(update: Update, context: Context) -> None:
         return
     svc = services(context)
     text = query.query.strip()[:MAX_QUERY_CHARS]
-    offset = int(query.offset) if query.offset.isdigit() else 0
+    # The offset comes back from the client: a forged huge one must not reach SQLite.
+    offset = (
+        int(query.offset) if query.offset.isdigit() and len(query.offset) <= MAX_PAGE_DIGITS else 0
+    )
     if store.query_tokens(text):
         page = await store.search(svc.db, text, limit=INLINE_LIMIT, offset=offset, prefix=True)
         headers, total = page.results, page.total
@@ -405,6 +411,13 @@ async def inline(update: Update, context: Context) -> None:
         )
     next_offset = str(offset + INLINE_LIMIT) if offset + INLINE_LIMIT < total else ""
     await query.answer(results, cache_time=30, next_offset=next_offset)
+
+
+RELOAD_ERRORS = 50  # broken files listed by /reload (the rest are counted)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def make_reload(lock: asyncio.Lock) -> Any:
@@ -440,8 +453,17 @@ def make_reload(lock: asyncio.Lock) -> Any:
         ]
         if result.errors:
             lines.append(f"⚠️ {len(result.errors)} tệp lỗi bị bỏ qua:")
-            lines += [f"<code>{escape(e[:300])}</code>" for e in result.errors[:15]]
-        await reply(update, "\n".join(lines)[:4000])
+            # Whole escaped lines, split into several messages: a cut can never fall
+            # inside <code> or an entity such as &amp; (Telegram would refuse to parse).
+            shown = result.errors[:RELOAD_ERRORS]
+            lines += [f"<code>{escape(_short(e, 300))}</code>" for e in shown]
+            if len(result.errors) > RELOAD_ERRORS:
+                lines.append(
+                    f"… và {len(result.errors) - RELOAD_ERRORS} tệp lỗi khác "
+                    "(xem tất cả bằng lệnh <code>loa check</code>)."
+                )
+        for part in pack_html_lines(lines):
+            await reply(update, part)
 
     return reload
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import html
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
@@ -72,6 +74,15 @@ def requires(permission: str) -> Callable[[F], F]:
     return decorate
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
+def alert_text(message: str) -> str:
+    """A LoaError message (Telegram HTML) as a button alert, which is plain text: tags
+    dropped, entities (&lt; &amp;) decoded, at most 200 characters."""
+    return html.unescape(_TAG.sub("", message))[:200]
+
+
 def user_errors(func: F) -> F:
     """Turn domain errors (LoaError) into their Vietnamese message instead of a crash."""
 
@@ -81,7 +92,7 @@ def user_errors(func: F) -> F:
             return await func(update, context)
         except LoaError as exc:
             if update.callback_query is not None:
-                await answer_query(update, exc.user_message[:200], alert=True)
+                await answer_query(update, alert_text(exc.user_message), alert=True)
             else:
                 await reply(update, exc.user_message)
             return None

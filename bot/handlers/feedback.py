@@ -24,7 +24,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -36,7 +36,7 @@ from telegram.ext import (
 from bot.domain import clock
 from bot.domain import feedback as rules
 from bot.domain.errors import InvalidInput, LoaError
-from bot.domain.text import clean, escape
+from bot.domain.text import clean, escape, pack_html_lines
 from bot.handlers.base import (
     EXPIRED_BUTTON,
     Context,
@@ -47,6 +47,7 @@ from bot.handlers.base import (
     services,
     user_errors,
 )
+from bot.pacer import retry_after_seconds
 from bot.services import CommandInfo, Services
 from bot.store import feedback as store
 
@@ -55,6 +56,14 @@ log = logging.getLogger(__name__)
 DRAFT_TTL = 1800  # seconds a half-written comment (or a pending answer) is remembered
 PAGE = 5  # comments per /inbox page
 ANSWER_MAX = 3000
+# Waits (seconds) before retrying an answer that could not be delivered for a passing
+# reason (timeout, network, 5xx, 429); after the last one Loa gives up and says so.
+ANSWER_RETRY_DELAYS: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600)
+
+# What the notifier queue carries: ("notice", comment id) shows a comment to the
+# moderators; ("answer", comment id) delivers its stored answer to the citizen.
+NOTICE, ANSWER = "notice", "answer"
+Job = tuple[str, int]
 
 STATE_KEY = "feedback_state"
 
@@ -77,8 +86,21 @@ class FeedbackState:
     def __init__(self) -> None:
         self.drafts: dict[int, Draft] = {}
         self.notice_keys: set[tuple[int, int]] = set()
-        self.queue: asyncio.Queue[int | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[Job | None] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
+        self.timers: set[asyncio.TimerHandle] = set()
+
+    def retry_later(self, job: Job, delay: float) -> None:
+        """Put `job` back on the queue after `delay` seconds (dropped at stop: the
+        database still says it is pending, and the next start queues it again)."""
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self.timers.discard(handle)
+            self.queue.put_nowait(job)
+
+        handle = loop.call_later(delay, fire)
+        self.timers.add(handle)
 
     def draft(self, user_id: int | None, *stages: str) -> Draft | None:
         """The user's live draft in one of `stages` (expired ones are dropped)."""
@@ -173,6 +195,15 @@ def _article_label(article_id: str | None, title: str | None) -> str:
     if not article_id:
         return "Ý kiến chung (không gắn bài viết)"
     return f"«{escape(title)}»" if title else f"bài <code>{escape(article_id)}</code>"
+
+
+async def _reply_blocks(
+    update: Update, blocks: list[str], reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Escaped HTML blocks as one or more messages under Telegram's limit (buttons last)."""
+    parts = pack_html_lines(blocks)
+    for i, part in enumerate(parts):
+        await reply(update, part, reply_markup=reply_markup if i == len(parts) - 1 else None)
 
 
 def _short(text: str, limit: int) -> str:
@@ -438,7 +469,7 @@ async def confirm_button(update: Update, context: Context) -> None:
         await reply(update, exc.user_message)
         await _drop_buttons(update)
         return
-    state.queue.put_nowait(comment.id)  # the moderators' notice goes out in the background
+    state.queue.put_nowait((NOTICE, comment.id))  # the moderators' notice, in the background
     receipt = (
         f"✅ Đã nhận ý kiến <b>#{comment.id}</b>. Cảm ơn bạn!\n\n"
         "<b>Tiếp theo:</b> người kiểm duyệt của Ban Tuyên giáo sẽ xem ý kiến. Ý kiến được "
@@ -477,17 +508,18 @@ async def my_feedback(update: Update, context: Context) -> None:
     if not comments:
         await reply(update, "Bạn chưa gửi ý kiến nào. Gõ /ykien để gửi ý kiến.")
         return
-    lines = ["🗂 <b>Ý kiến của bạn</b> (mới nhất trước)"]
+    blocks = ["🗂 <b>Ý kiến của bạn</b> (mới nhất trước)"]
     for c in comments:
         title = await _article_title(svc, c.article_id)
-        lines.append(
+        block = (
             f"\n<b>#{c.id}</b> · {clock.format_local(c.created_at, svc.settings.tz)} · "
             f"<b>{escape(c.status_vi)}</b>\n{_article_label(c.article_id, title)}\n"
             f"<i>{escape(_short(c.text, 200))}</i>"
         )
         if c.answer:
-            lines.append(f"↳ Trả lời: {escape(_short(c.answer, 300))}")
-    await reply(update, "\n".join(lines))
+            block += f"\n↳ Trả lời: {escape(_short(c.answer, 300))}"
+        blocks.append(block)  # one comment with its answer is never split
+    await _reply_blocks(update, blocks)
 
 
 async def view_approved(update: Update, context: Context) -> None:
@@ -508,19 +540,20 @@ async def view_approved(update: Update, context: Context) -> None:
             update, f"Chưa có ý kiến nào được duyệt cho {_article_label(article_id, title)}."
         )
         return
-    lines = [f"💬 <b>Ý kiến bạn đọc</b> về {_article_label(article_id, title)} ({count})"]
+    blocks = [f"💬 <b>Ý kiến bạn đọc</b> về {_article_label(article_id, title)} ({count})"]
     for c in comments:
         name = escape(c.user_name or "Bạn đọc")
-        lines.append(
+        block = (
             f"\n<b>{name}</b> · {clock.format_date(c.created_at, svc.settings.tz)}\n"
             f"{escape(_short(c.text, 400))}"
         )
         if c.answer:
-            lines.append(f"↳ <i>Ban Tuyên giáo:</i> {escape(_short(c.answer, 250))}")
+            block += f"\n↳ <i>Ban Tuyên giáo:</i> {escape(_short(c.answer, 250))}"
+        blocks.append(block)
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton("✍️ Gửi ý kiến", url=_deep_link(context, f"yk_{article_id}"))]]
     )
-    await reply(update, "\n".join(lines), reply_markup=markup)
+    await _reply_blocks(update, blocks, reply_markup=markup)
 
 
 async def feedback_count(svc: Services, article_id: str) -> int:
@@ -594,16 +627,123 @@ async def notify_moderators(
         state.notice_keys.update(notices)
 
 
+def _answer_text(p: store.PendingAnswer) -> str:
+    return (
+        f"📬 <b>Ban Tuyên giáo đã trả lời ý kiến #{p.comment_id} của bạn</b>\n\n"
+        f"Ý kiến của bạn:\n<i>{escape(_short(p.text, 800))}</i>\n\n"
+        f"<b>Trả lời:</b>\n{escape(p.answer)}\n\nCảm ơn bạn đã đóng góp ý kiến!"
+    )
+
+
+async def _tell_moderators(
+    app: Application[Any, Any, Any, Any, Any, Any], p: store.PendingAnswer, text: str
+) -> None:
+    """Tell the chat the answer was given in (else the admin chat) how delivery went."""
+    svc: Services = app.bot_data["services"]
+    chat_id = p.answered_in if p.answered_in is not None else svc.settings.admin_chat_id
+    if chat_id is None:
+        log.info("answer to comment %s: %s", p.comment_id, text)
+        return
+    try:
+        await app.bot.send_message(chat_id, text)
+    except TelegramError as exc:
+        log.warning("could not tell moderators about comment %s: %s", p.comment_id, exc)
+
+
+async def deliver_answer(app: Application[Any, Any, Any, Any, Any, Any], comment_id: int) -> None:
+    """Send the stored answer to the citizen; retry passing failures, report the outcome.
+
+    At least once: the answer is marked delivered after Telegram accepted it, so a crash
+    in between sends it again at the next start.
+    """
+    svc: Services = app.bot_data["services"]
+    state: FeedbackState = app.bot_data[STATE_KEY]
+    p = await store.pending_answer(svc.db, comment_id)
+    if p is None:  # delivered, given up, or deleted meanwhile
+        return
+    if p.chat_id is None:
+        if await store.mark_answer_failed(svc.db, p, "forgotten"):
+            await _tell_moderators(
+                app,
+                p,
+                f"Đã lưu câu trả lời cho ý kiến #{p.comment_id}, nhưng người gửi đã xóa dữ "
+                "liệu cá nhân nên Loa không thể nhắn cho họ.",
+            )
+        return
+    try:
+        await app.bot.send_message(p.chat_id, _answer_text(p))
+    except Forbidden as exc:  # 403: blocked the bot, account deleted
+        log.info("answer to comment %s refused: %s", comment_id, exc)
+        blocked = "blocked" in str(exc).lower()
+        if await store.mark_answer_failed(svc.db, p, "blocked" if blocked else f"forbidden: {exc}"):
+            why = (
+                "người gửi đã chặn Loa"
+                if blocked
+                else "Telegram từ chối (có thể tài khoản người gửi đã bị xóa)"
+            )
+            await _tell_moderators(
+                app,
+                p,
+                f"❌ Không gửi được câu trả lời cho ý kiến #{p.comment_id}: {why}. "
+                "Câu trả lời vẫn được lưu.",
+            )
+        return
+    except BadRequest as exc:  # 400 (before NetworkError: a subclass of it): permanent
+        log.warning("answer to comment %s rejected: %s", comment_id, exc)
+        if await store.mark_answer_failed(svc.db, p, f"bad_request: {exc}"):
+            await _tell_moderators(
+                app,
+                p,
+                f"❌ Không gửi được câu trả lời cho ý kiến #{p.comment_id} "
+                f"(Telegram báo lỗi: {escape(str(exc))}). Câu trả lời vẫn được lưu.",
+            )
+        return
+    except TelegramError as exc:  # timeouts, network, 5xx, 429: try again later
+        attempts = await store.mark_answer_attempt(svc.db, p)
+        if attempts > len(ANSWER_RETRY_DELAYS):
+            log.warning("answer to comment %s: giving up after %d tries", comment_id, attempts)
+            if await store.mark_answer_failed(svc.db, p, "gave_up"):
+                await _tell_moderators(
+                    app,
+                    p,
+                    f"❌ Không gửi được câu trả lời cho ý kiến #{p.comment_id} sau {attempts} "
+                    "lần thử (lỗi mạng hoặc Telegram quá tải). Câu trả lời vẫn được lưu.",
+                )
+            return
+        delay = ANSWER_RETRY_DELAYS[attempts - 1]
+        if isinstance(exc, RetryAfter):
+            delay = max(delay, retry_after_seconds(exc))
+        log.info("answer to comment %s: try %d failed (%s)", comment_id, attempts, exc)
+        state.retry_later((ANSWER, comment_id), delay)
+        if attempts == 1:
+            await _tell_moderators(
+                app,
+                p,
+                f"⏳ Đã lưu câu trả lời cho ý kiến #{p.comment_id} nhưng chưa gửi được cho "
+                "người gửi (lỗi mạng hoặc Telegram quá tải). Loa sẽ tự động gửi lại.",
+            )
+        return
+    if await store.mark_answer_delivered(svc.db, p, clock.now()):
+        again = f" (sau {p.attempts} lần thử lại)" if p.attempts else ""
+        await _tell_moderators(
+            app, p, f"✅ Đã gửi câu trả lời cho người gửi ý kiến #{p.comment_id}{again}."
+        )
+
+
 async def _notifier(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     state: FeedbackState = app.bot_data[STATE_KEY]
     while True:
-        comment_id = await state.queue.get()
-        if comment_id is None:
+        job = await state.queue.get()
+        if job is None:
             return
+        kind, comment_id = job
         try:
-            await notify_moderators(app, comment_id)
+            if kind == ANSWER:
+                await deliver_answer(app, comment_id)
+            else:
+                await notify_moderators(app, comment_id)
         except Exception:
-            log.exception("notifying moderators of comment %s failed", comment_id)
+            log.exception("feedback job %s for comment %s failed", kind, comment_id)
 
 
 def _make_starter(state: FeedbackState) -> Any:
@@ -611,7 +751,10 @@ def _make_starter(state: FeedbackState) -> Any:
         svc: Services = app.bot_data["services"]
         state.notice_keys = await store.notice_keys(svc.db)
         for comment_id in await store.unnotified(svc.db):
-            state.queue.put_nowait(comment_id)
+            state.queue.put_nowait((NOTICE, comment_id))
+        # Answers stored but not delivered (the bot stopped, or the network failed).
+        for comment_id in await store.undelivered_answers(svc.db):
+            state.queue.put_nowait((ANSWER, comment_id))
         state.task = asyncio.create_task(_notifier(app), name="feedback-notifier")
 
     return start
@@ -619,6 +762,9 @@ def _make_starter(state: FeedbackState) -> Any:
 
 def _make_stopper(state: FeedbackState) -> Any:
     async def stop() -> None:
+        for handle in list(state.timers):
+            handle.cancel()
+        state.timers.clear()
         if state.task is None:
             return
         state.queue.put_nowait(None)
@@ -666,12 +812,14 @@ async def moderation_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     parts = (query.data or "").split(":")
-    try:
-        action, comment_id = parts[1], int(parts[2])
-        offset = int(parts[3]) if parts[0] == "yki" else None
-    except (IndexError, ValueError):
+    inbox = parts[0] == "yki"
+    maybe_id = rules.parse_id(parts[2]) if len(parts) == (4 if inbox else 3) else None
+    offset = rules.parse_id(parts[3], minimum=0) if inbox and maybe_id is not None else None
+    if maybe_id is None or (inbox and offset is None):
+        # Forged or mangled data (e.g. ids beyond 64 bits) is refused before any query.
         await answer_query(update, EXPIRED_BUTTON, alert=True)
         return
+    action, comment_id = parts[1], maybe_id
     if not _staff_chat(svc, update):
         await answer_query(
             update, "Chỉ kiểm duyệt trong nhóm quản trị hoặc tin nhắn riêng.", alert=True
@@ -758,34 +906,20 @@ async def moderator_answer(update: Update, context: Context) -> None:
     _, role, _ = await _actor(svc, update)
     try:
         comment = await store.set_answer(
-            svc.db, comment_id, answer, actor_id=user.id, actor_role=role, now=clock.now()
+            svc.db,
+            comment_id,
+            answer,
+            actor_id=user.id,
+            actor_role=role,
+            now=clock.now(),
+            answered_in=chat.id,
         )
     except LoaError as exc:
         await reply(update, exc.user_message)
         return
-    if comment.chat_id is None:
-        await reply(
-            update,
-            f"Đã lưu câu trả lời cho ý kiến #{comment.id}, nhưng người gửi đã xóa dữ liệu cá "
-            "nhân nên Loa không thể nhắn cho họ.",
-        )
-        return
-    try:
-        await context.bot.send_message(
-            comment.chat_id,
-            f"📬 <b>Ban Tuyên giáo đã trả lời ý kiến #{comment.id} của bạn</b>\n\n"
-            f"Ý kiến của bạn:\n<i>{escape(_short(comment.text, 800))}</i>\n\n"
-            f"<b>Trả lời:</b>\n{escape(answer)}\n\nCảm ơn bạn đã đóng góp ý kiến!",
-        )
-    except (Forbidden, BadRequest) as exc:
-        log.info("answer to comment %s not delivered: %s", comment.id, exc)
-        await reply(
-            update,
-            f"Đã lưu câu trả lời cho ý kiến #{comment.id}, nhưng không gửi được cho người gửi "
-            "(có thể họ đã chặn bot).",
-        )
-        return
-    await reply(update, f"✅ Đã gửi câu trả lời cho người gửi ý kiến #{comment.id}.")
+    # Stored first, delivered by the worker: a failed send is retried (and survives a
+    # restart); the worker tells this chat how it went.
+    state.queue.put_nowait((ANSWER, comment.id))
 
 
 async def _show_inbox(update: Update, context: Context, offset: int, *, edit: bool) -> None:
@@ -849,9 +983,8 @@ async def inbox_page(update: Update, context: Context) -> None:
     """◀️/▶️ on an /inbox page."""
     query = update.callback_query
     assert query is not None
-    try:
-        offset = max(0, int((query.data or "").partition(":")[2]))
-    except ValueError:
+    offset = rules.parse_id((query.data or "").partition(":")[2], minimum=0)
+    if offset is None:
         await answer_query(update, EXPIRED_BUTTON, alert=True)
         return
     await answer_query(update)

@@ -271,16 +271,22 @@ async def set_answer(
     actor_id: int,
     actor_role: str | None,
     now: int,
+    answered_in: int | None = None,
 ) -> Comment:
-    """Store the office's answer and mark the comment answered (audited)."""
+    """Store the office's answer and mark the comment answered (audited).
+
+    The answer is then pending delivery (answer_delivered_at NULL) until
+    mark_answer_delivered / mark_answer_failed; `answered_in` is the chat to tell.
+    """
     async with db.transaction() as conn:
         before = await _one(conn, comment_id)
         if before.status == rules.DELETED:
             raise NotFound(f"Ý kiến #{comment_id} đã bị xóa.")
         await conn.execute(
-            "UPDATE comments SET answer = ?, answered_by = ?, answered_at = ?, status = ?"
-            " WHERE id = ?",
-            (answer, actor_id, now, rules.ANSWERED, comment_id),
+            "UPDATE comments SET answer = ?, answered_by = ?, answered_at = ?, status = ?,"
+            " answered_in = ?, answer_delivered_at = NULL, answer_attempts = 0,"
+            " answer_failed = NULL WHERE id = ?",
+            (answer, actor_id, now, rules.ANSWERED, answered_in, comment_id),
         )
         await record_audit(
             conn,
@@ -292,6 +298,84 @@ async def set_answer(
             detail={"from": before.status, "chars": len(answer)},
         )
         return await _one(conn, comment_id)
+
+
+@dataclass(frozen=True)
+class PendingAnswer:
+    """An answer still to be delivered to the citizen."""
+
+    comment_id: int
+    chat_id: int | None  # None: the citizen erased their data meanwhile
+    text: str  # the masked comment
+    answer: str
+    answered_at: int
+    answered_in: int | None
+    attempts: int
+
+
+async def pending_answer(db: Database, comment_id: int) -> PendingAnswer | None:
+    """The comment's answer if it still waits for delivery (else None)."""
+    row = await db.fetch_one(
+        "SELECT id, chat_id, text_masked, answer, answered_at, answered_in, answer_attempts"
+        " FROM comments WHERE id = ? AND answer IS NOT NULL AND answer_delivered_at IS NULL"
+        " AND answer_failed IS NULL AND status != 'deleted'",
+        (comment_id,),
+    )
+    if row is None:
+        return None
+    return PendingAnswer(int(row[0]), row[1], row[2], row[3], int(row[4] or 0), row[5], int(row[6]))
+
+
+async def undelivered_answers(db: Database) -> list[int]:
+    """Comments whose answer was stored but not yet delivered nor given up on."""
+    rows = await db.fetch_all(
+        "SELECT id FROM comments WHERE answer IS NOT NULL AND answer_delivered_at IS NULL"
+        " AND answer_failed IS NULL AND status != 'deleted' ORDER BY id"
+    )
+    return [int(r[0]) for r in rows]
+
+
+# The answer a delivery was about: a moderator may have replaced it meanwhile, and the
+# outcome of delivering the old one must not be written on the new one.
+_SAME_ANSWER = "id = :id AND answered_at = :at AND answer = :answer"
+
+
+def _same(p: PendingAnswer) -> dict[str, Any]:
+    return {"id": p.comment_id, "at": p.answered_at, "answer": p.answer}
+
+
+async def mark_answer_delivered(db: Database, p: PendingAnswer, now: int) -> bool:
+    """The answer reached the citizen (False: a newer answer replaced it meanwhile)."""
+    changed = await db.execute(
+        f"UPDATE comments SET answer_delivered_at = :now WHERE {_SAME_ANSWER}"
+        " AND answer_delivered_at IS NULL",
+        {**_same(p), "now": now},
+    )
+    return changed > 0
+
+
+async def mark_answer_attempt(db: Database, p: PendingAnswer) -> int:
+    """Count one more failed try of this answer; returns the new count."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            f"UPDATE comments SET answer_attempts = answer_attempts + 1 WHERE {_SAME_ANSWER}",
+            _same(p),
+        )
+        async with conn.execute(
+            "SELECT answer_attempts FROM comments WHERE id = ?", (p.comment_id,)
+        ) as cur:
+            row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def mark_answer_failed(db: Database, p: PendingAnswer, reason: str) -> bool:
+    """Give up delivering this answer (reason kept); False if it was replaced meanwhile."""
+    changed = await db.execute(
+        f"UPDATE comments SET answer_failed = :reason WHERE {_SAME_ANSWER}"
+        " AND answer_delivered_at IS NULL",
+        {**_same(p), "reason": reason[:200]},
+    )
+    return changed > 0
 
 
 async def ban_sender(
@@ -462,6 +546,8 @@ async def forget_user(conn: aiosqlite.Connection, user_id: int) -> list[str]:
     # (the audit log keeps who did what).
     await conn.execute("UPDATE comments SET decided_by = NULL WHERE decided_by = ?", (user_id,))
     await conn.execute("UPDATE comments SET answered_by = NULL WHERE answered_by = ?", (user_id,))
+    # The private chat a moderator answered in is their user id.
+    await conn.execute("UPDATE comments SET answered_in = NULL WHERE answered_in = ?", (user_id,))
     if not count:
         return []
     return [

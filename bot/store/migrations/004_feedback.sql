@@ -22,6 +22,11 @@ CREATE TABLE comments (
     answer           TEXT,
     answered_by      INTEGER,
     answered_at      INTEGER,
+    -- Delivery of the answer to the citizen (durable: retried at start and by the worker).
+    answered_in      INTEGER,                 -- chat the moderator answered in (told of the outcome)
+    answer_delivered_at INTEGER,              -- NULL: not (yet) delivered
+    answer_attempts  INTEGER NOT NULL DEFAULT 0,  -- failed tries of the current answer
+    answer_failed    TEXT,                    -- permanent failure: 'blocked', 'gave_up', 'forgotten', 'bad_request: …'
     notified_at      INTEGER,                 -- when moderators were shown it (NULL: pending)
     created_at       INTEGER NOT NULL
 );
@@ -31,6 +36,9 @@ CREATE INDEX comments_dup ON comments (user_id, dup_key);
 CREATE INDEX comments_article ON comments (article_id, decision, created_at);
 CREATE INDEX comments_status ON comments (status, created_at);
 CREATE INDEX comments_created ON comments (created_at);
+-- Answers still to deliver (few rows: the partial index stays tiny).
+CREATE INDEX comments_answer_pending ON comments (id)
+    WHERE answer IS NOT NULL AND answer_delivered_at IS NULL AND answer_failed IS NULL;
 
 -- Messages showing a comment to moderators (admin chat or owners' private chats), and
 -- the "type your answer" prompts: a moderator's reply to any of them answers the comment.
