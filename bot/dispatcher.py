@@ -19,6 +19,10 @@ ask whether a message arrived, so "sent, then crashed before recording" and "cra
 before the request left" look the same from here; resending is the choice that never
 loses a recipient. A long text split into several messages records its progress after
 each part, so a crash repeats at most one part.
+
+If recording an outcome fails (the database refuses a write) the sender retries it a
+few times; a row still left "sending" by a task that is gone is put back to pending by
+the housekeeping (`stale_after`), as a restart would, instead of waiting for one.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import html
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -108,6 +113,14 @@ class GroupCommit(Generic[T, R]):
                 future.set_result(result)
 
 
+@dataclass(frozen=True)
+class AutoCheck:
+    """What the bot decided about an automatic directive whose publish time came."""
+
+    send: bool  # queue it now (False: cancelled or moved to a later time)
+    note: str | None = None  # a Vietnamese line for its report chat
+
+
 def ack_markup(broadcast_id: int, count: int = 0) -> InlineKeyboardMarkup:
     """The [✅ Đã nhận] button under a directive."""
     return InlineKeyboardMarkup(
@@ -119,11 +132,13 @@ def summary_text(b: store.Broadcast, stats: store.BroadcastStats, tz: Any) -> st
     """The admin's view of one broadcast: state, counts per state, reasons, timing."""
     kind = rules.KIND_LABELS_VI.get(b.kind, b.kind)
     lines = [
-        f"<b>{kind} #{b.id}</b> — {rules.BROADCAST_LABELS_VI.get(b.state, b.state)}",
+        f"<b>{kind} #{b.id}</b> — {html.escape(b.state_label)}",
         f"Đối tượng: {html.escape(rules.parse_audience(b.audience).label_vi())}",
     ]
     if b.title:
         lines.append(f"Tiêu đề: {html.escape(b.title)}")
+    if b.cancel_reason:
+        lines.append(f"Lý do dừng: {html.escape(b.cancel_reason)}")
     lines.append(f"Tạo lúc: {clock.format_local(b.created_at, tz)}")
     if b.scheduled_at:
         lines.append(f"Hẹn gửi: {clock.format_local(b.scheduled_at, tz)}")
@@ -163,6 +178,7 @@ class Dispatcher:
         poll_interval: float = 1.0,
         tz: Any = None,
         stop_timeout: float = 20.0,
+        stale_after: float = 120.0,
     ) -> None:
         self.db = db
         self.concurrency = concurrency
@@ -172,6 +188,10 @@ class Dispatcher:
         self.poll_interval = poll_interval
         self.tz = tz
         self.stop_timeout = stop_timeout
+        self.stale_after = stale_after
+        # Re-reads an automatic directive's file when its publish time comes (set by the
+        # broadcasts handlers, which know the content folder); None: send it as stored.
+        self.refresh_auto: Callable[[store.Broadcast], Awaitable[AutoCheck]] | None = None
         self.bot: Any = None
         self._wake = asyncio.Event()
         self._stopping = False
@@ -243,7 +263,8 @@ class Dispatcher:
                 self.heartbeat = now
                 if now - last_housekeeping >= self.poll_interval:
                     last_housekeeping = now
-                    await store.materialize_due_auto(self.db, int(now))
+                    await self._publish_due_auto(int(now))
+                    await self._recover_orphans(now)
                     for bid in await store.finish_idle_broadcasts(self.db, now):
                         await self._finished(bid)
                 due = await store.fetch_due(self.db, now, self.batch_size + len(self._inflight))
@@ -277,6 +298,41 @@ class Dispatcher:
                 log.exception("dispatcher loop error; retrying in a second")
                 await asyncio.sleep(1.0)
 
+    async def _publish_due_auto(self, now: int) -> None:
+        """Automatic directives whose publish time came: re-check the file, then queue."""
+        for b in await store.waiting_auto_directives(self.db, now):
+            check = AutoCheck(send=True)
+            if self.refresh_auto is not None:
+                try:
+                    check = await self.refresh_auto(b)
+                except Exception:
+                    log.exception("directive %s: the file check failed; trying later", b.id)
+                    continue
+            if check.send and await store.queue_auto_directive(self.db, b.id, now) is None:
+                continue
+            if check.note and b.report_chat_id is not None and self.bot is not None:
+                try:
+                    await self.bot.send_message(b.report_chat_id, check.note)
+                except TelegramError as exc:
+                    log.warning("could not report directive %s: %s", b.id, exc)
+
+    async def _recover_orphans(self, now: float) -> None:
+        deliveries, ops = await store.recover_orphans(
+            self.db,
+            in_flight=set(self._inflight),
+            ops_in_flight=set(self._inflight_ops),
+            older_than=now - self.stale_after,
+            now=now,
+        )
+        if deliveries or ops:
+            log.warning(
+                "dispatcher: %d deliveries and %d edits/deletions were left in flight by a"
+                " failed task; they go out again",
+                deliveries,
+                ops,
+            )
+            self._wake.set()
+
     async def _idle(self, now: float) -> None:
         nxt = await store.next_due_time(self.db)
         timeout = self.poll_interval
@@ -297,12 +353,37 @@ class Dispatcher:
                 return
             outcome = await self._send(delivery, chat_id)
             if outcome is not None:
-                await self._outcomes.submit(outcome)
+                await self._record_one(outcome)
         except Exception:
-            log.exception("delivery %s failed unexpectedly; it stays for a resend", delivery.id)
+            log.exception(
+                "delivery %s failed unexpectedly; it is resent after %.0f s",
+                delivery.id,
+                self.stale_after,
+            )
         finally:
             self._inflight.discard(delivery.id)
             self._slots.release()
+
+    async def _record_one(self, outcome: store.Outcome) -> None:
+        """Record an outcome (group-committed); if that fails, retry it alone a few times.
+
+        A batch fails as a whole, so one retry each on its own also isolates a bad row.
+        Still failing: the row stays "sending" and the housekeeping resends it later.
+        """
+        try:
+            await self._outcomes.submit(outcome)
+            return
+        except Exception:
+            log.warning("recording delivery %s failed; retrying", outcome.delivery_id)
+        delays = (0.1, 0.5, 2.0)
+        for i, delay in enumerate(delays):
+            await asyncio.sleep(delay)
+            try:
+                await self._record([outcome])
+                return
+            except Exception:
+                if i == len(delays) - 1:
+                    raise
 
     async def _mark(self, ids: list[int]) -> list[tuple[int | None, str | None]]:
         go, skipped = await store.mark_sending(self.db, ids, time.time())
@@ -334,7 +415,6 @@ class Dispatcher:
                 d.id, d.broadcast_id, chat_id, state, tuple(ids), text_rev=b.text_rev, **kw
             )
 
-        migrations = 0
         while len(ids) < len(parts):
             index = len(ids)
             last = index == len(parts) - 1
@@ -353,17 +433,20 @@ class Dispatcher:
                     rules.PENDING, error="429 retry_after", next_attempt_at=time.time() + wait
                 )
             except ChatMigrated as exc:
-                migrations += 1
                 new_id = int(exc.new_chat_id)
-                log.info("chat %s migrated to %s; rewriting and resending", chat_id, new_id)
-                await store.migrate_chat(self.db, chat_id, new_id, clock.now())
-                state = await self.db.fetch_value(
-                    "SELECT state FROM deliveries WHERE id = ?", (d.id,)
+                log.info(
+                    "chat %s migrated to %s; the delivery goes back to the queue", chat_id, new_id
                 )
-                if state != rules.SENDING or migrations > 3:
-                    return None  # merged into the new chat's own delivery
-                chat_id = new_id
-                continue
+                await store.migrate_chat(self.db, chat_id, new_id, clock.now())
+                if d.attempts + 1 >= self.max_attempts:
+                    return outcome(
+                        rules.FAILED, error="group migrated repeatedly", used_attempt=True
+                    )
+                # Back to pending for the new id: the next attempt is marked like any other,
+                # so it is sent only if the new chat may receive it (issue 4's re-check).
+                await store.requeue_after_migration(self.db, d.id, time.time())
+                self._wake.set()
+                return None
             except Forbidden as exc:
                 return outcome(
                     rules.BLOCKED,
@@ -485,10 +568,19 @@ class Dispatcher:
             if chat_id is None:
                 return
             state, kw = await self._run_op(op, chat_id)
-            await store.record_op(self.db, op.id, state, now=time.time(), **kw)
+            for delay in (0.1, 0.5, 2.0, None):
+                try:
+                    await store.record_op(self.db, op.id, state, now=time.time(), **kw)
+                    break
+                except Exception:
+                    if delay is None:
+                        raise
+                    await asyncio.sleep(delay)
         except Exception:
             log.exception(
-                "message op %s failed unexpectedly; it is retried at the next start", op.id
+                "message op %s failed unexpectedly; it is retried after %.0f s",
+                op.id,
+                self.stale_after,
             )
         finally:
             self._inflight_ops.discard(op.id)

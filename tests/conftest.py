@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,27 @@ if TYPE_CHECKING:
 from tests.harness import TEST_TOKEN, RunningBot, make_settings, start_bot, stop_bot
 
 ADMIN_ID = 900001
+
+
+def _sqlite_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if "_connection_worker_thread" in t.name}
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_connections() -> Iterator[None]:
+    """Fail a test that leaves an aiosqlite connection open.
+
+    Each connection owns a non-daemon thread: one left open keeps the interpreter (pytest,
+    or `loa`) from ever exiting.
+    """
+    before = _sqlite_threads()
+    yield
+    for _ in range(50):  # a closing connection's thread needs a moment to finish
+        leaked = _sqlite_threads() - before
+        if not leaked:
+            return
+        time.sleep(0.02)
+    pytest.fail(f"{len(leaked)} aiosqlite connection(s) left open by this test")
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.broadcasts import Audience
+from bot.domain.broadcasts import Audience, StaleDecision
 from bot.domain.errors import InvalidInput
 from bot.store import broadcasts as store
 from bot.store.db import Database
@@ -27,11 +27,19 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
         yield database
 
 
-async def _queued(db: Database, audience: Audience) -> int:
+async def _queued(db: Database, audience: Audience, *, admin: bool = True) -> int:
     bid = await store.create_draft(
         db, kind="announcement", body="x", parts=["x"], audience=audience, created_by=9, now=0
     )
-    await store.queue_broadcast(db, bid, scheduled_at=None, actor_id=9, actor_role="owner", now=0)
+    await store.queue_broadcast(
+        db,
+        bid,
+        scheduled_at=None,
+        actor_id=9,
+        actor_role="owner" if admin else "editor",
+        now=0,
+        admin_approved=admin,
+    )
     return bid
 
 
@@ -41,7 +49,7 @@ async def test_audience_resolved_in_one_transaction_and_no_double_queue(db: Data
     assert [r[0] for r in rows] == [-10]
     with pytest.raises(InvalidInput):
         await store.queue_broadcast(
-            db, bid, scheduled_at=None, actor_id=9, actor_role="owner", now=0
+            db, bid, scheduled_at=None, actor_id=9, actor_role="owner", now=0, admin_approved=True
         )
     assert await db.fetch_value("SELECT COUNT(*) FROM deliveries") == 1
 
@@ -187,3 +195,126 @@ async def test_huge_ids_are_not_found() -> None:
     for raw in ("0", "-1", "99999999999999999999999", "abc", "", "١٢"):
         with pytest.raises(NotFound):
             parse_id(raw)
+
+
+async def test_editor_broadcast_never_reaches_a_cadre_chat(db: Database) -> None:
+    """Issue 6: without an admin's approval, no delivery to an approved cadre chat: refused
+    when the deliveries are created, skipped if a chat is approved before sending."""
+    from bot.domain.broadcasts import NeedsAdminApproval
+
+    for audience in (Audience("all"), Audience("topic", "tuyen-truyen"), Audience("cadre")):
+        bid = await store.create_draft(
+            db, kind="announcement", body="x", parts=["x"], audience=audience, created_by=9, now=0
+        )
+        with pytest.raises(NeedsAdminApproval):
+            await store.queue_broadcast(
+                db, bid, scheduled_at=None, actor_id=7, actor_role="editor", now=0
+            )
+        assert (await store.get_broadcast(db, bid)).state == "draft"
+        assert await store.cadre_recipients(db, audience) == 1
+    assert not await db.fetch_value("SELECT COUNT(*) FROM deliveries")
+    assert await store.cadre_recipients(db, Audience("public")) == 0
+    bid = await _queued(db, Audience("public"), admin=False)  # 1, 2, -20
+    await store.set_approval(db, -20, "approved", actor_id=9, actor_role="owner", now=1)
+    due = await store.fetch_due(db, 10, 100)
+    go, skipped = await store.mark_sending(db, [d.id for d in due], 10)
+    assert sorted(go.values()) == [1, 2]
+    assert list(skipped.values()) == ["cadre chat: needs an admin's approval"]
+
+
+async def _sent_with_op(db: Database, chat_id: int, op: str) -> tuple[int, int]:
+    """A cadre broadcast delivered to `chat_id` (message 77) and an [Sửa]/[Thu hồi] of it."""
+    bid = await _queued(db, Audience("cadre"))
+    due = [d for d in await store.fetch_due(db, 10, 100) if d.chat_id == chat_id]
+    go, _ = await store.mark_sending(db, [due[0].id], 10)
+    assert go
+    await store.record_outcomes(db, [store.Outcome(due[0].id, bid, chat_id, "sent", (77,))], 11)
+    if op == "edit":
+        await store.request_edit(
+            db, bid, "y", ["y"], actor_id=9, actor_role="owner", report_chat_id=None, now=12
+        )
+    else:
+        await store.request_delete(
+            db, bid, actor_id=9, actor_role="owner", report_chat_id=None, now=12
+        )
+    op_id = await db.fetch_value("SELECT id FROM message_ops WHERE broadcast_id = ?", (bid,))
+    return bid, int(op_id)
+
+
+async def test_migrate_merge_keeps_approval_unit_and_moves_ops(db: Database) -> None:
+    await store.set_unit(db, -10, "phuong-a", actor_id=9, actor_role="owner", now=0)
+    _bid, op_id = await _sent_with_op(db, -10, "edit")
+    # the supergroup id is known already, with its own (pending) subscription
+    await db.execute(
+        "INSERT INTO chats (id, type, title, first_seen, last_seen)"
+        " VALUES (-1000010, 'supergroup', 't', 0, 0)"
+    )
+    await store.subscribe(db, -1000010, 5, [], 1)
+    await store.set_approval(db, -1000010, "pending", actor_id=None, actor_role=None, now=1)
+    await store.migrate_chat(db, -10, -1000010, 20)
+    sub = await store.get_subscription(db, -1000010)
+    assert sub is not None and sub.is_cadre and sub.audience == "cadre"
+    assert sub.unit == "phuong-a" and sub.active
+    assert await db.fetch_value("SELECT chat_id FROM message_ops WHERE id = ?", (op_id,)) == (
+        -1000010
+    )
+    assert await store.mark_op_sending(db, op_id, 21) == -1000010
+
+
+async def test_migrate_merge_never_upgrades_a_rejected_chat(db: Database) -> None:
+    await db.execute(
+        "INSERT INTO chats (id, type, title, first_seen, last_seen)"
+        " VALUES (-1000010, 'supergroup', 't', 0, 0)"
+    )
+    await store.subscribe(db, -1000010, 5, [], 1)
+    await store.set_approval(db, -1000010, "rejected", actor_id=9, actor_role="owner", now=1)
+    await store.migrate_chat(db, -10, -1000010, 20)
+    sub = await store.get_subscription(db, -1000010)
+    assert sub is not None and sub.approval == "rejected" and not sub.is_cadre
+
+
+async def test_edit_op_rechecked_delete_op_always_goes(db: Database) -> None:
+    _bid, edit_op = await _sent_with_op(db, -10, "edit")
+    await store.set_approval(db, -10, "revoked", actor_id=9, actor_role="owner", now=13)
+    assert await store.mark_op_sending(db, edit_op, 14) is None
+    row = await db.fetch_one("SELECT state, last_error FROM message_ops WHERE id = ?", (edit_op,))
+    assert tuple(row) == ("skipped", "not eligible: not an approved cadre chat")
+    assert await store.fetch_due_ops(db, 20, 10) == []
+    await store.set_approval(db, -10, "approved", actor_id=9, actor_role="owner", now=15)
+    _bid2, delete_op = await _sent_with_op(db, -10, "delete")
+    await store.deactivate(db, -10, "unsubscribed", 16)
+    assert await store.mark_op_sending(db, delete_op, 17) == -10  # removing is always allowed
+    reports = {a.op: a for a in await store.finished_actions(db)}
+    assert reports["edit"].counts == {"skipped": 1}
+    assert reports["edit"].reasons == [("not eligible: not an approved cadre chat", 1)]
+
+
+async def test_notice_buttons_decide_only_pending(db: Database) -> None:
+    """A stale [Từ chối] on an old notice must not turn an approved chat into rejected."""
+    with pytest.raises(StaleDecision):
+        await store.set_approval(
+            db, -10, "rejected", actor_id=9, actor_role="owner", now=1, from_states=("pending",)
+        )
+    assert (await store.get_subscription(db, -10)).approval == "approved"  # type: ignore[union-attr]
+    await store.set_approval(db, -20, "pending", actor_id=None, actor_role=None, now=1)
+    sub = await store.set_approval(
+        db, -20, "rejected", actor_id=9, actor_role="owner", now=2, from_states=("pending",)
+    )
+    assert sub.approval == "rejected"
+
+
+async def test_orphans_recovered_but_not_live_rows(db: Database) -> None:
+    bid = await _queued(db, Audience("all"))
+    due = await store.fetch_due(db, 10, 100)
+    await store.mark_sending(db, [d.id for d in due], 10)
+    live, orphan, fresh = due[0].id, due[1].id, due[2].id
+    await db.execute("UPDATE deliveries SET updated_at = 11 WHERE id = ?", (fresh,))
+    n, _ops = await store.recover_orphans(
+        db, in_flight={live}, ops_in_flight=set(), older_than=10.5, now=12
+    )
+    assert n == 2  # orphan and due[3]; the live one and the freshly touched one stay
+    states = dict(await db.fetch_all("SELECT id, state FROM deliveries"))
+    assert states[live] == "sending" and states[fresh] == "sending"
+    assert states[orphan] == "pending"
+    assert await db.fetch_value("SELECT resends FROM deliveries WHERE id = ?", (orphan,)) == 1
+    assert (await store.get_broadcast(db, bid)).state == "sending"

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from bot.domain.errors import InvalidInput
+from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.text import TELEGRAM_TEXT_LIMIT, escape, nfc, utf16_len
 
 # --- delivery and broadcast states -------------------------------------------------
@@ -57,6 +58,58 @@ BROADCAST_LABELS_VI = {
     B_REJECTED: "bị từ chối",
 }
 KIND_LABELS_VI = {"announcement": "Thông báo", "directive": "Chỉ đạo", "reminder": "Nhắc lại"}
+# An automatic directive waiting for its file's publish_at is stored as awaiting_approval
+# with auto = 1 ("approved by the file"); it has no [Duyệt] and a label of its own.
+AUTO_WAITING_LABEL_VI = "hẹn gửi tự động (theo tệp chỉ đạo)"
+
+
+def broadcast_label_vi(state: str, auto: bool = False) -> str:
+    """A broadcast's state as admins see it."""
+    if auto and state == B_AWAITING:
+        return AUTO_WAITING_LABEL_VI
+    return BROADCAST_LABELS_VI.get(state, state)
+
+
+class NeedsAdminApproval(InvalidInput):
+    """An editor's broadcast would reach approved cadre chats: an admin must approve it."""
+
+    user_message = (
+        "🔐 Bản tin này sẽ tới cả nhóm cán bộ đã duyệt nên cần một quản trị viên bấm [Duyệt]."
+    )
+
+
+class StaleDecision(InvalidInput):
+    """A decision button pressed after the subscription was decided otherwise."""
+
+    def __init__(self, current: str) -> None:
+        self.current = current
+        super().__init__("Nhóm này đã được quyết định trước đó; nút này không còn hiệu lực.")
+
+
+# --- ids typed or carried in buttons --------------------------------------------------
+
+# SQLite integers are signed 64-bit; Telegram ids use at most 52 bits.
+_MAX_ID = 2**63 - 1
+
+
+def parse_id(raw: str) -> int:
+    """A positive id (broadcast number) from a button or a command; NotFound if forged."""
+    raw = raw.strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or int(raw) <= 0:
+        raise NotFound("Không tìm thấy bản tin này.")
+    return int(raw)
+
+
+def parse_chat_id(raw: str) -> int:
+    """A chat id (negative for groups) typed by an admin or carried by a button."""
+    raw = raw.strip()
+    digits = raw[1:] if raw.startswith("-") else raw
+    if not digits or not digits.isascii() or not digits.isdigit():
+        raise InvalidInput("Mã nhóm phải là số, ví dụ -1001234567890.")
+    value = int(raw)
+    if len(digits) > 19 or abs(value) > _MAX_ID or value == 0:
+        raise InvalidInput("Mã nhóm không hợp lệ (quá lớn). Xem mã đúng bằng /subscribers.")
+    return value
 
 
 def backoff_seconds(attempts: int, base: float = 2.0, cap: float = 300.0) -> float:
@@ -80,6 +133,11 @@ class Audience:
     def cadre_only(self) -> bool:
         """Cadre and unit audiences reach approved cadre chats only (units are cadre groups)."""
         return self.kind in ("cadre", "unit")
+
+    @property
+    def may_reach_cadre(self) -> bool:
+        """Every audience but "public" can include approved cadre chats (all, topic too)."""
+        return self.kind != "public"
 
     @property
     def units(self) -> tuple[str, ...]:
@@ -501,6 +559,8 @@ def op_reason_vi(reason: str) -> str:
         return "bot đã bị chặn hoặc đã rời nhóm"
     if "migrated" in text:
         return "nhóm đã chuyển thành siêu nhóm"
+    if text.startswith("not eligible"):
+        return "nhóm không còn được nhận bản tin này (đã hủy đăng ký hoặc bị thu hồi)"
     if text.startswith("network"):
         return "lỗi mạng kéo dài"
     return reason
@@ -511,12 +571,45 @@ def action_report_vi(
 ) -> str:
     """The admin's report after [Sửa] or [Thu hồi] went through every chat."""
     done, failed = counts.get("done", 0), counts.get("failed", 0)
+    skipped = counts.get("skipped", 0)
     if op == "delete":
         head = (
             f"🗑 Thu hồi bản tin #{broadcast_id}: đã xóa {done} tin nhắn; {failed} không xóa được."
         )
     else:
         head = f"✏️ Đã sửa bản tin #{broadcast_id}: {done} tin nhắn đã sửa, {failed} không sửa được."
+        if skipped:
+            head += f" {skipped} tin nhắn không sửa vì nhóm không còn được nhận bản tin này."
     lines = [head]
     lines += [f"  – {escape(op_reason_vi(r))}: {n}" for r, n in reasons]
     return "\n".join(lines)
+
+
+# --- lists sent as several messages ----------------------------------------------------
+
+
+def pack_lines(lines: Sequence[str], limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Join lines of validated HTML into as few messages as needed, each within `limit`
+    visible UTF-16 units; a message never ends inside a line (so never inside a tag or an
+    entity). A single line longer than the limit is split on its own (split_html)."""
+    messages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        length = utf16_len(visible_text(line))
+        if length > limit:
+            if current:
+                messages.append("\n".join(current))
+                current, size = [], 0
+            messages.extend(split_html(line, limit))
+            continue
+        extra = length + (1 if current else 0)
+        if current and size + extra > limit:
+            messages.append("\n".join(current))
+            current, size = [], 0
+            extra = length
+        current.append(line)
+        size += extra
+    if current:
+        messages.append("\n".join(current))
+    return messages

@@ -3,8 +3,14 @@
 Admins write announcements in Telegram's HTML subset; it is validated before anything
 is stored (bot.domain.broadcasts.validate_html). Every command and button re-checks the
 sender's role when it runs. Two-person rule (issue 6): an editor may prepare any
-announcement, but one that reaches cadre chats (cadre/unit audiences, directives) waits
-for an admin's [Duyệt]; owners and admins send directly.
+announcement, but one whose recipients include an approved cadre chat (cadre/unit
+audiences and directives always; "all" and topics when a cadre chat subscribed) waits
+for an admin's [Duyệt]; owners and admins send directly. The rule is checked when the
+editor confirms, again when the deliveries are created, and at the moment of sending.
+
+Composing and the admin views (/thongbao, /directive, /broadcast(s), /acks) work only in
+a private chat with the bot or in the admin group: previews of internal texts must never
+appear in a public group.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import contextlib
 import html
 import logging
 import warnings
+from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -28,11 +35,17 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.dispatcher import Dispatcher, ack_markup, summary_text
+from bot.dispatcher import AutoCheck, Dispatcher, ack_markup, summary_text
 from bot.domain import broadcasts as rules
 from bot.domain import clock
-from bot.domain.directives import Directive, load_directives
-from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.broadcasts import parse_id
+from bot.domain.directives import (
+    Directive,
+    load_directives,
+    load_directives_with_hashes,
+    read_directive,
+)
+from bot.domain.errors import ContentError, InvalidInput, NotFound
 from bot.handlers import subscriptions
 from bot.handlers.base import (
     NO_PERMISSION,
@@ -44,6 +57,7 @@ from bot.handlers.base import (
     services,
     user_errors,
 )
+from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import CommandInfo, Services
 from bot.store import broadcasts as store
 
@@ -51,10 +65,20 @@ log = logging.getLogger(__name__)
 
 TEXT, WHEN, EDIT = range(3)
 
+# Every user-facing constant below is Telegram HTML: a literal "<" must be "&lt;"
+# (tests/test_broadcast_texts.py runs each through the strict parser).
 ASK_TEXT = (
     "✍️ Gửi nội dung thông báo trong tin nhắn tiếp theo.\n"
     "Định dạng HTML của Telegram: &lt;b&gt;đậm&lt;/b&gt;, &lt;i&gt;nghiêng&lt;/i&gt;, "
     '&lt;a href="https://…"&gt;liên kết&lt;/a&gt;. Gõ /cancel để hủy.'
+)
+USAGE_BROADCAST = "Cú pháp: /broadcast &lt;số bản tin&gt;, xem /broadcasts."
+USAGE_ACKS = "Cú pháp: /acks &lt;số bản tin&gt;"
+USAGE_DIRECTIVE = "Cú pháp: /directive 2022-Q2 [đơn vị]"
+APPROVAL_REQUESTED = "🔐 Bản tin #{id} sẽ tới nhóm cán bộ: đã chuyển quản trị viên duyệt."
+CHIDAO_INTERNAL = (
+    "🔒 Chỉ đạo là tài liệu nội bộ, chỉ xem được trong nhóm cán bộ đã được Ban Tuyên giáo"
+    " duyệt. Nhóm của đồng chí có thể đăng ký bằng /dangky rồi chờ duyệt."
 )
 
 
@@ -76,11 +100,21 @@ async def _actor(update: Update, context: Context) -> tuple[int | None, str | No
     return (user.id if user else None), (str(role) if role else None)
 
 
+def _folder(svc: Services) -> Path:
+    return svc.settings.content_dir / "directives"
+
+
 def _directives(svc: Services) -> dict[str, Directive]:
-    found, problems = load_directives(svc.settings.content_dir / "directives", svc.settings.tz)
+    found, problems = load_directives(_folder(svc), svc.settings.tz)
     for problem in problems:
         log.warning("directive file problem: %s", problem)
     return found
+
+
+def _audience_of(directive: Directive) -> rules.Audience:
+    if directive.units:
+        return rules.Audience("unit", ",".join(directive.units))
+    return rules.Audience("cadre")
 
 
 # --- preview and audience ---------------------------------------------------------------
@@ -157,6 +191,7 @@ async def _new_announcement(update: Update, context: Context, source: str) -> No
 
 
 @requires("broadcast")
+@private_or_admin_chat
 @user_errors
 async def announce_command(update: Update, context: Context) -> int:
     """/announce <text> (or /announce, then the text)."""
@@ -168,6 +203,7 @@ async def announce_command(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
+@private_or_admin_chat
 async def announce_text(update: Update, context: Context) -> int | None:
     """The announcement text after a bare /announce (role re-checked)."""
     user = update.effective_user
@@ -189,13 +225,6 @@ async def cancel_command(update: Update, context: Context) -> int:
     _user_data(context).pop("bc_edit", None)
     await reply(update, "Đã hủy.")
     return ConversationHandler.END
-
-
-def parse_id(raw: str) -> int:
-    """A broadcast id from a button or a command; NotFound for anything forged."""
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or int(raw) <= 0:
-        raise NotFound("Không tìm thấy bản tin này.")
-    return int(raw)
 
 
 def _id_from(update: Update, index: int = 2) -> int:
@@ -222,12 +251,27 @@ async def audience_button(update: Update, context: Context) -> None:
 
 
 async def _start_sending(
-    context: Context, b: store.Broadcast, actor: tuple[int | None, str | None], when: int | None
+    context: Context,
+    b: store.Broadcast,
+    actor: tuple[int | None, str | None],
+    when: int | None,
+    *,
+    admin_approved: bool,
 ) -> str:
-    """Create the deliveries (one transaction), post the progress message, wake the worker."""
+    """Create the deliveries (one transaction), post the progress message, wake the worker.
+
+    NeedsAdminApproval (from the store) when not `admin_approved` and a recipient is an
+    approved cadre chat.
+    """
     svc = services(context)
     total = await store.queue_broadcast(
-        svc.db, b.id, scheduled_at=when, actor_id=actor[0], actor_role=actor[1], now=clock.now()
+        svc.db,
+        b.id,
+        scheduled_at=when,
+        actor_id=actor[0],
+        actor_role=actor[1],
+        now=clock.now(),
+        admin_approved=admin_approved,
     )
     if when is not None and when > clock.now():
         return (
@@ -287,44 +331,59 @@ async def send_now_button(update: Update, context: Context) -> None:
 
 async def _confirm(update: Update, context: Context, when: int | None) -> None:
     svc = services(context)
-    b = await store.get_broadcast(
-        svc.db,
-        _id_from(update) if update.callback_query else int(_user_data(context).get("bc_at", 0)),
+    bid = (
+        _id_from(update)
+        if update.callback_query
+        else parse_id(str(_user_data(context).get("bc_at", "")))
     )
+    b = await store.get_broadcast(svc.db, bid)
     if b.state != rules.B_DRAFT:
         raise InvalidInput("Bản tin này đã được xử lý rồi.")
     actor = await _actor(update, context)
     if when is not None:
-        await svc.db.execute(
-            "UPDATE broadcasts SET scheduled_at = ? WHERE id = ? AND state = 'draft'", (when, b.id)
-        )
+        await store.set_draft_schedule(svc.db, b.id, when)
         b = await store.get_broadcast(svc.db, b.id)
-    if b.cadre_only and not await svc.may(actor[0], "admin"):
-        ok = await store.set_broadcast_state(
-            svc.db,
-            b.id,
-            rules.B_AWAITING,
-            (rules.B_DRAFT,),
-            actor_id=actor[0],
-            actor_role=actor[1],
-            now=clock.now(),
-            action="broadcast_request_approval",
-        )
-        if not ok:
-            raise InvalidInput("Bản tin này đã được xử lý rồi.")
-        user = update.effective_user
-        await _ask_approval(context, b, user.full_name if user else "?")
-        await answer_query(update)
-        await reply(
-            update, f"🔐 Bản tin #{b.id} gửi tới nhóm cán bộ: đã chuyển quản trị viên duyệt."
-        )
+    is_admin = await svc.may(actor[0], "admin")
+    if not is_admin and (
+        b.cadre_only or await store.cadre_recipients(svc.db, rules.parse_audience(b.audience))
+    ):
+        await _request_approval(update, context, b, actor)
         return
-    message = await _start_sending(context, b, actor, when)
+    try:
+        message = await _start_sending(context, b, actor, when, admin_approved=is_admin)
+    except rules.NeedsAdminApproval:
+        # A cadre chat subscribed (or was approved) between the check and the queueing.
+        await _request_approval(update, context, b, actor)
+        return
     await answer_query(update)
     await reply(update, message)
 
 
+async def _request_approval(
+    update: Update, context: Context, b: store.Broadcast, actor: tuple[int | None, str | None]
+) -> None:
+    """An editor's broadcast reaching cadre chats: to the admins for [Duyệt]."""
+    svc = services(context)
+    ok = await store.set_broadcast_state(
+        svc.db,
+        b.id,
+        rules.B_AWAITING,
+        (rules.B_DRAFT,),
+        actor_id=actor[0],
+        actor_role=actor[1],
+        now=clock.now(),
+        action="broadcast_request_approval",
+    )
+    if not ok:
+        raise InvalidInput("Bản tin này đã được xử lý rồi.")
+    user = update.effective_user
+    await _ask_approval(context, b, user.full_name if user else "?")
+    await answer_query(update)
+    await reply(update, APPROVAL_REQUESTED.format(id=b.id))
+
+
 @requires("broadcast")
+@private_or_admin_chat
 @user_errors
 async def schedule_button(update: Update, context: Context) -> int:
     """[Hẹn giờ]: ask for dd/mm/yyyy hh:mm."""
@@ -342,6 +401,7 @@ async def schedule_button(update: Update, context: Context) -> int:
     return WHEN
 
 
+@private_or_admin_chat
 async def schedule_text(update: Update, context: Context) -> int:
     """The time typed after [Hẹn giờ]; the past is refused."""
     svc = services(context)
@@ -355,6 +415,10 @@ async def schedule_text(update: Update, context: Context) -> int:
         if when <= clock.now():
             raise InvalidInput("Thời gian này đã qua. Hãy nhập một thời điểm trong tương lai.")
         await _confirm(update, context, when)
+    except NotFound as exc:  # the draft is gone (or the conversation lost its id)
+        _user_data(context).pop("bc_at", None)
+        await reply(update, exc.user_message)
+        return ConversationHandler.END
     except InvalidInput as exc:
         await reply(update, f"{exc.user_message}\nNhập lại, hoặc /cancel.")
         return WHEN
@@ -412,7 +476,7 @@ async def approve_button(update: Update, context: Context) -> None:
         line = f"❌ Bản tin #{bid} bị từ chối."
     else:
         when = b.scheduled_at if b.scheduled_at and b.scheduled_at > clock.now() else None
-        line = "✅ Đã duyệt. " + await _start_sending(context, b, actor, when)
+        line = "✅ Đã duyệt. " + await _start_sending(context, b, actor, when, admin_approved=True)
     await answer_query(update)
     with contextlib.suppress(BadRequest):
         await query.edit_message_text(line)
@@ -427,6 +491,7 @@ async def approve_button(update: Update, context: Context) -> None:
 
 
 @requires("broadcast")
+@private_or_admin_chat
 async def broadcasts_command(update: Update, context: Context) -> None:
     """/broadcasts: recent broadcasts with their state and counts."""
     svc = services(context)
@@ -435,18 +500,27 @@ async def broadcasts_command(update: Update, context: Context) -> None:
         stats = await store.broadcast_stats(svc.db, b.id)
         sent = stats.counts.get(rules.SENT, 0)
         title = html.escape((b.title or rules.visible_text(b.body))[:40])
+        when = (
+            f" — gửi lúc {clock.format_local(b.scheduled_at, svc.settings.tz)}"
+            if b.auto and b.state == rules.B_AWAITING and b.scheduled_at
+            else ""
+        )
         lines.append(
             f"#{b.id} {rules.KIND_LABELS_VI.get(b.kind, b.kind)} — "
-            f"{rules.BROADCAST_LABELS_VI.get(b.state, b.state)}, {sent}/{b.total} — {title}"
+            f"{html.escape(b.state_label)}{when}, {sent}/{b.total} — {title}"
         )
     if len(lines) == 1:
         lines.append("Chưa có bản tin nào.")
     lines.append("Chi tiết: /broadcast &lt;số&gt;")
-    await reply(update, "\n".join(lines))
+    for text in rules.pack_lines(lines):
+        await reply(update, text)
 
 
 def _actions(b: store.Broadcast, stats: store.BroadcastStats) -> InlineKeyboardMarkup | None:
     row = []
+    if b.state == rules.B_AWAITING and not b.auto:
+        row.append(InlineKeyboardButton("✅ Duyệt", callback_data=f"bc:ok:{b.id}"))
+        row.append(InlineKeyboardButton("❌ Từ chối", callback_data=f"bc:no:{b.id}"))
     if b.state in (rules.B_QUEUED, rules.B_SENDING, rules.B_AWAITING):
         row.append(InlineKeyboardButton("⏹ Dừng", callback_data=f"bc:stop:{b.id}"))
     if stats.counts.get(rules.FAILED):
@@ -458,13 +532,14 @@ def _actions(b: store.Broadcast, stats: store.BroadcastStats) -> InlineKeyboardM
 
 
 @requires("broadcast")
+@private_or_admin_chat
 @user_errors
 async def broadcast_command(update: Update, context: Context) -> None:
     """/broadcast <id>: counts per state, reasons, timing, actions."""
     svc = services(context)
     arg = command_text(update).lstrip("#")
     if not (arg.isascii() and arg.isdigit()):
-        raise InvalidInput("Cú pháp: /broadcast <số bản tin>, xem /broadcasts.")
+        raise InvalidInput(USAGE_BROADCAST)
     b = await store.get_broadcast(svc.db, parse_id(arg))
     stats = await store.broadcast_stats(svc.db, b.id)
     await reply(update, summary_text(b, stats, svc.settings.tz), reply_markup=_actions(b, stats))
@@ -496,6 +571,7 @@ async def retry_button(update: Update, context: Context) -> None:
 
 
 @requires("admin")
+@private_or_admin_chat
 @user_errors
 async def edit_button(update: Update, context: Context) -> int:
     """[Sửa]: ask for the new text of a sent broadcast."""
@@ -509,6 +585,7 @@ async def edit_button(update: Update, context: Context) -> int:
     return EDIT
 
 
+@private_or_admin_chat
 async def edit_text(update: Update, context: Context) -> int:
     """The new text: validated, then every sent message is edited in the background."""
     svc = services(context)
@@ -516,9 +593,9 @@ async def edit_text(update: Update, context: Context) -> int:
     if not await svc.may(user.id if user else None, "admin"):
         await reply(update, NO_PERMISSION)
         return ConversationHandler.END
-    bid = int(_user_data(context).get("bc_edit", 0))
     message = update.effective_message
     try:
+        bid = parse_id(str(_user_data(context).get("bc_edit", "")))
         b = await store.get_broadcast(svc.db, bid)
         if b.kind == "directive" and b.title:
             raise InvalidInput("Chỉ đạo được sửa trong tệp nội dung, không sửa tại đây.")
@@ -584,13 +661,14 @@ async def delete_button(update: Update, context: Context) -> None:
 
 
 @requires("broadcast")
+@private_or_admin_chat
 @user_errors
 async def directive_command(update: Update, context: Context) -> None:
     """/directive <quarter> [unit]: preview a directive file for approved cadre chats."""
     svc = services(context)
     args = command_text(update).split()
     if not args:
-        raise InvalidInput("Cú pháp: /directive 2022-Q2 [đơn vị]")
+        raise InvalidInput(USAGE_DIRECTIVE)
     unit_arg = None
     if len(args) >= 2 and not args[-1].startswith("20") and "/" not in args[-1]:
         unit_arg = rules.normalize_label(args[-1])
@@ -599,8 +677,7 @@ async def directive_command(update: Update, context: Context) -> None:
     directive = _directives(svc).get(quarter)
     if directive is None:
         raise NotFound(f"Chưa có tệp chỉ đạo cho {rules.quarter_label_vi(quarter)}.")
-    units = (unit_arg,) if unit_arg else directive.units
-    audience = rules.Audience("unit", ",".join(units)) if units else rules.Audience("cadre")
+    audience = rules.Audience("unit", unit_arg) if unit_arg else _audience_of(directive)
     body = directive.message_html()
     parts = rules.split_html(body)
     chat, user = update.effective_chat, update.effective_user
@@ -622,29 +699,40 @@ async def directive_command(update: Update, context: Context) -> None:
 
 
 async def chidao_command(update: Update, context: Context) -> None:
-    """/chidao: this quarter's directive, in an approved cadre chat or to staff."""
+    """/chidao: the latest published directive, in an approved cadre chat or to staff.
+
+    In a group only a directive meant for it: published (publish_at not in the future)
+    and, when the file names units, the chat's unit among them.
+    """
     svc = services(context)
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
         return
     allowed = False
+    unit: str | None = None
     if chat.type == ChatType.PRIVATE:
         # Admins and editors (who send directives) read it in private; citizens and
         # moderators are told it is internal.
         allowed = await svc.may(user.id if user else None, "broadcast")
+        in_group = False
     else:
         sub = await store.get_subscription(svc.db, chat.id)
         allowed = sub is not None and sub.active and sub.is_cadre
+        unit = sub.unit if sub is not None else None
+        in_group = True
     if not allowed:
-        await reply(
-            update,
-            "🔒 Chỉ đạo là tài liệu nội bộ, chỉ xem được trong nhóm cán bộ đã được Ban Tuyên giáo"
-            " duyệt. Nhóm của đồng chí có thể đăng ký bằng /dangky rồi chờ duyệt.",
-        )
+        await reply(update, CHIDAO_INTERNAL)
         return
-    current = rules.quarter_of(clock.now(), svc.settings.tz)
+    now = clock.now()
+    current = rules.quarter_of(now, svc.settings.tz)
+
+    def meant_here(d: Directive) -> bool:
+        if d.publish_at is not None and d.publish_at > now:
+            return False
+        return not (in_group and d.units and unit not in d.units)
+
     found = _directives(svc)
-    candidates = sorted(q for q in found if q <= current)
+    candidates = sorted(q for q, d in found.items() if q <= current and meant_here(d))
     if not candidates:
         await reply(update, f"Chưa có chỉ đạo cho {rules.quarter_label_vi(current)}.")
         return
@@ -661,41 +749,171 @@ async def chidao_command(update: Update, context: Context) -> None:
         await reply(update, part)
 
 
-async def schedule_directives(svc: Services) -> None:
-    """At start: directive files with publish_at become scheduled broadcasts, once ever."""
+# --- directive files with publish_at -------------------------------------------------------
+
+
+async def schedule_directives(svc: Services) -> list[str]:
+    """Directive files with publish_at become scheduled broadcasts, once ever (at start and
+    on /reload); waiting ones take a changed file's text, units and time.
+
+    Never raises: a broken file is logged (and listed in the returned lines) and skipped.
+    Returns Vietnamese lines (HTML) for /reload's answer.
+    """
+    lines: list[str] = []
+    try:
+        found, problems, hashes = load_directives_with_hashes(_folder(svc), svc.settings.tz)
+    except Exception:  # defensive: load_directives_with_hashes turns files into problems
+        log.exception("directive files could not be read")
+        return ["⚠️ Không đọc được thư mục chỉ đạo."]
+    for problem in problems:
+        log.warning("directive file problem: %s", problem)
+        lines.append(f"⚠️ Tệp chỉ đạo lỗi, bỏ qua: <code>{html.escape(problem[:300])}</code>")
+    waiting = {b.directive_key: b for b in await store.waiting_auto_directives(svc.db)}
     now = clock.now()
-    for quarter, directive in _directives(svc).items():
+    for quarter, directive in found.items():
         if directive.publish_at is None:
             continue
-        if await store.auto_directive_exists(svc.db, quarter):
-            continue
-        if directive.publish_at < now - 86400:
-            log.warning(
-                "directive %s: publish_at is more than a day ago; not sent automatically"
-                " (use /directive %s)",
-                quarter,
-                quarter,
-            )
-            continue
-        audience = (
-            rules.Audience("unit", ",".join(directive.units))
-            if directive.units
-            else rules.Audience("cadre")
+        try:
+            line = await _schedule_one(svc, directive, hashes[quarter], waiting.get(quarter), now)
+        except Exception:
+            log.exception("directive %s could not be scheduled; skipped", directive.path)
+            line = f"⚠️ Không hẹn gửi được chỉ đạo {html.escape(quarter)}."
+        if line:
+            lines.append(line)
+    return lines
+
+
+async def _schedule_one(
+    svc: Services, d: Directive, digest: str, waiting: store.Broadcast | None, now: int
+) -> str | None:
+    assert d.publish_at is not None
+    label = rules.quarter_label_vi(d.quarter)
+    when = clock.format_local(d.publish_at, svc.settings.tz)
+    if waiting is not None:
+        if waiting.source_hash == digest:
+            return None
+        await _take_file(svc, waiting, d, digest, now)
+        return f"🔄 Chỉ đạo {label} (#{waiting.id}): đã cập nhật theo tệp, gửi lúc {when}."
+    if await store.auto_directive_exists(svc.db, d.quarter):
+        return None
+    if d.publish_at < now - 86400:
+        log.warning(
+            "directive %s: publish_at is more than a day ago; not sent automatically"
+            " (use /directive %s)",
+            d.quarter,
+            d.quarter,
         )
-        body = directive.message_html()
-        new_id = await store.schedule_auto_directive(
-            svc.db,
-            quarter=quarter,
-            title=directive.title,
-            body=body,
-            parts=rules.split_html(body),
-            audience=audience,
-            scheduled_at=directive.publish_at,
-            now=now,
-            report_chat_id=svc.settings.admin_chat_id,
+        return None
+    body = d.message_html()
+    new_id = await store.schedule_auto_directive(
+        svc.db,
+        quarter=d.quarter,
+        title=d.title,
+        body=body,
+        parts=rules.split_html(body),
+        audience=_audience_of(d),
+        scheduled_at=d.publish_at,
+        now=now,
+        report_chat_id=svc.settings.admin_chat_id,
+        source_path=d.path,
+        source_hash=digest,
+    )
+    if not new_id:
+        return None
+    log.info("directive %s scheduled as broadcast %s", d.quarter, new_id)
+    return f"⏰ Chỉ đạo {label}: hẹn gửi tự động lúc {when} (#{new_id})."
+
+
+async def _take_file(
+    svc: Services, b: store.Broadcast, d: Directive, digest: str, now: int
+) -> bool:
+    """A waiting automatic directive takes the file's current text, units and time;
+    True if what recipients get changed."""
+    assert d.publish_at is not None
+    body = d.message_html()
+    audience = _audience_of(d)
+    await store.update_auto_directive(
+        svc.db,
+        b.id,
+        title=d.title,
+        body=body,
+        parts=rules.split_html(body),
+        audience=audience,
+        scheduled_at=d.publish_at,
+        source_path=d.path,
+        source_hash=digest,
+        now=now,
+    )
+    return (body, audience.key(), d.title) != (b.body, b.audience, b.title)
+
+
+async def reload_directives(svc: Services) -> list[str]:
+    """For /reload (bot/handlers/articles.py calls the "reload_hooks"): pick up directive
+    files with publish_at added or changed while the bot runs."""
+    return await schedule_directives(svc)
+
+
+async def refresh_auto_directive(svc: Services, b: store.Broadcast) -> AutoCheck:
+    """Publish time of an automatic directive: re-read its file first.
+
+    Gone, broken, no longer this quarter's or without publish_at: cancelled with the
+    reason (told to the admin chat). Changed: the new text and units are used (and a
+    later publish_at waits). Unchanged: sent as stored.
+    """
+    now = clock.now()
+    quarter = b.directive_key or "?"
+    label = rules.quarter_label_vi(quarter) if b.directive_key else quarter
+    directive: Directive | None = None
+    digest = ""
+    reason: str | None = None
+    path = Path(b.source_path) if b.source_path else None
+    if path is not None and path.exists():
+        try:
+            directive, digest = read_directive(path, svc.settings.tz)
+        except ContentError as exc:
+            reason = f"tệp chỉ đạo có lỗi ({exc})"
+    else:
+        # Renamed (or scheduled without a path): the valid file of that quarter, if any.
+        found, _problems, hashes = load_directives_with_hashes(_folder(svc), svc.settings.tz)
+        directive = found.get(quarter)
+        digest = hashes.get(quarter, "")
+        if directive is None:
+            reason = "tệp chỉ đạo không còn"
+    if directive is not None and directive.quarter != quarter:
+        reason, directive = f"tệp giờ là chỉ đạo {directive.quarter}, không phải {quarter}", None
+    if directive is not None and digest != b.source_hash and directive.publish_at is None:
+        reason, directive = "tệp đã bỏ thời điểm gửi (publish_at)", None
+    if directive is None:
+        why = reason or "tệp chỉ đạo không đọc được"
+        await store.cancel_auto_directive(svc.db, b.id, why, now)
+        log.warning("automatic directive %s (%s) cancelled: %s", b.id, quarter, why)
+        return AutoCheck(
+            send=False,
+            note=(
+                f"⚠️ Chỉ đạo {html.escape(label)} (#{b.id}) không được gửi tự động:"
+                f" {html.escape(why)}. Sửa tệp rồi gửi bằng /directive {html.escape(quarter)}."
+            ),
         )
-        if new_id:
-            log.info("directive %s scheduled as broadcast %s", quarter, new_id)
+    if digest == b.source_hash:
+        return AutoCheck(send=True)
+    changed = await _take_file(svc, b, directive, digest, now)
+    assert directive.publish_at is not None
+    if directive.publish_at > now:
+        when = clock.format_local(directive.publish_at, svc.settings.tz)
+        return AutoCheck(
+            send=False,
+            note=f"⏰ Chỉ đạo {html.escape(label)} (#{b.id}): tệp đã đổi giờ gửi sang {when}.",
+        )
+    if not changed:
+        return AutoCheck(send=True)
+    audience = _audience_of(directive)
+    return AutoCheck(
+        send=True,
+        note=(
+            f"ℹ️ Chỉ đạo {html.escape(label)} (#{b.id}): tệp đã sửa sau khi hẹn giờ; gửi"
+            f" nội dung mới tới {html.escape(audience.label_vi())}."
+        ),
+    )
 
 
 # --- acknowledgements ------------------------------------------------------------------------
@@ -738,12 +956,10 @@ def _schedule_count_edit(context: Context, bid: int, chat_id: int, message_id: i
         try:
             # Many presses → one edit; in a group at most ~17 edits/min (limit 20/min).
             await asyncio.sleep(3.5 if chat_id < 0 else 1.0)
-            count = await services(context).db.fetch_value(
-                "SELECT COUNT(*) FROM acks WHERE broadcast_id = ? AND chat_id = ?", (bid, chat_id)
-            )
+            count = await store.ack_count(services(context).db, bid, chat_id)
             pending.discard(key)
             await context.bot.edit_message_reply_markup(
-                chat_id, message_id, reply_markup=ack_markup(bid, int(count or 0))
+                chat_id, message_id, reply_markup=ack_markup(bid, count)
             )
         except TelegramError as exc:
             log.info("ack count edit failed: %s", exc)
@@ -754,13 +970,17 @@ def _schedule_count_edit(context: Context, bid: int, chat_id: int, message_id: i
 
 
 @requires("broadcast")
+@private_or_admin_chat
 @user_errors
 async def acks_command(update: Update, context: Context) -> None:
-    """/acks <id>: chats that received the directive and have not acknowledged it."""
+    """/acks <id>: chats that received the directive and have not acknowledged it.
+
+    Every chat is listed, in as many messages as needed (whole lines, under 4096).
+    """
     svc = services(context)
     arg = command_text(update).lstrip("#")
     if not (arg.isascii() and arg.isdigit()):
-        raise InvalidInput("Cú pháp: /acks <số bản tin>")
+        raise InvalidInput(USAGE_ACKS)
     b = await store.get_broadcast(svc.db, parse_id(arg))
     if not b.with_ack:
         raise InvalidInput("Bản tin này không có nút xác nhận.")
@@ -771,14 +991,12 @@ async def acks_command(update: Update, context: Context) -> None:
         f"{stats.counts.get(rules.SENT, 0)} nhóm đã xác nhận."
     ]
     if missing:
-        lines.append("Chưa xác nhận:")
+        lines.append(f"Chưa xác nhận ({len(missing)} nhóm):")
         lines += [
             f"• {html.escape(c.title or str(c.chat_id))}"
             + (f" ({html.escape(c.unit)})" if c.unit else "")
-            for c in missing[:100]
+            for c in missing
         ]
-        if len(missing) > 100:
-            lines.append(f"… và {len(missing) - 100} nhóm khác.")
     markup = (
         InlineKeyboardMarkup(
             [[InlineKeyboardButton("🔔 Nhắc lại", callback_data=f"bc:remind:{b.id}")]]
@@ -786,7 +1004,9 @@ async def acks_command(update: Update, context: Context) -> None:
         if missing
         else None
     )
-    await reply(update, "\n".join(lines), reply_markup=markup)
+    messages = rules.pack_lines(lines)
+    for i, text in enumerate(messages):
+        await reply(update, text, reply_markup=markup if i == len(messages) - 1 else None)
 
 
 @requires("admin")
@@ -836,8 +1056,17 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
     svc.features["dispatcher"] = dispatcher
     svc.features.setdefault("heartbeats", {})["broadcasts"] = lambda: dispatcher.heartbeat
 
+    async def refresh(b: store.Broadcast) -> AutoCheck:
+        return await refresh_auto_directive(svc, b)
+
+    dispatcher.refresh_auto = refresh
+    svc.features.setdefault("reload_hooks", []).append(reload_directives)
+
     async def start(app: Any) -> None:
-        await schedule_directives(svc)
+        try:
+            await schedule_directives(svc)
+        except Exception:  # a broken directive must never stop the bot from starting
+            log.exception("scheduling directive files failed; the bot starts anyway")
         await dispatcher.start(app)
 
     svc.starters.append(start)

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import logging
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
+from bot.domain import broadcasts as rules
 from bot.domain import clock
-from bot.domain.broadcasts import normalize_label
+from bot.domain.broadcasts import normalize_label, pack_lines, parse_chat_id
 from bot.domain.errors import InvalidInput
 from bot.handlers.base import (
+    Callback,
     Context,
     answer_query,
     command_text,
@@ -29,6 +38,7 @@ from bot.store import broadcasts as store
 from bot.store import people
 
 log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callback)
 
 _ADMIN_STATUSES = frozenset({"creator", "administrator"})
 APPROVAL_LABELS_VI = {
@@ -38,6 +48,36 @@ APPROVAL_LABELS_VI = {
     "rejected": "công khai (không được duyệt làm nhóm cán bộ)",
     "revoked": "công khai (đã thu hồi quyền nhóm cán bộ)",
 }
+# Telegram HTML: a literal "<" must be "&lt;" (tests/test_broadcast_texts.py checks).
+USAGE_SETUNIT = (
+    "Cú pháp: /setunit &lt;mã nhóm&gt; &lt;đơn vị&gt;, ví dụ /setunit -100123 phuong-chi-lang"
+    " (dùng - để xóa)."
+)
+USAGE_CHAT_ID = "Cần ghi mã nhóm, ví dụ /approve -1001234567890"
+PLACE_REFUSAL = (
+    "🔒 Việc này chỉ làm trong cuộc trò chuyện riêng với bot hoặc trong nhóm quản trị,"
+    " để nội dung nội bộ không hiện ra ở nhóm khác."
+)
+
+
+def private_or_admin_chat(func: F) -> F:
+    """Run only in a private chat with the bot or in the admin group (LOA_ADMIN_CHAT_ID);
+    elsewhere say so in Vietnamese (and end a conversation that tries to start there).
+    Put it under @requires so that the role is checked first."""
+
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: Context) -> Any:
+        chat = update.effective_chat
+        admin_chat = services(context).settings.admin_chat_id
+        if chat is not None and chat.type != ChatType.PRIVATE and chat.id != admin_chat:
+            if update.callback_query is not None:
+                await answer_query(update, PLACE_REFUSAL, alert=True)
+            else:
+                await reply(update, PLACE_REFUSAL)
+            return ConversationHandler.END
+        return await func(update, context)
+
+    return cast(F, wrapper)
 
 
 async def is_group_admin(update: Update, context: Context) -> bool:
@@ -162,14 +202,17 @@ async def topics_command(update: Update, context: Context) -> None:
 def _chat_id_arg(update: Update) -> int:
     text = command_text(update).split()
     if not text:
-        raise InvalidInput("Cần ghi mã nhóm, ví dụ /approve -1001234567890")
-    try:
-        return int(text[0])
-    except ValueError:
-        raise InvalidInput("Mã nhóm phải là số, ví dụ -1001234567890.") from None
+        raise InvalidInput(USAGE_CHAT_ID)
+    return parse_chat_id(text[0])
 
 
-async def _decide(update: Update, context: Context, chat_id: int, approval: str) -> str:
+async def _decide(
+    update: Update,
+    context: Context,
+    chat_id: int,
+    approval: str,
+    from_states: tuple[str, ...] | None = None,
+) -> str:
     svc = services(context)
     user = update.effective_user
     role = await svc.role_of(user.id if user else None)
@@ -180,6 +223,7 @@ async def _decide(update: Update, context: Context, chat_id: int, approval: str)
         actor_id=user.id if user else None,
         actor_role=str(role) if role else None,
         now=clock.now(),
+        from_states=from_states,
     )
     chat = await people.get_chat(svc.db, chat_id)
     title = html.escape(chat.title if chat and chat.title else str(chat_id))
@@ -213,12 +257,27 @@ async def revoke_command(update: Update, context: Context) -> None:
 @requires("admin")
 @user_errors
 async def approval_button(update: Update, context: Context) -> None:
-    """[Duyệt]/[Từ chối] under a subscription notice in the admin chat."""
+    """[Duyệt]/[Từ chối] under a subscription notice in the admin chat.
+
+    Only a subscription still waiting (pending) is decided here: a stale notice must not
+    turn an approved group into a rejected one (/revoke is the way to revoke).
+    """
     query = update.callback_query
     assert query is not None and query.data is not None
     _, verdict, raw = query.data.split(":", 2)
     approval = "approved" if verdict == "ok" else "rejected"
-    line = await _decide(update, context, int(raw), approval)
+    chat_id = parse_chat_id(raw)
+    try:
+        line = await _decide(update, context, chat_id, approval, ("pending",))
+    except rules.StaleDecision as exc:
+        label = APPROVAL_LABELS_VI.get(exc.current, exc.current)
+        await answer_query(
+            update,
+            f"Nhóm này đã được quyết định trước đó (hiện: {label}). Nút này không còn hiệu lực;"
+            " muốn thu hồi hãy dùng /revoke.",
+            alert=True,
+        )
+        return
     await answer_query(update, "Đã duyệt." if approval == "approved" else "Đã từ chối.")
     user = update.effective_user
     by = html.escape(user.full_name) if user else "?"
@@ -234,10 +293,7 @@ async def setunit_command(update: Update, context: Context) -> None:
     svc = services(context)
     args = command_text(update).split()
     if len(args) != 2:
-        raise InvalidInput(
-            "Cú pháp: /setunit <mã nhóm> <đơn vị>, ví dụ /setunit -100123 phuong-chi-lang"
-            " (dùng - để xóa)."
-        )
+        raise InvalidInput(USAGE_SETUNIT)
     chat_id = _chat_id_arg(update)
     unit = None if args[1] == "-" else normalize_label(args[1])
     user = update.effective_user
@@ -250,29 +306,30 @@ async def setunit_command(update: Update, context: Context) -> None:
         actor_role=str(role) if role else None,
         now=clock.now(),
     )
-    await reply(update, f"Đã gán đơn vị {html.escape(unit or '(không)')} cho {chat_id}.")
+    await reply(
+        update, f"Đã gán đơn vị {html.escape(unit or '(không)')} cho <code>{chat_id}</code>."
+    )
 
 
 @requires("admin")
+@private_or_admin_chat
 async def subscribers_command(update: Update, context: Context) -> None:
-    """/subscribers: subscribed groups with their audience and unit (for /approve, /setunit)."""
+    """/subscribers: subscribed groups with their audience and unit (for /approve, /setunit).
+
+    Every group is listed, in as many messages as needed (whole lines, under 4096). Only
+    in a private chat with the bot or in the admin group: it names the cadre groups.
+    """
     svc = services(context)
-    rows = await svc.db.fetch_all(
-        "SELECT s.chat_id, c.title, s.active, s.approval, s.unit, s.inactive_reason, c.type"
-        " FROM subscriptions s JOIN chats c ON c.id = s.chat_id ORDER BY c.type != 'private',"
-        " s.approval, c.title LIMIT 200"
-    )
-    private = sum(1 for r in rows if r[6] == "private" and r[2])
-    lines = [f"<b>Đăng ký nhận tin</b>: {private} cá nhân"]
-    for r in rows:
-        if r[6] == "private":
-            continue
-        state = APPROVAL_LABELS_VI.get(str(r[3]), str(r[3]))
-        if not r[2]:
-            state += f", ngừng nhận ({html.escape(str(r[5] or ''))})"
-        unit = f", đơn vị {html.escape(r[4])}" if r[4] else ""
-        lines.append(f"• {html.escape(r[1] or '?')} <code>{r[0]}</code>: {state}{unit}")
-    await reply(update, "\n".join(lines)[:4000])
+    private, groups = await store.subscription_overview(svc.db)
+    lines = [f"<b>Đăng ký nhận tin</b>: {private} cá nhân, {len(groups)} nhóm"]
+    for g in groups:
+        state = APPROVAL_LABELS_VI.get(g.approval, g.approval)
+        if not g.active:
+            state += f", ngừng nhận ({html.escape(g.inactive_reason or '')})"
+        unit = f", đơn vị {html.escape(g.unit)}" if g.unit else ""
+        lines.append(f"• {html.escape(g.title or '?')} <code>{g.chat_id}</code>: {state}{unit}")
+    for text in pack_lines(lines):
+        await reply(update, text)
 
 
 async def on_membership(update: Update, context: Context, was: bool, is_member: bool) -> None:

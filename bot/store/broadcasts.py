@@ -129,19 +129,31 @@ async def set_approval(
     actor_id: int | None,
     actor_role: str | None,
     now: int,
+    from_states: Sequence[str] | None = None,
 ) -> Subscription:
-    """Set the cadre approval state (audience follows it), audited; NotFound if no row."""
+    """Set the cadre approval state (audience follows it), audited; NotFound if no row.
+
+    With `from_states`, only a subscription currently in one of them changes (the
+    [Duyệt]/[Từ chối] buttons of a subscription notice pass ("pending",): a stale button
+    must not undo a later decision); otherwise InvalidInput naming the current state.
+    """
     if approval not in ("none", "pending", "approved", "rejected", "revoked"):
         raise InvalidInput(f"unknown approval {approval}")
     audience = "cadre" if approval == "approved" else "public"
     async with db.transaction() as conn:
         async with conn.execute(
+            "SELECT approval FROM subscriptions WHERE chat_id = ?", (chat_id,)
+        ) as cur:
+            current = await cur.fetchone()
+        if current is None:
+            raise NotFound(f"Nhóm {chat_id} chưa đăng ký nhận tin.")
+        if from_states is not None and current[0] not in from_states:
+            raise rules.StaleDecision(str(current[0]))
+        await conn.execute(
             "UPDATE subscriptions SET approval = ?, audience = ?, decided_by = ?, updated_at = ?"
             " WHERE chat_id = ?",
             (approval, audience, actor_id, now, chat_id),
-        ) as cur:
-            if not cur.rowcount:
-                raise NotFound(f"Nhóm {chat_id} chưa đăng ký nhận tin.")
+        )
         if approval != "pending":
             await record_audit(
                 conn,
@@ -221,13 +233,78 @@ async def count_recipients(db: Database, audience: Audience) -> int:
         return len(await _recipients(conn, audience))
 
 
+async def _cadre_among(conn: aiosqlite.Connection, chat_ids: Sequence[int]) -> int:
+    if not chat_ids:
+        return 0
+    found = 0
+    for start in range(0, len(chat_ids), 500):
+        chunk = list(chat_ids[start : start + 500])
+        async with conn.execute(
+            "SELECT COUNT(*) FROM subscriptions WHERE approval = 'approved'"
+            f" AND chat_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ) as cur:
+            row = await cur.fetchone()
+        found += int(row[0]) if row else 0
+    return found
+
+
+async def cadre_recipients(db: Database, audience: Audience) -> int:
+    """How many approved cadre chats the audience reaches right now (for any audience:
+    "all" and topics include cadre chats too)."""
+    if not audience.may_reach_cadre:
+        return 0
+    async with db.snapshot() as conn:
+        return await _cadre_among(conn, await _recipients(conn, audience))
+
+
+@dataclass(frozen=True)
+class GroupSubscription:
+    """A subscribed group in the /subscribers listing."""
+
+    chat_id: int
+    title: str | None
+    active: bool
+    approval: str
+    unit: str | None
+    inactive_reason: str | None
+
+
+async def subscription_overview(db: Database) -> tuple[int, list[GroupSubscription]]:
+    """(active private subscriptions, every subscribed group/channel), for /subscribers."""
+    async with db.snapshot() as conn:
+        async with conn.execute(
+            "SELECT COUNT(*) FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
+            " WHERE c.type = 'private' AND s.active = 1"
+        ) as cur:
+            row = await cur.fetchone()
+        async with conn.execute(
+            "SELECT s.chat_id, c.title, s.active, s.approval, s.unit, s.inactive_reason"
+            " FROM subscriptions s JOIN chats c ON c.id = s.chat_id WHERE c.type != 'private'"
+            " ORDER BY s.approval, c.title, s.chat_id"
+        ) as cur:
+            rows = await cur.fetchall()
+    groups = [
+        GroupSubscription(
+            as_int(r[0]), opt_str(r[1]), as_bool(r[2]), as_str(r[3]), opt_str(r[4]), opt_str(r[5])
+        )
+        for r in rows
+    ]
+    return (int(row[0]) if row else 0), groups
+
+
 async def migrate_chat(db: Database, old: int, new: int, now: int) -> None:
-    """A group became a supergroup: move every row of `old` to `new`, even if `new` exists."""
+    """A group became a supergroup: move every row of `old` to `new`, even if `new` exists.
+
+    It is the same group: when `new` already has its own subscription (say the bot saw a
+    /dangky there first, still pending), the old chat's cadre approval and unit are carried
+    over. Deliveries and edit/delete operations follow the chat.
+    """
     async with db.transaction() as conn:
         async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (new,)) as cur:
             new_exists = await cur.fetchone() is not None
         if not new_exists:
-            # ON UPDATE CASCADE carries subscriptions, deliveries and acks along.
+            # ON UPDATE CASCADE carries subscriptions, deliveries, acks and message_ops along.
             await conn.execute(
                 "UPDATE chats SET id = ?, type = 'supergroup', last_seen = ? WHERE id = ?",
                 (new, now, old),
@@ -241,12 +318,38 @@ async def migrate_chat(db: Database, old: int, new: int, now: int) -> None:
                 " subscribed_by, decided_by, created_at, ? FROM subscriptions WHERE chat_id = ?",
                 (new, now, old),
             )
+            # The new id's own row (if it had one) gets the old approval and unit: an admin
+            # approved this group; its upgrade must not lose that (nor invent one: only an
+            # undecided new row is upgraded, never a rejected or revoked one).
+            await conn.execute(
+                "UPDATE subscriptions SET approval = 'approved', audience = 'cadre',"
+                " decided_by = (SELECT o.decided_by FROM subscriptions o WHERE o.chat_id = ?),"
+                " unit = COALESCE(unit, (SELECT o.unit FROM subscriptions o WHERE o.chat_id = ?)),"
+                " updated_at = ? WHERE chat_id = ? AND approval IN ('none', 'pending')"
+                " AND EXISTS (SELECT 1 FROM subscriptions o WHERE o.chat_id = ?"
+                "  AND o.approval = 'approved')",
+                (old, old, now, new, old),
+            )
+            await conn.execute(
+                "UPDATE subscriptions SET unit = (SELECT o.unit FROM subscriptions o"
+                " WHERE o.chat_id = ?), updated_at = ? WHERE chat_id = ? AND unit IS NULL"
+                " AND approval = 'approved'",
+                (old, now, new),
+            )
             await conn.execute(
                 "UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new, old)
             )
             # Deliveries that collided: the new chat already has its own for that broadcast.
             await conn.execute(
                 "UPDATE deliveries SET state = 'skipped', last_error = 'migrated (duplicate)',"
+                " updated_at = ? WHERE chat_id = ? AND state IN ('pending', 'sending')",
+                (now, old),
+            )
+            await conn.execute(
+                "UPDATE OR IGNORE message_ops SET chat_id = ? WHERE chat_id = ?", (new, old)
+            )
+            await conn.execute(
+                "UPDATE message_ops SET state = 'cancelled', last_error = 'migrated (duplicate)',"
                 " updated_at = ? WHERE chat_id = ? AND state IN ('pending', 'sending')",
                 (now, old),
             )
@@ -270,6 +373,19 @@ async def migrate_chat(db: Database, old: int, new: int, now: int) -> None:
             target=old,
             detail={"new": new},
         )
+
+
+async def requeue_after_migration(db: Database, delivery_id: int, now: float) -> bool:
+    """A delivery interrupted by "group migrated" goes back to pending (now for the new
+    chat id), so the next attempt passes mark_sending's eligibility check like any other.
+    True if it was still in flight (not merged into the new chat's own delivery)."""
+    changed = await db.execute(
+        "UPDATE deliveries SET state = 'pending', next_attempt_at = 0, attempts = attempts + 1,"
+        " last_error = 'group migrated to a supergroup', updated_at = ?"
+        " WHERE id = ? AND state = 'sending'",
+        (now, delivery_id),
+    )
+    return changed > 0
 
 
 # --- broadcasts ----------------------------------------------------------------------
@@ -303,12 +419,22 @@ class Broadcast:
     auto: bool = False
     text_rev: int = 0
     revoked_at: int | None = None
+    cadre_ok: bool = False
+    cancel_reason: str | None = None
+    source_path: str | None = None
+    source_hash: str | None = None
+
+    @property
+    def state_label(self) -> str:
+        """The state as admins see it (an automatic directive has a label of its own)."""
+        return rules.broadcast_label_vi(self.state, self.auto)
 
 
 _B_COLUMNS = (
     "id, kind, state, title, body, parts, audience, cadre_only, with_ack, directive_key,"
     " parent_id, created_by, created_at, approved_by, scheduled_at, started_at, finished_at,"
-    " total, report_chat_id, report_message_id, reported, auto, text_rev, revoked_at"
+    " total, report_chat_id, report_message_id, reported, auto, text_rev, revoked_at,"
+    " cadre_ok, cancel_reason, source_path, source_hash"
 )
 
 
@@ -338,6 +464,10 @@ def _broadcast(r: aiosqlite.Row) -> Broadcast:
         as_bool(r[21]),
         as_int(r[22]),
         opt_int(r[23]),
+        as_bool(r[24]),
+        opt_str(r[25]),
+        opt_str(r[26]),
+        opt_str(r[27]),
     )
 
 
@@ -405,6 +535,16 @@ async def set_draft_audience(
         raise InvalidInput("Bản tin này không còn là bản nháp.")
 
 
+async def set_draft_schedule(db: Database, broadcast_id: int, when: int | None) -> None:
+    """The time a draft is to be sent at ([Hẹn giờ]); InvalidInput if no longer a draft."""
+    changed = await db.execute(
+        "UPDATE broadcasts SET scheduled_at = ? WHERE id = ? AND state = 'draft'",
+        (when, broadcast_id),
+    )
+    if not changed:
+        raise InvalidInput("Bản tin này đã được xử lý rồi.")
+
+
 async def set_broadcast_state(
     db: Database,
     broadcast_id: int,
@@ -445,11 +585,16 @@ async def queue_broadcast(
     actor_role: str | None,
     now: int,
     from_states: Sequence[str] = (rules.B_DRAFT, rules.B_AWAITING),
+    admin_approved: bool = False,
 ) -> int:
     """Resolve the audience and create every delivery in ONE transaction; return the total.
 
     Refuses (InvalidInput) when the broadcast is no longer a draft or awaiting approval,
-    so a double press cannot create it twice.
+    so a double press cannot create it twice. Without `admin_approved` (an owner/admin
+    sends or approved it, or a directive file scheduled it) a broadcast whose recipients
+    include an approved cadre chat is refused with NeedsAdminApproval (issue 6), checked
+    in the same transaction that resolves the recipients; `cadre_ok` is stored so the
+    dispatcher checks it again at the moment of sending.
     """
     marks = ",".join("?" * len(from_states))
     async with db.transaction() as conn:
@@ -462,6 +607,8 @@ async def queue_broadcast(
             raise InvalidInput("Bản tin này đã được gửi, đã hủy hoặc không còn chờ xác nhận.")
         audience = parse_audience(str(row[0]))
         chats = await _recipients(conn, audience)
+        if not admin_approved and await _cadre_among(conn, chats):
+            raise rules.NeedsAdminApproval()
         due = float(scheduled_at or 0)
         await conn.executemany(
             "INSERT OR IGNORE INTO deliveries (broadcast_id, chat_id, next_attempt_at, updated_at)"
@@ -471,8 +618,19 @@ async def queue_broadcast(
         state = rules.B_QUEUED if chats else rules.B_DONE
         await conn.execute(
             "UPDATE broadcasts SET state = ?, total = ?, scheduled_at = ?, approved_by = ?,"
-            " approved_at = ?, finished_at = CASE WHEN ? = 'done' THEN ? END WHERE id = ?",
-            (state, len(chats), scheduled_at, actor_id, now, state, now, broadcast_id),
+            " approved_at = ?, cadre_ok = ?, finished_at = CASE WHEN ? = 'done' THEN ? END"
+            " WHERE id = ?",
+            (
+                state,
+                len(chats),
+                scheduled_at,
+                actor_id,
+                now,
+                int(admin_approved),
+                state,
+                now,
+                broadcast_id,
+            ),
         )
         await record_audit(
             conn,
@@ -481,7 +639,12 @@ async def queue_broadcast(
             actor_role=actor_role,
             action="broadcast_queue",
             target=broadcast_id,
-            detail={"total": len(chats), "audience": audience.key(), "at": scheduled_at},
+            detail={
+                "total": len(chats),
+                "audience": audience.key(),
+                "at": scheduled_at,
+                "admin_approved": admin_approved,
+            },
         )
     return len(chats)
 
@@ -877,8 +1040,39 @@ async def fetch_due_ops(db: Database, now: float, limit: int) -> list[MessageOp]
 
 
 async def mark_op_sending(db: Database, op_id: int, now: float) -> int | None:
-    """Mark one op "sending" right before its request; its (current) chat id, or None."""
+    """Mark one op "sending" right before its request; its (current) chat id, or None.
+
+    An edit is re-checked at this moment like a delivery: a chat that unsubscribed, or
+    (for a cadre-only broadcast) was revoked or left the unit since, does not get the new
+    text: the op is marked skipped with the reason. A deletion always goes (removing an
+    internal text is always allowed).
+    """
     async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT o.chat_id, o.op, o.state, b.cadre_only, b.audience, s.active, s.approval,"
+            " s.unit FROM message_ops o JOIN broadcasts b ON b.id = o.broadcast_id"
+            " LEFT JOIN subscriptions s ON s.chat_id = o.chat_id WHERE o.id = ?",
+            (op_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None or row[2] != "pending":
+            return None
+        if row[1] == "edit":
+            reason = _ineligible(
+                cadre_only=bool(row[3]),
+                cadre_ok=True,
+                audience_key=str(row[4]),
+                sub_active=row[5],
+                approval=row[6],
+                unit=row[7],
+            )
+            if reason:
+                await conn.execute(
+                    "UPDATE message_ops SET state = 'skipped', last_error = ?, updated_at = ?"
+                    " WHERE id = ? AND state = 'pending'",
+                    (f"not eligible: {reason}", now, op_id),
+                )
+                return None
         async with conn.execute(
             "UPDATE message_ops SET state = 'sending', updated_at = ? WHERE id = ?"
             " AND state = 'pending'",
@@ -886,9 +1080,7 @@ async def mark_op_sending(db: Database, op_id: int, now: float) -> int | None:
         ) as cur:
             if not cur.rowcount:
                 return None
-        async with conn.execute("SELECT chat_id FROM message_ops WHERE id = ?", (op_id,)) as cur:
-            row = await cur.fetchone()
-    return None if row is None else int(row[0])
+    return int(row[0])
 
 
 async def record_op(
@@ -934,8 +1126,9 @@ async def finished_actions(db: Database) -> list[ActionReport]:
             "SELECT state, COUNT(*) FROM message_ops WHERE action_id = ? GROUP BY state", (r[0],)
         )
         reason_rows = await db.fetch_all(
-            "SELECT last_error, COUNT(*) FROM message_ops WHERE action_id = ? AND state = 'failed'"
-            " GROUP BY last_error ORDER BY COUNT(*) DESC LIMIT 5",
+            "SELECT last_error, COUNT(*) FROM message_ops WHERE action_id = ?"
+            " AND state IN ('failed', 'skipped') GROUP BY last_error ORDER BY COUNT(*) DESC"
+            " LIMIT 5",
             (r[0],),
         )
         out.append(
@@ -986,20 +1179,23 @@ async def schedule_auto_directive(
     scheduled_at: int,
     now: int,
     report_chat_id: int | None,
+    source_path: str | None = None,
+    source_hash: str | None = None,
 ) -> int | None:
-    """Create and queue a directive from its file's publish_at, at most once per quarter.
+    """Create a directive to be sent at its file's publish_at, at most once per quarter.
 
     The partial unique index on (directive_key) WHERE auto = 1 makes this idempotent
     across restarts and races; returns the new id or None when it already existed.
     Audience is resolved at publish time: deliveries are created then (see
-    `materialize_due_auto`), so chats approved meanwhile are included.
+    `queue_auto_directive`), so chats approved meanwhile are included; the file is
+    re-read then too (source_path, source_hash).
     """
     async with db.transaction() as conn:
         async with conn.execute(
             "INSERT OR IGNORE INTO broadcasts (kind, state, title, body, parts, audience,"
-            " cadre_only, with_ack, directive_key, auto, created_at, scheduled_at,"
-            " report_chat_id) VALUES ('directive', 'awaiting_approval', ?, ?, ?, ?, 1, 1, ?, 1,"
-            " ?, ?, ?)",
+            " cadre_only, cadre_ok, with_ack, directive_key, auto, created_at, scheduled_at,"
+            " report_chat_id, source_path, source_hash) VALUES ('directive',"
+            " 'awaiting_approval', ?, ?, ?, ?, 1, 1, 1, ?, 1, ?, ?, ?, ?, ?)",
             (
                 title,
                 body,
@@ -1009,13 +1205,15 @@ async def schedule_auto_directive(
                 now,
                 scheduled_at,
                 report_chat_id,
+                source_path,
+                source_hash,
             ),
         ) as cur:
             if not cur.rowcount:
                 return None
             new_id = int(cur.lastrowid or 0)
         # 'awaiting_approval' with auto = 1 here means "approved by the file, waiting for
-        # publish_at"; materialize_due_auto queues it when the time comes.
+        # publish_at" (labelled so in /broadcasts, no [Duyệt]).
         await record_audit(
             conn,
             at=now,
@@ -1028,28 +1226,109 @@ async def schedule_auto_directive(
     return new_id
 
 
-async def materialize_due_auto(db: Database, now: int) -> list[int]:
-    """Queue automatic directives whose publish time has come (deliveries created then)."""
-    rows = await db.fetch_all(
-        "SELECT id FROM broadcasts WHERE auto = 1 AND state = 'awaiting_approval'"
-        " AND scheduled_at <= ?",
-        (now,),
-    )
-    queued = []
-    for row in rows:
-        try:
-            await queue_broadcast(
-                db,
-                int(row[0]),
-                scheduled_at=None,
+async def waiting_auto_directives(db: Database, due_by: int | None = None) -> list[Broadcast]:
+    """Automatic directives still waiting for their publish time (only those due by
+    `due_by` when given)."""
+    sql = f"SELECT {_B_COLUMNS} FROM broadcasts WHERE auto = 1 AND state = 'awaiting_approval'"
+    params: tuple[object, ...] = ()
+    if due_by is not None:
+        sql += " AND scheduled_at <= ?"
+        params = (due_by,)
+    rows = await db.fetch_all(sql + " ORDER BY scheduled_at, id", params)
+    return [_broadcast(r) for r in rows]
+
+
+async def update_auto_directive(
+    db: Database,
+    broadcast_id: int,
+    *,
+    title: str,
+    body: str,
+    parts: Sequence[str],
+    audience: Audience,
+    scheduled_at: int,
+    source_path: str,
+    source_hash: str,
+    now: int,
+) -> bool:
+    """The directive file changed before publishing: take its new text, units and time."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "UPDATE broadcasts SET title = ?, body = ?, parts = ?, audience = ?,"
+            " scheduled_at = ?, source_path = ?, source_hash = ?"
+            " WHERE id = ? AND auto = 1 AND state = 'awaiting_approval'",
+            (
+                title,
+                body,
+                json.dumps(list(parts), ensure_ascii=False),
+                audience.key(),
+                scheduled_at,
+                source_path,
+                source_hash,
+                broadcast_id,
+            ),
+        ) as cur:
+            changed = cur.rowcount > 0
+        if changed:
+            await record_audit(
+                conn,
+                at=now,
                 actor_id=None,
                 actor_role="system",
-                now=now,
-                from_states=(rules.B_AWAITING,),
+                action="directive_file_changed",
+                target=broadcast_id,
+                detail={"audience": audience.key(), "at": scheduled_at},
             )
-            queued.append(int(row[0]))
-        except InvalidInput:
-            continue
+    return changed
+
+
+async def cancel_auto_directive(db: Database, broadcast_id: int, reason: str, now: int) -> bool:
+    """Stop an automatic directive before it was sent (its file is gone or broken)."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "UPDATE broadcasts SET state = 'cancelled', cancelled_at = ?, cancel_reason = ?"
+            " WHERE id = ? AND auto = 1 AND state = 'awaiting_approval'",
+            (now, reason, broadcast_id),
+        ) as cur:
+            changed = cur.rowcount > 0
+        if changed:
+            await record_audit(
+                conn,
+                at=now,
+                actor_id=None,
+                actor_role="system",
+                action="directive_auto_cancelled",
+                target=broadcast_id,
+                detail={"reason": reason},
+            )
+    return changed
+
+
+async def queue_auto_directive(db: Database, broadcast_id: int, now: int) -> int | None:
+    """Publish time: create the deliveries of an automatic directive (the file is the
+    approval). The total, or None when it is no longer waiting."""
+    try:
+        return await queue_broadcast(
+            db,
+            broadcast_id,
+            scheduled_at=None,
+            actor_id=None,
+            actor_role="system",
+            now=now,
+            from_states=(rules.B_AWAITING,),
+            admin_approved=True,
+        )
+    except InvalidInput:
+        return None
+
+
+async def materialize_due_auto(db: Database, now: int) -> list[int]:
+    """Queue automatic directives whose publish time has come, as stored (no file check;
+    the bot re-reads the file first: see Dispatcher.refresh_auto)."""
+    queued = []
+    for b in await waiting_auto_directives(db, now):
+        if await queue_auto_directive(db, b.id, now) is not None:
+            queued.append(b.id)
     return queued
 
 
@@ -1140,8 +1419,9 @@ async def queue_reminder(
     async with db.transaction() as conn:
         async with conn.execute(
             "INSERT INTO broadcasts (kind, state, title, body, parts, audience, cadre_only,"
-            " with_ack, parent_id, created_by, created_at, approved_by, approved_at,"
-            " report_chat_id) VALUES ('reminder', 'queued', ?, ?, ?, ?, 1, 1, ?, ?, ?, ?, ?, ?)",
+            " cadre_ok, with_ack, parent_id, created_by, created_at, approved_by, approved_at,"
+            " report_chat_id)"
+            " VALUES ('reminder', 'queued', ?, ?, ?, ?, 1, 1, 1, ?, ?, ?, ?, ?, ?)",
             (
                 parent.title,
                 body,
@@ -1219,6 +1499,57 @@ async def reset_in_flight(db: Database, now: float) -> int:
     return n
 
 
+async def recover_orphans(
+    db: Database,
+    *,
+    in_flight: Iterable[int],
+    ops_in_flight: Iterable[int],
+    older_than: float,
+    now: float,
+) -> tuple[int, int]:
+    """Rows left "sending" by a task that died without recording its outcome (say the
+    database refused the write), while the bot keeps running: like after a restart, they
+    go back to pending ("possibly sent": resent, counted in resends). Only rows no live
+    task holds (`in_flight`) and not touched since `older_than`. Returns (deliveries, ops).
+    """
+    held = set(in_flight)
+    held_ops = set(ops_in_flight)
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT d.id, b.state FROM deliveries d JOIN broadcasts b ON b.id = d.broadcast_id"
+            " WHERE d.state = 'sending' AND COALESCE(d.updated_at, 0) < ?",
+            (older_than,),
+        ) as cur:
+            rows = [(int(r[0]), str(r[1])) for r in await cur.fetchall()]
+        orphans = [(did, bstate) for did, bstate in rows if did not in held]
+        for did, bstate in orphans:
+            if bstate == "cancelled":
+                await conn.execute(
+                    "UPDATE deliveries SET state = 'cancelled', last_error = 'possibly sent;"
+                    " stopped', updated_at = ? WHERE id = ? AND state = 'sending'",
+                    (now, did),
+                )
+            else:
+                await conn.execute(
+                    "UPDATE deliveries SET state = 'pending', resends = resends + 1,"
+                    " next_attempt_at = 0, updated_at = ? WHERE id = ? AND state = 'sending'",
+                    (now, did),
+                )
+        async with conn.execute(
+            "SELECT id FROM message_ops WHERE state = 'sending' AND COALESCE(updated_at, 0) < ?",
+            (older_than,),
+        ) as cur:
+            op_rows = [int(r[0]) for r in await cur.fetchall()]
+        op_orphans = [i for i in op_rows if i not in held_ops]
+        for oid in op_orphans:
+            await conn.execute(
+                "UPDATE message_ops SET state = 'pending', next_attempt_at = 0, updated_at = ?"
+                " WHERE id = ? AND state = 'sending'",
+                (now, oid),
+            )
+    return len(orphans), len(op_orphans)
+
+
 async def fetch_due(db: Database, now: float, limit: int) -> list[Due]:
     """Pending deliveries whose time has come, of broadcasts still running. A read only:
     nothing is checkpointed on fetch."""
@@ -1235,15 +1566,42 @@ async def fetch_due(db: Database, now: float, limit: int) -> list[Due]:
     ]
 
 
+def _ineligible(
+    *,
+    cadre_only: bool,
+    cadre_ok: bool,
+    audience_key: str,
+    sub_active: object,
+    approval: object,
+    unit: object,
+) -> str | None:
+    """Why a chat may not receive (or have edited) a broadcast right now, or None.
+
+    `cadre_ok` False (an editor's broadcast no admin approved) keeps it out of approved
+    cadre chats whatever the audience; None skips that rule (edits: only admins edit).
+    """
+    if sub_active is None or not sub_active:
+        return "unsubscribed"
+    if cadre_only:
+        audience = parse_audience(audience_key)
+        if approval != "approved":
+            return "not an approved cadre chat"
+        if audience.kind == "unit" and unit not in audience.units:
+            return "unit changed"
+    elif approval == "approved" and not cadre_ok:
+        return "cadre chat: needs an admin's approval"
+    return None
+
+
 async def mark_sending(
     db: Database, ids: Sequence[int], now: float
 ) -> tuple[dict[int, int], dict[int, str]]:
     """One transaction: mark deliveries "sending" right before their request goes out.
 
     Re-checks each one at this moment: still pending, broadcast still running, the chat's
-    subscription still active, and for cadre-only broadcasts still an approved cadre chat
-    (of the unit, for unit broadcasts). Returns ({delivery id: chat id} to send,
-    {delivery id: reason} skipped).
+    subscription still active, for cadre-only broadcasts still an approved cadre chat
+    (of the unit, for unit broadcasts), and an approved cadre chat only for broadcasts an
+    admin approved. Returns ({delivery id: chat id} to send, {delivery id: reason} skipped).
     """
     go: dict[int, int] = {}
     skipped: dict[int, str] = {}
@@ -1253,7 +1611,8 @@ async def mark_sending(
     async with db.transaction() as conn:
         async with conn.execute(
             "SELECT d.id, d.chat_id, d.state, b.state, b.cadre_only, b.audience, s.active,"
-            " s.approval, s.unit, b.id FROM deliveries d JOIN broadcasts b ON b.id = d.broadcast_id"
+            " s.approval, s.unit, b.id, b.cadre_ok FROM deliveries d"
+            " JOIN broadcasts b ON b.id = d.broadcast_id"
             f" LEFT JOIN subscriptions s ON s.chat_id = d.chat_id WHERE d.id IN ({marks})",
             list(ids),
         ) as cur:
@@ -1264,15 +1623,14 @@ async def mark_sending(
             did, chat_id, dstate, bstate = int(r[0]), int(r[1]), r[2], r[3]
             if dstate != "pending" or bstate not in ("queued", "sending"):
                 continue  # cancelled or handled meanwhile: leave it alone
-            reason = None
-            if r[6] is None or not r[6]:
-                reason = "unsubscribed"
-            elif r[4]:
-                audience = parse_audience(str(r[5]))
-                if r[7] != "approved":
-                    reason = "not an approved cadre chat"
-                elif audience.kind == "unit" and r[8] not in audience.units:
-                    reason = "unit changed"
+            reason = _ineligible(
+                cadre_only=bool(r[4]),
+                cadre_ok=bool(r[10]),
+                audience_key=str(r[5]),
+                sub_active=r[6],
+                approval=r[7],
+                unit=r[8],
+            )
             if reason:
                 skipped[did] = reason
             else:

@@ -110,7 +110,13 @@ class Database:
             await conn.close()
 
     async def __aenter__(self) -> Database:
-        await self.open()
+        try:
+            await self.open()
+        except BaseException:
+            # A half-opened connection still owns a non-daemon thread that would keep
+            # the interpreter from exiting.
+            await self.close()
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:

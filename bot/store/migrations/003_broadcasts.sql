@@ -35,6 +35,10 @@ CREATE TABLE broadcasts (
     parts         TEXT    NOT NULL,    -- JSON list of HTML messages (split at paragraphs)
     audience      TEXT    NOT NULL DEFAULT 'all',  -- all | public | cadre | unit:<u> | topic:<t>
     cadre_only    INTEGER NOT NULL DEFAULT 0,      -- re-checked at the moment of sending
+    -- An admin/owner sent or approved it (or a directive file did): it may reach approved
+    -- cadre chats. An editor's broadcast without an admin's [Duyệt] never does (issue 6);
+    -- re-checked at the moment of sending.
+    cadre_ok      INTEGER NOT NULL DEFAULT 0,
     with_ack      INTEGER NOT NULL DEFAULT 0,      -- carries the [Đã nhận] button
     directive_key TEXT,                -- quarter of a directive file ("2022-Q2")
     auto          INTEGER NOT NULL DEFAULT 0,      -- scheduled from a file's publish_at
@@ -53,7 +57,10 @@ CREATE TABLE broadcasts (
     report_message_id INTEGER,
     reported      INTEGER NOT NULL DEFAULT 0,
     text_rev      INTEGER NOT NULL DEFAULT 0,  -- bumped by every [Sửa]
-    revoked_at    INTEGER              -- [Thu hồi]: deliveries sent later are deleted too
+    revoked_at    INTEGER,             -- [Thu hồi]: deliveries sent later are deleted too
+    cancel_reason TEXT,                -- why it was stopped automatically (shown to admins)
+    source_path   TEXT,                -- auto directives: the file, re-read at publish time
+    source_hash   TEXT                 -- sha256 of that file when it was scheduled
 );
 CREATE INDEX broadcasts_state ON broadcasts (state);
 -- A directive file is broadcast automatically at most once, ever (idempotent restarts).
@@ -111,6 +118,7 @@ CREATE INDEX broadcast_actions_open ON broadcast_actions (reported, finished_at)
 -- the dispatcher with the same pacing and crash safety as deliveries (marked "sending"
 -- before the request; an edit or a delete repeated after a crash is harmless).
 -- state: pending -> sending -> done | failed | cancelled (superseded by a later request)
+--        | skipped (an edit for a chat no longer allowed to receive the broadcast)
 CREATE TABLE message_ops (
     id              INTEGER PRIMARY KEY,
     action_id       INTEGER NOT NULL REFERENCES broadcast_actions(id) ON DELETE CASCADE,
@@ -121,7 +129,7 @@ CREATE TABLE message_ops (
     is_last         INTEGER NOT NULL DEFAULT 0,   -- the part carrying the ack button
     op              TEXT    NOT NULL CHECK (op IN ('edit', 'delete')),
     state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN (
-                        'pending', 'sending', 'done', 'failed', 'cancelled')),
+                        'pending', 'sending', 'done', 'failed', 'cancelled', 'skipped')),
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL    NOT NULL DEFAULT 0,
     last_error      TEXT,
