@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -583,33 +582,3 @@ def action_report_vi(
     lines = [head]
     lines += [f"  – {escape(op_reason_vi(r))}: {n}" for r, n in reasons]
     return "\n".join(lines)
-
-
-# --- lists sent as several messages ----------------------------------------------------
-
-
-def pack_lines(lines: Sequence[str], limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
-    """Join lines of validated HTML into as few messages as needed, each within `limit`
-    visible UTF-16 units; a message never ends inside a line (so never inside a tag or an
-    entity). A single line longer than the limit is split on its own (split_html)."""
-    messages: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        length = utf16_len(visible_text(line))
-        if length > limit:
-            if current:
-                messages.append("\n".join(current))
-                current, size = [], 0
-            messages.extend(split_html(line, limit))
-            continue
-        extra = length + (1 if current else 0)
-        if current and size + extra > limit:
-            messages.append("\n".join(current))
-            current, size = [], 0
-            extra = length
-        current.append(line)
-        size += extra
-    if current:
-        messages.append("\n".join(current))
-    return messages

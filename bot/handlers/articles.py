@@ -462,6 +462,9 @@ def make_reload(lock: asyncio.Lock) -> Any:
                     f"… và {len(result.errors) - RELOAD_ERRORS} tệp lỗi khác "
                     "(xem tất cả bằng lệnh <code>loa check</code>)."
                 )
+        # Other content reloads with the articles (directive files with publish_at).
+        for hook in svc.features.get("reload_hooks", []):
+            lines += await hook(svc)
         for part in pack_html_lines(lines):
             await reply(update, part)
 

@@ -46,6 +46,7 @@ from bot.domain.directives import (
     read_directive,
 )
 from bot.domain.errors import ContentError, InvalidInput, NotFound
+from bot.domain.text import pack_html_lines
 from bot.handlers import subscriptions
 from bot.handlers.base import (
     NO_PERMISSION,
@@ -512,7 +513,7 @@ async def broadcasts_command(update: Update, context: Context) -> None:
     if len(lines) == 1:
         lines.append("Chưa có bản tin nào.")
     lines.append("Chi tiết: /broadcast &lt;số&gt;")
-    for text in rules.pack_lines(lines):
+    for text in pack_html_lines(lines):
         await reply(update, text)
 
 
@@ -1004,7 +1005,7 @@ async def acks_command(update: Update, context: Context) -> None:
         if missing
         else None
     )
-    messages = rules.pack_lines(lines)
+    messages = pack_html_lines(lines)
     for i, text in enumerate(messages):
         await reply(update, text, reply_markup=markup if i == len(messages) - 1 else None)
 

@@ -21,8 +21,9 @@ from telegram.ext import (
 
 from bot.domain import broadcasts as rules
 from bot.domain import clock
-from bot.domain.broadcasts import normalize_label, pack_lines, parse_chat_id
+from bot.domain.broadcasts import normalize_label, parse_chat_id
 from bot.domain.errors import InvalidInput
+from bot.domain.text import pack_html_lines
 from bot.handlers.base import (
     Callback,
     Context,
@@ -328,7 +329,7 @@ async def subscribers_command(update: Update, context: Context) -> None:
             state += f", ngừng nhận ({html.escape(g.inactive_reason or '')})"
         unit = f", đơn vị {html.escape(g.unit)}" if g.unit else ""
         lines.append(f"• {html.escape(g.title or '?')} <code>{g.chat_id}</code>: {state}{unit}")
-    for text in pack_lines(lines):
+    for text in pack_html_lines(lines):
         await reply(update, text)
 
 
