@@ -588,7 +588,7 @@ async def edit_button(update: Update, context: Context) -> int:
 
 @private_or_admin_chat
 async def edit_text(update: Update, context: Context) -> int:
-    """The new text: validated, then every sent message is edited in the background."""
+    """The new text: validated, then queued as one durable edit per sent message."""
     svc = services(context)
     user = update.effective_user
     if not await svc.may(user.id if user else None, "admin"):
