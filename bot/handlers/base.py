@@ -48,8 +48,12 @@ async def answer_query(update: Update, text: str | None = None, *, alert: bool =
         await update.callback_query.answer(text, show_alert=alert)
 
 
-def requires(permission: str) -> Callable[[F], F]:
-    """Check the sender's role at every call; refuse with a Vietnamese message otherwise."""
+def requires(permission: str, *, refused: Any = None) -> Callable[[F], F]:
+    """Check the sender's role at every call; refuse with a Vietnamese message otherwise.
+
+    `refused` is what a refused call returns: a conversation step passes
+    ConversationHandler.END so a user who lost the role leaves the conversation.
+    """
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
@@ -66,7 +70,7 @@ def requires(permission: str) -> Callable[[F], F]:
                     await answer_query(update, NO_PERMISSION, alert=True)
                 else:
                     await reply(update, NO_PERMISSION)
-                return None
+                return refused
             return await func(update, context)
 
         return cast(F, wrapper)

@@ -49,7 +49,6 @@ from bot.domain.errors import ContentError, InvalidInput, NotFound
 from bot.domain.text import pack_html_lines
 from bot.handlers import subscriptions
 from bot.handlers.base import (
-    NO_PERMISSION,
     Context,
     answer_query,
     command_text,
@@ -205,12 +204,9 @@ async def announce_command(update: Update, context: Context) -> int:
 
 
 @private_or_admin_chat
+@requires("broadcast", refused=ConversationHandler.END)
 async def announce_text(update: Update, context: Context) -> int | None:
     """The announcement text after a bare /announce (role re-checked)."""
-    user = update.effective_user
-    if not await services(context).may(user.id if user else None, "broadcast"):
-        await reply(update, NO_PERMISSION)
-        return ConversationHandler.END
     message = update.effective_message
     try:
         await _new_announcement(update, context, message.text if message and message.text else "")
@@ -403,13 +399,10 @@ async def schedule_button(update: Update, context: Context) -> int:
 
 
 @private_or_admin_chat
+@requires("broadcast", refused=ConversationHandler.END)
 async def schedule_text(update: Update, context: Context) -> int:
     """The time typed after [Hẹn giờ]; the past is refused."""
     svc = services(context)
-    user = update.effective_user
-    if not await svc.may(user.id if user else None, "broadcast"):
-        await reply(update, NO_PERMISSION)
-        return ConversationHandler.END
     message = update.effective_message
     try:
         when = clock.parse_local(message.text or "" if message else "", svc.settings.tz)
@@ -587,13 +580,10 @@ async def edit_button(update: Update, context: Context) -> int:
 
 
 @private_or_admin_chat
+@requires("admin", refused=ConversationHandler.END)
 async def edit_text(update: Update, context: Context) -> int:
     """The new text: validated, then queued as one durable edit per sent message."""
     svc = services(context)
-    user = update.effective_user
-    if not await svc.may(user.id if user else None, "admin"):
-        await reply(update, NO_PERMISSION)
-        return ConversationHandler.END
     message = update.effective_message
     try:
         bid = parse_id(str(_user_data(context).get("bc_edit", "")))

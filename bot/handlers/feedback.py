@@ -119,29 +119,17 @@ def _state(context: Context) -> FeedbackState:
     return context.application.bot_data[STATE_KEY]
 
 
-class _AwaitingComment(filters.MessageFilter):
-    """A private message from a user the bot is waiting for a comment from."""
+class _DraftAt(filters.MessageFilter):
+    """The sender has a live draft at one of `stages` in this chat."""
 
-    def __init__(self, state: FeedbackState) -> None:
-        super().__init__(name="AwaitingComment")
+    def __init__(self, state: FeedbackState, *stages: str) -> None:
+        super().__init__(name=f"DraftAt{stages}")
         self.state = state
+        self.stages = stages
 
     def filter(self, message: Message) -> bool:
         user = message.from_user
-        d = self.state.draft(user.id if user else None, "text", "confirm")
-        return d is not None and d.chat_id == message.chat.id
-
-
-class _HasDraft(filters.MessageFilter):
-    """The sender has a live draft (comment or answer) in this chat: /cancel applies."""
-
-    def __init__(self, state: FeedbackState) -> None:
-        super().__init__(name="HasDraft")
-        self.state = state
-
-    def filter(self, message: Message) -> bool:
-        user = message.from_user
-        d = self.state.draft(user.id if user else None, "text", "confirm", "answer")
+        d = self.state.draft(user.id if user else None, *self.stages)
         return d is not None and d.chat_id == message.chat.id
 
 
@@ -1135,10 +1123,14 @@ def register(
     svc.stoppers.append(_make_stopper(state))
     start_payloads["yk_"] = start_payload
 
-    awaiting = _AwaitingComment(state)
+    awaiting = _DraftAt(state, "text", "confirm")  # waiting for a comment
     answering = _ModeratorAnswer(state)
     # Flow messages first: a comment being typed, a moderator's answer.
-    app.add_handler(CommandHandler(["cancel", "huy"], cancel_command, filters=_HasDraft(state)))
+    app.add_handler(
+        CommandHandler(
+            ["cancel", "huy"], cancel_command, filters=_DraftAt(state, "text", "confirm", "answer")
+        )
+    )
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL & awaiting,
