@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.handlers import admin, articles, broadcasts, common, feedback, menus
+from bot.handlers import admin, articles, broadcasts, common, dialogs, feedback, menus
 from bot.services import CommandInfo, Services
 from bot.store import people
 from bot.store.db import Database
@@ -81,6 +81,10 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
     app.add_handler(TypeHandler(Update, common.first_look), group=-1)
     # The bot joined, left, was blocked or unblocked somewhere.
     app.add_handler(ChatMemberHandler(common.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+
+    # Conversations (issue 10): one registry, timeout and /cancel for every feature's
+    # multi-step flow; before the features so /cancel always reaches it.
+    dialogs.install(app, svc)
 
     # --- features register here, each in its own block (conversations before commands) ---
 

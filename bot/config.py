@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     dispatcher_max_attempts: int = Field(5, ge=1, le=100)
     dispatcher_batch: int = Field(200, ge=1, le=10000)
     progress_interval: float = Field(5.0, ge=0, le=3600)
+    # Safety (issue 10): every conversation (waiting for a text, a time, an answer)
+    # lapses after this many seconds without a step; the user is told.
+    conversation_timeout: float = Field(300.0, gt=0, le=86400)
     topics: Annotated[tuple[str, ...], NoDecode] = (
         "tuyen-truyen",
         "quoc-phong-an-ninh",

@@ -11,7 +11,7 @@ import asyncio
 import html
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
@@ -24,7 +24,14 @@ from bot.domain.directives import (
 )
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.text import pack_html_lines
-from bot.handlers.announcements import _actor, _dispatcher, _id_from, send_preview
+from bot.handlers.announcements import (
+    _actor,
+    _button,
+    _current,
+    _dispatcher,
+    _id_from,
+    send_preview,
+)
 from bot.handlers.base import (
     Context,
     answer_query,
@@ -221,13 +228,7 @@ async def acks_command(update: Update, context: Context) -> None:
             + (f" ({html.escape(c.unit)})" if c.unit else "")
             for c in missing
         ]
-    markup = (
-        InlineKeyboardMarkup(
-            [[InlineKeyboardButton("🔔 Nhắc lại", callback_data=f"bc:remind:{b.id}")]]
-        )
-        if missing
-        else None
-    )
+    markup = InlineKeyboardMarkup([[_button("🔔 Nhắc lại", "remind", b)]]) if missing else None
     messages = pack_html_lines(lines)
     for i, text in enumerate(messages):
         await reply(update, text, reply_markup=markup if i == len(messages) - 1 else None)
@@ -238,7 +239,7 @@ async def acks_command(update: Update, context: Context) -> None:
 async def remind_button(update: Update, context: Context) -> None:
     """[Nhắc lại]: a reminder only to the chats that have not acknowledged."""
     svc = services(context)
-    parent = await drafts.get_broadcast(svc.db, _id_from(update))
+    parent, _rest = await _current(svc, update)
     if not parent.with_ack or parent.kind == "reminder":
         raise InvalidInput("Chỉ nhắc lại được chỉ đạo có nút xác nhận.")
     actor = await _actor(update, context)

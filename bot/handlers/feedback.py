@@ -2,16 +2,15 @@
 link /start yk_<id>, confirmation, /ykiencuatoi, approved comments, /forgetme; and the
 feature's registration (moderation's handlers are in bot.handlers.moderation).
 
-Conversation state is a small per-user record (not PTB's ConversationHandler) so that
+The comment being written is a dialog (bot.handlers.dialogs, feature "feedback"), so
 the article card's button, the deep link /start yk_<id> and /ykien all enter the same
-flow (bot.handlers.feedback_state).
+flow, it lapses after LOA_CONVERSATION_TIMEOUT and /cancel ends it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from typing import Any
 
 from telegram import (
@@ -32,6 +31,7 @@ from bot.domain import clock
 from bot.domain import feedback as rules
 from bot.domain.errors import InvalidInput
 from bot.domain.text import clean, escape
+from bot.handlers import dialogs
 from bot.handlers.base import (
     EXPIRED_BUTTON,
     Context,
@@ -41,15 +41,15 @@ from bot.handlers.base import (
     services,
     user_errors,
 )
+from bot.handlers.dialogs import InDialog
 from bot.handlers.feedback_state import (
+    FEATURE,
     NOTICE,
     STATE_KEY,
-    Draft,
     FeedbackState,
     _article_label,
     _article_title,
     _deep_link,
-    _DraftAt,
     _masking_note,
     _ModeratorAnswer,
     _private,
@@ -60,6 +60,7 @@ from bot.handlers.feedback_state import (
 from bot.handlers.moderation import (
     _make_starter,
     _make_stopper,
+    answer_confirm_button,
     export_command,
     inbox_command,
     inbox_page,
@@ -95,7 +96,6 @@ async def _begin(update: Update, context: Context, article_id: str | None) -> No
     if article_id and title is None and "article_title" in svc.features:
         await reply(update, "Không tìm thấy bài viết này; có thể bài đã được gỡ.")
         return
-    _state(context).drafts[user.id] = Draft("text", chat.id, article_id)
     about = (
         f" về bài «{escape(title)}»"
         if title
@@ -114,7 +114,16 @@ async def _begin(update: Update, context: Context, article_id: str | None) -> No
                     ]
                 ]
             )
-    await reply(update, PROMPT.format(about=about), reply_markup=markup)
+    await dialogs.ask(
+        update,
+        context,
+        PROMPT.format(about=about),
+        feature=FEATURE,
+        step="text",
+        label_vi="gửi ý kiến",
+        reply_markup=markup,
+        article_id=article_id,
+    )
 
 
 @user_errors
@@ -147,7 +156,9 @@ async def ykien_command(update: Update, context: Context) -> None:
     if sender.banned:
         await reply(update, rules.BANNED_MESSAGE)
         return
-    _state(context).drafts[user.id] = Draft("text", update.effective_chat.id, None)
+    dialogs.registry(context).open(
+        update.effective_chat.id, user.id, FEATURE, "text", "gửi ý kiến", dialogs.now()
+    )
     await _take_text(update, context, text, sender)
 
 
@@ -201,10 +212,9 @@ async def _take_text(
     `sender`: the checks' facts when the caller already read them for this text.
     """
     svc = services(context)
-    state = _state(context)
     user = update.effective_user
     assert user is not None
-    draft = state.draft(user.id, "text", "confirm")
+    draft = dialogs.current(update, context, FEATURE, "text", "confirm")
     if draft is None:
         return
     try:
@@ -225,13 +235,14 @@ async def _take_text(
             )
         rules.check_sender(sender, now, per_hour, per_day, svc.settings.tz)
     except rules.FeedbackRefused as exc:
-        state.drafts.pop(user.id, None)
+        dialogs.end(update, context)
         await reply(update, exc.user_message)
         return
-    draft.stage, draft.text, draft.at = "confirm", text, time.monotonic()
+    dialogs.continue_at(context, draft, "confirm", text=text)
+    article_id = draft.data.get("article_id")
     masked = rules.mask(text)
-    title = await _article_title(svc, draft.article_id)
-    about = f"\n📰 {_article_label(draft.article_id, title)}" if draft.article_id else ""
+    title = await _article_title(svc, article_id)
+    about = f"\n📰 {_article_label(article_id, title)}" if article_id else ""
     body = (
         f"📝 <b>Xem lại ý kiến của bạn</b>{about}\n\n"
         f"<blockquote>{escape(masked.text)}</blockquote>"
@@ -268,33 +279,33 @@ async def confirm_button(update: Update, context: Context) -> None:
     state = _state(context)
     user = update.effective_user
     assert user is not None
-    draft = state.draft(user.id, "confirm")
+    draft = dialogs.current(update, context, FEATURE, "confirm")
     action = (query.data or "")[-1:]
-    if draft is None or draft.text is None:
+    if draft is None or draft.data.get("text") is None:
         await answer_query(update, EXPIRED_BUTTON, alert=True)
         await _drop_buttons(update)
         return
     if action == "c":
-        state.drafts.pop(user.id, None)
+        dialogs.end(update, context)
         await answer_query(update, "Đã hủy")
         await _drop_buttons(update)
         await reply(update, "Đã hủy, ý kiến chưa được gửi. Gõ /ykien khi bạn muốn gửi ý kiến.")
         return
     if action == "e":
-        draft.stage, draft.at = "text", time.monotonic()
+        dialogs.continue_at(context, draft, "text")
         await answer_query(update)
         await _drop_buttons(update)
         await reply(update, "✏️ Mời bạn gửi lại ý kiến đã sửa (hoặc gõ /cancel để thôi).")
         return
-    state.drafts.pop(user.id, None)
+    dialogs.end(update, context)
     try:
         comment = await store.submit(
             svc.db,
             user_id=user.id,
             chat_id=draft.chat_id,
             user_name=user.first_name,
-            article_id=draft.article_id,
-            text=draft.text,
+            article_id=draft.data.get("article_id"),
+            text=str(draft.data["text"]),
             keep_original=svc.settings.feedback_keep_original,
             now=clock.now(),
             per_hour=svc.settings.feedback_per_hour,
@@ -322,14 +333,6 @@ async def confirm_button(update: Update, context: Context) -> None:
     except BadRequest:
         await reply(update, receipt)
     await answer_query(update, f"Đã gửi ý kiến #{comment.id}")
-
-
-async def cancel_command(update: Update, context: Context) -> None:
-    """/cancel while Loa waits for a comment or an answer."""
-    user = update.effective_user
-    if user is not None:
-        _state(context).drafts.pop(user.id, None)
-    await reply(update, "Đã hủy.")
 
 
 async def my_feedback(update: Update, context: Context) -> None:
@@ -445,7 +448,7 @@ async def forgetme_button(update: Update, context: Context) -> None:
     async with svc.db.transaction() as conn:
         for forget in svc.forgetters:
             erased.extend(await forget(conn, user.id))
-    _state(context).drafts.pop(user.id, None)
+    dialogs.registry(context).close_user(user.id)
     log.info("personal data erased on request (%d item groups)", len(erased))
     if erased:
         text = "✅ Đã xóa dữ liệu cá nhân của bạn:\n" + "\n".join(
@@ -490,14 +493,10 @@ def register(
     svc.stoppers.append(_make_stopper(state))
     start_payloads["yk_"] = start_payload
 
-    awaiting = _DraftAt(state, "text", "confirm")  # waiting for a comment
-    answering = _ModeratorAnswer(state)
+    registry = svc.features["dialogs"]
+    awaiting = InDialog(registry, FEATURE, "text", "confirm")  # waiting for a comment
+    answering = _ModeratorAnswer(state, registry)
     # Flow messages first: a comment being typed, a moderator's answer.
-    app.add_handler(
-        CommandHandler(
-            ["cancel", "huy"], cancel_command, filters=_DraftAt(state, "text", "confirm", "answer")
-        )
-    )
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL & awaiting,
@@ -516,3 +515,4 @@ def register(
     app.add_handler(CallbackQueryHandler(moderation_button, pattern=r"^yk[mi]:"))
     app.add_handler(CallbackQueryHandler(inbox_page, pattern=r"^ykp:\d+$"))
     app.add_handler(CallbackQueryHandler(forgetme_button, pattern=r"^ykf:[yn]$"))
+    app.add_handler(CallbackQueryHandler(answer_confirm_button, pattern=r"^yka:[sc]:\d+$"))

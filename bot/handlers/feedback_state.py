@@ -1,5 +1,5 @@
 """What the feedback flow (bot.handlers.feedback) and moderation
-(bot.handlers.moderation) share: the in-memory state (drafts, notice keys, the
+(bot.handlers.moderation) share: the in-memory state (notice keys, the
 notification queue), the message filters that route a flow's messages, and helpers.
 """
 
@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
 from telegram import (
     InlineKeyboardMarkup,
@@ -21,16 +20,16 @@ from telegram.ext import (
 )
 
 from bot.domain import feedback as rules
+from bot.domain.dialogs import Dialogs
 from bot.domain.text import escape, pack_html_lines
 from bot.handlers.base import (
     Context,
     reply,
 )
+from bot.handlers.dialogs import InDialog
 from bot.services import Services
 
 log = logging.getLogger(__name__)
-
-DRAFT_TTL = 1800  # seconds a half-written comment (or a pending answer) is remembered
 
 # What the notifier queue carries: ("notice", comment id) shows a comment to the
 # moderators; ("answer", comment id) delivers its stored answer to the citizen.
@@ -40,23 +39,14 @@ Job = tuple[str, int]
 STATE_KEY = "feedback_state"
 
 
-@dataclass
-class Draft:
-    """Where one user is in the comment flow (or a moderator in the answer flow)."""
-
-    stage: str  # "text" (waiting for the comment), "confirm", "answer"
-    chat_id: int
-    article_id: str | None = None
-    text: str | None = None
-    comment_id: int | None = None  # for "answer"
-    at: float = field(default_factory=time.monotonic)
+FEATURE = "feedback"  # the dialogs' feature name (comments being written, answers)
+NOTICE_KEYS_MAX = 50_000  # notices remembered in memory; older ones are read from the DB
 
 
 class FeedbackState:
-    """In-memory state of the feature: drafts, notice keys, the notification queue."""
+    """In-memory state of the feature: notice keys, the notification queue."""
 
     def __init__(self) -> None:
-        self.drafts: dict[int, Draft] = {}
         self.notice_keys: set[tuple[int, int]] = set()
         self.queue: asyncio.Queue[Job | None] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
@@ -74,51 +64,32 @@ class FeedbackState:
         handle = loop.call_later(delay, fire)
         self.timers.add(handle)
 
-    def draft(self, user_id: int | None, *stages: str) -> Draft | None:
-        """The user's live draft in one of `stages` (expired ones are dropped)."""
-        if user_id is None:
-            return None
-        d = self.drafts.get(user_id)
-        if d is None:
-            return None
-        if time.monotonic() - d.at > DRAFT_TTL:
-            self.drafts.pop(user_id, None)
-            return None
-        return d if d.stage in stages else None
+    def remember_notices(self, keys: Iterable[tuple[int, int]]) -> None:
+        """Remember notice messages (bounded: past NOTICE_KEYS_MAX the set restarts from
+        the newest; a reply to an older notice is then looked up in the database)."""
+        self.notice_keys.update(keys)
+        if len(self.notice_keys) > NOTICE_KEYS_MAX:
+            newest = sorted(self.notice_keys, key=lambda k: k[1])[-NOTICE_KEYS_MAX // 2 :]
+            self.notice_keys = set(newest)
 
 
 def _state(context: Context) -> FeedbackState:
     return context.application.bot_data[STATE_KEY]
 
 
-class _DraftAt(filters.MessageFilter):
-    """The sender has a live draft at one of `stages` in this chat."""
-
-    def __init__(self, state: FeedbackState, *stages: str) -> None:
-        super().__init__(name=f"DraftAt{stages}")
-        self.state = state
-        self.stages = stages
-
-    def filter(self, message: Message) -> bool:
-        user = message.from_user
-        d = self.state.draft(user.id if user else None, *self.stages)
-        return d is not None and d.chat_id == message.chat.id
-
-
 class _ModeratorAnswer(filters.MessageFilter):
-    """A reply to a comment notice, or the text a moderator was asked for."""
+    """A reply to a comment notice, or to the prompt of the moderator's answer dialog."""
 
-    def __init__(self, state: FeedbackState) -> None:
+    def __init__(self, state: FeedbackState, dialogs: Dialogs) -> None:
         super().__init__(name="ModeratorAnswer")
         self.state = state
+        self.in_dialog = InDialog(dialogs, FEATURE, "answer")
 
     def filter(self, message: Message) -> bool:
         ref = message.reply_to_message
         if ref is not None and (message.chat.id, ref.message_id) in self.state.notice_keys:
             return True
-        user = message.from_user
-        d = self.state.draft(user.id if user else None, "answer")
-        return d is not None and d.chat_id == message.chat.id
+        return bool(self.in_dialog.filter(message))
 
 
 # --------------------------------------------------------------------------- helpers
