@@ -522,6 +522,13 @@ def progress_text(
     rate = done / elapsed if elapsed > 0 else 0.0
     left = total - done
     if finished:
+        unsent = done - sent
+        if unsent > 0:
+            # Never "xong" without the failures (issue 10): the admin must see them.
+            return (
+                f"⚠️ Bản tin #{broadcast_id}: đã xử lý {done}/{total} — {sent} đã gửi, "
+                f"{unsent} không gửi được (xem /broadcast {broadcast_id})."
+            )
         return f"✅ Bản tin #{broadcast_id}: đã xử lý xong {done}/{total} ({sent} đã gửi)."
     eta = _duration_vi(left / rate) if rate > 0 else "đang tính"
     return (
