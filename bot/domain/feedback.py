@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from bot.domain.errors import InvalidInput, LoaError
 from bot.domain.spreadsheets import Table, to_csv
-from bot.domain.text import clean, fold
+from bot.domain.text import clean, fold, quote
 
 MIN_CHARS = 10
 MAX_CHARS = 2000
@@ -295,18 +295,22 @@ def parse_day(text: str) -> date:
         except ValueError:
             continue
     raise InvalidInput(
-        f"Ngày không hợp lệ: {value}. Dùng dạng dd/mm/yyyy hoặc yyyy-mm-dd, ví dụ 31/03/2022."
+        f"Ngày không hợp lệ: {quote(value, 40)}. Dùng dạng dd/mm/yyyy hoặc yyyy-mm-dd, "
+        "ví dụ 31/03/2022."
     )
 
 
 def day_range(start: date | None, end: date | None, tz: tzinfo) -> tuple[int, int]:
     """Unix seconds [from, to) covering whole local days start..end (inclusive)."""
     lo = 0 if start is None else int(datetime.combine(start, time(), tz).timestamp())
-    hi = (
-        2**62
-        if end is None
-        else int(datetime.combine(end + timedelta(days=1), time(), tz).timestamp())
-    )
+    try:
+        hi = (
+            2**62
+            if end is None
+            else int(datetime.combine(end + timedelta(days=1), time(), tz).timestamp())
+        )
+    except OverflowError:  # 31/12/9999: the day after does not exist
+        hi = 2**62
     if hi <= lo:
         raise InvalidInput("Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.")
     return lo, hi

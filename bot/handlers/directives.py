@@ -23,7 +23,7 @@ from bot.domain.directives import (
     Directive,
 )
 from bot.domain.errors import InvalidInput, NotFound
-from bot.domain.text import pack_html_lines
+from bot.domain.text import pack_html_lines, quote
 from bot.handlers.announcements import (
     _actor,
     _button,
@@ -224,7 +224,7 @@ async def acks_command(update: Update, context: Context) -> None:
     if missing:
         lines.append(f"Chưa xác nhận ({len(missing)} nhóm):")
         lines += [
-            f"• {html.escape(c.title or str(c.chat_id))}"
+            f"• {quote(c.title or str(c.chat_id), 128)}"
             + (f" ({html.escape(c.unit)})" if c.unit else "")
             for c in missing
         ]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from bot.domain.text import nfc
 from bot.store.db import Database
 from bot.store.rows import as_bool, as_int, as_str, opt_str
 
@@ -74,8 +75,8 @@ _UPSERT_USER = (
 async def upsert_chat(
     db: Database, chat_id: int, chat_type: str, title: str | None, username: str | None, now: int
 ) -> None:
-    """Insert a chat or refresh its type, title and last_seen."""
-    await db.execute(_UPSERT_CHAT, (chat_id, chat_type, title, username, now, now))
+    """Insert a chat or refresh its type, title and last_seen (stored in NFC)."""
+    await db.execute(_UPSERT_CHAT, (chat_id, chat_type, _nfc(title), username, now, now))
 
 
 async def upsert_user(
@@ -101,9 +102,14 @@ async def touch(
     in one transaction: the per-update bookkeeping costs one commit, not two."""
     async with db.transaction() as conn:
         if chat is not None:
-            await conn.execute(_UPSERT_CHAT, (*chat, now, now))
+            await conn.execute(_UPSERT_CHAT, (chat[0], chat[1], _nfc(chat[2]), chat[3], now, now))
         if user is not None:
-            await conn.execute(_UPSERT_USER, (*user, now, now))
+            await conn.execute(_UPSERT_USER, (user[0], _nfc(user[1]), user[2], user[3], now, now))
+
+
+def _nfc(text: str | None) -> str | None:
+    """Names and titles are stored in NFC, whatever the client sent (issue 10)."""
+    return nfc(text) if text is not None else None
 
 
 async def set_chat_active(db: Database, chat_id: int, active: bool, reason: str | None) -> bool:
