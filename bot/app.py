@@ -20,9 +20,10 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
+from bot.domain import clock
 from bot.handlers import admin, articles, broadcasts, common, dialogs, feedback, menus
 from bot.services import CommandInfo, Services
-from bot.store import people
+from bot.store import people, subscriptions
 from bot.store.db import Database
 from bot.tg.pacer import Pacer
 from bot.tg.transport import AiohttpRequest
@@ -67,8 +68,26 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
     svc = Services(settings=settings, db=Database(settings.db_path), pacer=pacer)
     app.bot_data["services"] = svc
     svc.features["polling_request"] = poll_request
+    _follow_chats(pacer, svc)
     _register(app, svc)
     return app
+
+
+def _follow_chats(pacer: Pacer, svc: Services) -> None:
+    """Replies obey the broadcasts' rules (issue 10): a group that became a supergroup
+    has its rows moved (the pacer re-sends to the new id); a 403 marks the chat and its
+    subscription inactive, as a broadcast's 403 does."""
+
+    async def migrated(old: int, new: int) -> None:
+        await subscriptions.migrate_chat(svc.db, old, new, clock.now())
+
+    async def forbidden(chat_id: int, reason: str) -> None:
+        why = f"forbidden: {reason[:100]}"
+        await subscriptions.deactivate(svc.db, chat_id, why, clock.now())
+        await people.set_chat_active(svc.db, chat_id, False, why)
+
+    pacer.on_migrated = migrated
+    pacer.on_forbidden = forbidden
 
 
 def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import Chat, ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.domain import clock
@@ -200,6 +200,14 @@ async def on_error(update: object, context: Context) -> None:
         # A double tap on a button asks for the same edit twice; Telegram refuses the
         # second one ("message is not modified"). Nothing went wrong for the user.
         log.debug("ignored 'message is not modified'")
+        if isinstance(update, Update):
+            with contextlib.suppress(TelegramError):
+                await answer_query(update)
+        return
+    if isinstance(err, Forbidden):
+        # The bot left the chat or was blocked while answering (a button pressed in a
+        # group it has since left): nobody to tell; the pacer marked the chat inactive.
+        log.info("reply not delivered (403): %s", err.message)
         if isinstance(update, Update):
             with contextlib.suppress(TelegramError):
                 await answer_query(update)
