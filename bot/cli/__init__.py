@@ -138,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"loa: {exc}", file=sys.stderr)
         return 2
     token = settings.bot_token.get_secret_value().strip() if settings.bot_token else ""
-    setup_logging(settings.log_level, [token], json_lines=settings.log_json)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    setup_logging(settings.log_level, [token, secret], json_lines=settings.log_json)
     try:
         return int(args.func(args, settings))
     except SettingsError as exc:

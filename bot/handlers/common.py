@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 # Refresh a chat's or user's row at most this often (seconds): every update would
 # otherwise cost a write transaction, and last_seen needs no finer grain.
 _TOUCH_INTERVAL = 300
+_SEEN_MAX = 20_000  # chats and users remembered as recently touched
 
 StartPayloadHandler = Callable[[Update, Context, str], Awaitable[Any]]
 
@@ -45,6 +46,10 @@ async def track_update(update: Update, context: Context) -> None:
     if chat is not None and now - seen.get(("chat", chat.id), 0) > _TOUCH_INTERVAL:
         chat_row = (chat.id, chat.type, _title(chat), chat.username)
     user = update.effective_user
+    if update.inline_query is not None or update.chosen_inline_result is not None:
+        # Inline mode works in any chat for anyone, including people who never started
+        # the bot: they are not Loa's users and get no row (issue 10).
+        user = None
     user_row = None
     stale = user is not None and now - seen.get(("user", user.id), 0) > _TOUCH_INTERVAL
     if user is not None and not user.is_bot and stale:
@@ -56,6 +61,11 @@ async def track_update(update: Update, context: Context) -> None:
         seen[("chat", chat_row[0])] = now
     if user_row is not None:
         seen[("user", user_row[0])] = now
+    if len(seen) > _SEEN_MAX:  # bounded (issue 10): entries past the interval are useless
+        for key in [k for k, at in seen.items() if now - at > _TOUCH_INTERVAL]:
+            del seen[key]
+        while len(seen) > _SEEN_MAX:
+            seen.pop(next(iter(seen)))
 
 
 EDITED_HINT = "✏️ Loa không xử lý tin nhắn đã sửa. Vui lòng gửi lại nội dung bằng một tin nhắn mới."

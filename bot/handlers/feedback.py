@@ -149,7 +149,7 @@ async def ykien_command(update: Update, context: Context) -> None:
     sender = await store.sender(
         svc.db,
         user.id,
-        rules.duplicate_key(clean(text)),
+        await store.dup_key(svc.db, clean(text)),
         now=clock.now(),
         limits=svc.settings.feedback_per_hour > 0 or svc.settings.feedback_per_day > 0,
     )
@@ -229,7 +229,7 @@ async def _take_text(
             sender = await store.sender(
                 svc.db,
                 user.id,
-                rules.duplicate_key(text),
+                await store.dup_key(svc.db, text),
                 now=now,
                 limits=per_hour > 0 or per_day > 0,
             )

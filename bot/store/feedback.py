@@ -120,9 +120,15 @@ async def precheck(
 ) -> None:
     """Raise FeedbackRefused (ban, duplicate, limit) before the user confirms."""
     facts = await sender(
-        db, user_id, rules.duplicate_key(text), now=now, limits=per_hour > 0 or per_day > 0
+        db, user_id, await dup_key(db, text), now=now, limits=per_hour > 0 or per_day > 0
     )
     rules.check_sender(facts, now, per_hour, per_day, tz)
+
+
+async def dup_key(db: Database, text: str) -> str:
+    """The duplicate key of a comment text: keyed with this database's own secret."""
+    secret = await db.fetch_value("SELECT value FROM secrets WHERE name = 'dup_key'")
+    return rules.duplicate_key(text, bytes(secret) if secret is not None else b"")
 
 
 async def submit(
@@ -145,12 +151,10 @@ async def submit(
     INSERT … RETURNING the stored row, COMMIT; the comment is durable when this returns.
     """
     masked = rules.mask(text)
-    dup_key = rules.duplicate_key(text)
+    key = await dup_key(db, text)
     limits = per_hour > 0 or per_day > 0
     async with db.transaction() as conn:
-        rows = await conn.execute_fetchall(
-            _SENDER_SQL[limits], _sender_params(user_id, dup_key, now)
-        )
+        rows = await conn.execute_fetchall(_SENDER_SQL[limits], _sender_params(user_id, key, now))
         rules.check_sender(_sender_row(next(iter(rows))), now, per_hour, per_day, tz)
         rows = await conn.execute_fetchall(
             "INSERT INTO comments (user_id, chat_id, user_name, article_id, text_masked,"
@@ -164,7 +168,7 @@ async def submit(
                 masked.text,
                 text if keep_original else None,
                 ",".join(sorted(masked.kinds)),
-                dup_key,
+                key,
                 now,
             ),
         )
@@ -538,7 +542,7 @@ async def forget_user(conn: aiosqlite.Connection, user_id: int) -> list[str]:
     """Anonymise the user's comments (ids, name, original text); the comments stay."""
     async with conn.execute(
         "UPDATE comments SET user_id = NULL, chat_id = NULL, user_name = NULL,"
-        " text_original = NULL WHERE user_id = ? OR chat_id = ?",
+        " text_original = NULL, dup_key = '' WHERE user_id = ? OR chat_id = ?",
         (user_id, user_id),
     ) as cur:
         count = cur.rowcount

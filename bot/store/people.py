@@ -141,6 +141,12 @@ async def forget_user(conn: aiosqlite.Connection, user_id: int) -> list[str]:
     its title their name). Deliveries to that chat go with it: a forgotten person no
     longer counts in past delivery figures, which privacy outweighs."""
     erased: list[str] = []
+    # The id alone (no name) so `loa restore` can erase them again from an older backup.
+    await conn.execute(
+        "INSERT OR REPLACE INTO erased_users (user_id, erased_at)"
+        " VALUES (?, CAST(strftime('%s', 'now') AS INTEGER))",
+        (user_id,),
+    )
     async with conn.execute("DELETE FROM users WHERE id = ?", (user_id,)) as cur:
         if cur.rowcount:
             erased.append("hồ sơ người dùng (tên, tên đăng nhập, ngôn ngữ)")
