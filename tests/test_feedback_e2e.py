@@ -317,7 +317,8 @@ async def _assert_forgotten(bot: RunningBot, uid: int, needles: set[str]) -> Non
     db = bot.svc.db
     tables = [r[0] for r in await db.fetch_all("SELECT name FROM sqlite_master WHERE type='table'")]
     assert "comments" in tables and "users" in tables
-    chat_refs: set[tuple[str, str]] = {("chats", "id")}
+    # erased_users keeps the bare id on purpose (issue 10): `loa restore` erases it again.
+    chat_refs: set[tuple[str, str]] = {("chats", "id"), ("erased_users", "user_id")}
     for table in tables:
         for fk in await db.fetch_all(f'PRAGMA foreign_key_list("{table}")'):
             if fk["table"] == "chats" and fk["to"] in (None, "id"):
