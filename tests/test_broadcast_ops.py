@@ -11,12 +11,12 @@ from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, Fault
 from tests.harness import RunningBot, eventually, stop_bot
 from tests.test_broadcast_e2e import (
-    _confirm_edit,
-    _cb,
     GROUP_ADMIN,
     _announce,
     _approve,
     _bid,
+    _cb,
+    _confirm_edit,
     _subscribe_group,
     _write_directive,
 )

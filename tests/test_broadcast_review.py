@@ -17,14 +17,14 @@ from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, Fault
 from tests.harness import RunningBot, eventually
 from tests.test_broadcast_e2e import (
-    _confirm_edit,
-    _cb,
     ADMIN_CHAT,
     EDITOR,
     GROUP_ADMIN,
     _announce,
     _approve,
     _bid,
+    _cb,
+    _confirm_edit,
     _subscribe_group,
     _write_directive,
 )

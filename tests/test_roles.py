@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import argparse
 import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
