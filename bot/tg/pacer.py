@@ -194,6 +194,9 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
                 if self.on_migrated is not None:
                     await self.on_migrated(chat_id, new_id)
                 data["chat_id"] = chat_id = new_id
+                # The message replied to lives in the old chat's numbering.
+                data.pop("reply_parameters", None)
+                data.pop("reply_to_message_id", None)
             except Forbidden as exc:
                 if not bulk and isinstance(chat_id, int) and self.on_forbidden is not None:
                     await self.on_forbidden(chat_id, exc.message)
