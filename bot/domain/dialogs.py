@@ -73,7 +73,12 @@ class Dialogs:
         if prompt_id is not None:
             dialog.prompt_id = prompt_id
         dialog.data.update(data)
-        self._open.move_to_end((dialog.chat_id, dialog.user_id))
+        key = (dialog.chat_id, dialog.user_id)
+        # It may have lapsed while its step was being handled (the user is answering:
+        # keep it); another dialog opened meanwhile wins.
+        current = self._open.setdefault(key, dialog)
+        if current is dialog:
+            self._open.move_to_end(key)
 
     def get(
         self, chat_id: int, user_id: int, now: float, feature: str | None = None, *steps: str

@@ -35,7 +35,7 @@ from bot.domain import clock
 from bot.domain.broadcasts import parse_id
 from bot.domain.errors import InvalidInput, LoaError
 from bot.domain.roles import Role
-from bot.domain.text import pack_html_lines
+from bot.domain.text import pack_html_lines, quote
 from bot.handlers import dialogs
 from bot.handlers.base import (
     Context,
@@ -294,7 +294,7 @@ async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> int:
         else ""
     )
     request = (
-        f"🔐 {html.escape(who)} đề nghị gửi bản tin #{b.id} (ở trên) tới "
+        f"🔐 {quote(who, 100)} đề nghị gửi bản tin #{b.id} (ở trên) tới "
         f"<b>{html.escape(audience.label_vi())}</b> ({count} cuộc trò chuyện).{when}\n"
         "Cần một quản trị viên duyệt. Bản tin đổi sau đề nghị này thì nút không còn hiệu lực."
     )

@@ -308,8 +308,12 @@ async def _edit(update: Update, text: str, keyboard: InlineKeyboardMarkup | None
     try:
         await query.edit_message_text(text, reply_markup=keyboard, parse_mode=ParseMode.HTML)
     except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
+        if "not modified" in str(exc).lower():
+            return
+        # The pressed message cannot take this text (a photo, too old, a forged button
+        # on another message): the page comes as a new message instead.
+        log.info("page sent anew, the pressed message cannot be edited: %s", exc)
+        await reply(update, text, reply_markup=keyboard)
 
 
 _BUTTON = re.compile(r"^ar:(o|f|s|n|q|k):(.{1,60})$")

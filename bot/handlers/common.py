@@ -16,7 +16,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.domain import clock
 from bot.domain.roles import ROLE_LABELS_VI, allows
-from bot.domain.text import nfc
+from bot.domain.text import nfc, quote
 from bot.handlers.base import EXPIRED_BUTTON, Context, answer_query, reply, services
 from bot.store import people
 
@@ -154,7 +154,7 @@ def make_start(payloads: Mapping[str, StartPayloadHandler]) -> Callable[[Update,
                 await handler(update, context, payload[len(prefix) :])
                 return
         user = update.effective_user
-        name = html.escape(nfc(user.first_name)) if user else "bạn"
+        name = quote(user.first_name, 64) if user else "bạn"
         await reply(update, WELCOME.format(name=name))
 
     return start

@@ -23,7 +23,7 @@ from telegram.error import TelegramError
 from telegram.ext import CommandHandler, filters
 
 from bot.domain.dialogs import Dialog, Dialogs
-from bot.domain.text import escape
+from bot.domain.text import escape, quote
 from bot.handlers.base import Context, reply
 from bot.services import CommandInfo, Services
 
@@ -81,7 +81,7 @@ async def ask(
     markup = reply_markup
     if chat.type != ChatType.PRIVATE:
         markup = ForceReply(selective=True, input_field_placeholder=placeholder)
-        text += f"\n↩️ {escape(user.first_name)}: hãy <b>trả lời (reply)</b> tin nhắn này."
+        text += f"\n↩️ {quote(user.first_name, 64)}: hãy <b>trả lời (reply)</b> tin nhắn này."
     message = update.effective_message
     kwargs: dict[str, Any] = {"reply_markup": markup}
     if message is not None and update.callback_query is None and chat.type != ChatType.PRIVATE:

@@ -27,7 +27,7 @@ from telegram.ext import (
 from bot.domain import clock
 from bot.domain import feedback as rules
 from bot.domain.errors import LoaError
-from bot.domain.text import clean, escape
+from bot.domain.text import clean, escape, quote
 from bot.handlers import dialogs
 from bot.handlers.base import (
     EXPIRED_BUTTON,
@@ -297,7 +297,7 @@ async def _ask_answer(update: Update, context: Context, comment_id: int) -> None
     dialog = await dialogs.ask(
         update,
         context,
-        f"✍️ {escape(user.first_name)}, hãy trả lời (reply) tin nhắn này bằng câu trả lời cho "
+        f"✍️ {quote(user.first_name, 64)}, hãy trả lời (reply) tin nhắn này bằng câu trả lời cho "
         f"ý kiến <b>#{comment_id}</b>. Loa sẽ cho xem lại trước khi gửi. Gõ /cancel để thôi.",
         feature=FEATURE,
         step="answer",
@@ -347,7 +347,7 @@ async def moderation_button(update: Update, context: Context) -> None:
         await answer_query(
             update, f"{verb} ý kiến #{comment_id}" if changed else "Không có gì thay đổi"
         )
-        footer = f" ({verb.lower()} bởi {escape(name)} lúc {stamp})"
+        footer = f" ({verb.lower()} bởi {quote(name, 64)} lúc {stamp})"
     elif action == "b":
         comment, banned = await store.ban_sender(
             svc.db, comment_id, actor_id=actor_id, actor_role=role, now=now
@@ -355,7 +355,7 @@ async def moderation_button(update: Update, context: Context) -> None:
         await answer_query(
             update, "Đã chặn người gửi" if banned else "Người gửi đã bị chặn từ trước"
         )
-        footer = f" (🚫 người gửi bị chặn bởi {escape(name)} lúc {stamp})"
+        footer = f" (🚫 người gửi bị chặn bởi {quote(name, 64)} lúc {stamp})"
         markup = InlineKeyboardMarkup(
             [
                 *markup.inline_keyboard[:1],
@@ -371,7 +371,7 @@ async def moderation_button(update: Update, context: Context) -> None:
         )
         comment = await store.get(svc.db, comment_id)
         await answer_query(update, "Đã bỏ chặn người gửi" if lifted else "Người gửi không bị chặn")
-        footer = f" (bỏ chặn bởi {escape(name)} lúc {stamp})"
+        footer = f" (bỏ chặn bởi {quote(name, 64)} lúc {stamp})"
     else:
         await answer_query(update, EXPIRED_BUTTON, alert=True)
         return

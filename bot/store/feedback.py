@@ -11,6 +11,7 @@ import aiosqlite
 from bot.domain import feedback as rules
 from bot.domain.clock import format_local
 from bot.domain.errors import NotFound
+from bot.domain.text import nfc
 from bot.store.db import Database
 from bot.store.staff import record_audit
 
@@ -163,7 +164,7 @@ async def submit(
             (
                 user_id,
                 chat_id,
-                user_name,
+                nfc(user_name) if user_name is not None else None,
                 article_id,
                 masked.text,
                 text if keep_original else None,
