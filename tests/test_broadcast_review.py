@@ -514,28 +514,40 @@ async def test_reload_hook_schedules_new_directive_files(
     assert [line for hook in hooks for line in await hook(bot.svc)] == []  # idempotent
 
 
-# --- 9. /chidao: the chat's unit and publish_at ----------------------------------------------
+# --- 9. /chidao: only what was sent to the chat (issue 10, item 4) ---------------------------
 
 
-async def test_chidao_respects_units_and_publish_at(bot: RunningBot, fake: FakeTelegram) -> None:
+async def test_chidao_shows_only_what_was_sent_to_the_chat(
+    bot: RunningBot, fake: FakeTelegram
+) -> None:
     current = rules.quarter_of(clock.now(), bot.settings.tz)
-    year, q = int(current[:4]), int(current[-1])
-    previous = f"{year - 1}-Q4" if q == 1 else f"{year}-Q{q - 1}"
-    _directive_file(bot, "truoc.md", previous, "Chỉ đạo quý trước cho mọi nhóm")
-    path = _directive_file(bot, "nay.md", current, "Chỉ đạo riêng phường A", units="[phuong-a]")
+    # A current-quarter file without publish_at, meant for one unit: nothing sent yet.
+    _directive_file(bot, "nay.md", current, "Chỉ đạo riêng phường A", units="[phuong-a]")
     for cid, unit in ((-1351, "phuong-a"), (-1352, "phuong-b")):
         await _subscribe_group(fake, cid, f"Tổ {cid}", GROUP_ADMIN)
         await _approve(bot, fake, cid)
         await subs.set_unit(bot.svc.db, cid, unit, actor_id=ADMIN_ID, actor_role="owner", now=0)
-    await _say(fake, -1351, GROUP_ADMIN, "/chidao", "Chỉ đạo riêng phường A")
-    reply = await _say(fake, -1352, GROUP_ADMIN, "/chidao", "CHỈ ĐẠO")
-    assert "quý trước" in reply.content and "phường A" not in reply.content
-    # not published yet: nobody sees it
-    _write_file(
-        path, current, "Chỉ đạo riêng phường A", clock.now() + 86400, "[phuong-a]", bot.settings.tz
+    for cid in (-1351, -1352):
+        reply = await _say(fake, cid, GROUP_ADMIN, "/chidao", "chưa nhận chỉ đạo")
+        assert "phường A" not in reply.content
+    # Sent to unit phuong-a only (the unit chosen at send time).
+    owner = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
+    control = await _say(fake, owner.id, ADMIN_ID, f"/directive {current} phuong-a", "sẽ nhận: 1")
+    fake.press_button(
+        owner,
+        ADMIN_ID,
+        control.message_id,
+        _cb(fake, owner, control.message_id, f"bc:go:{_bid(control)}"),
     )
-    reply = await _say(fake, -1351, GROUP_ADMIN, "/chidao", "CHỈ ĐẠO")
-    assert "quý trước" in reply.content and "phường A" not in reply.content
+    delivered = await fake.wait_for_message(-1351, "Chỉ đạo riêng phường A")
+    copy = await _say(fake, -1351, GROUP_ADMIN, "/chidao", "Chỉ đạo riêng phường A")
+    assert copy.message_id != delivered.message_id
+    assert copy.buttons and copy.buttons[0]["callback_data"].startswith("ack:")
+    # Its [✅ Đã nhận] counts like the delivered message's.
+    fake.press_button(-1351, GROUP_ADMIN, copy.message_id, copy.buttons[0]["callback_data"])
+    await eventually(lambda: _value(bot, "SELECT COUNT(*) FROM acks WHERE chat_id = -1351"))
+    reply = await _say(fake, -1352, GROUP_ADMIN, "/chidao", "chưa nhận chỉ đạo")
+    assert "phường A" not in reply.content
 
 
 # --- 10. huge ids get a clear Vietnamese answer ----------------------------------------------

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.store import outbox
+from bot.store import outbox, people
+from bot.store import subscriptions as subs
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, Fault
 from tests.harness import RunningBot, eventually
@@ -326,3 +327,53 @@ async def test_recalled_broadcast_offers_and_accepts_no_retry_or_edit(
         raise AssertionError("retry of a recalled broadcast was accepted")
     await fake.wait_for(lambda: True)
     assert not any("Tin sẽ thu hồi" in m.content for m in fake.bot_messages(-1801))
+
+
+# --- 10. [Dừng] stops what is waiting for a slot ---------------------------------------------
+
+
+async def test_stop_cancels_deliveries_waiting_for_a_slot(
+    bot_factory: Any, fake: FakeTelegram
+) -> None:
+    bot = await bot_factory(global_rate=2, dispatcher_concurrency=8, progress_interval=0)
+    citizens = list(range(700900, 700916))
+    for uid in citizens:  # subscribed directly: at 2 messages/s replies would queue
+        fake.private_chat(fake.user(uid, "Dân"))
+        await people.upsert_chat(bot.svc.db, uid, "private", "Dân", None, 0)
+        await subs.subscribe(bot.svc.db, uid, uid, [], 0)
+    owner = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
+    after = _last(fake, owner.id)
+    fake.send_text(owner, ADMIN_ID, "/thongbao Thông báo sẽ dừng giữa chừng")
+    control = await fake.wait_for_message(owner, "Số cuộc trò chuyện sẽ nhận", after=after)
+    bid = _bid(control)
+    fake.press_button(
+        owner, ADMIN_ID, control.message_id, _cb(fake, owner, control.message_id, f"bc:go:{bid}")
+    )
+
+    def received() -> int:
+        return sum(
+            1 for uid in citizens for m in fake.bot_messages(uid) if "dừng giữa chừng" in m.content
+        )
+
+    await fake.wait_for(lambda: received() >= 1, timeout=10)
+    after = _last(fake, owner.id)
+    fake.send_text(owner, ADMIN_ID, f"/broadcast {bid}")
+    view = await fake.wait_for_message(
+        owner, f"#{bid}", after=after, predicate=lambda m: bool(m.buttons)
+    )
+    qid = fake.press_button(
+        owner, ADMIN_ID, view.message_id, _cb(fake, owner, view.message_id, f"bc:stop:{bid}")
+    )
+    await fake.wait_for(lambda: fake.callback_answers.get(qid), timeout=10)
+    at_stop = received()
+    # Those waiting for a slot give it up one by one (each re-checks when its slot comes):
+    # without the re-check, every one of them would still arrive.
+    await eventually(
+        lambda: _value(bot, "SELECT COUNT(*) = 0 FROM deliveries WHERE state = 'sending'"),
+        timeout=15,
+    )
+    assert received() <= at_stop + 1, (at_stop, received())
+    sent = await _value(bot, "SELECT COUNT(*) FROM deliveries WHERE state = 'sent'")
+    assert sent == received()
+    cancelled = await _value(bot, "SELECT COUNT(*) FROM deliveries WHERE state = 'cancelled'")
+    assert cancelled == len(citizens) - sent

@@ -97,11 +97,8 @@ async def directive_command(update: Update, context: Context) -> None:
 
 
 async def chidao_command(update: Update, context: Context) -> None:
-    """/chidao: the latest published directive, in an approved cadre chat or to staff.
-
-    In a group only a directive meant for it: published (publish_at not in the future)
-    and, when the file names units, the chat's unit among them.
-    """
+    """/chidao: in an approved cadre chat, the newest directive actually sent to it (with
+    its [✅ Đã nhận]); to staff in private, the latest published directive file."""
     svc = services(context)
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
@@ -120,6 +117,11 @@ async def chidao_command(update: Update, context: Context) -> None:
         in_group = True
     if not allowed:
         await reply(update, CHIDAO_INTERNAL)
+        return
+    if in_group:
+        # A group sees only what was actually sent to it (issue 10): a file alone, or a
+        # unit chosen at send time, decides nothing here.
+        await _sent_copy(update, context, chat.id)
         return
     now = clock.now()
     current = rules.quarter_of(now, svc.settings.tz)
@@ -145,6 +147,23 @@ async def chidao_command(update: Update, context: Context) -> None:
     )
     for part in rules.split_html(directive.message_html() + note):
         await reply(update, part)
+
+
+async def _sent_copy(update: Update, context: Context, chat_id: int) -> None:
+    """The newest directive delivered to this chat, again, with its [✅ Đã nhận]."""
+    svc = services(context)
+    bid = await directives.latest_directive_sent_to(svc.db, chat_id)
+    if bid is None:
+        await reply(update, "Nhóm chưa nhận chỉ đạo nào qua Loa.")
+        return
+    b = await drafts.get_broadcast(svc.db, bid)
+    for i, part in enumerate(b.parts):
+        last = i == len(b.parts) - 1
+        message = await context.bot.send_message(
+            chat_id, part, reply_markup=ack_markup(b.id) if last and b.with_ack else None
+        )
+        if last and b.with_ack:
+            await directives.record_copy(svc.db, b.id, chat_id, message.message_id)
 
 
 # --- acknowledgements ------------------------------------------------------------------------

@@ -159,6 +159,14 @@ async def recover_orphans(
     return len(orphans), len(op_orphans)
 
 
+async def broadcast_running(db: Database, broadcast_id: int) -> bool:
+    """Is the broadcast still to be sent (queued or sending, not recalled)?"""
+    state = await db.fetch_value(
+        "SELECT state FROM broadcasts WHERE id = ? AND revoked_at IS NULL", (broadcast_id,)
+    )
+    return state in ("queued", "sending")
+
+
 async def fetch_due(db: Database, now: float, limit: int) -> list[Due]:
     """Pending deliveries whose time has come, of broadcasts still running. A read only:
     nothing is checkpointed on fetch."""

@@ -41,6 +41,14 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return float(value)
 
 
+# A bulk send that waited longer than this for its slot asks again whether it is wanted.
+_RECHECK_AFTER = 0.05
+
+
+class SendCancelled(Exception):
+    """A bulk send was no longer wanted when its slot came (the broadcast was stopped)."""
+
+
 class Pacer(BaseRateLimiter[dict[str, Any]]):
     """Strict-window limiter for all outgoing messages; pass rate_limit_args={"bulk": True}."""
 
@@ -181,9 +189,16 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
             chat_id is not None and method not in _NOT_PACED and method.startswith(_PACED_PREFIXES)
         )
         attempt = 0
+        still_wanted = rate_limit_args.get("still_wanted") if rate_limit_args else None
         while True:
+            started = self._clock()
             slots = await self.acquire(chat_id, bulk=bulk) if paced else []
             try:
+                # It waited for its slot: [Dừng] may have been pressed meanwhile, and only
+                # requests already on the wire may still arrive after it (issue 10).
+                waited = self._clock() - started > _RECHECK_AFTER
+                if still_wanted is not None and waited and not await still_wanted():
+                    raise SendCancelled(endpoint)
                 return await callback(*args, **kwargs)
             except ChatMigrated as exc:
                 if bulk or attempt > 0 or not isinstance(chat_id, int):

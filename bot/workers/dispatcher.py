@@ -52,7 +52,7 @@ from bot.domain import clock
 from bot.store import directives, drafts, message_ops, outbox
 from bot.store import subscriptions as subs
 from bot.store.db import Database
-from bot.tg.pacer import retry_after_seconds
+from bot.tg.pacer import SendCancelled, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -410,6 +410,9 @@ class Dispatcher:
                 d.id, d.broadcast_id, chat_id, state, tuple(ids), text_rev=b.text_rev, **kw
             )
 
+        async def still_wanted() -> bool:
+            return await outbox.broadcast_running(self.db, d.broadcast_id)
+
         while len(ids) < len(parts):
             index = len(ids)
             last = index == len(parts) - 1
@@ -419,8 +422,10 @@ class Dispatcher:
                     chat_id,
                     parts[index],
                     reply_markup=markup,
-                    rate_limit_args={"bulk": True},
+                    rate_limit_args={"bulk": True, "still_wanted": still_wanted},
                 )
+            except SendCancelled:
+                return outcome(rules.CANCELLED, error="stopped before sending")
             except RetryAfter as exc:
                 # The pacer already paused every sender; this is not a failure.
                 wait = retry_after_seconds(exc)

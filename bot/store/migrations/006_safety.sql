@@ -18,3 +18,12 @@ CREATE TABLE erased_users (
     user_id   INTEGER PRIMARY KEY,
     erased_at INTEGER NOT NULL
 );
+
+-- /chidao's copies of a directive in a chat that received it: their [✅ Đã nhận] counts
+-- like the delivered message's (bot.store.directives.ack_allowed).
+CREATE TABLE directive_copies (
+    broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id) ON DELETE CASCADE,
+    chat_id      INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+    message_id   INTEGER NOT NULL,
+    PRIMARY KEY (chat_id, message_id)
+);
