@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.handlers import admin, articles, broadcasts, common, feedback, menus
+from bot.handlers import admin, articles, broadcasts, common, feedback, menus, outreach
 from bot.services import CommandInfo, Services
 from bot.store import people
 from bot.store.db import Database
@@ -95,6 +95,10 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
 
     # Broadcasts (issue 4): subscriptions, announcements, directives, acks; the dispatcher.
     broadcasts.register(app, svc, start_payloads)
+
+    # Outreach (issue 16): units directory, polls, session reports, directive reminders,
+    # the quarterly briefing (after broadcasts: polls ride on its dispatcher).
+    outreach.register(app, svc, start_payloads)
 
     # /forgetme: the users and private-chat rows go last, after every feature's data
     # (keep this after the last feature block).
