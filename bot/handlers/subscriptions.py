@@ -21,7 +21,7 @@ from telegram.ext import (
 
 from bot.domain import broadcasts as rules
 from bot.domain import clock
-from bot.domain.broadcasts import normalize_label, parse_chat_id
+from bot.domain.broadcasts import parse_chat_id
 from bot.domain.errors import InvalidInput
 from bot.domain.text import pack_html_lines
 from bot.handlers.base import (
@@ -37,6 +37,7 @@ from bot.handlers.base import (
 from bot.services import CommandInfo, Services
 from bot.store import people
 from bot.store import subscriptions as subs
+from bot.store import units
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callback)
@@ -292,23 +293,27 @@ async def approval_button(update: Update, context: Context) -> None:
 async def setunit_command(update: Update, context: Context) -> None:
     """/setunit <chat_id> <unit|->: label a chat with its ward/commune."""
     svc = services(context)
-    args = command_text(update).split()
+    args = command_text(update).split(maxsplit=1)
     if len(args) != 2:
         raise InvalidInput(USAGE_SETUNIT)
     chat_id = _chat_id_arg(update)
-    unit = None if args[1] == "-" else normalize_label(args[1])
     user = update.effective_user
     role = await svc.role_of(user.id if user else None)
+    actor = (user.id if user else None, str(role) if role else None)
+    # The unit comes from the directory (issue 16): a code, an old code or a name.
+    found = None if args[1] == "-" else await units.ensure_unit(svc.db, args[1], actor=actor, now=clock.now())
     await subs.set_unit(
         svc.db,
         chat_id,
-        unit,
-        actor_id=user.id if user else None,
-        actor_role=str(role) if role else None,
+        found.code if found else None,
+        actor_id=actor[0],
+        actor_role=actor[1],
         now=clock.now(),
     )
     await reply(
-        update, f"Đã gán đơn vị {html.escape(unit or '(không)')} cho <code>{chat_id}</code>."
+        update,
+        f"Đã gán đơn vị {html.escape(found.name if found else '(không)')}"
+        f" cho <code>{chat_id}</code>.",
     )
 
 

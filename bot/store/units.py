@@ -346,3 +346,15 @@ async def groups_per_unit(db: Database) -> dict[int, int]:
         " WHERE s.approval = 'approved' GROUP BY c.unit_id"
     )
     return {int(r[0]): int(r[1]) for r in rows}
+
+
+async def ensure_unit(
+    db: Database, text: str, *, actor: tuple[int | None, str | None] = (None, None), now: int
+) -> Unit:
+    """The unit a code or name refers to; an unknown valid code becomes a new unit named
+    after it (as /setunit labels did before the directory), to be renamed later."""
+    unit = await find_unit(db, text)
+    if unit is not None:
+        return unit
+    code = normalize_code(text)
+    return await create_unit(db, code, code, actor=actor, now=now)
