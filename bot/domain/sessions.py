@@ -129,7 +129,7 @@ def totals_html(t: Totals) -> str:
     ):
         out.append(f"\n<b>{title}</b>")
         out += [
-            f"• {html.escape(x.label)}: {format_int(x.sessions)} buổi,"
+            f"• {html.escape(x.label[:1].upper() + x.label[1:])}: {format_int(x.sessions)} buổi,"
             f" {format_int(x.listeners)} lượt"
             for x in lines
         ]
