@@ -584,3 +584,13 @@ def action_report_vi(
     lines = [head]
     lines += [f"  – {escape(op_reason_vi(r))}: {n}" for r, n in reasons]
     return "\n".join(lines)
+
+
+def reminder_body(title: str | None, broadcast_id: int) -> str:
+    """The text of a reminder to chats that have not acknowledged a directive (sent by the
+    [Nhắc lại] button and by the automatic follow-up, issue 16)."""
+    name = html.escape(title or f"bản tin #{broadcast_id}")
+    return (
+        f"🔔 <b>Nhắc lại</b>: đề nghị đồng chí xác nhận đã nhận chỉ đạo «{name}» "
+        f"(#{broadcast_id}) bằng nút bên dưới."
+    )

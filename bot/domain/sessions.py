@@ -19,6 +19,13 @@ MAX_LISTENERS = 1_000_000
 MAX_NOTE = 500
 # A session is reported within this many days after it was held (older: a typo, surely).
 MAX_AGE_DAYS = 120
+# The deep link that opens the /baocao form with a cadre group's unit filled in.
+START_PREFIX = "bcao_"
+
+
+def report_link(bot_username: str, group_id: int) -> str:
+    """t.me link opening the form for a group (payload: A-Z a-z 0-9 _ -, so no minus)."""
+    return f"https://t.me/{bot_username}?start={START_PREFIX}{abs(group_id)}"
 
 
 def parse_day(text: str, today: date) -> date:

@@ -242,11 +242,7 @@ async def remind_button(update: Update, context: Context) -> None:
     if not parent.with_ack or parent.kind == "reminder":
         raise InvalidInput("Chỉ nhắc lại được chỉ đạo có nút xác nhận.")
     actor = await _actor(update, context)
-    title = html.escape(parent.title or f"bản tin #{parent.id}")
-    body = (
-        f"🔔 <b>Nhắc lại</b>: đề nghị đồng chí xác nhận đã nhận chỉ đạo «{title}» "
-        f"(#{parent.id}) bằng nút bên dưới."
-    )
+    body = rules.reminder_body(parent.title, parent.id)
     chat = update.effective_chat
     rid = await directives.queue_reminder(
         svc.db,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.handlers import polls, sessions, units
+from bot.handlers import briefing, followup, polls, sessions, units
 from bot.services import Services
 
 
@@ -17,3 +17,5 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
     units.register(app, svc)
     polls.register(app, svc)
     sessions.register(app, svc)
+    followup.register(app, svc)
+    briefing.register(app, svc)

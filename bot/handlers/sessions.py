@@ -48,7 +48,6 @@ from bot.store import units
 log = logging.getLogger(__name__)
 
 DAY, UNIT, TOPICS, FORMAT, LISTENERS, NOTE, CONFIRM = range(10, 17)
-START_PREFIX = "bcao_"
 _MEMBER = frozenset({"creator", "administrator", "member", "restricted"})
 _KEY = "bcao"
 
@@ -195,7 +194,7 @@ async def report_command(update: Update, context: Context) -> int | None:
             await reply(update, "Lệnh /baocao dùng trong nhóm cán bộ đã duyệt hoặc nhắn riêng với bot.")
             return ConversationHandler.END
         me = await context.bot.get_me()
-        url = f"https://t.me/{me.username}?start={START_PREFIX}{abs(chat.id)}"
+        url = rules.report_link(me.username, chat.id)
         name = await units.unit_name(svc.db, sub.unit) if sub.unit else None
         where = f" của {html.escape(name)}" if name else ""
         await reply(
@@ -214,7 +213,7 @@ async def start_from_group(update: Update, context: Context) -> int | None:
     """/start bcao_<group>: the form with the group's unit filled in."""
     svc = services(context)
     payload = (context.args or [""])[0]
-    raw = payload.removeprefix(START_PREFIX)
+    raw = payload.removeprefix(rules.START_PREFIX)
     unit_id = group = None
     if raw.isdigit() and len(raw) < 20:
         sub = await subs.get_subscription(svc.db, -int(raw))
@@ -583,7 +582,7 @@ def _conversation() -> ConversationHandler[Any]:
         entry_points=[
             CommandHandler(["baocao", "report"], report_command),
             CommandHandler(
-                "start", start_from_group, filters=private & filters.Regex(rf"^/start {START_PREFIX}")
+                "start", start_from_group, filters=private & filters.Regex(rf"^/start {rules.START_PREFIX}")
             ),
             CallbackQueryHandler(edit_button, pattern=r"^bcao:e:\d+$"),
         ],
