@@ -186,6 +186,8 @@ async def on_poll(update: Update, context: Context) -> None:
         [o.voter_count for o in poll.options],
         poll.total_voter_count,
         clock.now(),
+        question=poll.question,
+        options=[o.text for o in poll.options],
     )
 
 

@@ -165,8 +165,9 @@ async def mark_stopped(db: Database, poll_id: int, chat_id: int, message_id: int
 async def record_answer(
     db: Database, tg_poll_id: str, user_id: int, option_ids: Sequence[int], now: int
 ) -> bool:
-    """A voter's answer (the latest replaces the earlier one); False when the native poll is
-    not Loa's or the poll had closed."""
+    """A voter's answer (the latest replaces the earlier one). An answer in a native poll
+    not known (yet) is kept unattached until a `poll` update adopts it. False when it is
+    not counted now: unknown poll, or after the closing time."""
     async with db.transaction() as conn:
         async with conn.execute(
             "SELECT p.id, p.closes_at FROM poll_messages m JOIN polls p ON p.id = m.poll_id"
@@ -174,27 +175,58 @@ async def record_answer(
             (tg_poll_id,),
         ) as cur:
             row = await cur.fetchone()
-        if row is None or now > int(row[1]):
+        if row is not None and now > int(row[1]):
             return False
         await conn.execute(
             "INSERT INTO poll_votes (poll_id, tg_poll_id, user_id, option_ids, at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tg_poll_id, user_id) WHERE user_id IS NOT NULL"
             " DO UPDATE SET option_ids = excluded.option_ids, at = excluded.at",
-            (int(row[0]), tg_poll_id, user_id, json.dumps(list(option_ids)), now),
+            (None if row is None else int(row[0]), tg_poll_id, user_id,
+             json.dumps(list(option_ids)), now),
         )
-    return True
+    return row is not None
 
 
 async def record_totals(
-    db: Database, tg_poll_id: str, counts: Sequence[int], total_voters: int, now: int
+    db: Database,
+    tg_poll_id: str,
+    counts: Sequence[int],
+    total_voters: int,
+    now: int,
+    *,
+    question: str,
+    options: Sequence[str],
 ) -> bool:
-    """Telegram's latest totals for one native poll; False when it is not Loa's."""
-    changed = await db.execute(
-        "UPDATE poll_messages SET counts = ?, total_voters = ?, updated_at = ?"
-        " WHERE tg_poll_id = ?",
-        (json.dumps(list(counts)), total_voters, now, tg_poll_id),
-    )
-    return changed > 0
+    """Telegram's latest totals for one native poll. An unknown native poll with the
+    question and options of an open Loa poll was sent just before a crash (its id never
+    recorded): it is adopted, with the answers already received. False: not Loa's."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "UPDATE poll_messages SET counts = ?, total_voters = ?, updated_at = ?"
+            " WHERE tg_poll_id = ?",
+            (json.dumps(list(counts)), total_voters, now, tg_poll_id),
+        ) as cur:
+            if cur.rowcount:
+                return True
+        async with conn.execute(
+            "SELECT id, closes_at FROM polls WHERE question = ? AND options = ? AND created_at <= ?"
+            " AND (closed_at IS NULL OR closed_at >= ?) ORDER BY id DESC LIMIT 1",
+            (question, json.dumps(list(options), ensure_ascii=False), now, now - 86400),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return False
+        await conn.execute(
+            "INSERT INTO poll_messages (tg_poll_id, poll_id, chat_id, message_id, counts,"
+            " total_voters, updated_at) VALUES (?, ?, 0, 0, ?, ?, ?)",
+            (tg_poll_id, int(row[0]), json.dumps(list(counts)), total_voters, now),
+        )
+        await conn.execute(
+            "UPDATE poll_votes SET poll_id = ? WHERE tg_poll_id = ? AND poll_id IS NULL"
+            " AND at <= ?",
+            (int(row[0]), tg_poll_id, int(row[1])),
+        )
+    return True
 
 
 async def results(db: Database, poll: Poll) -> rules.Results:
@@ -215,7 +247,7 @@ async def results(db: Database, poll: Poll) -> rules.Results:
         rules.NativeTotals(str(r[0]), tuple(json.loads(str(r[1]))) if r[1] else (), int(r[2]))
         for r in rows
     ]
-    chats = len({int(r[3]) for r in rows})
+    chats = len({int(r[3]) for r in rows if r[3]})  # adopted polls (chat 0) add no chat
     return rules.combine(
         poll.options, anonymous=poll.anonymous, votes=votes, totals=totals, chats=chats
     )
@@ -226,7 +258,8 @@ async def voter_rows(
 ) -> list[tuple[str, int | None, tuple[int, ...], datetime]]:
     """(chat title, voter id or None, option ids, time) of every answer, for the export."""
     rows = await db.fetch_all(
-        "SELECT COALESCE(c.title, CAST(m.chat_id AS TEXT)), v.user_id, v.option_ids, v.at"
+        "SELECT CASE WHEN m.chat_id = 0 THEN '(không rõ)' ELSE COALESCE(c.title,"
+        " CAST(m.chat_id AS TEXT)) END, v.user_id, v.option_ids, v.at"
         " FROM poll_votes v JOIN poll_messages m ON m.tg_poll_id = v.tg_poll_id"
         " LEFT JOIN chats c ON c.id = m.chat_id WHERE v.poll_id = ? AND v.option_ids <> '[]'"
         " ORDER BY v.at, v.id",
@@ -281,7 +314,8 @@ async def close_poll(db: Database, poll: Poll, *, now: int, actor_id: int | None
         ) as cur:
             b = await cur.fetchone()
         async with conn.execute(
-            "SELECT DISTINCT chat_id FROM poll_messages WHERE poll_id = ? AND stopped = 0",
+            "SELECT DISTINCT chat_id FROM poll_messages WHERE poll_id = ? AND stopped = 0"
+        " AND chat_id <> 0",
             (poll.id,),
         ) as cur:
             chats = [int(r[0]) for r in await cur.fetchall()]

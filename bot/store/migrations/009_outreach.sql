@@ -50,6 +50,8 @@ CREATE INDEX polls_open ON polls (closed_at, closes_at);
 
 -- One native Telegram poll per chat it was sent to (Telegram gives each its own id).
 -- counts: the latest per-option totals from `poll` updates (anonymous polls).
+-- chat_id 0 / message_id 0: a poll adopted from a `poll` update (sent just before a
+-- crash, never recorded): counted, but it cannot be stopped.
 CREATE TABLE poll_messages (
     tg_poll_id   TEXT    PRIMARY KEY,
     poll_id      INTEGER NOT NULL REFERENCES polls(id) ON DELETE CASCADE,
@@ -63,10 +65,12 @@ CREATE TABLE poll_messages (
 CREATE INDEX poll_messages_poll ON poll_messages (poll_id, chat_id);
 
 -- Answers to non-anonymous polls, one row per voter and native poll. user_id is personal
--- data: /forgetme sets it to NULL and the vote stays counted.
+-- data: /forgetme sets it to NULL and the vote stays counted. poll_id is NULL while the
+-- native poll is unknown: one sent just before a crash, before its id was recorded; a
+-- `poll` update with the same question and options adopts it later.
 CREATE TABLE poll_votes (
     id         INTEGER PRIMARY KEY,
-    poll_id    INTEGER NOT NULL REFERENCES polls(id) ON DELETE CASCADE,
+    poll_id    INTEGER REFERENCES polls(id) ON DELETE CASCADE,
     tg_poll_id TEXT    NOT NULL,
     user_id    INTEGER,
     option_ids TEXT    NOT NULL,                   -- JSON list; [] = vote retracted
