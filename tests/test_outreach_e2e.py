@@ -96,7 +96,7 @@ async def test_directory_reports_totals_and_merge(bot: RunningBot, fake: FakeTel
     await fake.wait_for_message(stranger, "không có quyền")
 
     today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
-    day = (today - timedelta(days=1)).strftime("%d/%m/%Y")
+    day = today.strftime("%d/%m/%Y")
     # a cadre of Chi Lăng reports from private, choosing the unit by name
     cadre1 = CADRES[-100501]
     saved = await _report(fake, cadre1, day, "Phường Chi Lăng", "120")
@@ -119,6 +119,12 @@ async def test_directory_reports_totals_and_merge(bot: RunningBot, fake: FakeTel
     assert "3 buổi, 1.460 lượt người nghe, 3 đơn vị báo cáo" in totals
     assert "• Phường Tam Thanh: 1 buổi, 1.300 lượt" in totals
     assert "• Lồng ghép: 3 buổi, 1.460 lượt" in totals
+    # the quarter's briefing states those totals, as the sample writes them
+    quarter_key = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    draft = await _owner(fake, f"/baocaoquy {quarter_key}", "Bản nháp")
+    assert "tổ chức tuyên truyền được 3 buổi cho hơn 1.400 lượt người nghe" in draft
+    assert "Đã có 3 đơn vị gửi báo cáo" in draft
+    assert (bot.settings.content_dir / "drafts" / f"{quarter_key.lower()}-bao-cao-quy.md").exists()
     # merge Mai Pha into Chi Lăng: its group and report follow, the old code resolves
     merged = await _owner(fake, "/donvi gop xa-mai-pha phuong-chi-lang", "Đã sáp nhập")
     assert "chuyển 1 nhóm và 1 báo cáo" in merged
@@ -133,7 +139,11 @@ async def test_directory_reports_totals_and_merge(bot: RunningBot, fake: FakeTel
     chat = fake.private_chat(ADMIN_ID)
     fake.send_text(chat, ADMIN_ID, "/donvi xuat xlsx")
     doc = await fake.wait_for(
-        lambda: next((m for m in fake.bot_messages(chat) if m.document), None), timeout=10
+        lambda: next(
+            (m for m in fake.bot_messages(chat) if m.document and m.document.file_name == "don-vi.xlsx"),
+            None,
+        ),
+        timeout=10,
     )
     rows = list(openpyxl.load_workbook(io.BytesIO(doc.document.data)).active.iter_rows(values_only=True))
     assert rows[0] == ("Mã", "Tên đơn vị", "Mã đơn vị cấp trên")
