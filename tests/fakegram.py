@@ -2309,7 +2309,7 @@ class FakeTelegram:
             except ValueError:
                 raise _bad("can't parse options JSON object") from None
         if not isinstance(raw, list):
-            raise _bad("field \"options\" must be an Array")
+            raise _bad('field "options" must be an Array')
         options = []
         for item in raw:
             text = item.get("text") if isinstance(item, dict) else item
@@ -2322,9 +2322,7 @@ class FakeTelegram:
             if len(text) > MAX_POLL_OPTION:
                 raise _bad("poll options length must not exceed 100")
             # Bot API 9.6: every option has a persistent id that survives reordering.
-            options.append(
-                {"persistent_id": f"o{len(options)}", "text": text, "voter_count": 0}
-            )
+            options.append({"persistent_id": f"o{len(options)}", "text": text, "voter_count": 0})
         if not MIN_POLL_OPTIONS <= len(options) <= MAX_POLL_OPTIONS:
             raise _bad("poll must have 2-12 options")
         anonymous = p.get("is_anonymous", True) not in (False, "false", "False", 0)
@@ -2353,7 +2351,10 @@ class FakeTelegram:
         markup = _check_markup(p.get("reply_markup"))
         msg = self._store_bot_message(chat, reply_markup=markup, extra={"poll": poll})
         self.polls[poll_id] = {
-            "poll": poll, "chat_id": chat.id, "message_id": msg.message_id, "votes": {},
+            "poll": poll,
+            "chat_id": chat.id,
+            "message_id": msg.message_id,
+            "votes": {},
         }
         return msg.to_api()
 

@@ -140,12 +140,18 @@ async def test_directory_reports_totals_and_merge(bot: RunningBot, fake: FakeTel
     fake.send_text(chat, ADMIN_ID, "/donvi xuat xlsx")
     doc = await fake.wait_for(
         lambda: next(
-            (m for m in fake.bot_messages(chat) if m.document and m.document.file_name == "don-vi.xlsx"),
+            (
+                m
+                for m in fake.bot_messages(chat)
+                if m.document and m.document.file_name == "don-vi.xlsx"
+            ),
             None,
         ),
         timeout=10,
     )
-    rows = list(openpyxl.load_workbook(io.BytesIO(doc.document.data)).active.iter_rows(values_only=True))
+    rows = list(
+        openpyxl.load_workbook(io.BytesIO(doc.document.data)).active.iter_rows(values_only=True)
+    )
     assert rows[0] == ("Mã", "Tên đơn vị", "Mã đơn vị cấp trên")
     assert ("phuong-chi-lang", "Phường Chi Lăng", "tinh-lang-son") in rows
     assert not any(r[0] == "xa-mai-pha" for r in rows)

@@ -19,7 +19,8 @@ async def _cadre_group(bot: RunningBot, fake: FakeTelegram, gid: int, code: str)
     fake.group(gid, f"Chi bộ {code}")
     db = bot.svc.db
     await db.execute(
-        "INSERT INTO chats (id, type, title, first_seen, last_seen) VALUES (?, 'supergroup', ?, 0, 0)",
+        "INSERT INTO chats (id, type, title, first_seen, last_seen)"
+        " VALUES (?, 'supergroup', ?, 0, 0)",
         (gid, f"Chi bộ {code}"),
     )
     await db.execute(
@@ -54,11 +55,14 @@ async def test_directive_and_quarter_end_reminders(bot: RunningBot, fake: FakeTe
         (monday - 86400 * 2, monday - 86400 * 2, monday - 86400 * 2),
     )
     await db.executemany(
-        "INSERT INTO deliveries (broadcast_id, chat_id, state, message_ids) VALUES (40, ?, 'sent', '[1]')",
+        "INSERT INTO deliveries (broadcast_id, chat_id, state, message_ids)"
+        " VALUES (40, ?, 'sent', '[1]')",
         [(GROUP,), (SILENT_GROUP,)],
     )
-    await db.execute("INSERT INTO acks (broadcast_id, chat_id, user_id, at) VALUES (40, ?, 1, 0)",
-                     (SILENT_GROUP,))
+    await db.execute(
+        "INSERT INTO acks (broadcast_id, chat_id, user_id, at) VALUES (40, ?, 1, 0)",
+        (SILENT_GROUP,),
+    )
     reminders = bot.svc.features["reminders"]
     # at night nothing happens
     assert await reminders.run_once(monday - 3 * 3600) == (0, 0)

@@ -39,10 +39,15 @@ async def test_free_text_unit_labels_migrate_into_the_directory(tmp_path: Path) 
     for m in earlier:
         con.executescript(m.sql)
         con.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", (m.version, m.name))
-    for cid, unit in ((-1, "phuong-chi-lang"), (-2, "phuong-chi-lang"), (-3, " xa-mai-pha "),
-                      (-4, None)):
-        con.execute("INSERT INTO chats (id, type, first_seen, last_seen) VALUES (?, 'group', 0, 0)",
-                    (cid,))
+    for cid, unit in (
+        (-1, "phuong-chi-lang"),
+        (-2, "phuong-chi-lang"),
+        (-3, " xa-mai-pha "),
+        (-4, None),
+    ):
+        con.execute(
+            "INSERT INTO chats (id, type, first_seen, last_seen) VALUES (?, 'group', 0, 0)", (cid,)
+        )
         con.execute(
             "INSERT INTO subscriptions (chat_id, approval, audience, unit, created_at, updated_at)"
             " VALUES (?, 'approved', 'cadre', ?, 0, 0)",
@@ -78,8 +83,16 @@ async def test_rename_code_and_merge_keep_groups_reports_and_old_codes(tmp_path:
         b = await units.create_unit(db, "b", "Phường B", now=NOW)
         for unit in (a, b, b):
             await session_store.save_report(
-                db, unit_id=unit.id, held_on=date(2022, 2, 1), topics=["chỉ thị"],
-                fmt="truc-tiep", listeners=10, note=None, reporter_id=1, chat_id=None, now=NOW,
+                db,
+                unit_id=unit.id,
+                held_on=date(2022, 2, 1),
+                topics=["chỉ thị"],
+                fmt="truc-tiep",
+                listeners=10,
+                note=None,
+                reporter_id=1,
+                chat_id=None,
+                now=NOW,
             )
         # a unit broadcast waiting to be sent follows the new code
         await db.execute(
@@ -120,9 +133,13 @@ async def test_csv_import_export_round_trip_and_errors(tmp_path: Path) -> None:
         with pytest.raises(InvalidInput, match="Dòng 2"):
             await units.import_units(db, bad, now=NOW)
         assert len(await units.all_units(db)) == 2  # nothing of the bad file was kept
-    for broken, line in ((b"ma,ten\nx,\n", "Dòng 2"), (b"ma,ten\nA B,C\n", "Dòng 2"),
-                         (b"ma,ten\nx,X\nx,Y\n", "Dòng 3"), (b"\xff\xfe", "UTF-8"),
-                         (b"foo,bar\n1,2\n", "Dòng 1")):
+    for broken, line in (
+        (b"ma,ten\nx,\n", "Dòng 2"),
+        (b"ma,ten\nA B,C\n", "Dòng 2"),
+        (b"ma,ten\nx,X\nx,Y\n", "Dòng 3"),
+        (b"\xff\xfe", "UTF-8"),
+        (b"foo,bar\n1,2\n", "Dòng 1"),
+    ):
         with pytest.raises(InvalidInput, match=line):
             unit_rules.parse_units_csv(broken)
 
@@ -133,19 +150,33 @@ def test_poll_text_rules_and_combining() -> None:
     )
     assert spec.options == ("Có", "Không") and spec.multiple and spec.anonymous
     assert spec.closes_at == NOW + 7200
-    for bad in ("Câu hỏi?\n- Một", "Câu hỏi?\n- A\n- a", "Q\n- A\n- B\nhạn: hôm qua",
-                "Q\n" + "\n".join(f"- {i}" for i in range(11)), "Q\n- " + "x" * 101 + "\n- B"):
+    for bad in (
+        "Câu hỏi?\n- Một",
+        "Câu hỏi?\n- A\n- a",
+        "Q\n- A\n- B\nhạn: hôm qua",
+        "Q\n" + "\n".join(f"- {i}" for i in range(11)),
+        "Q\n- " + "x" * 101 + "\n- B",
+    ):
         with pytest.raises(InvalidInput):
             polls.parse_poll(bad, now=NOW, tz=TZ, default_hours=72)
     named = polls.combine(
-        ["A", "B"], anonymous=False, chats=3,
-        votes=[polls.Vote("1", (0,)), polls.Vote("2", (0, 1)), polls.Vote("2", ()),
-               polls.Vote("3", (7,))],
+        ["A", "B"],
+        anonymous=False,
+        chats=3,
+        votes=[
+            polls.Vote("1", (0,)),
+            polls.Vote("2", (0, 1)),
+            polls.Vote("2", ()),
+            polls.Vote("3", (7,)),
+        ],
         totals=[],
     )
     assert (named.counts, named.voters) == ((2, 1), 2)
     anonymous = polls.combine(
-        ["A", "B"], anonymous=True, chats=2, votes=[],
+        ["A", "B"],
+        anonymous=True,
+        chats=2,
+        votes=[],
         totals=[polls.NativeTotals("1", (3, 1), 4), polls.NativeTotals("2", (0, 5, 9), 5)],
     )
     assert (anonymous.counts, anonymous.voters) == ((3, 6), 9)
@@ -161,14 +192,18 @@ def test_session_form_values() -> None:
             sessions.parse_day(bad, today)
     with pytest.raises(InvalidInput):
         sessions.parse_listeners("nhiều")
-    assert sessions.may_change(is_staff=False, is_reporter=True, created_at=0, now=86400 * 3,
-                               edit_days=3)
-    assert not sessions.may_change(is_staff=False, is_reporter=True, created_at=0,
-                                   now=86400 * 3 + 1, edit_days=3)
-    assert not sessions.may_change(is_staff=False, is_reporter=False, created_at=0, now=0,
-                                   edit_days=3)
-    assert sessions.may_change(is_staff=True, is_reporter=False, created_at=0, now=10**9,
-                               edit_days=0)
+    assert sessions.may_change(
+        is_staff=False, is_reporter=True, created_at=0, now=86400 * 3, edit_days=3
+    )
+    assert not sessions.may_change(
+        is_staff=False, is_reporter=True, created_at=0, now=86400 * 3 + 1, edit_days=3
+    )
+    assert not sessions.may_change(
+        is_staff=False, is_reporter=False, created_at=0, now=0, edit_days=3
+    )
+    assert sessions.may_change(
+        is_staff=True, is_reporter=False, created_at=0, now=10**9, edit_days=0
+    )
 
 
 def test_office_hours() -> None:
@@ -180,8 +215,13 @@ def test_office_hours() -> None:
 
 @pytest.mark.parametrize(
     ("n", "expected"),
-    [(350, ("", "350")), (12_345, ("hơn", "12.000")), (12_000, ("", "12.000")),
-     (1_460, ("hơn", "1.400")), (999, ("", "999"))],
+    [
+        (350, ("", "350")),
+        (12_345, ("hơn", "12.000")),
+        (12_000, ("", "12.000")),
+        (1_460, ("hơn", "1.400")),
+        (999, ("", "999")),
+    ],
 )
 def test_sample_rounding(n: int, expected: tuple[str, str]) -> None:
     assert briefing.rounded(n) == expected
@@ -189,16 +229,28 @@ def test_sample_rounding(n: int, expected: tuple[str, str]) -> None:
 
 def test_briefing_round_trip_through_the_digest(tmp_path: Path) -> None:
     data = briefing.BriefingData(
-        quarter(2022, 1), quarter(2022, 2), sessions=350, listeners=12_345, reporting_units=12,
+        quarter(2022, 1),
+        quarter(2022, 2),
+        sessions=350,
+        listeners=12_345,
+        reporting_units=12,
         topics=["chỉ thị, nghị quyết", "kinh tế – xã hội"],
-        by_format=[("lồng ghép", 300), ("trực tiếp", 50)], directives=3, directive_groups=45,
-        directive_acks=40, announcements=12, articles=30, reads=5_321, comments=85,
-        answered=60, answered_on_time=55,
+        by_format=[("lồng ghép", 300), ("trực tiếp", 50)],
+        directives=3,
+        directive_groups=45,
+        directive_acks=40,
+        announcements=12,
+        articles=30,
+        reads=5_321,
+        comments=85,
+        answered=60,
+        answered_on_time=55,
         polls=[briefing.PollSummary("Bạn biết chủ trương qua kênh nào?", 1_234, "Loa", 0.45)],
     )
     draft = briefing.write(data)
-    text = briefing.to_markdown(draft, article_id="2022-q1-bao-cao-quy", day=date(2022, 4, 8),
-                                author="Loa")
+    text = briefing.to_markdown(
+        draft, article_id="2022-q1-bao-cao-quy", day=date(2022, 4, 8), author="Loa"
+    )
     assert "tổ chức tuyên truyền được 350 buổi cho hơn 12.000 lượt người nghe" in text
     path = tmp_path / "draft.md"
     path.write_text(text, encoding="utf-8")

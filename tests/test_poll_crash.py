@@ -81,7 +81,9 @@ async def test_poll_survives_sigkill_and_closes_at_the_deadline(
         )
         control = await fake.wait_for_message(owner, "Số cuộc trò chuyện sẽ nhận", timeout=20)
         assert "Số cuộc trò chuyện sẽ nhận: 50" in control.content
-        go = next(b["callback_data"] for b in control.buttons if b["callback_data"].startswith("bc:go"))
+        go = next(
+            b["callback_data"] for b in control.buttons if b["callback_data"].startswith("bc:go")
+        )
         fake.press_button(owner, ADMIN_ID, control.message_id, go)
         await fake.wait_for(lambda: sum(_polls_in(fake, chat_ids).values()) >= 15, timeout=30)
         proc.send_signal(signal.SIGKILL)
@@ -118,7 +120,10 @@ async def test_poll_survives_sigkill_and_closes_at_the_deadline(
             timeout=30,
         )
         still_open = sum(
-            1 for cid in chat_ids for m in fake.poll_messages(cid) if not m.extra["poll"]["is_closed"]
+            1
+            for cid in chat_ids
+            for m in fake.poll_messages(cid)
+            if not m.extra["poll"]["is_closed"]
         )
         assert still_open <= duplicates  # a copy recorded before the crash is stopped too
         final = await fake.wait_for_message(owner, "Khảo sát đã hết hạn", timeout=10)

@@ -29,14 +29,16 @@ async def _create_and_send(fake: FakeTelegram, text: str) -> tuple[int, int]:
     owner = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
     fake.send_text(owner, ADMIN_ID, text)
     control = await fake.wait_for_message(owner, "Số cuộc trò chuyện sẽ nhận")
-    go = next(b["callback_data"] for b in control.buttons if b["callback_data"].startswith("bc:go:"))
+    go = next(
+        b["callback_data"] for b in control.buttons if b["callback_data"].startswith("bc:go:")
+    )
     fake.press_button(owner, ADMIN_ID, control.message_id, go)
     return owner.id, int(go.split(":")[2])
 
 
 async def test_poll_sent_answered_closed_and_exported(bot: RunningBot, fake: FakeTelegram) -> None:
     await _subscribers(fake)
-    owner, bid = await _create_and_send(
+    owner, _bid = await _create_and_send(
         fake,
         "/khaosat Bạn biết chủ trương mới qua kênh nào?\n- Loa phát thanh\n- Mạng xã hội\n"
         "- Họp tổ dân phố\nchọn nhiều\ncông khai\nhạn: 2 ngày",
@@ -45,7 +47,11 @@ async def test_poll_sent_answered_closed_and_exported(bot: RunningBot, fake: Fak
     polls_sent = [fake.poll_messages(c)[0] for c in CITIZENS]
     native = polls_sent[0].extra["poll"]
     assert native["question"] == "Bạn biết chủ trương mới qua kênh nào?"
-    assert [o["text"] for o in native["options"]] == ["Loa phát thanh", "Mạng xã hội", "Họp tổ dân phố"]
+    assert [o["text"] for o in native["options"]] == [
+        "Loa phát thanh",
+        "Mạng xã hội",
+        "Họp tổ dân phố",
+    ]
     assert native["is_anonymous"] is False and native["allows_multiple_answers"] is True
     # answers: four voters, one changes their mind, one retracts
     fake.vote(CITIZENS[0], CITIZENS[0], polls_sent[0].message_id, [0])
@@ -70,9 +76,7 @@ async def test_poll_sent_answered_closed_and_exported(bot: RunningBot, fake: Fak
     # the deadline comes: the closer stops the poll in every chat through the outbox
     await db.execute("UPDATE polls SET closes_at = ? WHERE id = ?", (clock.now(), poll.id))
     await bot.svc.features["poll_closer"].close_due()
-    await fake.wait_for(
-        lambda: all(m.extra["poll"]["is_closed"] for m in polls_sent), timeout=10
-    )
+    await fake.wait_for(lambda: all(m.extra["poll"]["is_closed"] for m in polls_sent), timeout=10)
     final = await fake.wait_for_message(owner, "Khảo sát đã hết hạn")
     assert "Số người trả lời: 3" in final.content
     stops = [c for c in fake.calls_to("stopPoll") if c.ok]
@@ -91,7 +95,8 @@ async def test_poll_sent_answered_closed_and_exported(bot: RunningBot, fake: Fak
     fake.press_button(CITIZENS[1], CITIZENS[1], ask.message_id, "ykf:y")
     done = await fake.wait_for_message(CITIZENS[1], "Đã xóa dữ liệu")
     assert "phiếu khảo sát" in done.content
-    assert await db.fetch_value(
-        "SELECT COUNT(*) FROM poll_votes WHERE user_id = ?", (CITIZENS[1],)
-    ) == 0
+    assert (
+        await db.fetch_value("SELECT COUNT(*) FROM poll_votes WHERE user_id = ?", (CITIZENS[1],))
+        == 0
+    )
     assert (await store.results(db, poll)).counts == (2, 2, 0)

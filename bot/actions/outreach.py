@@ -14,7 +14,9 @@ from bot.store import sessions, units
 IsMember = Callable[[int], Awaitable[bool]]
 
 
-async def may_report(svc: Services, user_id: int | None, unit_code: str, is_member: IsMember) -> bool:
+async def may_report(
+    svc: Services, user_id: int | None, unit_code: str, is_member: IsMember
+) -> bool:
     """Staff, or a member of one of the unit's approved cadre groups (asked of Telegram
     through `is_member(chat_id)` at the moment of saving)."""
     if user_id is None:
@@ -43,7 +45,7 @@ async def may_change_report(
 
 
 def office_hours(spec: str) -> tuple[time, time]:
-    """"07:30-17:00" → (07:30, 17:00)."""
+    """ "07:30-17:00" → (07:30, 17:00)."""
     start, _, end = spec.partition("-")
     h1, m1 = (int(x) for x in start.split(":"))
     h2, m2 = (int(x) for x in end.split(":"))

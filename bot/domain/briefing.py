@@ -98,7 +98,7 @@ class _Writer:
 
 
 def _join(items: Sequence[str]) -> str:
-    """"a", "a và b", "a, b và c"."""
+    """ "a", "a và b", "a, b và c"."""
     items = [i for i in items if i]
     if len(items) <= 1:
         return "".join(items)
@@ -106,7 +106,7 @@ def _join(items: Sequence[str]) -> str:
 
 
 def _quarter_name(p: Period) -> str:
-    """"quý I/2022" → "quý I" (the year is said once, at the start)."""
+    """ "quý I/2022" → "quý I" (the year is said once, at the start)."""
     return p.label.split("/")[0]
 
 
@@ -150,8 +150,7 @@ def write(data: BriefingData) -> Draft:
         if data.directive_groups:
             rate = format_percent(data.directive_acks / data.directive_groups)
             text += (
-                f"; {w.exact(data.directive_acks, 'lượt nhóm')} đã xác nhận đã nhận,"
-                f" đạt {rate}."
+                f"; {w.exact(data.directive_acks, 'lượt nhóm')} đã xác nhận đã nhận, đạt {rate}."
             )
         else:
             text += "."

@@ -61,7 +61,9 @@ async def ack_report_command(update: Update, context: Context) -> None:
         chat.id,
         document=spreadsheets.render(ack_table(rows), "xlsx", tz=svc.settings.tz),
         filename=f"xac-nhan-chi-dao-{b.id}.xlsx",
-        caption=f"✅ Chỉ đạo #{b.id}: {format_int(acked)}/{format_int(delivered)} nhóm đã xác nhận.",
+        caption=(
+            f"✅ Chỉ đạo #{b.id}: {format_int(acked)}/{format_int(delivered)} nhóm đã xác nhận."
+        ),
     )
 
 

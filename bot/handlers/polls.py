@@ -342,11 +342,15 @@ def register(app: Any, svc: Services) -> None:
     svc.commands.extend(
         [
             CommandInfo(
-                "khaosat", "Tạo phiếu lấy ý kiến (khảo sát)", aliases=("poll",),
+                "khaosat",
+                "Tạo phiếu lấy ý kiến (khảo sát)",
+                aliases=("poll",),
                 permission="broadcast",
             ),
             CommandInfo(
-                "ketqua", "Kết quả khảo sát: /ketqua <số>", aliases=("pollresults",),
+                "ketqua",
+                "Kết quả khảo sát: /ketqua <số>",
+                aliases=("pollresults",),
                 permission="broadcast",
             ),
         ]

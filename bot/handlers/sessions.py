@@ -15,7 +15,6 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.warnings import PTBUserWarning
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -23,6 +22,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.actions import outreach
 from bot.domain import clock, spreadsheets
@@ -126,8 +126,10 @@ async def _ask_topics(update: Update, context: Context) -> int:
 
 async def _ask_format(update: Update) -> int:
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label.capitalize(), callback_data=f"bcao:f:{key}")]
-         for key, label in rules.FORMATS.items()]
+        [
+            [InlineKeyboardButton(label.capitalize(), callback_data=f"bcao:f:{key}")]
+            for key, label in rules.FORMATS.items()
+        ]
     )
     await reply(update, "4/6. Hình thức tuyên truyền?", reply_markup=keyboard)
     return FORMAT
@@ -140,8 +142,11 @@ async def _ask_listeners(update: Update) -> int:
 
 async def _ask_note(update: Update) -> int:
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Bỏ qua", callback_data="bcao:n:-")]])
-    await reply(update, "6/6. Ghi chú thêm (không bắt buộc)? Gõ ghi chú hoặc bấm «Bỏ qua».",
-                reply_markup=keyboard)
+    await reply(
+        update,
+        "6/6. Ghi chú thêm (không bắt buộc)? Gõ ghi chú hoặc bấm «Bỏ qua».",
+        reply_markup=keyboard,
+    )
     return NOTE
 
 
@@ -191,15 +196,17 @@ async def report_command(update: Update, context: Context) -> int | None:
     if chat.type != ChatType.PRIVATE:
         sub = await subs.get_subscription(svc.db, chat.id)
         if sub is None or not sub.is_cadre:
-            await reply(update, "Lệnh /baocao dùng trong nhóm cán bộ đã duyệt hoặc nhắn riêng với bot.")
+            await reply(
+                update, "Lệnh /baocao dùng trong nhóm cán bộ đã duyệt hoặc nhắn riêng với bot."
+            )
             return ConversationHandler.END
-        me = await context.bot.get_me()
-        url = rules.report_link(me.username, chat.id)
+        url = rules.report_link(context.bot.username, chat.id)
         name = await units.unit_name(svc.db, sub.unit) if sub.unit else None
         where = f" của {html.escape(name)}" if name else ""
         await reply(
             update,
-            f"📝 Báo cáo buổi tuyên truyền{where}: bấm nút để điền phiếu ngắn trong tin nhắn riêng.",
+            f"📝 Báo cáo buổi tuyên truyền{where}: bấm nút để điền phiếu ngắn"
+            " trong tin nhắn riêng.",
             reply_markup=InlineKeyboardMarkup(
                 [[InlineKeyboardButton("📝 Báo cáo buổi tuyên truyền", url=url)]]
             ),
@@ -302,9 +309,7 @@ async def topic_button(update: Update, context: Context) -> int:
         chosen.append(index)
     await answer_query(update)
     with contextlib.suppress(BadRequest):
-        await query.edit_message_reply_markup(
-            _topics_markup(svc.settings.outreach_topics, chosen)
-        )
+        await query.edit_message_reply_markup(_topics_markup(svc.settings.outreach_topics, chosen))
     return TOPICS
 
 
@@ -557,9 +562,7 @@ def register(app: Any, svc: Services) -> None:
         [
             CommandInfo("baocao", "Báo cáo buổi tuyên truyền (cán bộ)", aliases=("report",)),
             CommandInfo("baocaocuatoi", "Sửa, xóa báo cáo tuyên truyền của bạn"),
-            CommandInfo(
-                "tonghop", "Tổng hợp buổi tuyên truyền: /tonghop [kỳ]", permission="staff"
-            ),
+            CommandInfo("tonghop", "Tổng hợp buổi tuyên truyền: /tonghop [kỳ]", permission="staff"),
         ]
     )
     with warnings.catch_warnings():
@@ -582,7 +585,9 @@ def _conversation() -> ConversationHandler[Any]:
         entry_points=[
             CommandHandler(["baocao", "report"], report_command),
             CommandHandler(
-                "start", start_from_group, filters=private & filters.Regex(rf"^/start {rules.START_PREFIX}")
+                "start",
+                start_from_group,
+                filters=private & filters.Regex(rf"^/start {rules.START_PREFIX}"),
             ),
             CallbackQueryHandler(edit_button, pattern=r"^bcao:e:\d+$"),
         ],

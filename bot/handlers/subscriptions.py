@@ -35,9 +35,8 @@ from bot.handlers.base import (
     user_errors,
 )
 from bot.services import CommandInfo, Services
-from bot.store import people
+from bot.store import people, units
 from bot.store import subscriptions as subs
-from bot.store import units
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callback)
@@ -301,7 +300,11 @@ async def setunit_command(update: Update, context: Context) -> None:
     role = await svc.role_of(user.id if user else None)
     actor = (user.id if user else None, str(role) if role else None)
     # The unit comes from the directory (issue 16): a code, an old code or a name.
-    found = None if args[1] == "-" else await units.ensure_unit(svc.db, args[1], actor=actor, now=clock.now())
+    found = (
+        None
+        if args[1] == "-"
+        else await units.ensure_unit(svc.db, args[1], actor=actor, now=clock.now())
+    )
     await subs.set_unit(
         svc.db,
         chat_id,

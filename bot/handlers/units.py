@@ -23,7 +23,8 @@ USAGE = (
     "/donvi them &lt;mã&gt; &lt;tên&gt; [| &lt;mã cấp trên&gt;] — thêm đơn vị\n"
     "/donvi ten &lt;mã&gt; &lt;tên mới&gt; — đổi tên\n"
     "/donvi ma &lt;mã&gt; &lt;mã mới&gt; — đổi mã (mã cũ vẫn dùng được)\n"
-    "/donvi gop &lt;mã đơn vị bị gộp&gt; &lt;mã đơn vị nhận&gt; — sáp nhập (nhóm, báo cáo đi theo)\n"
+    "/donvi gop &lt;mã đơn vị bị gộp&gt; &lt;mã đơn vị nhận&gt; — sáp nhập"
+    " (nhóm, báo cáo đi theo)\n"
     "/donvi xuat [xlsx] — xuất danh mục (CSV mặc định)\n"
     "/donvi nhap — rồi dán nội dung CSV (cột: Mã, Tên đơn vị, Mã đơn vị cấp trên)"
     " ngay sau lệnh, hoặc gửi tệp .csv với chú thích /donvi nhap"
@@ -183,7 +184,8 @@ def register(app: Any, svc: Services) -> None:
     app.add_handler(CommandHandler(["donvi", "units"], units_command))
     app.add_handler(
         MessageHandler(
-            filters.Document.ALL & filters.CaptionRegex(r"^/(donvi|units)(@\w+)?\s+(nhap|nhập|import)"),
+            filters.Document.ALL
+            & filters.CaptionRegex(r"^/(donvi|units)(@\w+)?\s+(nhap|nhập|import)"),
             import_file,
         )
     )

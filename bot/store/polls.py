@@ -102,7 +102,12 @@ async def create_poll(
         ) as cur:
             pid = int(cur.lastrowid or 0)
         await record_audit(
-            conn, at=now, actor_id=created_by, actor_role=None, action="poll_create", target=pid,
+            conn,
+            at=now,
+            actor_id=created_by,
+            actor_role=None,
+            action="poll_create",
+            target=pid,
             detail={"broadcast": bid, "options": len(spec.options)},
         )
     return await get_poll(db, pid)
@@ -148,7 +153,8 @@ async def record_native(
 async def native_messages(db: Database, poll_id: int, chat_id: int) -> list[int]:
     """Message ids of the native polls in one chat (two after a resend)."""
     rows = await db.fetch_all(
-        "SELECT message_id FROM poll_messages WHERE poll_id = ? AND chat_id = ? ORDER BY message_id",
+        "SELECT message_id FROM poll_messages WHERE poll_id = ? AND chat_id = ?"
+        " ORDER BY message_id",
         (poll_id, chat_id),
     )
     return [int(r[0]) for r in rows]
@@ -181,8 +187,13 @@ async def record_answer(
             "INSERT INTO poll_votes (poll_id, tg_poll_id, user_id, option_ids, at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tg_poll_id, user_id) WHERE user_id IS NOT NULL"
             " DO UPDATE SET option_ids = excluded.option_ids, at = excluded.at",
-            (None if row is None else int(row[0]), tg_poll_id, user_id,
-             json.dumps(list(option_ids)), now),
+            (
+                None if row is None else int(row[0]),
+                tg_poll_id,
+                user_id,
+                json.dumps(list(option_ids)),
+                now,
+            ),
         )
     return row is not None
 
@@ -315,7 +326,7 @@ async def close_poll(db: Database, poll: Poll, *, now: int, actor_id: int | None
             b = await cur.fetchone()
         async with conn.execute(
             "SELECT DISTINCT chat_id FROM poll_messages WHERE poll_id = ? AND stopped = 0"
-        " AND chat_id <> 0",
+            " AND chat_id <> 0",
             (poll.id,),
         ) as cur:
             chats = [int(r[0]) for r in await cur.fetchall()]
@@ -349,8 +360,13 @@ async def close_poll(db: Database, poll: Poll, *, now: int, actor_id: int | None
                 "UPDATE polls SET stop_broadcast_id = ? WHERE id = ?", (stop_id, poll.id)
             )
         await record_audit(
-            conn, at=now, actor_id=actor_id, actor_role=None, action="poll_close",
-            target=poll.id, detail={"stop_broadcast": stop_id, "chats": len(chats)},
+            conn,
+            at=now,
+            actor_id=actor_id,
+            actor_role=None,
+            action="poll_close",
+            target=poll.id,
+            detail={"stop_broadcast": stop_id, "chats": len(chats)},
         )
     return len(chats)
 
@@ -361,7 +377,9 @@ async def forget_voter(conn: aiosqlite.Connection, user_id: int) -> list[str]:
         "UPDATE poll_votes SET user_id = NULL WHERE user_id = ?", (user_id,)
     ) as cur:
         n = cur.rowcount
-    return [f"Đã xóa danh tính của bạn khỏi {n} phiếu khảo sát (số phiếu vẫn được giữ)."] if n else []
+    return (
+        [f"Đã xóa danh tính của bạn khỏi {n} phiếu khảo sát (số phiếu vẫn được giữ)."] if n else []
+    )
 
 
 async def polls_closed_in(db: Database, start: int, end: int) -> list[Poll]:

@@ -77,13 +77,20 @@ async def save_report(
         raise InvalidInput("Hình thức không hợp lệ.")
     if not topics:
         raise InvalidInput("Chọn ít nhất một nội dung tuyên truyền.")
-    values = (unit_id, held_on.isoformat(), json.dumps(list(topics), ensure_ascii=False), fmt,
-              listeners, note)
+    values = (
+        unit_id,
+        held_on.isoformat(),
+        json.dumps(list(topics), ensure_ascii=False),
+        fmt,
+        listeners,
+        note,
+    )
     async with db.transaction() as conn:
         if report_id is None:
             async with conn.execute(
                 "INSERT INTO session_reports (unit_id, held_on, topics, format, listeners, note,"
-                " reporter_id, chat_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " reporter_id, chat_id, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*values, reporter_id, chat_id, now, now),
             ) as cur:
                 rid = int(cur.lastrowid or 0)
@@ -99,7 +106,12 @@ async def save_report(
             rid = report_id
             action = "session_report_edit"
         await record_audit(
-            conn, at=now, actor_id=reporter_id, actor_role=None, action=action, target=rid,
+            conn,
+            at=now,
+            actor_id=reporter_id,
+            actor_role=None,
+            action=action,
+            target=rid,
             detail={"unit": unit_id, "listeners": listeners},
         )
     return rid
@@ -124,7 +136,11 @@ async def delete_report(db: Database, report_id: int, *, actor_id: int | None, n
             if not cur.rowcount:
                 raise NotFound(f"Báo cáo #{report_id} đã xóa hoặc không có.")
         await record_audit(
-            conn, at=now, actor_id=actor_id, actor_role=None, action="session_report_delete",
+            conn,
+            at=now,
+            actor_id=actor_id,
+            actor_role=None,
+            action="session_report_delete",
             target=report_id,
         )
 
@@ -177,7 +193,9 @@ async def totals(db: Database, first: date, end: date, label: str) -> rules.Tota
     )
 
 
-async def silent_units(db: Database, first: date, end: date, quarter: str) -> list[tuple[int, str, str]]:
+async def silent_units(
+    db: Database, first: date, end: date, quarter: str
+) -> list[tuple[int, str, str]]:
     """(unit id, code, name) of current units with an approved cadre group, no report of a
     session held in [first, end) and no reminder yet for `quarter`."""
     rows = await db.fetch_all(
@@ -211,4 +229,6 @@ async def forget_reporter(conn: aiosqlite.Connection, user_id: int) -> list[str]
     await conn.execute(
         "UPDATE session_reports SET deleted_by = NULL WHERE deleted_by = ?", (user_id,)
     )
-    return [f"Đã xóa tên bạn khỏi {n} báo cáo buổi tuyên truyền (số liệu vẫn được giữ)."] if n else []
+    return (
+        [f"Đã xóa tên bạn khỏi {n} báo cáo buổi tuyên truyền (số liệu vẫn được giữ)."] if n else []
+    )

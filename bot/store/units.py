@@ -104,11 +104,20 @@ async def unit_name(db: Database, code: str | None) -> str | None:
 
 
 async def _audit(
-    conn: aiosqlite.Connection, actor: tuple[int | None, str | None], now: int, action: str,
-    target: object, detail: dict[str, object],
+    conn: aiosqlite.Connection,
+    actor: tuple[int | None, str | None],
+    now: int,
+    action: str,
+    target: object,
+    detail: dict[str, object],
 ) -> None:
     await record_audit(
-        conn, at=now, actor_id=actor[0], actor_role=actor[1], action=action, target=target,
+        conn,
+        at=now,
+        actor_id=actor[0],
+        actor_role=actor[1],
+        action=action,
+        target=target,
         detail=detail,
     )
 
@@ -254,7 +263,11 @@ async def rename_unit(
             (new_name, new_code, now, unit.id),
         )
         await _audit(
-            conn, actor, now, "unit_rename", unit.code,
+            conn,
+            actor,
+            now,
+            "unit_rename",
+            unit.code,
             {"name": new_name, "code": new_code, "old_name": unit.name},
         )
     return await unit_by_id(db, unit.id)
@@ -314,7 +327,11 @@ async def merge_units(
             "UPDATE units SET merged_into = ?, updated_at = ? WHERE id = ?", (dst.id, now, src.id)
         )
         await _audit(
-            conn, actor, now, "unit_merge", src.code,
+            conn,
+            actor,
+            now,
+            "unit_merge",
+            src.code,
             {"into": dst.code, "groups": groups, "reports": reports},
         )
     return MergeResult(src, dst, groups, reports)

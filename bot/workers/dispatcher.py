@@ -117,7 +117,9 @@ class GroupCommit(Generic[T, R]):
 # Sends part `index` of a broadcast to a chat and returns the Telegram message id. Text
 # messages are the default; other kinds of delivery (a native poll, stopping one) come
 # from Dispatcher.part_senders. Telegram errors propagate: _send turns them into outcomes.
-PartSender = Callable[[Any, drafts.Broadcast, int, int, InlineKeyboardMarkup | None], Awaitable[int]]
+PartSender = Callable[
+    [Any, drafts.Broadcast, int, int, InlineKeyboardMarkup | None], Awaitable[int]
+]
 
 
 async def send_text_part(
