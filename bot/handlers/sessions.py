@@ -521,7 +521,7 @@ async def totals_command(update: Update, context: Context) -> None:
     t = await store.totals(svc.db, period.start, period.end, period.label)
     span = f"{period.start:%Y%m%d}:{period.end:%Y%m%d}"
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton("⬇️ Excel", callback_data=f"bcao:xl:{span}")]]
+        [[InlineKeyboardButton("⬇️ Excel", callback_data=f"th:xl:{span}")]]
     )
     await reply(update, rules.totals_html(t), reply_markup=keyboard if t.sessions else None)
 
@@ -574,7 +574,7 @@ def register(app: Any, svc: Services) -> None:
     app.add_handler(CommandHandler("baocaocuatoi", my_reports_command))
     app.add_handler(CommandHandler("tonghop", totals_command))
     app.add_handler(CallbackQueryHandler(delete_button, pattern=r"^bcao:del:\d+$"))
-    app.add_handler(CallbackQueryHandler(totals_export_button, pattern=r"^bcao:xl:\d{8}:\d{8}$"))
+    app.add_handler(CallbackQueryHandler(totals_export_button, pattern=r"^th:xl:\d{8}:\d{8}$"))
     app.add_handler(CallbackQueryHandler(stale_button, pattern=r"^bcao:"))
 
 
