@@ -44,7 +44,7 @@ from bot.handlers.base import (
 )
 from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import Services
-from bot.store import drafts, message_ops, outbox, units
+from bot.store import drafts, message_ops, outbox, polls, units
 from bot.store import subscriptions as subs
 from bot.workers.dispatcher import Dispatcher, ack_markup, summary_text
 
@@ -536,6 +536,9 @@ async def edit_button(update: Update, context: Context) -> int:
     """[Sửa]: ask for the new text of a sent broadcast."""
     bid = _id_from(update)
     await drafts.get_broadcast(services(context).db, bid)
+    if await polls.poll_of_broadcast(services(context).db, bid) is not None:
+        # Telegram cannot edit a sent poll (issue 16): only stop or recall it.
+        raise InvalidInput("Không sửa được khảo sát đã gửi; có thể đóng hoặc thu hồi.")
     _user_data(context)["bc_edit"] = bid
     await answer_query(update)
     await reply(

@@ -254,6 +254,7 @@ async def day_text(update: Update, context: Context) -> int:
     return await _after_day(update, context)
 
 
+@user_errors
 async def day_button(update: Update, context: Context) -> int:
     """[Hôm nay] / [Hôm qua]."""
     query = update.callback_query
@@ -275,6 +276,7 @@ async def unit_text(update: Update, context: Context) -> int:
     return await _ask_topics(update, context)
 
 
+@user_errors
 async def unit_button(update: Update, context: Context) -> int:
     """A unit's button."""
     query = update.callback_query
