@@ -260,3 +260,44 @@ def test_briefing_round_trip_through_the_digest(tmp_path: Path) -> None:
     assert len(draft.facts) >= 12
     for fact in draft.facts:
         assert (fact.qualifier, fact.value) in figures, fact
+
+
+async def _seed_quarter(path: Path) -> None:
+    async with Database(path) as db:
+        unit = await units.create_unit(db, "phuong-a", "Phường A", now=NOW)
+        for day, listeners in ((date(2022, 1, 10), 8_000), (date(2022, 3, 2), 4_345)):
+            await session_store.save_report(
+                db,
+                unit_id=unit.id,
+                held_on=day,
+                topics=["chỉ thị, nghị quyết"],
+                fmt="long-ghep",
+                listeners=listeners,
+                note=None,
+                reporter_id=1,
+                chat_id=None,
+                now=NOW,
+            )
+
+
+def test_loa_briefing_cli_writes_the_draft(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from bot.cli import main
+
+    asyncio.run(_seed_quarter(tmp_path / "loa.db"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOA_DB_PATH", str(tmp_path / "loa.db"))
+    monkeypatch.setenv("LOA_CONTENT_DIR", str(tmp_path / "content"))
+    out = tmp_path / "brief.md"
+    assert main(["briefing", "--quarter", "2022-Q1", "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "tổ chức tuyên truyền được 2 buổi cho hơn 12.000 lượt người nghe" in text
+    assert "quý II/2022" in text
+    assert main(["briefing", "--quarter", "2022-13"]) == 2
+    assert "--quarter" in capsys.readouterr().err
+    assert main(["briefing", "--quarter", "2022-Q2"]) == 0  # default place, nothing reported
+    draft = tmp_path / "content" / "drafts" / "2022-q2-bao-cao-quy.md"
+    assert "chưa có đơn vị nào gửi báo cáo" in draft.read_text(encoding="utf-8")

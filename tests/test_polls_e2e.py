@@ -100,3 +100,50 @@ async def test_poll_sent_answered_closed_and_exported(bot: RunningBot, fake: Fak
         == 0
     )
     assert (await store.results(db, poll)).counts == (2, 2, 0)
+
+
+async def test_strangers_and_bad_input_are_refused(bot: RunningBot, fake: FakeTelegram) -> None:
+    await _subscribers(fake)
+    owner = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
+    for text, expect in (
+        ("/khaosat Chỉ một dòng", "Cần từ 2 đến 10 phương án"),
+        ("/khaosat Hỏi?\n- A\n- B\nhạn: 32/13/2026 25:00", "Hạn khảo sát không hợp lệ"),
+        ("/khaosat " + "x" * 301 + "\n- A\n- B", "tối đa 300"),
+        ("/ketqua abc", "Cú pháp: /ketqua"),
+        ("/ketqua 999", "Không có khảo sát #999"),
+    ):
+        before = max([0, *(m.message_id for m in fake.messages(owner))])
+        fake.send_text(owner, ADMIN_ID, text)
+        await fake.wait_for_message(owner, expect, after=before)
+    await _create_and_send(fake, "/khaosat Có nên mở rộng giờ tiếp dân?\n- Có\n- Không")
+    await fake.wait_for(lambda: all(fake.poll_messages(c) for c in CITIZENS), timeout=10)
+    poll = (await store.recent_polls(bot.svc.db, 1))[0]
+    citizen = CITIZENS[0]
+    fake.send_text(citizen, citizen, "/khaosat Tôi cũng hỏi\n- A\n- B")
+    await fake.wait_for_message(citizen, "không có quyền")
+    # forged staff buttons from a citizen: refused, nothing closed, nothing exported
+    for data in (f"pl:s:{poll.id}", f"pl:x:{poll.id}"):
+        status = fake.bot_messages(citizen)[-1]
+        qid = fake.press_button(citizen, citizen, status.message_id, data, check=False)
+        await fake.wait_for(lambda q=qid: fake.callback_answers.get(q), timeout=5)
+        assert "không có quyền" in fake.callback_answers[qid].get("text", "")
+    assert not (await store.get_poll(bot.svc.db, poll.id)).closed
+    assert not any(m.document for m in fake.bot_messages(citizen))
+    # a vote for an option Telegram never offered is ignored; a stranger's poll id too
+    fake.push_update(
+        {
+            "poll_answer": {
+                "poll_id": "nope",
+                "user": {"id": citizen, "is_bot": False, "first_name": "X"},
+                "option_ids": [0],
+                "option_persistent_ids": ["o0"],
+            }
+        }
+    )
+    fake.vote(citizen, citizen, fake.poll_messages(citizen)[0].message_id, [1])
+    await eventually(lambda: _voters(bot, poll, 1))
+    assert (await store.results(bot.svc.db, poll)).counts == (0, 1)
+
+
+async def _voters(bot: RunningBot, poll: store.Poll, n: int) -> bool:
+    return (await store.results(bot.svc.db, poll)).voters == n

@@ -265,9 +265,9 @@ async def results_command(update: Update, context: Context) -> None:
     """/ketqua <id>: live results across every chat, with chart and export buttons."""
     svc = services(context)
     args = command_text(update).lstrip("#").split()
-    if len(args) != 1:
+    if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()) or len(args[0]) > 12:
         raise InvalidInput(USAGE_RESULTS)
-    poll_id = parse_id(args[0])
+    poll_id = int(args[0])
     text, closed = await _results_text(svc, poll_id)
     await reply(update, text, reply_markup=_results_markup(poll_id, closed))
 

@@ -330,12 +330,13 @@ async def subscribers_command(update: Update, context: Context) -> None:
     """
     svc = services(context)
     private, groups = await subs.subscription_overview(svc.db)
+    names = await units.names_by_code(svc.db)  # units by name, never by code (issue 16)
     lines = [f"<b>Đăng ký nhận tin</b>: {private} cá nhân, {len(groups)} nhóm"]
     for g in groups:
         state = APPROVAL_LABELS_VI.get(g.approval, g.approval)
         if not g.active:
             state += f", ngừng nhận ({html.escape(g.inactive_reason or '')})"
-        unit = f", đơn vị {html.escape(g.unit)}" if g.unit else ""
+        unit = f", {html.escape(names.get(g.unit, g.unit))}" if g.unit else ""
         lines.append(f"• {html.escape(g.title or '?')} <code>{g.chat_id}</code>: {state}{unit}")
     for text in pack_html_lines(lines):
         await reply(update, text)
