@@ -138,9 +138,7 @@ class Settings(BaseSettings):
     def _category_deadlines(self) -> Settings:
         """Every name in LOA_FEEDBACK_CATEGORY_DEADLINES must be a configured category."""
         try:
-            casework.parse_category_days(
-                self.feedback_category_deadlines, self.feedback_categories
-            )
+            casework.parse_category_days(self.feedback_category_deadlines, self.feedback_categories)
         except ValueError as exc:
             raise ValueError(f"LOA_FEEDBACK_CATEGORY_DEADLINES: {exc}") from None
         return self

@@ -633,12 +633,12 @@ async def test_forum_topics_and_message_thread_id(fake, ptb, alice):
     forum = fake.group(-100555, "Kiểm duyệt", supergroup=True, forum=True, admins=[alice])
     plain = fake.group(-100556, "Nhóm thường", supergroup=True, bot_status="administrator")
     # The bot is not an administrator yet: no right to manage topics.
-    with pytest.raises(BadRequest, match="(?i)not enough rights"):
+    with pytest.raises(BadRequest, match=r"(?i)not enough rights"):
         await ptb.create_forum_topic(forum.id, "Đất đai")
     fake.group(-100555, "Kiểm duyệt", supergroup=True, forum=True, bot_status="administrator")
-    with pytest.raises(BadRequest, match="(?i)not a forum"):
+    with pytest.raises(BadRequest, match=r"(?i)not a forum"):
         await ptb.create_forum_topic(plain.id, "Đất đai")
-    with pytest.raises(BadRequest, match="(?i)TOPIC_NAME_EMPTY"):
+    with pytest.raises(BadRequest, match=r"(?i)TOPIC_NAME_EMPTY"):
         await ptb.create_forum_topic(forum.id, " ")
     topic = await ptb.create_forum_topic(forum.id, "Đất đai")
     assert topic.name == "Đất đai" and topic.message_thread_id > 0
@@ -661,15 +661,15 @@ async def test_forum_topics_and_message_thread_id(fake, ptb, alice):
     fake.send_text(forum, alice, "Tôi nhận", reply_to=sent.message_id)
     assert fake.messages(forum)[-1].thread_id == topic.message_thread_id
     # Unknown topics, topics in non-forum chats, closed and deleted topics fail.
-    with pytest.raises(BadRequest, match="(?i)message thread not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
         await ptb.send_message(forum.id, "x", message_thread_id=99999)
-    with pytest.raises(BadRequest, match="(?i)message thread not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
         await ptb.send_message(plain.id, "x", message_thread_id=topic.message_thread_id)
     await ptb.close_forum_topic(forum.id, topic.message_thread_id)
-    with pytest.raises(BadRequest, match="(?i)TOPIC_CLOSED"):
+    with pytest.raises(BadRequest, match=r"(?i)TOPIC_CLOSED"):
         await ptb.send_message(forum.id, "x", message_thread_id=topic.message_thread_id)
     await ptb.reopen_forum_topic(forum.id, topic.message_thread_id)
     await ptb.delete_forum_topic(forum.id, topic.message_thread_id)
-    with pytest.raises(BadRequest, match="(?i)message thread not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
         await ptb.send_message(forum.id, "x", message_thread_id=topic.message_thread_id)
     assert fake.topic_by_name(forum, "Đất đai") is None

@@ -44,7 +44,7 @@ def policy(svc: Services) -> rules.CasePolicy:
     found = svc.features.get("case_policy")
     if found is None:
         found = svc.features["case_policy"] = policy_of(svc.settings)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 async def _role(svc: Services, actor_id: int, permission: str) -> str:

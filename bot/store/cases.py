@@ -486,9 +486,7 @@ async def delete_template(
 ) -> bool:
     """Delete a template (audited); False if there was none."""
     async with db.transaction() as conn:
-        async with conn.execute(
-            "DELETE FROM answer_templates WHERE id = ?", (template_id,)
-        ) as cur:
+        async with conn.execute("DELETE FROM answer_templates WHERE id = ?", (template_id,)) as cur:
             gone = cur.rowcount > 0
         if gone:
             await record_audit(
@@ -640,9 +638,7 @@ async def open_cases(db: Database) -> list[OpenCase]:
         " WHERE case_state IN ('moi', 'dang_xu_ly') AND status != 'deleted' ORDER BY id"
     )
     return [
-        OpenCase(
-            int(r[0]), r[1], r[2], r[3], date.fromisoformat(r[4]) if r[4] else None, int(r[5])
-        )
+        OpenCase(int(r[0]), r[1], r[2], r[3], date.fromisoformat(r[4]) if r[4] else None, int(r[5]))
         for r in rows
     ]
 
@@ -709,9 +705,7 @@ async def export_cases(
                 holder=names.get(c.holder_id) if c.holder_id is not None else None,
                 due=c.due_or(policy),
                 resolved=(
-                    rules.local_day(c.resolved_at, policy.tz)
-                    if c.resolved_at is not None
-                    else None
+                    rules.local_day(c.resolved_at, policy.tz) if c.resolved_at is not None else None
                 ),
                 rating=c.rating,
                 transferred_to=c.transferred_to,
@@ -731,9 +725,7 @@ async def forget_user(conn: aiosqlite.Connection, user_id: int) -> list[str]:
     and templates without their id (the audit log keeps who did what). A citizen's id
     is in comments only, which bot.store.feedback.forget_user anonymises."""
     await conn.execute("UPDATE comments SET holder_id = NULL WHERE holder_id = ?", (user_id,))
-    await conn.execute(
-        "UPDATE case_history SET actor_id = NULL WHERE actor_id = ?", (user_id,)
-    )
+    await conn.execute("UPDATE case_history SET actor_id = NULL WHERE actor_id = ?", (user_id,))
     await conn.execute(
         "UPDATE case_history SET note = NULL WHERE event = 'assign' AND note = ?",
         (str(user_id),),
