@@ -667,11 +667,20 @@ async def facts(
     db: Database, start: int, end: int, policy: rules.CasePolicy
 ) -> list[rules.CaseFact]:
     """The report facts of cases received in [start, end)."""
-    rows = await db.fetch_all(
+    async with db.snapshot() as conn:
+        return await case_facts(conn, start, end, policy)
+
+
+async def case_facts(
+    conn: aiosqlite.Connection, start: int, end: int, policy: rules.CasePolicy
+) -> list[rules.CaseFact]:
+    """facts() inside the caller's snapshot (bot.store.reports reads it with the rest)."""
+    async with conn.execute(
         "SELECT category, unit, created_at, due_date, resolved_at, rating FROM comments"
         " WHERE created_at >= ? AND created_at < ? AND status != 'deleted'",
         (start, end),
-    )
+    ) as cur:
+        rows = await cur.fetchall()
     out = []
     for r in rows:
         created = int(r[2])
