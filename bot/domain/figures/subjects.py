@@ -1,0 +1,221 @@
+"""What a figure counts: the noun phrase after it or the phrase before it; qualifiers."""
+
+from __future__ import annotations
+
+import re
+
+from bot.domain.figures.model import _Found
+from bot.domain.figures.vocab import (
+    _APPROX,
+    _ASPECT,
+    _CLASSIFIERS,
+    _COMPOUNDS,
+    _CUT_BEFORE,
+    _DIRECTIONS,
+    _STOP_AFTER,
+    _TRIM,
+    _VERB_OBJECT,
+    QUALIFIERS_1,
+    QUALIFIERS_2,
+    QUALIFIERS_3,
+)
+
+_WORD = re.compile(r"[^\s]+")
+
+
+def _tokens_after(sentence: str, end: int, limit: int = 10) -> list[str]:
+    """The noun phrase after position `end`: words up to punctuation or a stop word."""
+    words: list[str] = []
+    rest = sentence[end:]
+    if rest[:1] not in ("", " ") or rest.lstrip()[:1] in ("(", "[", "“", '"'):
+        return words
+    for m in _WORD.finditer(rest):
+        raw = m.group(0)
+        word = raw.strip("“”\"'()[]")
+        stripped = word.rstrip(".,;:!?…)”\"'")
+        if not stripped or not stripped[0].isalpha() or any(c.isdigit() for c in stripped):
+            break
+        low = stripped.lower()
+        compound = bool(words) and f"{words[-1].lower()} {low}" in _COMPOUNDS
+        if not compound and words and low in _VERB_OBJECT:
+            # "412 trường đạt chuẩn quốc gia", "45 học sinh đạt giải": a defining clause
+            nxt = rest[m.end() :].lstrip().split(" ", 1)[0].lower().rstrip(".,;:")
+            compound = nxt in _VERB_OBJECT[low]
+        if words and not compound and (low in _STOP_AFTER or low in QUALIFIERS_1):
+            break
+        if not words and low in _STOP_AFTER:
+            break
+        if low == "và":
+            following = rest[m.end() :].lstrip()
+            clause = re.split(r"[,;:.()]", following, maxsplit=1)[0]
+            if not following or any(c.isdigit() for c in clause) or len(words) >= 8:
+                break
+            nxt = following.split(" ", 1)[0].lower()
+            if nxt in QUALIFIERS_1 or nxt in _STOP_AFTER:
+                break
+        words.append(stripped)
+        if stripped != word or raw.startswith("(") or len(words) >= limit:
+            break
+    while words and (
+        (words[-1].lower() in _TRIM and " ".join(words[-2:]).lower() not in _COMPOUNDS)
+        or words[-1].lower() in _DANGLING
+    ):
+        words.pop()  # "… lần thứ" (its number was cut off) is no subject
+    return words
+
+
+_OPENERS = ("trong đó", "trong số đó", "riêng", "đặc biệt", "ngoài ra", "bên cạnh đó", "cụ thể")
+_PARENS = re.compile(r"\([^()]*\)")
+# Adverbs between a subject and its figure ("lần lượt đạt 97,5% và 96,3%").
+_ADVERBS = ("lần lượt", "tương ứng", "hiện", "ước")
+# Verbs after which the object names the figure ("là đạt tỷ lệ bao phủ trên 95%").
+_LINK_VERBS = frozenset({"là", "đạt", "chiếm", "gồm", "bằng"})
+
+
+def _phrase_before(sentence: str, start: int, limit: int = 12) -> list[str]:
+    """The phrase before position `start` back to punctuation: "X là N" names X; else the
+    verb phrase after an aspect marker ("đã tổ chức tuyên truyền"), narrowed to what
+    follows "với" ("với tổng vốn đăng ký") or a linking verb, up to a preposition."""
+    head = _PARENS.sub(" ", sentence[:start])  # asides: "tăng trưởng kinh tế (GRDP)"
+    cut = max(head.rfind(p) for p in (",", ";", ":", "(", ")", "–", "—", "“", '"', ". "))
+    segment = head[cut + 1 :] if cut >= 0 else head
+    words = [w.strip("“”\"'()") for w in segment.split()]
+    words = [w for w in words if any(c.isalnum() for c in w)]  # bullets "-", "•"
+    # drop the qualifiers right before the number
+    while words:
+        if len(words) >= 2 and " ".join(words[-2:]).lower() in QUALIFIERS_2:
+            del words[-2:]  # "bình quân", "ước đạt": both syllables
+        elif words[-1].lower() in QUALIFIERS_1 or (
+            words[-1].lower() in _TRIM and words[-1].lower() != "là"
+        ):
+            words.pop()
+        else:
+            break
+    # discourse markers opening the clause: "trong đó xuất khẩu đạt …"
+    for marker in _OPENERS:
+        n = len(marker.split())
+        if len(words) > n and " ".join(words[:n]).lower() == marker:
+            words = words[n:]
+    for adverb in _ADVERBS:
+        n = len(adverb.split())
+        if " ".join(words[-n:]).lower() == adverb:
+            words = words[:-n]
+    if len(words) > 1 and words[-1].lower() == "là":
+        # "Tổng vốn đầu tư công được giao năm 2023 là 4.120 tỷ đồng": the subject is
+        # the noun phrase before the copula, up to its first verb or preposition
+        words = words[:-1]
+        for i, w in enumerate(words):
+            if i > 0 and (w.lower() in _ASPECT or w.lower() in _CUT_BEFORE):
+                words = words[:i]
+                break
+    else:
+        if words and words[-1].lower() == "là":
+            words.pop()
+        rate = " ".join(words[:2]).lower() in ("tỷ lệ", "tỉ lệ", "tổng số")
+        if not rate and any(w.lower() in _ASPECT for w in words[:-1]):
+            # "tỉnh đã bố trí": the verb phrase; but in "tỷ lệ hồ sơ được xử lý trực tuyến"
+            # the passive clause belongs to the rate's noun
+            last = max(i for i, w in enumerate(words[:-1]) if w.lower() in _ASPECT)
+            words = words[last + 1 :]
+        # "… với tổng trị giá 420 triệu đồng": the phrase after the last "với" names it
+        last_with = [i for i, w in enumerate(words[:-1]) if w.lower() == "với"]
+        if last_with:
+            words = words[last_with[-1] + 1 :]
+        link = [i for i, w in enumerate(words[:-1]) if i > 0 and w.lower() in _LINK_VERBS]
+        if link:
+            words = words[link[-1] + 1 :]
+        for i, w in enumerate(words):
+            if i > 0 and w.lower() in _CUT_BEFORE:
+                words = words[:i]
+                break
+    for i, w in enumerate(words):
+        if any(c.isdigit() for c in w) or "§" in w:
+            words = words[:i]
+            break
+    while words and words[0].lower() in _TRIM:
+        words.pop(0)
+    while words and words[-1].lower() in _TRIM:
+        words.pop()
+    return words[:limit]
+
+
+def _qualifier(sentence: str, start: int) -> str:
+    words = sentence[:start].split()[-3:]
+    lows = [w.lower() for w in words]
+    if lows and lows[-1][-1:] in ",;:":
+        return ""  # punctuation separates the word from the number
+    if len(lows) == 3 and " ".join(lows) in QUALIFIERS_3:
+        return " ".join(lows)
+    lows = lows[-2:]
+    if len(lows) == 2 and " ".join(lows) in QUALIFIERS_2:
+        return " ".join(lows)
+    if lows and lows[-1] in QUALIFIERS_1:
+        if (
+            len(lows) == 2
+            and lows[0] in _DIRECTIONS
+            and lows[-1] in _APPROX
+            and lows[0] != lows[-1]
+        ):
+            return " ".join(lows)
+        return lows[-1]
+    return ""
+
+
+def _subject(sentence: str, start: int, end: int, kind: str) -> tuple[str, bool]:
+    after = _tokens_after(sentence, end)
+    qual = _qualifier(sentence, start)
+    qual_start = start
+    if qual:
+        qual_start = sentence.lower().rfind(qual, 0, start)
+        qual_start = qual_start if qual_start >= 0 else start
+    before = _phrase_before(sentence, qual_start)
+    if kind == "percent" and after:
+        return " ".join(after), False
+    if kind in ("money", "percent"):
+        if before:
+            purpose = _PURPOSE.match(sentence, end)
+            if kind == "money" and len(before) <= 2 and purpose:
+                goal = _tokens_after(sentence, purpose.end() - 1, limit=6)
+                if goal:
+                    return f"{' '.join(before)} {purpose.group(1)} {' '.join(goal)}", True
+            return " ".join(before), True
+        return " ".join(after), False
+    if after and len(after) == 1 and after[0].lower() in _CLASSIFIERS and before:
+        return f"{after[0]} ({' '.join(before)})", False
+    if after:
+        return " ".join(after), False
+    if before:
+        return " ".join(before), True
+    return "", False
+
+
+_DANGLING = frozenset({"thứ", "lần", "số", "khóa", "khoá", "kỳ", "đợt", "ngày", "tháng"})
+_PURPOSE = re.compile(r"\s+(cho|để)\s")
+_COORDINATION = re.compile(r"^\s*(?:,|và|,\s*và|hoặc)\s*$")
+_RATE_HEAD = re.compile(r"\b(?:tỷ lệ|tỉ lệ)\s", re.IGNORECASE)
+
+
+def _fill_subjects(sentence: str, found: list[_Found]) -> None:
+    """Subjects a figure shares with its neighbours: "lần lượt đạt 97,5% và 96,3%" (the
+    second is coordinated with the first); a percentage without a subject of its own
+    counts the "tỷ lệ …" (rate) named earlier in its sentence."""
+    for i, f in enumerate(found):
+        if f.subject or f.kind in ("period", "date"):
+            continue
+        prev = found[i - 1] if i else None
+        if (
+            prev is not None
+            and prev.subject
+            and prev.kind == f.kind
+            and _COORDINATION.match(sentence[prev.end : f.start].replace(f.qualifier, "", 1))
+        ):
+            f.subject, f.subject_first = prev.subject, prev.subject_first
+            continue
+        if f.kind == "percent" or (f.kind == "range" and f.value.endswith("%")):
+            heads = list(_RATE_HEAD.finditer(sentence, 0, f.start))
+            if heads:
+                head = heads[-1]
+                words = _tokens_after(sentence, head.end() - 1, limit=8)
+                if words:
+                    f.subject = f"{head.group(0).strip()} {' '.join(words)}"
+                    f.subject_first = True
