@@ -105,13 +105,13 @@ def extract_figures(sentences: list[str], paragraph_starts: set[int] | None = No
 def dedupe(figures: list[Figure]) -> list[Figure]:
     """Drop repeats: the same period/date once; the same value+subject once; a year-less
     quarter when the same quarter with its year is present."""
-    seen: set[tuple[str, str, str]] = set()
+    seen: dict[tuple[str, str, str], int] = {}
     result: list[Figure] = []
     values = {f.value for f in figures if f.kind == "period"}
     for f in figures:
         key = (f.kind, f.value, "" if f.kind in ("period", "date") else f.subject.lower())
-        if key in seen:
-            continue
+        if key in seen and (f.kind in ("period", "date") or seen[key] != f.sentence_index):
+            continue  # equal values in one sentence are list items: "1 đồng chí …, 1 đồng chí …"
         if (
             f.kind == "measure"
             and f.value.endswith(" tháng")
@@ -129,7 +129,7 @@ def dedupe(figures: list[Figure]) -> list[Figure]:
             if key in seen:
                 continue
             f = Figure(full, f.qualifier, f.subject, f.kind, f.sentence_index, f.position)
-        seen.add(key)
+        seen.setdefault(key, f.sentence_index)
         result.append(f)
     return result
 

@@ -6,6 +6,7 @@ import re
 
 from bot.domain.figures.model import _Found, _mask
 from bot.domain.figures.subjects import _qualifier, _subject
+from bot.domain.figures.vocab import _STOP_AFTER
 
 _NUM = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?"
 _ROMAN_Q = r"IV|I{1,3}"
@@ -21,7 +22,7 @@ _PERIOD_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
             r"\b(\d{1,2}|sáu|chín|ba)\s+tháng\s+"
-            r"(?:(đầu|cuối)\s+năm(?:\s+(\d{4}))?|năm\s+(\d{4})\b)",
+            r"(?:(đầu|cuối)\s+năm(?:\s+(\d{4}))?|(?:của\s+)?năm\s+(\d{4})\b)",
             re.IGNORECASE,
         ),
         "months",
@@ -42,6 +43,21 @@ _PERIOD_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         "span",
     ),
     (re.compile(r"\btháng\s+(\d{1,2})\s*(?:/|-|\s+năm\s+)\s*(\d{4})\b", re.IGNORECASE), "month"),
+    # "những tháng cuối năm 2023", "những tháng đầu năm"
+    (
+        re.compile(r"\bnhững\s+tháng\s+(đầu|cuối)\s+năm(?:\s+((?:19|20)\d{2}))?\b", re.I),
+        "some-months",
+    ),
+    # "trong tháng 01", "riêng tháng 6": a month of the reporting year
+    (
+        re.compile(r"\b(?:trong|riêng|của)\s+tháng\s+(\d{1,2})\b(?!\s*[/.-]\s*\d)", re.I),
+        "bare-month",
+    ),
+    # "từ đầu năm 2021 đến nay", "từ năm 2020 đến nay"
+    (
+        re.compile(r"\btừ\s+(đầu\s+)?năm\s+((?:19|20)\d{2})\s+(?:đến|tới)\s+nay\b", re.I),
+        "since",
+    ),
     (re.compile(r"\bnăm\s+((?:19|20)\d{2})\b(?!\s*[-–/]\s*\d)", re.IGNORECASE), "year"),
 ]
 _PERIOD_KEYS = {
@@ -50,6 +66,9 @@ _PERIOD_KEYS = {
     "semester": "học kỳ",
     "span": "\x00",
     "month": "tháng",
+    "some-months": "những tháng",
+    "bare-month": "tháng",
+    "since": "nay",
     "year": "năm",
 }
 _SPAN_KEYS = re.compile(r"giai đoạn|nhiệm kỳ|thời kỳ|năm học|niên kh")
@@ -64,18 +83,31 @@ _DATE_DOTTED = re.compile(r"(?<![\d.,/-])(\d{1,2})([.-])(\d{1,2})\2((?:19|20)\d{
 _AFTER_DOCUMENT = re.compile(
     r"\d[\w.]*(?:/\d+)*\s*[-/]\s*[A-ZĐ][\w.]*(?:[-/][\w.]+)*\s+(?:ngày\s+)?$"
 )
-_DATE_NGAY = re.compile(r"\bngày\s+(\d{1,2})[-.](\d{1,2})(?:[-.](\d{4}))?(?![\d])", re.IGNORECASE)
+# A day word or a part of the day announces a date written with "-" or ".": "ngày 8-4",
+# "sáng 9.4", "chiều 5-7-2023".
+_DAY_WORDS = r"(?:ngày|sáng|chiều|tối|trưa|đêm|hôm|rạng sáng)"
+_DATE_NGAY = re.compile(
+    rf"\b{_DAY_WORDS}\s+(\d{{1,2}})[-.](\d{{1,2}})(?:[-.](\d{{4}}))?(?![\d]|[.,]\d)", re.I
+)
+# Two days of one month: "ngày 14 và 15/5", "ngày 10 và 11-1", "từ ngày 1 đến hết 15-12",
+# "đêm 10 và rạng sáng 11-9", "từ ngày 8 đến ngày 9 tháng 7".
 _DATE_RANGE = re.compile(
-    r"\bngày\s+(\d{1,2})\s*(?:đến|tới|và|-|–|,)\s*(?:ngày\s+)?(\d{1,2})"
-    r"(?:\s+tháng\s+(Giêng|Chạp|\d{1,2})|\s*/\s*(\d{1,2}))(?:\s*/\s*(\d{4})|\s+năm\s+(\d{4}))?",
+    rf"\b{_DAY_WORDS}\s+(\d{{1,2}})\s*(?:đến\s+hết|đến|tới|và|-|–|,)\s*"
+    rf"(?:(?:hết\s+)?{_DAY_WORDS}\s+)?(\d{{1,2}})"
+    r"(?:\s+tháng\s+(Giêng|Chạp|\d{1,2})|\s*[/.-]\s*(\d{1,2})(?!\d))"
+    r"(?:\s*[/.-]\s*(\d{4})|\s+năm\s+(\d{4}))?",
     re.IGNORECASE,
 )
+_HAS_DAY_WORD = re.compile(_DAY_WORDS, re.IGNORECASE)
 _DATE_LUNAR = re.compile(
     r"(?:\bngày\s+)?\b(\d{1,2})\s+tháng\s+(Giêng|Chạp|\d{1,2})\b(?!\s*(?:đầu|cuối))", re.IGNORECASE
 )
-_DATE_SHORT = re.compile(r"(?<![\d/.,-])(\d{1,2})/(\d{1,2})(?![\d/]|,\d)")
+# "8/4" (a date) or "18/20", "630/847" (a part of a whole, when a noun follows)
+_DATE_SHORT = re.compile(
+    r"(?<![\d/.,-])(\d{1,3}(?:\.\d{3})*)/(\d{1,3}(?:\.\d{3})*)(?![\d/]|,\d|\.\d)"
+)
 _DATE_CONTEXT = re.compile(
-    r"(?:ngày|sáng|chiều|tối|trưa|đêm|hôm|từ|đến|tới|trước|sau|vào|đầu|cuối|nay|qua|hạn)"
+    r"(?:ngày|sáng|chiều|tối|trưa|đêm|hôm|từ|đến|tới|trước|sau|vào|đầu|cuối|nay|qua|hạn|đợt)"
     r"\s*(?:ngày\s*)?$",
     re.IGNORECASE,
 )
@@ -125,12 +157,26 @@ def _periods_and_dates(sentence: str, chars: list[str]) -> list[_Found]:
                 if not 1 <= int(m.group(1)) <= 12:
                     continue
                 value = f"tháng {int(m.group(1))}/{m.group(2)}"
+            elif kind == "some-months":
+                value = f"những tháng {m.group(1).lower()} năm" + (
+                    f" {m.group(2)}" if m.group(2) else ""
+                )
+            elif kind == "bare-month":
+                if not 1 <= int(m.group(1)) <= 12:
+                    continue
+                value = f"tháng {int(m.group(1))}"
+                found.append(_Found(m.end(1) - len(m.group(1)) - 6, m.end(), value, "period"))
+                _mask(chars, m.end(1) - len(m.group(1)) - 6, m.end())
+                continue
+            elif kind == "since":
+                start = "từ đầu năm" if m.group(1) else "từ năm"
+                value = f"{start} {m.group(2)} đến nay"
             else:
                 value = f"năm {m.group(1)}"
             found.append(_Found(m.start(), m.end(), value, "period"))
             _mask(chars, m.start(), m.end())
 
-    has_day = "ngày" in low
+    has_day = bool(_HAS_DAY_WORD.search(low))
     has_month = "tháng" in low
     for m in _DATE_RANGE.finditer(sentence) if has_day else ():
         if not free(m.start(), m.end()):
@@ -175,7 +221,9 @@ def _periods_and_dates(sentence: str, chars: list[str]) -> list[_Found]:
     for m in _DATE_SHORT.finditer(sentence) if "/" in low else ():
         if not free(m.start(), m.end()):
             continue
-        a, b = int(m.group(1)), int(m.group(2))
+        a_text, b_text = m.group(1), m.group(2)
+        a, b = int(a_text.replace(".", "")), int(b_text.replace(".", ""))
+        short = len(a_text) <= 2 and len(b_text) <= 2
         before = sentence[: m.start()]
         if _AFTER_DOCUMENT.search(before):
             _mask(chars, m.start(), m.end())  # "Quyết định 1234/QĐ-UBND ngày 5/4"
@@ -188,16 +236,17 @@ def _periods_and_dates(sentence: str, chars: list[str]) -> list[_Found]:
             next_word
             and next_word.group(0)[0].isalpha()
             and next_word.group(0).lower() not in {"năm", "vừa", "tại", "và", "tới", "đến"}
+            and next_word.group(0).lower() not in _STOP_AFTER
             and not after.startswith(("/", ","))
         )
-        if not date_context and noun_follows and a <= b:
+        if (not date_context or not short) and noun_follows and a <= b:
             qualifier = _qualifier(sentence, m.start())
             subject, first = _subject(sentence, m.start(), m.end(), "ratio")
             found.append(
                 _Found(
                     m.start(),
                     m.end(),
-                    f"{a}/{b}",
+                    f"{a_text}/{b_text}",
                     "ratio",
                     qualifier,
                     subject,
@@ -205,7 +254,7 @@ def _periods_and_dates(sentence: str, chars: list[str]) -> list[_Found]:
                     first,
                 )
             )
-        elif _valid_dm(a, b):
+        elif short and _valid_dm(a, b):
             found.append(_Found(m.start(), m.end(), f"{a}/{b}", "date"))
         else:
             continue

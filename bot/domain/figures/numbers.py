@@ -21,7 +21,18 @@ _MASKS = [
         r"\b(?:lúc|từ|đến|vào)\s+\d{1,2}\s*(?:h|giờ)\b(?:\s+\d{1,2}(?:\s*phút)?)?", re.IGNORECASE
     ),
     # "1 trong 3 huyện", "2 trong số 5 đơn vị": "one of", not a count
-    re.compile(r"\b\d{1,2}(?=\s+trong\s+(?:số\s+)?\d)"),
+    re.compile(r"\b\d{1,2}\s+trong\s+(?:số\s+)?\d+\b"),
+    # clock times with a part of the day: "4 giờ sáng"
+    re.compile(r"\b\d{1,2}\s*giờ\s+(?:sáng|chiều|tối|trưa|đêm)\b", re.IGNORECASE),
+    # footnote marks glued to a word: "yêu cầu(1);", "mới(2)."
+    re.compile(r"(?<=[^\s(])\(\d{1,2}\)"),
+    # licence plates: "BKS 51B-123.45", "biển số 29A-12345"
+    re.compile(r"\b\d{2}[A-Z]{1,2}\d?\s*-\s*\d{3}(?:\.\d{2}|\d{2})?"),
+    # a badge category next to its holders: "Huy hiệu 75 năm tuổi Đảng", "1 đồng chí 70 năm,"
+    re.compile(r"\b\d{1,2}\s+năm\s+tuổi\s+Đảng\b"),
+    re.compile(r"(?<=đồng chí )\d{1,2}\s+năm\b(?=\s*(?:[,;.]|và\b|$))"),
+    # an age in apposition to a name: "Nguyễn Văn An, 94 tuổi,"
+    re.compile(r"(?<=, )\d{1,3}\s+tuổi\b(?=\s*[,;)])"),
     # phone numbers
     re.compile(r"\b0\d{2,3}[.\s]?\d{3,4}[.\s]?\d{3,4}\b"),
     # versions / generations: "4.0", "2.0"
@@ -30,7 +41,11 @@ _MASKS = [
 _WORD_PERIOD = re.compile(r"\b(?:quý|học kỳ|sáu tháng|chín tháng|ba tháng)\s", re.IGNORECASE)
 _LIST_MARK = re.compile(r"^\s*\(?(?:\d{1,2}|[a-zđ]|[IVX]{1,4})[.)]\s+")
 
-_NUMBER = re.compile(rf"(?<![\w/.,§-])({_NUM})(?![\w/§]|[.,]\d)", re.UNICODE)
+# Units written glued to their number: "28km", "12.000m2", "374,925g".
+_GLUED = r"(?:km2|km²|km|m2|m²|m3|m³|ha|kg|MW|mw|kWh|kwh|kW|kw|cm|mm|ml|m|g|l|tấn)\b"
+_NUMBER = re.compile(
+    rf"(?<![\w/.,§-])({_NUM})(?:(?={_GLUED})|(?![\w/§]|[.,]\d))", re.UNICODE
+)
 _MAG = re.compile(r"\s*(nghìn tỷ|nghìn|ngàn|triệu|tỷ|tỉ)\b", re.IGNORECASE)
 _RANGE = re.compile(rf"\s*(?:-|–|—|đến|tới)\s*({_NUM})(?![\w/§]|[.,]\d)")
 _PERCENT = re.compile(r"\s*(%|phần trăm)")
@@ -48,6 +63,18 @@ _TIMES_QUALIFIERS = frozenset({"gấp", "tăng", "giảm", "tăng gấp", "hơn"
 _TIMES = re.compile(r"\s+lần\b(?!\s+(?:thứ|lượt))")
 
 
+# "25.600 ngày công": days of work, a count (not a duration).
+_WORK_DAY = re.compile(r"\s+ngày\s+công\b", re.IGNORECASE)
+
+
+def _written(text: str, number: float) -> str:
+    """A number as the article writes it ("1904 hộ" stays "1904", "5,0%" stays "5,0");
+    only leading zeros are dropped ("01" → "1")."""
+    if len(text) > 1 and text[0] == "0" and text[1] != ",":
+        return format_number(number)
+    return text
+
+
 def _numbers(sentence: str, chars: list[str]) -> list[_Found]:
     masked = "".join(chars)
     found: list[_Found] = []
@@ -58,7 +85,7 @@ def _numbers(sentence: str, chars: list[str]) -> list[_Found]:
         start, end = m.start(), m.end()
         text = m.group(1)
         number = parse_number(text)
-        value = format_number(number)
+        value = _written(text, number)
         kind = "count"
         range_end: float | None = None
         rng = _RANGE.match(masked, end)
@@ -70,7 +97,7 @@ def _numbers(sentence: str, chars: list[str]) -> list[_Found]:
             if range_end > number or ("-" in rng.group(0) or "–" in rng.group(0)):
                 end = rng.end()
                 kind = "range"
-                value = f"{value}-{format_number(range_end)}"
+                value = f"{value}-{_written(rng.group(1), range_end)}"
             else:
                 range_end = None
         magnitude = ""
@@ -106,17 +133,16 @@ def _numbers(sentence: str, chars: list[str]) -> list[_Found]:
             else:
                 word = _WORD.match(sentence[end:].lstrip() or " ")
                 first = (word.group(0) if word else "").rstrip(".,;:)”\"'").lower()
-                glued = re.match(
-                    r"(km2|km|m2|m3|ha|kg|mw|kw|kwh|m|cm|mm|g|l|tấn)\b", masked[end:], re.IGNORECASE
-                )
+                glued = re.match(f"({_GLUED})", masked[end:])
                 if glued:
                     unit = sentence[end : end + len(glued.group(1))]
                     end += len(unit)
                     if kind != "range":
                         kind = "measure"
-                elif (first in _TRUE_MEASURES and first not in ("năm", "tháng", "ngày")) or (
-                    first in ("năm", "tháng", "ngày", "tuần") and not magnitude
-                ):
+                elif (
+                    (first in _TRUE_MEASURES and first not in ("năm", "tháng", "ngày"))
+                    or (first in ("năm", "tháng", "ngày", "tuần") and not magnitude)
+                ) and not _WORK_DAY.match(sentence, end):
                     unit = sentence[end:].lstrip()[: len(first)]
                     end = sentence.index(unit, end) + len(unit)
                     if kind != "range":
@@ -170,5 +196,3 @@ def _numbers(sentence: str, chars: list[str]) -> list[_Found]:
         taken_until = end
     return found
 
-
-# Words that need a following number or name: a phrase must not end with them.

@@ -302,6 +302,9 @@ _IDENT_WORDS = (
 )
 
 _IDENTS = frozenset(w.lower() for w in _IDENT_WORDS.split("|"))
+_DOCUMENTS = frozenset(w.lower() for w in _IDENT_WORDS.split("|") if w[0].isupper())
+# A count follows a number: a noun word, not a unit of time or a punctuation mark.
+_COUNT_AFTER = re.compile(r"\s+[^\W\d_]", re.UNICODE)
 _IDENT_MAX_WORDS = max(len(w.split()) for w in _IDENTS)
 _DIGITS = re.compile(r"\d[\d./-]*")
 
@@ -311,11 +314,18 @@ def _mask_identifiers(masked: str, chars: list[str]) -> None:
     for m in _DIGITS.finditer(masked):
         if m.start() > 0 and masked[m.start() - 1] not in " \t":
             continue
-        words = masked[: m.start()].split()[-(_IDENT_MAX_WORDS + 1) :]
-        words = [w.lower() for w in words]
-        if words and words[-1] == "số":
-            words = words[:-1]
-        if any(
-            " ".join(words[-k:]) in _IDENTS for k in range(1, min(len(words), _IDENT_MAX_WORDS) + 1)
-        ):
-            _mask(chars, m.start(), m.end())
+        written = masked[: m.start()].split()[-(_IDENT_MAX_WORDS + 2) :]
+        if len(written) >= 2 and written[-2].isdigit() and _COUNT_AFTER.match(masked, m.end()):
+            continue  # "gồm 5 phường 3 xã": two counts, not ward number 3
+        if written and written[-1].lower() == "số":
+            written = written[:-1]
+        written = written[-_IDENT_MAX_WORDS:]
+        for k in range(1, min(len(written), _IDENT_MAX_WORDS) + 1):
+            phrase = " ".join(written[-k:])
+            if phrase.lower() in _IDENTS and (
+                phrase.lower() not in _DOCUMENTS or phrase[0].isupper()
+            ):
+                # a document is named with a capital ("Kết luận 64"); "kết luận 2.980 đảng
+                # viên", "kỷ luật 1.137 đảng viên" are verbs with a count
+                _mask(chars, m.start(), m.end())
+                break
