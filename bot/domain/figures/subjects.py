@@ -23,11 +23,49 @@ from bot.domain.figures.vocab import (
 _WORD = re.compile(r"[^\s]+")
 
 
-def _tokens_after(sentence: str, end: int, limit: int = 10) -> list[str]:
-    """The noun phrase after position `end`: words up to punctuation or a stop word."""
+# Verbs that can open a clause after a comma: "186 buổi, thu hút …" ends the noun phrase,
+# "11 huyện, thành phố" goes on (coordinated nouns).
+_CLAUSE_VERBS = frozenset(
+    "góp thu tạo giúp nâng đưa làm bảo hoàn thực triển xây hỗ trao tặng tham phục nộp tạm xử "
+    "bắt khám vận huy gây chia phát đẩy tập đón mở giải kiểm tiếp ban đề yêu ký lắp sửa "
+    "hướng cứu tìm khắc chỉ tổ quản vượt giữ cho nhận duy khẳng đánh góp tiến ra vào".split()
+)
+# A defining clause after the head noun: "hộ còn dư nợ", "đảng viên có vi phạm",
+# "ngôi nhà bị ngập sâu"; a topic: "vụ phạm tội về ma túy", "nhà cho hộ nghèo".
+_CLAUSE_OPENERS = frozenset({"có", "còn", "bị", "được"})
+_TOPIC_OPENERS = frozenset({"về", "cho"})
+_NUMBER_WORDS = frozenset({"trăm", "nghìn", "ngàn", "chục", "triệu", "tỷ", "vạn"})
+_SEGMENT = re.compile(r"[^,;:.()!?…]*")
+
+
+def _segment_after(rest: str, pos: int) -> tuple[str, str]:
+    """The words from pos to the next punctuation mark, and the mark ("" at the end)."""
+    m = _SEGMENT.match(rest, pos)
+    text = m.group(0) if m else ""
+    end = pos + len(text)
+    return text, rest[end : end + 1]
+
+
+def _continues(rest: str, pos: int, max_words: int) -> bool:
+    """Whether the clause from pos to the next punctuation mark may belong to the noun
+    phrase: short, without numbers, and not opened by a verb or a function word."""
+    text, mark = _segment_after(rest, pos)
+    words = text.split()
+    if not words or len(words) > max_words or any(c.isdigit() for c in text):
+        return False
+    first = words[0].lower().strip("“”\"'")
+    if first in _STOP_AFTER or first in QUALIFIERS_1 or first in _CLAUSE_VERBS:
+        return False
+    return mark in ("", ",", ".", ";") or mark == ")"
+
+
+def _tokens_after(sentence: str, end: int, limit: int = 12) -> list[str]:
+    """The noun phrase after position `end`: words up to punctuation or a stop word; it
+    takes in coordinated nouns after a comma ("huyện, thành phố"), a short defining clause
+    ("hộ còn dư nợ") and a topic ("vụ phạm tội về ma túy")."""
     words: list[str] = []
     rest = sentence[end:]
-    if rest[:1] not in ("", " ") or rest.lstrip()[:1] in ("(", "[", "“", '"'):
+    if rest[:1] not in ("", " ") or rest.lstrip()[:1] in ("(", "[", '"'):
         return words
     for m in _WORD.finditer(rest):
         raw = m.group(0)
@@ -41,6 +79,13 @@ def _tokens_after(sentence: str, end: int, limit: int = 10) -> list[str]:
             # "412 trường đạt chuẩn quốc gia", "45 học sinh đạt giải": a defining clause
             nxt = rest[m.end() :].lstrip().split(" ", 1)[0].lower().rstrip(".,;:")
             compound = nxt in _VERB_OBJECT[low]
+        if not compound and words and (low in _CLAUSE_OPENERS or low in _TOPIC_OPENERS):
+            compound = _continues(rest, m.end(), 5)
+        if not compound and words and low in QUALIFIERS_1 and low not in _STOP_AFTER:
+            # "hàng" in "lượt phương tiện chở hàng", "tổng" in "ma túy tổng hợp": a
+            # qualifier only before a number ("hàng trăm", "tổng 5 tỷ")
+            nxt = rest[m.end() :].lstrip().split(" ", 1)[0].lower()
+            compound = not (any(c.isdigit() for c in nxt) or nxt in _NUMBER_WORDS)
         if words and not compound and (low in _STOP_AFTER or low in QUALIFIERS_1):
             break
         if not words and low in _STOP_AFTER:
@@ -54,13 +99,21 @@ def _tokens_after(sentence: str, end: int, limit: int = 10) -> list[str]:
             if nxt in QUALIFIERS_1 or nxt in _STOP_AFTER:
                 break
         words.append(stripped)
-        if stripped != word or raw.startswith("(") or len(words) >= limit:
+        if len(words) >= limit:
+            break
+        if stripped != word or raw.startswith("("):
+            tail = word[len(stripped) :]
+            if tail == "," and not raw.endswith(("”", '"')) and _continues(rest, m.end(), 4):
+                words[-1] += ","
+                continue  # "huyện, thành phố", "cán bộ, đảng viên tham dự"
             break
     while words and (
         (words[-1].lower() in _TRIM and " ".join(words[-2:]).lower() not in _COMPOUNDS)
         or words[-1].lower() in _DANGLING
     ):
         words.pop()  # "… lần thứ" (its number was cut off) is no subject
+    if words:
+        words[-1] = words[-1].rstrip(",")
     return words
 
 
@@ -72,13 +125,36 @@ _ADVERBS = ("lần lượt", "tương ứng", "hiện", "ước")
 _LINK_VERBS = frozenset({"là", "đạt", "chiếm", "gồm", "bằng"})
 
 
-def _phrase_before(sentence: str, start: int, limit: int = 12) -> list[str]:
+# Words opening a clause that are never part of its subject.
+_LEADING = frozenset(
+    "trong sáng chiều tối trưa đêm sau từ theo tại khi nếu riêng ngoài đến qua hiện".split()
+)
+# Cause markers: the subject is what follows ("Nguyên nhân chủ yếu do nguồn thu …").
+_CAUSES = frozenset({"do", "vì", "bởi", "nhờ"})
+# Words left dangling when a period or date in the phrase is cut off ("Lạm phát cơ bản tháng").
+_TIME_WORDS = frozenset({"tháng", "năm", "quý", "ngày", "kỳ", "đợt", "I", "II", "III", "IV"})
+
+
+def _phrase_before(sentence: str, start: int, limit: int = 14) -> list[str]:
     """The phrase before position `start` back to punctuation: "X là N" names X; else the
     verb phrase after an aspect marker ("đã tổ chức tuyên truyền"), narrowed to what
     follows "với" ("với tổng vốn đăng ký") or a linking verb, up to a preposition."""
     head = _PARENS.sub(" ", sentence[:start])  # asides: "tăng trưởng kinh tế (GRDP)"
     cut = max(head.rfind(p) for p in (",", ";", ":", "(", ")", "–", "—", "“", '"', ". "))
     segment = head[cut + 1 :] if cut >= 0 else head
+    if cut >= 0 and head[cut] == "," and len(segment.split()) <= 2:
+        # "Ngành chế biến, chế tạo tăng 1,6%", "Giá trị sản xuất nông, lâm nghiệp đạt …":
+        # a short tail coordinated with the words before the comma
+        prev_cut = max(head.rfind(p, 0, cut) for p in (",", ";", ":", "(", ")", "–", ". "))
+        previous = head[prev_cut + 1 : cut].split()
+        if (
+            0 < len(previous) <= 6
+            and not any(c.isdigit() for c in " ".join(previous))
+            and previous[0].lower() not in _LEADING
+            and previous[0].lower() not in QUALIFIERS_1
+            and not any(w.lower() in _ASPECT or w.lower() in _LINK_VERBS for w in previous)
+        ):
+            segment = head[prev_cut + 1 :] if prev_cut >= 0 else head
     words = [w.strip("“”\"'()") for w in segment.split()]
     words = [w for w in words if any(c.isalnum() for c in w)]  # bullets "-", "•"
     # drop the qualifiers right before the number
@@ -116,7 +192,12 @@ def _phrase_before(sentence: str, start: int, limit: int = 12) -> list[str]:
             # "tỉnh đã bố trí": the verb phrase; but in "tỷ lệ hồ sơ được xử lý trực tuyến"
             # the passive clause belongs to the rate's noun
             last = max(i for i, w in enumerate(words[:-1]) if w.lower() in _ASPECT)
+            receiver = [w for w in words[:last] if w.lower() not in _ASPECT]
+            passive = words[last].lower() == "được"
             words = words[last + 1 :]
+            if passive and len(words) <= 2 and 0 < len(receiver) <= 5:
+                # "Mỗi căn nhà xây mới được hỗ trợ 50 triệu đồng": what is given to whom
+                words = words + [receiver[0].lower(), *receiver[1:]]
         # "… với tổng trị giá 420 triệu đồng": the phrase after the last "với" names it
         last_with = [i for i, w in enumerate(words[:-1]) if w.lower() == "với"]
         if last_with:
@@ -125,14 +206,23 @@ def _phrase_before(sentence: str, start: int, limit: int = 12) -> list[str]:
         if link:
             words = words[link[-1] + 1 :]
         for i, w in enumerate(words):
-            if i > 0 and w.lower() in _CUT_BEFORE:
+            nxt = " ".join(words[i + 1 : i + 3]).lower()
+            if i > 0 and w.lower() in _CUT_BEFORE and not (w.lower() == "trên" and nxt == "địa bàn"):
                 words = words[:i]
                 break
+    cause = [i for i, w in enumerate(words[:-1]) if w.lower() in _CAUSES]
+    if cause:
+        words = words[cause[-1] + 1 :]
     for i, w in enumerate(words):
         if any(c.isdigit() for c in w) or "§" in w:
             words = words[:i]
             break
-    while words and words[0].lower() in _TRIM:
+    while words and (words[-1] in _TIME_WORDS or words[-1].lower() in _TIME_WORDS):
+        words.pop()
+    while words and (
+        (words[0].lower() in _TRIM and " ".join(words[:2]).lower() not in _COMPOUNDS)
+        or (words[0].lower() in _LEADING and len(words) > 1)
+    ):
         words.pop(0)
     while words and words[-1].lower() in _TRIM:
         words.pop()
@@ -169,6 +259,11 @@ def _subject(sentence: str, start: int, end: int, kind: str) -> tuple[str, bool]
         qual_start = sentence.lower().rfind(qual, 0, start)
         qual_start = qual_start if qual_start >= 0 else start
     before = _phrase_before(sentence, qual_start)
+    if kind in ("percent", "ratio") and not after:
+        base = _COMPARED.match(sentence, end)
+        if base:
+            # "tăng 15,5% so với cùng kỳ năm trước": the percent is of the comparison base
+            return base.group(1), False
     if kind == "percent" and after:
         return " ".join(after), False
     if kind in ("money", "percent"):
@@ -178,9 +273,21 @@ def _subject(sentence: str, start: int, end: int, kind: str) -> tuple[str, bool]
                 goal = _tokens_after(sentence, purpose.end() - 1, limit=6)
                 if goal:
                     return f"{' '.join(before)} {purpose.group(1)} {' '.join(goal)}", True
+            if kind == "money" and len(before) <= 2 and after:
+                # "thu giữ thêm 150 triệu đồng tiền mặt", "đóng góp 86 tỷ đồng xây dựng …"
+                return f"{' '.join(before)} {' '.join(after)}", True
             return " ".join(before), True
         return " ".join(after), False
-    if after and len(after) == 1 and after[0].lower() in _CLASSIFIERS and before:
+    unit = sentence[start:end].split()[-1].lower() if kind == "measure" else ""
+    if unit in _DURATIONS:
+        # "Sau 3 năm thực hiện", "Kỳ họp diễn ra trong 2 ngày": how long something took
+        what = after or before
+        if what:
+            return f"thời gian {' '.join(what)}", False
+        return "", False
+    if after and len(after) == 1 and before and (
+        after[0].lower() in _CLASSIFIERS or kind == "measure"
+    ):
         return f"{after[0]} ({' '.join(before)})", False
     if after:
         return " ".join(after), False
@@ -191,6 +298,8 @@ def _subject(sentence: str, start: int, end: int, kind: str) -> tuple[str, bool]
 
 _DANGLING = frozenset({"thứ", "lần", "số", "khóa", "khoá", "kỳ", "đợt", "ngày", "tháng"})
 _PURPOSE = re.compile(r"\s+(cho|để)\s")
+_COMPARED = re.compile(r"\s+(so\s+với\s+[^,;:.()]{2,40}?)\s*(?=[,;:.()]|$|\s+(?:và|nhưng)\s)")
+_DURATIONS = frozenset({"năm", "tháng", "ngày", "tuần", "giờ"})
 _COORDINATION = re.compile(r"^\s*(?:,|và|,\s*và|hoặc)\s*$")
 _RATE_HEAD = re.compile(r"\b(?:tỷ lệ|tỉ lệ)\s", re.IGNORECASE)
 

@@ -109,6 +109,15 @@ QUALIFIERS_2 = frozenset(
         "lên đến",
         "gần như",
         "tổng cộng",
+        "thấp hơn",
+        "cao hơn",
+        "ít hơn",
+        "nhiều hơn",
+        "chỉ đạt",
+        "chỉ chiếm",
+        "chỉ còn",
+        "chỉ có",
+        "chỉ bằng",
     }
 )
 
@@ -213,6 +222,15 @@ _COMPOUNDS = frozenset(
         "hội viên",
         "cán bộ",
         "giảm nghèo",
+        "thực hiện",
+        "phát hiện",
+        "xuất hiện",
+        "thể hiện",
+        "chỉ số",
+        "chỉ tiêu",
+        "chỉ đạo",
+        "chỉ thị",
+        "đầu tư",
     }
 )
 # Verb + object pairs that continue a noun phrase after a number.
