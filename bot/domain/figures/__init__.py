@@ -17,6 +17,7 @@ what was done (counts, money, percentages, measures, ranges) in article order, d
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from bot.domain.figures.dates import _periods_and_dates
@@ -29,6 +30,7 @@ from bot.domain.figures.model import (
     parse_number,
 )
 from bot.domain.figures.numbers import _LIST_MARK, _MASKS, _WORD_PERIOD, _numbers
+from bot.domain.figures.roles import fill_roles, is_anaphor
 from bot.domain.figures.subjects import _fill_subjects
 from bot.domain.figures.vocab import QUALIFIERS_1, QUALIFIERS_2, QUALIFIERS_3, _mask_identifiers
 from bot.domain.text import nfc
@@ -76,6 +78,7 @@ def sentence_figures(
     found.extend(_numbers(sentence, chars))
     found.sort(key=lambda f: f.start)
     _fill_subjects(sentence, found)
+    fill_roles(sentence, found)
     return [
         Figure(
             value=f.value,
@@ -96,7 +99,26 @@ def extract_figures(sentences: list[str], paragraph_starts: set[int] | None = No
     starts = paragraph_starts if paragraph_starts is not None else set()
     figures: list[Figure] = []
     for i, sentence in enumerate(sentences):
-        figures.extend(sentence_figures(sentence, i, first_in_paragraph=i in starts))
+        found = sentence_figures(sentence, i, first_in_paragraph=i in starts)
+        for j, f in enumerate(found):
+            if is_anaphor(f.subject):
+                # "Con số này gấp 2,3 lần …": the last quantity of the sentence before
+                antecedent = next(
+                    (
+                        g
+                        for g in reversed(figures)
+                        if g.sentence_index == i - 1
+                        and g.kind not in ("date", "period")
+                        and g.subject
+                        and not is_anaphor(g.subject)
+                    ),
+                    None,
+                )
+                if antecedent is not None:
+                    found[j] = dataclasses.replace(
+                        f, subject=antecedent.subject, subject_first=antecedent.subject_first
+                    )
+        figures.extend(found)
         if len(figures) >= MAX_FIGURES:
             break  # a pasted table, not an article: keep digest time bounded
     return rank(dedupe(figures))

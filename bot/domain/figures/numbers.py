@@ -43,9 +43,7 @@ _LIST_MARK = re.compile(r"^\s*\(?(?:\d{1,2}|[a-zđ]|[IVX]{1,4})[.)]\s+")
 
 # Units written glued to their number: "28km", "12.000m2", "374,925g".
 _GLUED = r"(?:km2|km²|km|m2|m²|m3|m³|ha|kg|MW|mw|kWh|kwh|kW|kw|cm|mm|ml|m|g|l|tấn)\b"
-_NUMBER = re.compile(
-    rf"(?<![\w/.,§-])({_NUM})(?:(?={_GLUED})|(?![\w/§]|[.,]\d))", re.UNICODE
-)
+_NUMBER = re.compile(rf"(?<![\w/.,§-])({_NUM})(?:(?={_GLUED})|(?![\w/§]|[.,]\d))", re.UNICODE)
 _MAG = re.compile(r"\s*(nghìn tỷ|nghìn|ngàn|triệu|tỷ|tỉ)\b", re.IGNORECASE)
 _RANGE = re.compile(rf"\s*(?:-|–|—|đến|tới)\s*({_NUM})(?![\w/§]|[.,]\d)")
 _PERCENT = re.compile(r"\s*(%|phần trăm)")
@@ -195,4 +193,3 @@ def _numbers(sentence: str, chars: list[str]) -> list[_Found]:
         found.append(_Found(start, end, shown, kind, qualifier, subject, number, subject_first))
         taken_until = end
     return found
-

@@ -26,9 +26,66 @@ _WORD = re.compile(r"[^\s]+")
 # Verbs that can open a clause after a comma: "186 buổi, thu hút …" ends the noun phrase,
 # "11 huyện, thành phố" goes on (coordinated nouns).
 _CLAUSE_VERBS = frozenset(
-    "góp thu tạo giúp nâng đưa làm bảo hoàn thực triển xây hỗ trao tặng tham phục nộp tạm xử "
-    "bắt khám vận huy gây chia phát đẩy tập đón mở giải kiểm tiếp ban đề yêu ký lắp sửa "
-    "hướng cứu tìm khắc chỉ tổ quản vượt giữ cho nhận duy khẳng đánh góp tiến ra vào".split()
+    [
+        "góp",
+        "thu",
+        "tạo",
+        "giúp",
+        "nâng",
+        "đưa",
+        "làm",
+        "bảo",
+        "hoàn",
+        "thực",
+        "triển",
+        "xây",
+        "hỗ",
+        "trao",
+        "tặng",
+        "tham",
+        "phục",
+        "nộp",
+        "tạm",
+        "xử",
+        "bắt",
+        "khám",
+        "vận",
+        "huy",
+        "gây",
+        "chia",
+        "phát",
+        "đẩy",
+        "tập",
+        "đón",
+        "mở",
+        "giải",
+        "kiểm",
+        "tiếp",
+        "ban",
+        "đề",
+        "yêu",
+        "ký",
+        "lắp",
+        "sửa",
+        "hướng",
+        "cứu",
+        "tìm",
+        "khắc",
+        "chỉ",
+        "tổ",
+        "quản",
+        "vượt",
+        "giữ",
+        "cho",
+        "nhận",
+        "duy",
+        "khẳng",
+        "đánh",
+        "góp",
+        "tiến",
+        "ra",
+        "vào",
+    ]
 )
 # A defining clause after the head noun: "hộ còn dư nợ", "đảng viên có vi phạm",
 # "ngôi nhà bị ngập sâu"; a topic: "vụ phạm tội về ma túy", "nhà cho hộ nghèo".
@@ -127,7 +184,25 @@ _LINK_VERBS = frozenset({"là", "đạt", "chiếm", "gồm", "bằng"})
 
 # Words opening a clause that are never part of its subject.
 _LEADING = frozenset(
-    "trong sáng chiều tối trưa đêm sau từ theo tại khi nếu riêng ngoài đến qua hiện".split()
+    [
+        "trong",
+        "sáng",
+        "chiều",
+        "tối",
+        "trưa",
+        "đêm",
+        "sau",
+        "từ",
+        "theo",
+        "tại",
+        "khi",
+        "nếu",
+        "riêng",
+        "ngoài",
+        "đến",
+        "qua",
+        "hiện",
+    ]
 )
 # Cause markers: the subject is what follows ("Nguyên nhân chủ yếu do nguồn thu …").
 _CAUSES = frozenset({"do", "vì", "bởi", "nhờ"})
@@ -142,7 +217,8 @@ def _phrase_before(sentence: str, start: int, limit: int = 14) -> list[str]:
     head = _PARENS.sub(" ", sentence[:start])  # asides: "tăng trưởng kinh tế (GRDP)"
     cut = max(head.rfind(p) for p in (",", ";", ":", "(", ")", "–", "—", "“", '"', ". "))
     segment = head[cut + 1 :] if cut >= 0 else head
-    if cut >= 0 and head[cut] == "," and len(segment.split()) <= 2:
+    tail = [w for w in segment.split() if w.lower() not in QUALIFIERS_1 | _LINK_VERBS | _TRIM]
+    if cut >= 0 and head[cut] == "," and 0 < len(tail) == len(segment.split()) <= 2:
         # "Ngành chế biến, chế tạo tăng 1,6%", "Giá trị sản xuất nông, lâm nghiệp đạt …":
         # a short tail coordinated with the words before the comma
         prev_cut = max(head.rfind(p, 0, cut) for p in (",", ";", ":", "(", ")", "–", ". "))
@@ -207,11 +283,15 @@ def _phrase_before(sentence: str, start: int, limit: int = 14) -> list[str]:
             words = words[link[-1] + 1 :]
         for i, w in enumerate(words):
             nxt = " ".join(words[i + 1 : i + 3]).lower()
-            if i > 0 and w.lower() in _CUT_BEFORE and not (w.lower() == "trên" and nxt == "địa bàn"):
+            if (
+                i > 0
+                and w.lower() in _CUT_BEFORE
+                and not (w.lower() == "trên" and nxt == "địa bàn")
+            ):
                 words = words[:i]
                 break
     cause = [i for i, w in enumerate(words[:-1]) if w.lower() in _CAUSES]
-    if cause:
+    if cause and " ".join(words[:2]).lower() in ("nguyên nhân", "lý do", "lí do"):
         words = words[cause[-1] + 1 :]
     for i, w in enumerate(words):
         if any(c.isdigit() for c in w) or "§" in w:
@@ -285,8 +365,11 @@ def _subject(sentence: str, start: int, end: int, kind: str) -> tuple[str, bool]
         if what:
             return f"thời gian {' '.join(what)}", False
         return "", False
-    if after and len(after) == 1 and before and (
-        after[0].lower() in _CLASSIFIERS or kind == "measure"
+    if (
+        after
+        and len(after) == 1
+        and before
+        and (after[0].lower() in _CLASSIFIERS or kind == "measure")
     ):
         return f"{after[0]} ({' '.join(before)})", False
     if after:
