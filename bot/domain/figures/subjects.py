@@ -273,7 +273,7 @@ def _phrase_before(sentence: str, start: int, limit: int = 14) -> list[str]:
             words = words[last + 1 :]
             if passive and len(words) <= 2 and 0 < len(receiver) <= 5:
                 # "Mỗi căn nhà xây mới được hỗ trợ 50 triệu đồng": what is given to whom
-                words = words + [receiver[0].lower(), *receiver[1:]]
+                words = [*words, receiver[0].lower(), *receiver[1:]]
         # "… với tổng trị giá 420 triệu đồng": the phrase after the last "với" names it
         last_with = [i for i, w in enumerate(words[:-1]) if w.lower() == "với"]
         if last_with:
