@@ -224,6 +224,37 @@ def evaluate(details: list[str] | None = None, data: Path = DATA) -> Scores:
 def test_labelled_set_is_big_enough() -> None:
     assert len(_labelled()) >= 10
     assert sum(len(label["figures"]) for _, label in _labelled()) >= 100
+    assert sum(len(_labelled(folder)) for folder in SETS.values()) >= 30
+    assert len(_labelled(SOURCES)) + len(_labelled(SOURCES_HELDOUT)) >= 24
+    # every source-styled figure label has a subject noun phrase or a role
+    for folder in (SOURCES, SOURCES_HELDOUT):
+        for _, label in _labelled(folder):
+            assert all(f["subject"] for f in label["figures"]), label
+
+
+def test_source_styled_dev_set() -> None:
+    """Levels reached on the source-styled dev set (issue 13), minus a small margin."""
+    s = evaluate(data=SOURCES)
+    assert s.fig_precision >= 0.95 and s.fig_recall >= 0.97, report(s)
+    assert s.forbidden == 0 and s.import_errors == 0, report(s)
+    assert s.subject_syllable_f1 >= 0.78, report(s)
+    assert s.empty_share <= 0.05, report(s)
+    assert s.qualifier_accuracy >= 0.97, report(s)
+    assert s.furniture == 0, report(s)
+    assert s.sum_hits >= s.lead_hits, report(s)
+    assert s.sum_precision >= 0.65, report(s)
+
+
+def test_source_styled_heldout_set() -> None:
+    """The held-out source-styled set (not looked at while tuning): measured levels."""
+    s = evaluate(data=SOURCES_HELDOUT)
+    assert s.fig_precision >= 0.88 and s.fig_recall >= 0.97, report(s)
+    assert s.import_errors == 0, report(s)
+    assert s.subject_syllable_f1 >= 0.67, report(s)
+    assert s.empty_share <= 0.08, report(s)
+    assert s.qualifier_accuracy >= 0.95, report(s)
+    assert s.furniture == 0, report(s)
+    assert s.sum_recall >= 0.78, report(s)
 
 
 def test_figures_precision_and_recall() -> None:

@@ -397,7 +397,7 @@ _MASTHEAD = re.compile(
 )
 _SOURCE_LINE = re.compile(r"^(?:theo|nguồn\s*:)\s+\S", re.IGNORECASE)
 # A photo caption inside the body: "… phát biểu tại hội nghị. Ảnh: P.H.", "(Ảnh: Hà Trang)".
-_CAPTION_CREDIT = re.compile(r"(?:^|[.\s(])ảnh\s*:\s*[^.]{1,40}\)?\.?$", re.IGNORECASE)
+_CAPTION_CREDIT = re.compile(r"(?:^|[.\s(])ảnh\s*:\s*\S.{0,40}$", re.IGNORECASE)
 _WIDGET_LINE = re.compile(
     r"^(?:chia sẻ|in bài|lưu|bản in|gửi bài|tin liên quan|bài liên quan)$", re.I
 )
@@ -406,6 +406,9 @@ _WIDGET_LINE = re.compile(
 def split_raw(text: str) -> RawParts:
     """Detect title, photo caption, body paragraphs and byline in raw article text."""
     lines = [line for line in clean(text).split("\n") if line.strip()]
+    related = next((i for i, line in enumerate(lines) if _RELATED.match(line)), None)
+    if related is not None and related > 1:
+        del lines[related:]  # the related-link headlines are other articles
     while lines and (_COMMENTS.match(lines[-1]) or _WIDGET_LINE.match(lines[-1])):
         lines.pop()
     stamp = None
@@ -418,9 +421,6 @@ def split_raw(text: str) -> RawParts:
     if not lines:
         raise ValueError("the text is empty")
     title = lines.pop(0)
-    related = next((i for i, line in enumerate(lines) if _RELATED.match(line)), None)
-    if related is not None and related > 0:
-        del lines[related:]  # the related-link headlines are other articles
     while len(lines) > 1 and _MASTHEAD.match(lines[-1]):
         lines.pop()
     if (

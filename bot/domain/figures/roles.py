@@ -147,7 +147,7 @@ def fill_roles(sentence: str, found: list[_Found]) -> None:
             and prev is not None
             and prev.kind in ("count", "ratio")
             and prev.subject
-            and re.fullmatch(r"\s*,\s*(?:chiếm|đạt|bằng)?\s*", sentence[prev.end : f.start])
+            and re.fullmatch(r"[^\d,;]*,\s*(?:chiếm|đạt|bằng)?\s*", sentence[prev.end : f.start])
         ):
             f.subject = prev.subject
 

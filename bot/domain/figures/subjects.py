@@ -91,6 +91,24 @@ _CLAUSE_VERBS = frozenset(
 # "ngôi nhà bị ngập sâu"; a topic: "vụ phạm tội về ma túy", "nhà cho hộ nghèo".
 _CLAUSE_OPENERS = frozenset({"có", "còn", "bị", "được"})
 _TOPIC_OPENERS = frozenset({"về", "cho"})
+_PREPOSITIONS = frozenset(
+    [
+        "với",
+        "của",
+        "tại",
+        "trong",
+        "cho",
+        "về",
+        "từ",
+        "đến",
+        "ở",
+        "vào",
+        "theo",
+        "so",
+        "bằng",
+        "trên",
+    ]
+)
 _NUMBER_WORDS = frozenset({"trăm", "nghìn", "ngàn", "chục", "triệu", "tỷ", "vạn"})
 _SEGMENT = re.compile(r"[^,;:.()!?…]*")
 
@@ -103,17 +121,24 @@ def _segment_after(rest: str, pos: int) -> tuple[str, str]:
     return text, rest[end : end + 1]
 
 
-def _continues(rest: str, pos: int, max_words: int) -> bool:
+def _continues(rest: str, pos: int, max_words: int, clause: bool = False) -> bool:
     """Whether the clause from pos to the next punctuation mark may belong to the noun
     phrase: short, without numbers, and not opened by a verb or a function word."""
     text, mark = _segment_after(rest, pos)
     words = text.split()
-    if not words or len(words) > max_words or any(c.isdigit() for c in text):
+    stop = next((i for i, w in enumerate(words) if i and w.lower() in _STOP_AFTER), None)
+    if stop is not None:
+        if words[stop].lower() not in _PREPOSITIONS:
+            return False  # "…, toàn tỉnh đã hỗ trợ": a new clause
+        words, mark = words[:stop], ""  # "huyện, thành phố với 200 xã": ends at "với"
+    if not words or len(words) > max_words or any(c.isdigit() for c in " ".join(words)):
         return False
     first = words[0].lower().strip("“”\"'")
-    if first in _STOP_AFTER or first in QUALIFIERS_1 or first in _CLAUSE_VERBS:
+    if first in _STOP_AFTER or first in QUALIFIERS_1:
         return False
-    return mark in ("", ",", ".", ";") or mark == ")"
+    if not clause and any(w.lower() in _CLAUSE_VERBS or w.lower() in _ASPECT for w in words):
+        return False  # "…, tỉnh hoàn thành": a clause with its own verb
+    return mark in ("", ",", ".", ";", ")")
 
 
 def _tokens_after(sentence: str, end: int, limit: int = 12) -> list[str]:
@@ -137,7 +162,7 @@ def _tokens_after(sentence: str, end: int, limit: int = 12) -> list[str]:
             nxt = rest[m.end() :].lstrip().split(" ", 1)[0].lower().rstrip(".,;:")
             compound = nxt in _VERB_OBJECT[low]
         if not compound and words and (low in _CLAUSE_OPENERS or low in _TOPIC_OPENERS):
-            compound = _continues(rest, m.end(), 5)
+            compound = _continues(rest, m.end(), 5, clause=True)
         if not compound and words and low in QUALIFIERS_1 and low not in _STOP_AFTER:
             # "hàng" in "lượt phương tiện chở hàng", "tổng" in "ma túy tổng hợp": a
             # qualifier only before a number ("hàng trăm", "tổng 5 tỷ")
@@ -365,6 +390,8 @@ def _subject(sentence: str, start: int, end: int, kind: str) -> tuple[str, bool]
         if what:
             return f"thời gian {' '.join(what)}", False
         return "", False
+    if kind == "ratio" and before and _qualifier(sentence, start) == "gấp":
+        return " ".join(before), True  # "Con số này gấp 2,3 lần cùng kỳ"
     if (
         after
         and len(after) == 1
