@@ -169,8 +169,8 @@ def _periods_and_dates(sentence: str, chars: list[str]) -> list[_Found]:
                 _mask(chars, m.end(1) - len(m.group(1)) - 6, m.end())
                 continue
             elif kind == "since":
-                start = "từ đầu năm" if m.group(1) else "từ năm"
-                value = f"{start} {m.group(2)} đến nay"
+                opening = "từ đầu năm" if m.group(1) else "từ năm"
+                value = f"{opening} {m.group(2)} đến nay"
             else:
                 value = f"năm {m.group(1)}"
             found.append(_Found(m.start(), m.end(), value, "period"))
