@@ -28,7 +28,7 @@ import aiohttp
 
 from bot.domain import clock
 from bot.domain.broadcasts import Audience
-from bot.store import broadcasts as store
+from bot.store import drafts
 from bot.store.db import Database
 from tests.harness import TEST_TOKEN, make_settings, start_bot, stop_bot
 
@@ -98,7 +98,7 @@ async def _bench(args: argparse.Namespace, port: int) -> dict[str, float]:
             bot = await start_bot(settings)
             svc = bot.svc
             try:
-                bid = await store.create_draft(
+                bid = await drafts.create_draft(
                     svc.db,
                     kind="announcement",
                     body=TEXT,
@@ -108,7 +108,7 @@ async def _bench(args: argparse.Namespace, port: int) -> dict[str, float]:
                     now=clock.now(),
                 )
                 t0 = time.monotonic()
-                total = await store.queue_broadcast(
+                total = await drafts.queue_broadcast(
                     svc.db,
                     bid,
                     scheduled_at=None,
@@ -166,7 +166,7 @@ async def engine_only(args: argparse.Namespace) -> dict[str, float]:
     """The dispatcher and its SQLite bookkeeping with an instant stand-in for the Bot API."""
     from types import SimpleNamespace
 
-    from bot.dispatcher import Dispatcher
+    from bot.workers.dispatcher import Dispatcher
 
     class InstantBot:
         sent = 0
@@ -194,7 +194,7 @@ async def engine_only(args: argparse.Namespace) -> dict[str, float]:
             )
             stub = InstantBot()
             await dispatcher.start(SimpleNamespace(bot=stub))
-            bid = await store.create_draft(
+            bid = await drafts.create_draft(
                 db,
                 kind="announcement",
                 body=TEXT,
@@ -204,7 +204,7 @@ async def engine_only(args: argparse.Namespace) -> dict[str, float]:
                 now=now,
             )
             t0 = time.monotonic()
-            await store.queue_broadcast(
+            await drafts.queue_broadcast(
                 db, bid, scheduled_at=None, actor_id=None, actor_role=None, now=now
             )
             dispatcher.wake()

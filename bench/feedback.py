@@ -223,11 +223,11 @@ async def store_only(count: int) -> dict[str, float]:
 
 async def transport_ceiling(count: int = 600) -> dict[str, float]:
     """Bare PTB sendMessage calls against the fake process: the HTTP round-trip wall,
-    with PTB's default httpx transport and with the bot's aiohttp one (bot.transport)."""
+    with PTB's default httpx transport and with the bot's aiohttp one (bot.tg.transport)."""
     from telegram import Bot
     from telegram.request import BaseRequest, HTTPXRequest
 
-    from bot.transport import AiohttpRequest
+    from bot.tg.transport import AiohttpRequest
 
     port = _free_port()
     cmd = [sys.executable, "-m", "tests.fakegram", "--port", str(port), "--token", TEST_TOKEN]
@@ -291,7 +291,7 @@ def _write(results: dict[str, dict[str, float]], args: argparse.Namespace) -> No
         ("transport: bare PTB sendMessage against the fake process, httpx (PTB default)",
          f"{ceiling['httpx_per_second']:.0f} requests/s, "
          f"{ceiling['httpx_cpu_us']:.0f} µs CPU each", ""),
-        ("transport: the same with bot.transport.AiohttpRequest (what the bot uses)",
+        ("transport: the same with bot.tg.transport.AiohttpRequest (what the bot uses)",
          f"{ceiling['aiohttp_per_second']:.0f} requests/s, "
          f"{ceiling['aiohttp_cpu_us']:.0f} µs CPU each", ""),
     ]  # fmt: skip
@@ -319,12 +319,12 @@ the moderators' notice). The bot process is CPU-bound on its event-loop thread; 
 uses about a third of what the bot does. PTB's default httpx transport was the largest cost
 (57 % of the bot's CPU: httpx → httpcore → h11 on anyio, 1.1–1.9 ms CPU per request, and a
 pool of up to 256 connections scanned with a poll() per idle connection twice per
-request), so the bot now sends through `bot.transport.AiohttpRequest` (both transport rows
+request), so the bot now sends through `bot.tg.transport.AiohttpRequest` (both transport rows
 above, same fake, same process). The next cost was round trips to the aiosqlite thread
 (each wakes the thread: ~42 per comment, now ~19: the ban/duplicate/limit checks are one
 SELECT, the insert is `INSERT … RETURNING`, notices and `notified_at` share a
-transaction, the duplicate check has an index). Pacing (`bot.pacer`) and the per-chat
-locks (`bot.updates`) were under 1 % each and are unchanged. What remains is spread thin:
+transaction, the duplicate check has an index). Pacing (`bot.tg.pacer`) and the per-chat
+locks (`bot.tg.updates`) were under 1 % each and are unchanged. What remains is spread thin:
 in the bot, the socket write that wakes the fake (≈12 %), PTB building and parsing
 Telegram objects for every update and every answer (≈20 %), aiohttp and the event loop
 (≈35 %), the two chat/user upserts of a first-time sender (2 transactions, owned by

@@ -21,12 +21,12 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.handlers import admin, articles, broadcasts, common, feedback, menus
-from bot.pacer import Pacer
 from bot.services import CommandInfo, Services
 from bot.store import people
 from bot.store.db import Database
-from bot.transport import AiohttpRequest
-from bot.updates import PerChatUpdateProcessor
+from bot.tg.pacer import Pacer
+from bot.tg.transport import AiohttpRequest
+from bot.tg.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
         max_retry_after=settings.max_retry_after,
     )
     # Bot API calls go through aiohttp: PTB's httpx transport costs 3-4x the CPU per
-    # request (bot.transport; BENCHMARKS.md "Feedback"). getUpdates has its own single
+    # request (bot.tg.transport; BENCHMARKS.md "Feedback"). getUpdates has its own single
     # connection, whose answers are stamped so the health check sees a stalled poll (issue 6).
     poll_request = AiohttpRequest(connection_pool_size=1)
     builder = (

@@ -12,7 +12,7 @@ from bot.store import staff
 from bot.store.db import Database
 
 if TYPE_CHECKING:
-    from bot.pacer import Pacer
+    from bot.tg.pacer import Pacer
 
 
 @dataclass(frozen=True)

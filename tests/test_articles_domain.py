@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.articles_cli import check_articles, digest_json
 from bot.cli import main
+from bot.cli.articles import check_articles, digest_json
 from bot.domain.articles import (
     digest,
     import_raw,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain import clock
-from bot.store import broadcasts as store
+from bot.domain.broadcasts import parse_audience
+from bot.store import drafts, message_ops, outbox
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, Fault
 from tests.harness import RunningBot, eventually, stop_bot
@@ -109,7 +110,7 @@ async def test_ops_resume_after_restart(bot_factory: Any, fake: FakeTelegram) ->
     from bot.store.db import Database
 
     async with Database(bot.settings.db_path) as db:
-        await store.request_edit(
+        await message_ops.request_edit(
             db,
             bid,
             "Bản mới",
@@ -138,17 +139,17 @@ async def test_in_flight_delivery_follows_revoke_and_edit(
     await _subscribe_group(fake, -1202, "Tổ 2", GROUP_ADMIN)
     await _subscribe_group(fake, -1203, "Tổ 3", GROUP_ADMIN)
     for revoke in (True, False):
-        bid = await store.create_draft(
+        bid = await drafts.create_draft(
             db,
             kind="announcement",
             body="x",
             parts=["x"],
-            audience=store.parse_audience("all"),
+            audience=parse_audience("all"),
             created_by=ADMIN_ID,
             now=clock.now(),
         )
         # queue without waking the dispatcher: mark by hand as the dispatcher would
-        await store.queue_broadcast(
+        await drafts.queue_broadcast(
             db,
             bid,
             scheduled_at=clock.now() + 3600,
@@ -160,10 +161,10 @@ async def test_in_flight_delivery_follows_revoke_and_edit(
             r[0]
             for r in await db.fetch_all("SELECT id FROM deliveries WHERE broadcast_id = ?", (bid,))
         ]
-        go, _ = await store.mark_sending(db, ids, clock.now())
+        go, _ = await outbox.mark_sending(db, ids, clock.now())
         assert len(go) == 2
         if revoke:
-            await store.request_delete(
+            await message_ops.request_delete(
                 db,
                 bid,
                 actor_id=ADMIN_ID,
@@ -172,7 +173,7 @@ async def test_in_flight_delivery_follows_revoke_and_edit(
                 now=clock.now(),
             )
         else:
-            await store.request_edit(
+            await message_ops.request_edit(
                 db,
                 bid,
                 "y",
@@ -187,10 +188,10 @@ async def test_in_flight_delivery_follows_revoke_and_edit(
             bot, "SELECT COUNT(*) FROM message_ops WHERE broadcast_id = ?", (bid,)
         )
         outcomes = [
-            store.Outcome(i, bid, chat_id, "sent", (4242 + i,), text_rev=0)
+            outbox.Outcome(i, bid, chat_id, "sent", (4242 + i,), text_rev=0)
             for i, chat_id in go.items()
         ]
-        await store.record_outcomes(db, outcomes, clock.now())
+        await outbox.record_outcomes(db, outcomes, clock.now())
         rows = await db.fetch_all(
             "SELECT op, message_id FROM message_ops WHERE broadcast_id = ? ORDER BY id", (bid,)
         )
@@ -226,12 +227,12 @@ async def test_remind_only_unacknowledged_and_forged_acks(
         qid = fake.press_button(-1211, uid, a.message_id, f"ack:{bid}")
         await fake.wait_for(lambda q=qid: fake.callback_answers.get(q))
     # forged: B's message pressed with another broadcast's id, or garbage ids
-    other = await store.create_draft(
+    other = await drafts.create_draft(
         bot.svc.db,
         kind="directive",
         body="khác",
         parts=["khác"],
-        audience=store.parse_audience("cadre"),
+        audience=parse_audience("cadre"),
         created_by=ADMIN_ID,
         now=clock.now(),
         with_ack=True,

@@ -11,7 +11,8 @@ from typing import Any
 
 from bot.domain import broadcasts as rules
 from bot.domain import clock
-from bot.store import broadcasts as store
+from bot.store import drafts, outbox
+from bot.store import subscriptions as subs
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, Fault
 from tests.harness import RunningBot, eventually
@@ -170,7 +171,7 @@ async def test_migration_into_a_rejected_chat_does_not_leak(
     old, new = -1311, -1009311
     await _migration_setup(bot, fake, old, new)
     # ... and an admin had rejected that id as a cadre chat.
-    await store.set_approval(
+    await subs.set_approval(
         bot.svc.db, new, "rejected", actor_id=ADMIN_ID, actor_role="owner", now=clock.now()
     )
     bid = await _send_directive(fake)
@@ -190,7 +191,7 @@ async def test_migration_keeps_approval_and_unit(bot: RunningBot, fake: FakeTele
     await _migration_setup(bot, fake, old, new)
     await _send_directive(fake)
     await fake.wait_for_message(new, "CHỈ ĐẠO QUÝ II/2022", timeout=6)
-    sub = await store.get_subscription(bot.svc.db, new)
+    sub = await subs.get_subscription(bot.svc.db, new)
     assert sub is not None and sub.is_cadre and sub.unit == "phuong-a" and sub.active
     assert sum("CHỈ ĐẠO" in t for t in _texts(fake, new)) == 1
 
@@ -330,7 +331,7 @@ async def test_long_ack_and_subscriber_lists(bot: RunningBot, fake: FakeTelegram
         " VALUES (?, 'cadre', 'approved', 'phuong-a', ?, ?)",
         [(cid, now, now) for cid, _ in groups],
     )
-    bid = await store.create_draft(
+    bid = await drafts.create_draft(
         db,
         kind="directive",
         body="x",
@@ -400,7 +401,7 @@ async def test_auto_directive_takes_the_changed_file(
     for cid, unit in ((-1341, "phuong-a"), (-1342, "phuong-b")):
         await _subscribe_group(fake, cid, f"Tổ {cid}", GROUP_ADMIN)
         await _approve(bot, fake, cid)
-        await store.set_unit(bot.svc.db, cid, unit, actor_id=ADMIN_ID, actor_role="owner", now=0)
+        await subs.set_unit(bot.svc.db, cid, unit, actor_id=ADMIN_ID, actor_role="owner", now=0)
     bid = await _value(bot, "SELECT id FROM broadcasts WHERE auto = 1")
     # its own label, and no [Duyệt] that would refuse
     owner = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
@@ -487,7 +488,7 @@ async def test_chidao_respects_units_and_publish_at(bot: RunningBot, fake: FakeT
     for cid, unit in ((-1351, "phuong-a"), (-1352, "phuong-b")):
         await _subscribe_group(fake, cid, f"Tổ {cid}", GROUP_ADMIN)
         await _approve(bot, fake, cid)
-        await store.set_unit(bot.svc.db, cid, unit, actor_id=ADMIN_ID, actor_role="owner", now=0)
+        await subs.set_unit(bot.svc.db, cid, unit, actor_id=ADMIN_ID, actor_role="owner", now=0)
     await _say(fake, -1351, GROUP_ADMIN, "/chidao", "Chỉ đạo riêng phường A")
     reply = await _say(fake, -1352, GROUP_ADMIN, "/chidao", "CHỈ ĐẠO")
     assert "quý trước" in reply.content and "phường A" not in reply.content
@@ -532,7 +533,7 @@ async def test_stale_reject_button_does_not_undo_approval(
     qid = fake.press_button(ADMIN_CHAT, ADMIN_ID, notice.message_id, "sub:no:-1371")
     await fake.wait_for(lambda: fake.callback_answers.get(qid))
     assert "đã được quyết định trước đó" in fake.callback_answers[qid]["text"]
-    sub = await store.get_subscription(bot.svc.db, -1371)
+    sub = await subs.get_subscription(bot.svc.db, -1371)
     assert sub is not None and sub.approval == "approved"
     # a fresh notice still works: pending → rejected
     await _subscribe_group(fake, -1372, "Tổ 72", GROUP_ADMIN)
@@ -550,7 +551,7 @@ async def _value_is(bot: RunningBot, sql: str, expected: Any) -> bool:
 
 
 def _flaky_record(monkeypatch: Any, failures: int) -> dict[str, int]:
-    real = store.record_outcomes
+    real = outbox.record_outcomes
     seen = {"failed": 0}
 
     async def flaky(db: Any, outcomes: Any, now: float) -> list[int]:
@@ -559,7 +560,7 @@ def _flaky_record(monkeypatch: Any, failures: int) -> dict[str, int]:
             raise sqlite3.OperationalError("disk I/O error")
         return await real(db, outcomes, now)
 
-    monkeypatch.setattr(store, "record_outcomes", flaky)
+    monkeypatch.setattr(outbox, "record_outcomes", flaky)
     return seen
 
 

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.domain import clock
-from bot.store import broadcasts as store
+from bot.store import drafts
 from bot.store.db import Database
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, Limits
@@ -122,6 +122,6 @@ async def test_sigkill_mid_broadcast_loses_nobody(tmp_path: Path, fake: FakeTele
     assert duplicates <= kills * CONCURRENCY
     async with Database(tmp_path / "loa.db") as db:
         resends = await db.fetch_value("SELECT SUM(resends) FROM deliveries")
-        b = (await store.recent_broadcasts(db, 1))[0]
+        b = (await drafts.recent_broadcasts(db, 1))[0]
     assert b.state == "done"
     assert duplicates <= (resends or 0)  # a duplicate only where a possibly-sent row was resent

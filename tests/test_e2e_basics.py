@@ -7,8 +7,8 @@ from typing import Any
 
 from telegram.ext import ExtBot
 
-from bot.pacer import Pacer
 from bot.store import people
+from bot.tg.pacer import Pacer
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, Fault, Limits
 from tests.harness import RunningBot, eventually

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.handlers import feedback as handlers
+from bot.handlers import moderation as handlers
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, Fault
 from tests.harness import stop_bot

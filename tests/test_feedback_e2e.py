@@ -380,7 +380,7 @@ async def test_export_excludes_rejected_and_keeps_vietnamese(
     await _say(fake, fake.private_chat(citizen), citizen, "/export", "không có quyền")
 
     # The CLI gives the same rows from the same database.
-    from bot.feedback_cli import export
+    from bot.cli.feedback import export
 
     data, count = await export(bot.settings, "2000-01-01", "2099-12-31", False)
     assert count == 2

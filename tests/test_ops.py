@@ -17,10 +17,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import ops
+from bot.cli import ops as cli_ops
 from bot.logs import setup_logging
+from bot.store import backup as store_backup
 from bot.store import reports, staff
-from bot.transport import AiohttpRequest
+from bot.tg.transport import AiohttpRequest
+from bot.workers import backups, health
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram
 from tests.harness import TEST_TOKEN, RunningBot, start_bot, stop_bot
@@ -67,7 +69,7 @@ async def test_backup_while_the_bot_writes_is_consistent(bot: RunningBot, tmp_pa
     try:
         for i in range(5):
             await asyncio.sleep(0.05)
-            copies.append(await ops.run_backup(bot.svc, tmp_path / f"b{i}.db", "manual"))
+            copies.append(await backups.run_backup(bot.svc, tmp_path / f"b{i}.db", "manual"))
     finally:
         stop.set()
         await task
@@ -123,7 +125,7 @@ async def test_backup_during_a_broadcast(
 
     task = asyncio.create_task(dispatcher())
     await asyncio.sleep(0.02)
-    copy = await ops.run_backup(bot.svc, tmp_path / "during.db", "manual")
+    copy = await backups.run_backup(bot.svc, tmp_path / "during.db", "manual")
     stop.set()
     await task
     assert rows_of(copy.path, "PRAGMA integrity_check") == [("ok",)]
@@ -135,7 +137,7 @@ def test_rotation_keeps_the_newest(tmp_path: Path) -> None:
     for day in range(1, 10):
         (tmp_path / f"loa-202201{day:02d}-030000.db").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("keep me")
-    removed = ops.rotate_backups(tmp_path, 3)
+    removed = store_backup.rotate_backups(tmp_path, 3)
     assert len(removed) == 6
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == [
@@ -148,11 +150,11 @@ def test_rotation_keeps_the_newest(tmp_path: Path) -> None:
 
 def test_next_backup_delay() -> None:
     now = datetime(2022, 4, 8, 10, 0, tzinfo=TZ).timestamp()
-    assert ops.next_backup_delay(now, None, TZ, "03:00") == 60.0
-    assert ops.next_backup_delay(now, now - 26 * 3600, TZ, "03:00") == 60.0
+    assert backups.next_backup_delay(now, None, TZ, "03:00") == 60.0
+    assert backups.next_backup_delay(now, now - 26 * 3600, TZ, "03:00") == 60.0
     # Last one this morning: next at 03:00 tomorrow, 17 hours away.
-    assert ops.next_backup_delay(now, now - 7 * 3600, TZ, "03:00") == 17 * 3600
-    assert ops.next_backup_delay(now, now - 3600, TZ, "23:30") == 13.5 * 3600
+    assert backups.next_backup_delay(now, now - 7 * 3600, TZ, "03:00") == 17 * 3600
+    assert backups.next_backup_delay(now, now - 3600, TZ, "23:30") == 13.5 * 3600
 
 
 async def test_daily_backup_writes_and_rotates(bot_factory: Any, tmp_path: Path) -> None:
@@ -161,7 +163,7 @@ async def test_daily_backup_writes_and_rotates(bot_factory: Any, tmp_path: Path)
     for day in range(1, 5):
         (folder / f"loa-200001{day:02d}-030000.db").write_bytes(b"old")
     bot = await bot_factory(backup_dir=str(folder), backup_keep=2)
-    result = await ops.daily_backup(bot.svc)
+    result = await backups.daily_backup(bot.svc)
     names = sorted(p.name for p in folder.iterdir())
     assert len(names) == 2 and result.path.name == names[-1]
     assert names[0] == "loa-20000104-030000.db"
@@ -185,22 +187,22 @@ async def test_restore_then_start_everything_is_there(
         await fake.wait_for_message(ADMIN_ID, contains="Đã cấp vai trò")
         backup = tmp_path / "saved.db"
         await asyncio.to_thread(
-            ops.cmd_backup, argparse.Namespace(path=str(backup), force=False), settings
+            cli_ops.cmd_backup, argparse.Namespace(path=str(backup), force=False), settings
         )
         # After the backup: a change that the restore must undo.
         fake.send_text(fake.private_chat(owner), owner, "/revoke_role 4242")
         await fake.wait_for_message(ADMIN_ID, contains="Đã thu hồi")
         # Restoring over a running bot is refused.
-        await ops.HealthMonitor.tick(bot.svc.features["health"])
+        await health.HealthMonitor.tick(bot.svc.features["health"])
         code = await asyncio.to_thread(
-            ops.cmd_restore, argparse.Namespace(path=str(backup), force=False), settings
+            cli_ops.cmd_restore, argparse.Namespace(path=str(backup), force=False), settings
         )
         assert code == 1
     finally:
         await stop_bot(bot)
     assert "backup written to" in capsys.readouterr().out
     code = await asyncio.to_thread(
-        ops.cmd_restore, argparse.Namespace(path=str(backup), force=False), settings
+        cli_ops.cmd_restore, argparse.Namespace(path=str(backup), force=False), settings
     )
     assert code == 0
     out = capsys.readouterr().out
@@ -224,9 +226,10 @@ def test_restore_refuses_a_broken_file(settings_factory: Any, tmp_path: Path) ->
     settings = settings_factory()
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all" * 100)
-    assert ops.cmd_restore(argparse.Namespace(path=str(junk), force=False), settings) == 1
+    assert cli_ops.cmd_restore(argparse.Namespace(path=str(junk), force=False), settings) == 1
     assert (
-        ops.cmd_restore(argparse.Namespace(path=str(tmp_path / "no"), force=False), settings) == 1
+        cli_ops.cmd_restore(argparse.Namespace(path=str(tmp_path / "no"), force=False), settings)
+        == 1
     )
 
 
@@ -240,16 +243,16 @@ async def test_health_file_follows_polling_and_workers(
     state = json.loads(path.read_text())
     assert state["ok"] is True and state["polling"]["running"] is True
     assert state["database"] == "ok"
-    assert ops.cmd_health(argparse.Namespace(), settings) == 0
+    assert cli_ops.cmd_health(argparse.Namespace(), settings) == 0
     assert "healthy" in capsys.readouterr().out
 
-    monitor: ops.HealthMonitor = bot.svc.features["health"]
+    monitor: health.HealthMonitor = bot.svc.features["health"]
     # A worker registered by another feature stops making progress.
     beats = bot.svc.features["heartbeats"]
     beats["dispatcher"] = lambda: time.time() - 60
     assert await monitor.tick() is False
     assert "dispatcher: no progress" in " ".join(json.loads(path.read_text())["problems"])
-    assert ops.cmd_health(argparse.Namespace(), settings) == 1
+    assert cli_ops.cmd_health(argparse.Namespace(), settings) == 1
     beats["dispatcher"] = lambda: None  # idle is fine
     assert await monitor.tick() is True
 
@@ -266,12 +269,12 @@ async def test_health_file_follows_polling_and_workers(
     await bot.app.updater.stop()
     assert await monitor.tick() is False
     assert "updater is not running" in json.loads(path.read_text())["problems"]
-    assert ops.cmd_health(argparse.Namespace(), settings) == 1
+    assert cli_ops.cmd_health(argparse.Namespace(), settings) == 1
 
 
 async def test_health_sees_a_stuck_dispatcher(bot_factory: Any, fake: FakeTelegram) -> None:
     bot = await bot_factory(health_interval=600, health_stall=0.2)
-    monitor: ops.HealthMonitor = bot.svc.features["health"]
+    monitor: health.HealthMonitor = bot.svc.features["health"]
     assert await monitor.tick() is True
     # Hold the database lock: the first handler (chat tracking) blocks on it, so the
     # update stays in flight and no later update reaches the handlers.
@@ -296,7 +299,7 @@ async def test_health_sees_a_stuck_dispatcher(bot_factory: Any, fake: FakeTelegr
     assert not any("reached the handlers" in p for p in state["problems"])
 
 
-async def _check_no_db(monitor: ops.HealthMonitor) -> tuple[bool, dict[str, Any]]:
+async def _check_no_db(monitor: health.HealthMonitor) -> tuple[bool, dict[str, Any]]:
     """monitor.check() with a DB check that does not wait 10 s for the held lock."""
     original = monitor.svc.db.fetch_value
 
@@ -312,15 +315,15 @@ async def _check_no_db(monitor: ops.HealthMonitor) -> tuple[bool, dict[str, Any]
 
 def test_read_health_judgements(tmp_path: Path) -> None:
     path = tmp_path / "h.json"
-    assert ops.read_health(path, 90)[0] is False
+    assert health.read_health(path, 90)[0] is False
     now = time.time()
     path.write_text(json.dumps({"ok": True, "healthy_at": now - 10, "pid": 1}))
-    assert ops.read_health(path, 90, now) == (True, "healthy (checked 10 s ago, pid 1)")
-    assert ops.read_health(path, 5, now)[0] is False  # stale: the bot hung or died
+    assert health.read_health(path, 90, now) == (True, "healthy (checked 10 s ago, pid 1)")
+    assert health.read_health(path, 5, now)[0] is False  # stale: the bot hung or died
     path.write_text(json.dumps({"ok": False, "healthy_at": now, "problems": ["stopped"]}))
-    assert ops.read_health(path, 90, now) == (False, "unhealthy: stopped")
+    assert health.read_health(path, 90, now) == (False, "unhealthy: stopped")
     path.write_text("{broken")
-    assert ops.read_health(path, 90, now)[0] is False
+    assert health.read_health(path, 90, now)[0] is False
 
 
 async def test_stopped_bot_is_unhealthy(bot_factory: Any) -> None:
@@ -328,7 +331,7 @@ async def test_stopped_bot_is_unhealthy(bot_factory: Any) -> None:
     path = bot.settings.health_path
     await asyncio.wait_for(_until(lambda: path.exists()), 5)
     await stop_bot(bot)
-    assert ops.read_health(path, 90) == (False, "unhealthy: stopped")
+    assert health.read_health(path, 90) == (False, "unhealthy: stopped")
 
 
 async def test_status_prints_counts_and_last_backup(
@@ -337,8 +340,8 @@ async def test_status_prints_counts_and_last_backup(
     for uid in (11, 12):
         fake.send_text(fake.private_chat(fake.user(uid, "A")), uid, "/start")
         await fake.wait_for_message(uid, contains="Xin chào")
-    await ops.run_backup(bot.svc, tmp_path / "s.db", "manual")
-    await asyncio.to_thread(ops.cmd_status, argparse.Namespace(), bot.settings)
+    await backups.run_backup(bot.svc, tmp_path / "s.db", "manual")
+    await asyncio.to_thread(cli_ops.cmd_status, argparse.Namespace(), bot.settings)
     out = capsys.readouterr().out
     version = await bot.svc.db.schema_version()
     assert f"schema version {version}" in out
@@ -408,10 +411,10 @@ def test_read_only_commands_never_create_a_database(
     missing = tmp_path / "typo" / "lao.db"
     settings = settings_factory(db_path=missing)
     commands = [
-        (ops.cmd_status, argparse.Namespace()),
-        (ops.cmd_audit, argparse.Namespace(since=None, limit=10)),
-        (ops.cmd_report, argparse.Namespace(quarter="2022-Q1", output=str(tmp_path / "r.md"))),
-        (ops.cmd_backup, argparse.Namespace(path=str(tmp_path / "b.db"), force=False)),
+        (cli_ops.cmd_status, argparse.Namespace()),
+        (cli_ops.cmd_audit, argparse.Namespace(since=None, limit=10)),
+        (cli_ops.cmd_report, argparse.Namespace(quarter="2022-Q1", output=str(tmp_path / "r.md"))),
+        (cli_ops.cmd_backup, argparse.Namespace(path=str(tmp_path / "b.db"), force=False)),
     ]
     for command, args in commands:
         assert command(args, settings) == 1, command.__name__
@@ -437,7 +440,7 @@ def test_read_only_commands_do_not_write(
     con.commit()
     con.close()
     before = other.read_bytes()
-    assert ops.cmd_status(argparse.Namespace(), settings_factory(db_path=other)) == 1
+    assert cli_ops.cmd_status(argparse.Namespace(), settings_factory(db_path=other)) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "LOA_DB_PATH" in err
     assert other.read_bytes() == before

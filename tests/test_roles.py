@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import ops
+from bot.cli import ops as cli_ops
 from bot.domain.roles import Role
 from bot.store import staff
 from bot.store.db import Database
@@ -193,8 +193,8 @@ def test_loa_audit_cli_prints_since_date(
 
     asyncio.run(fill())
     args = argparse.Namespace(since="2022-04-05", limit=1000)
-    assert ops.cmd_audit(args, settings) == 0
+    assert cli_ops.cmd_audit(args, settings) == 0
     out = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[3] for line in out] == ["a5", "a9"]
     assert out[0].startswith("05/04/2022 09:00\t7\tadmin\ta5\tx")
-    assert ops.cmd_audit(argparse.Namespace(since="5/4/2022", limit=5), settings) == 2
+    assert cli_ops.cmd_audit(argparse.Namespace(since="5/4/2022", limit=5), settings) == 2

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from matplotlib.ft2font import FT2Font
 
-from bot import charts, ops
+from bot import charts
+from bot.cli import ops as cli_ops
 from bot.domain.errors import InvalidInput
 from bot.domain.periods import parse_period, quarter
 from bot.domain.stats import (
@@ -27,7 +28,8 @@ from bot.domain.stats import (
     render_markdown,
     render_telegram,
 )
-from bot.store import articles, broadcasts, feedback, reports
+from bot.store import articles, feedback, reports
+from bot.store import subscriptions as subs
 from bot.store.db import Database
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram
@@ -130,25 +132,25 @@ async def fill_scenario(db: Database) -> None:
         await chat(cid, "supergroup")
     # Before the quarter: private 1, 2; public group -10; cadre group -20 (unit chi-lang).
     for cid in (1, 2, -10, -20):
-        await broadcasts.subscribe(db, cid, 1, [], at(2022, 3, 10))
-    await broadcasts.set_approval(
+        await subs.subscribe(db, cid, 1, [], at(2022, 3, 10))
+    await subs.set_approval(
         db, -20, "approved", actor_id=ADMIN_ID, actor_role="owner", now=at(2022, 3, 11)
     )
-    await broadcasts.set_unit(
+    await subs.set_unit(
         db, -20, "Phường Chi Lăng", actor_id=ADMIN_ID, actor_role="owner", now=at(2022, 3, 11)
     )
     # In the quarter: cadre group -30 (Xã Mai Pha) and private 3 join; private 2 blocks the bot.
-    await broadcasts.subscribe(db, -30, 1, [], at(2022, 4, 5))
-    await broadcasts.set_approval(
+    await subs.subscribe(db, -30, 1, [], at(2022, 4, 5))
+    await subs.set_approval(
         db, -30, "approved", actor_id=ADMIN_ID, actor_role="owner", now=at(2022, 4, 5)
     )
-    await broadcasts.set_unit(
+    await subs.set_unit(
         db, -30, "Xã Mai Pha", actor_id=ADMIN_ID, actor_role="owner", now=at(2022, 4, 5)
     )
-    await broadcasts.subscribe(db, 3, 3, [], at(2022, 4, 10))
-    await broadcasts.deactivate(db, 2, "blocked", at(2022, 5, 1))
+    await subs.subscribe(db, 3, 3, [], at(2022, 4, 10))
+    await subs.deactivate(db, 2, "blocked", at(2022, 5, 1))
     # After the quarter: private 4.
-    await broadcasts.subscribe(db, 4, 4, [], at(2022, 7, 5))
+    await subs.subscribe(db, 4, 4, [], at(2022, 7, 5))
 
     async def broadcast(bid: int, kind: str, started: int, parent: int | None = None) -> None:
         await db.execute(
@@ -378,7 +380,7 @@ def test_loa_report_writes_markdown_and_png(tmp_path: Path) -> None:
     asyncio.run(fill())
     out = tmp_path / "bao-cao" / "q2.md"
     args = argparse.Namespace(quarter="2022-Q2", output=str(out))
-    assert ops.cmd_report(args, settings) == 0
+    assert cli_ops.cmd_report(args, settings) == 0
     md = out.read_text(encoding="utf-8")
     assert md.startswith("# Báo cáo kết quả thông tin, tuyên truyền qua Loa — quý II/2022")
     assert "![Biểu đồ quý II/2022](q2.png)" in md
@@ -388,7 +390,7 @@ def test_loa_report_writes_markdown_and_png(tmp_path: Path) -> None:
     assert "| 1 | Bài giao-ban-quy-i | 5 | 3 |" in md
     assert png_size((tmp_path / "bao-cao" / "q2.png").read_bytes()) == (1210, 572)
     bad = argparse.Namespace(quarter="2022-Q7", output=None)
-    assert ops.cmd_report(bad, settings) == 2
+    assert cli_ops.cmd_report(bad, settings) == 2
 
 
 def test_markdown_escapes_titles() -> None:

@@ -10,7 +10,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.transport import AiohttpRequest
+from bot.tg.transport import AiohttpRequest
 
 TOKEN = "123456:SECRET-in-the-url"
 

@@ -5,14 +5,13 @@ Pure Python: no Telegram, no database. Handlers and the store call these functio
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from bot.domain.errors import InvalidInput, LoaError
+from bot.domain.spreadsheets import Table, to_csv
 from bot.domain.text import clean, fold
 
 MIN_CHARS = 10
@@ -346,10 +345,5 @@ EXPORT_HEADER = ("Số", "Thời gian", "Bài viết", "Trạng thái", "Ý ki�
 
 
 def export_csv(rows: Iterable[Sequence[str]]) -> bytes:
-    """CSV bytes in UTF-8 with BOM (Excel then shows Vietnamese correctly), CRLF lines."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EXPORT_HEADER)
-    for row in rows:
-        writer.writerow(row)
-    return buffer.getvalue().encode("utf-8-sig")
+    """CSV bytes in UTF-8 with BOM, CRLF lines, formula-like cells neutralised."""
+    return to_csv(Table(EXPORT_HEADER, [list(r) for r in rows]))

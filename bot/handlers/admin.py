@@ -14,7 +14,6 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
-from bot import ops
 from bot.charts import render_stats_chart
 from bot.domain import clock
 from bot.domain.errors import InvalidInput, PermissionDenied
@@ -26,6 +25,7 @@ from bot.handlers import menus
 from bot.handlers.base import Context, command_text, reply, requires, services, user_errors
 from bot.services import CommandInfo, Services
 from bot.store import reports, staff
+from bot.workers import health
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def register(
     app.add_handler(CommandHandler("revoke_role", revoke_command))
     app.add_handler(CommandHandler("audit", audit_command))
     app.add_handler(CommandHandler(["stats", "thongke"], stats_command))
-    ops.install(app, svc)
+    health.install(app, svc)
 
 
 # --- helpers --------------------------------------------------------------------------

@@ -35,8 +35,8 @@ from bot.handlers.base import (
     user_errors,
 )
 from bot.services import CommandInfo, Services
-from bot.store import broadcasts as store
 from bot.store import people
+from bot.store import subscriptions as subs
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callback)
@@ -125,12 +125,12 @@ async def subscribe_command(update: Update, context: Context) -> None:
     await people.upsert_chat(
         svc.db, chat.id, chat.type, chat.title or chat.full_name, chat.username, now
     )
-    sub, _new = await store.subscribe(svc.db, chat.id, user.id if user else None, topics, now)
+    sub, _new = await subs.subscribe(svc.db, chat.id, user.id if user else None, topics, now)
     topic_text = ", ".join(sub.topics) if sub.topics else "tất cả chủ đề"
     text = f"✅ Đã đăng ký nhận tin ({html.escape(topic_text)})."
     if is_group:
         if sub.approval in ("none", "rejected", "revoked"):
-            await store.set_approval(
+            await subs.set_approval(
                 svc.db, chat.id, "pending", actor_id=None, actor_role=None, now=now
             )
             await _notify_admins(update, context, chat.id, chat.title or str(chat.id))
@@ -179,7 +179,7 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     if chat.type != ChatType.PRIVATE and not await is_group_admin(update, context):
         await reply(update, "⛔ Chỉ quản trị viên của nhóm mới được hủy đăng ký cho nhóm.")
         return
-    if await store.deactivate(svc.db, chat.id, "unsubscribed", clock.now()):
+    if await subs.deactivate(svc.db, chat.id, "unsubscribed", clock.now()):
         await reply(update, "Đã hủy đăng ký nhận tin. Đăng ký lại: /dangky")
     else:
         await reply(update, "Cuộc trò chuyện này chưa đăng ký nhận tin. Đăng ký: /dangky")
@@ -193,7 +193,7 @@ async def topics_command(update: Update, context: Context) -> None:
     lines += [f"• <code>{t}</code>" for t in svc.settings.topics]
     lines.append("\nVí dụ: /dangky tuyen-truyen — không ghi chủ đề là nhận tất cả.")
     if chat is not None:
-        sub = await store.get_subscription(svc.db, chat.id)
+        sub = await subs.get_subscription(svc.db, chat.id)
         if sub is not None and sub.active:
             chosen = ", ".join(sub.topics) if sub.topics else "tất cả"
             lines.append(f"Đang nhận: {html.escape(chosen)}.")
@@ -217,7 +217,7 @@ async def _decide(
     svc = services(context)
     user = update.effective_user
     role = await svc.role_of(user.id if user else None)
-    sub = await store.set_approval(
+    sub = await subs.set_approval(
         svc.db,
         chat_id,
         approval,
@@ -299,7 +299,7 @@ async def setunit_command(update: Update, context: Context) -> None:
     unit = None if args[1] == "-" else normalize_label(args[1])
     user = update.effective_user
     role = await svc.role_of(user.id if user else None)
-    await store.set_unit(
+    await subs.set_unit(
         svc.db,
         chat_id,
         unit,
@@ -321,7 +321,7 @@ async def subscribers_command(update: Update, context: Context) -> None:
     in a private chat with the bot or in the admin group: it names the cadre groups.
     """
     svc = services(context)
-    private, groups = await store.subscription_overview(svc.db)
+    private, groups = await subs.subscription_overview(svc.db)
     lines = [f"<b>Đăng ký nhận tin</b>: {private} cá nhân, {len(groups)} nhóm"]
     for g in groups:
         state = APPROVAL_LABELS_VI.get(g.approval, g.approval)
@@ -342,9 +342,9 @@ async def on_membership(update: Update, context: Context, was: bool, is_member: 
     chat_id = change.chat.id
     if was and not is_member:
         reason = "blocked" if change.chat.type == ChatType.PRIVATE else "removed"
-        if await store.deactivate(svc.db, chat_id, reason, clock.now()):
+        if await subs.deactivate(svc.db, chat_id, reason, clock.now()):
             log.info("subscription of %s deactivated (%s)", chat_id, reason)
-    elif is_member and not was and await store.reactivate(svc.db, chat_id, clock.now()):
+    elif is_member and not was and await subs.reactivate(svc.db, chat_id, clock.now()):
         log.info("subscription of %s reactivated", chat_id)
 
 
@@ -352,7 +352,7 @@ async def on_start(update: Update, context: Context) -> None:
     """A new /start in a private chat reactivates a subscription lost to blocking."""
     chat = update.effective_chat
     if chat is not None:
-        await store.reactivate(services(context).db, chat.id, clock.now())
+        await subs.reactivate(services(context).db, chat.id, clock.now())
 
 
 async def on_migrate(update: Update, context: Context) -> None:
@@ -361,7 +361,7 @@ async def on_migrate(update: Update, context: Context) -> None:
     if message is None or message.migrate_to_chat_id is None:
         return
     old, new = message.chat.id, int(message.migrate_to_chat_id)
-    await store.migrate_chat(services(context).db, old, new, clock.now())
+    await subs.migrate_chat(services(context).db, old, new, clock.now())
     log.info("chat %s migrated to %s (service message)", old, new)
 
 
@@ -389,4 +389,4 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
     app.add_handler(CallbackQueryHandler(approval_button, pattern=r"^sub:(ok|no):-?\d+$"))
     svc.features.setdefault("membership_hooks", []).append(on_membership)
     svc.features.setdefault("start_hooks", []).append(on_start)
-    svc.forgetters.append(store.forget_user)
+    svc.forgetters.append(subs.forget_user)

@@ -33,7 +33,6 @@ import html
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -47,11 +46,13 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.actions.directives import AutoCheck
 from bot.domain import broadcasts as rules
 from bot.domain import clock
-from bot.pacer import retry_after_seconds
-from bot.store import broadcasts as store
+from bot.store import directives, drafts, message_ops, outbox
+from bot.store import subscriptions as subs
 from bot.store.db import Database
+from bot.tg.pacer import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -113,14 +114,6 @@ class GroupCommit(Generic[T, R]):
                 future.set_result(result)
 
 
-@dataclass(frozen=True)
-class AutoCheck:
-    """What the bot decided about an automatic directive whose publish time came."""
-
-    send: bool  # queue it now (False: cancelled or moved to a later time)
-    note: str | None = None  # a Vietnamese line for its report chat
-
-
 def ack_markup(broadcast_id: int, count: int = 0) -> InlineKeyboardMarkup:
     """The [✅ Đã nhận] button under a directive."""
     return InlineKeyboardMarkup(
@@ -128,7 +121,7 @@ def ack_markup(broadcast_id: int, count: int = 0) -> InlineKeyboardMarkup:
     )
 
 
-def summary_text(b: store.Broadcast, stats: store.BroadcastStats, tz: Any) -> str:
+def summary_text(b: drafts.Broadcast, stats: drafts.BroadcastStats, tz: Any) -> str:
     """The admin's view of one broadcast: state, counts per state, reasons, timing."""
     kind = rules.KIND_LABELS_VI.get(b.kind, b.kind)
     lines = [
@@ -191,7 +184,7 @@ class Dispatcher:
         self.stale_after = stale_after
         # Re-reads an automatic directive's file when its publish time comes (set by the
         # broadcasts handlers, which know the content folder); None: send it as stored.
-        self.refresh_auto: Callable[[store.Broadcast], Awaitable[AutoCheck]] | None = None
+        self.refresh_auto: Callable[[drafts.Broadcast], Awaitable[AutoCheck]] | None = None
         self.bot: Any = None
         self._wake = asyncio.Event()
         self._stopping = False
@@ -202,8 +195,8 @@ class Dispatcher:
         self._inflight_ops: set[int] = set()
         self._slots = asyncio.Semaphore(concurrency)
         self._marks: GroupCommit[int, tuple[int | None, str | None]] = GroupCommit(self._mark)
-        self._outcomes: GroupCommit[store.Outcome, list[int]] = GroupCommit(self._record)
-        self._broadcasts: dict[int, store.Broadcast] = {}
+        self._outcomes: GroupCommit[outbox.Outcome, list[int]] = GroupCommit(self._record)
+        self._broadcasts: dict[int, drafts.Broadcast] = {}
         self._last_progress: dict[int, tuple[float, str]] = {}
         self._last_chat_edit: dict[int, float] = {}
         self.sent_count = 0
@@ -215,7 +208,7 @@ class Dispatcher:
     async def start(self, app: Any) -> None:
         """Re-arm after a crash (rows left "sending" go back to pending) and start."""
         self.bot = app.bot
-        reset = await store.reset_in_flight(self.db, time.time())
+        reset = await outbox.reset_in_flight(self.db, time.time())
         if reset:
             log.warning(
                 "dispatcher: %d deliveries were in flight at the last stop; resending", reset
@@ -265,11 +258,11 @@ class Dispatcher:
                     last_housekeeping = now
                     await self._publish_due_auto(int(now))
                     await self._recover_orphans(now)
-                    for bid in await store.finish_idle_broadcasts(self.db, now):
+                    for bid in await outbox.finish_idle_broadcasts(self.db, now):
                         await self._finished(bid)
-                due = await store.fetch_due(self.db, now, self.batch_size + len(self._inflight))
+                due = await outbox.fetch_due(self.db, now, self.batch_size + len(self._inflight))
                 due = [d for d in due if d.id not in self._inflight]
-                ops = await store.fetch_due_ops(self.db, now, self.batch_size)
+                ops = await message_ops.fetch_due_ops(self.db, now, self.batch_size)
                 ops = [o for o in ops if o.id not in self._inflight_ops]
                 if not due and not ops:
                     await self._idle(now)
@@ -300,7 +293,7 @@ class Dispatcher:
 
     async def _publish_due_auto(self, now: int) -> None:
         """Automatic directives whose publish time came: re-check the file, then queue."""
-        for b in await store.waiting_auto_directives(self.db, now):
+        for b in await directives.waiting_auto_directives(self.db, now):
             check = AutoCheck(send=True)
             if self.refresh_auto is not None:
                 try:
@@ -308,7 +301,7 @@ class Dispatcher:
                 except Exception:
                     log.exception("directive %s: the file check failed; trying later", b.id)
                     continue
-            if check.send and await store.queue_auto_directive(self.db, b.id, now) is None:
+            if check.send and await directives.queue_auto_directive(self.db, b.id, now) is None:
                 continue
             if check.note and b.report_chat_id is not None and self.bot is not None:
                 try:
@@ -317,7 +310,7 @@ class Dispatcher:
                     log.warning("could not report directive %s: %s", b.id, exc)
 
     async def _recover_orphans(self, now: float) -> None:
-        deliveries, ops = await store.recover_orphans(
+        deliveries, ops = await outbox.recover_orphans(
             self.db,
             in_flight=set(self._inflight),
             ops_in_flight=set(self._inflight_ops),
@@ -334,7 +327,7 @@ class Dispatcher:
             self._wake.set()
 
     async def _idle(self, now: float) -> None:
-        nxt = await store.next_due_time(self.db)
+        nxt = await outbox.next_due_time(self.db)
         timeout = self.poll_interval
         if nxt is not None and nxt > now:
             timeout = min(timeout, nxt - now)
@@ -346,7 +339,7 @@ class Dispatcher:
 
     # --- one delivery ----------------------------------------------------------------
 
-    async def _deliver(self, delivery: store.Due) -> None:
+    async def _deliver(self, delivery: outbox.Due) -> None:
         try:
             chat_id, _skip = await self._marks.submit(delivery.id)
             if chat_id is None:
@@ -364,7 +357,7 @@ class Dispatcher:
             self._inflight.discard(delivery.id)
             self._slots.release()
 
-    async def _record_one(self, outcome: store.Outcome) -> None:
+    async def _record_one(self, outcome: outbox.Outcome) -> None:
         """Record an outcome (group-committed); if that fails, retry it alone a few times.
 
         A batch fails as a whole, so one retry each on its own also isolates a bad row.
@@ -386,32 +379,32 @@ class Dispatcher:
                     raise
 
     async def _mark(self, ids: list[int]) -> list[tuple[int | None, str | None]]:
-        go, skipped = await store.mark_sending(self.db, ids, time.time())
+        go, skipped = await outbox.mark_sending(self.db, ids, time.time())
         if skipped:
             log.info("skipped %d deliveries at send time: %s", len(skipped), set(skipped.values()))
         return [(go.get(i), skipped.get(i)) for i in ids]
 
-    async def _record(self, outcomes: list[store.Outcome]) -> list[list[int]]:
-        finished = await store.record_outcomes(self.db, outcomes, time.time())
+    async def _record(self, outcomes: list[outbox.Outcome]) -> list[list[int]]:
+        finished = await outbox.record_outcomes(self.db, outcomes, time.time())
         self.sent_count += sum(1 for o in outcomes if o.state == rules.SENT)
         for bid in finished:
             asyncio.create_task(self._finished(bid))  # noqa: RUF006 - fire and log
         return [finished for _ in outcomes]
 
-    async def _broadcast(self, broadcast_id: int) -> store.Broadcast:
+    async def _broadcast(self, broadcast_id: int) -> drafts.Broadcast:
         b = self._broadcasts.get(broadcast_id)
         if b is None:
-            b = self._broadcasts[broadcast_id] = await store.get_broadcast(self.db, broadcast_id)
+            b = self._broadcasts[broadcast_id] = await drafts.get_broadcast(self.db, broadcast_id)
         return b
 
-    async def _send(self, d: store.Due, chat_id: int) -> store.Outcome | None:
+    async def _send(self, d: outbox.Due, chat_id: int) -> outbox.Outcome | None:
         b = await self._broadcast(d.broadcast_id)
         ids = list(d.message_ids)
         parts: Sequence[str] = b.parts
         ack_target = b.parent_id if b.kind == "reminder" and b.parent_id else b.id
 
-        def outcome(state: str, **kw: Any) -> store.Outcome:
-            return store.Outcome(
+        def outcome(state: str, **kw: Any) -> outbox.Outcome:
+            return outbox.Outcome(
                 d.id, d.broadcast_id, chat_id, state, tuple(ids), text_rev=b.text_rev, **kw
             )
 
@@ -437,14 +430,14 @@ class Dispatcher:
                 log.info(
                     "chat %s migrated to %s; the delivery goes back to the queue", chat_id, new_id
                 )
-                await store.migrate_chat(self.db, chat_id, new_id, clock.now())
+                await subs.migrate_chat(self.db, chat_id, new_id, clock.now())
                 if d.attempts + 1 >= self.max_attempts:
                     return outcome(
                         rules.FAILED, error="group migrated repeatedly", used_attempt=True
                     )
                 # Back to pending for the new id: the next attempt is marked like any other,
                 # so it is sent only if the new chat may receive it (issue 4's re-check).
-                await store.requeue_after_migration(self.db, d.id, time.time())
+                await outbox.requeue_after_migration(self.db, d.id, time.time())
                 self._wake.set()
                 return None
             except Forbidden as exc:
@@ -482,18 +475,18 @@ class Dispatcher:
             try:
                 await asyncio.sleep(min(1.0, self.progress_interval or 1.0))
                 if self.progress_interval > 0:
-                    for b in await store.running_broadcasts(self.db):
+                    for b in await outbox.running_broadcasts(self.db):
                         await self._progress(b)
-                for bid in await store.unreported_done(self.db):
+                for bid in await outbox.unreported_done(self.db):
                     await self._report(bid)
-                for action in await store.finished_actions(self.db):
+                for action in await message_ops.finished_actions(self.db):
                     await self._report_action(action)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("progress update failed")
 
-    async def _progress(self, b: store.Broadcast) -> None:
+    async def _progress(self, b: drafts.Broadcast) -> None:
         if b.report_chat_id is None or b.report_message_id is None:
             return
         last_at, last_text = self._last_progress.get(b.id, (0.0, ""))
@@ -503,7 +496,7 @@ class Dispatcher:
         interval = max(self.progress_interval, 3.0 if b.report_chat_id < 0 else 0.0)
         if now - max(last_at, self._last_chat_edit.get(b.report_chat_id, 0.0)) < interval:
             return
-        stats = await store.broadcast_stats(self.db, b.id)
+        stats = await drafts.broadcast_stats(self.db, b.id)
         text = rules.progress_text(
             b.id,
             stats.counts.get(rules.SENT, 0),
@@ -532,11 +525,11 @@ class Dispatcher:
 
     async def _report(self, broadcast_id: int) -> None:
         """Final report to the admin (once: `reported` is stored)."""
-        b = await store.get_broadcast(self.db, broadcast_id)
+        b = await drafts.get_broadcast(self.db, broadcast_id)
         if b.report_chat_id is None:
-            await store.mark_reported(self.db, broadcast_id)
+            await outbox.mark_reported(self.db, broadcast_id)
             return
-        stats = await store.broadcast_stats(self.db, broadcast_id)
+        stats = await drafts.broadcast_stats(self.db, broadcast_id)
         elapsed = (b.finished_at or time.time()) - (b.started_at or time.time())
         if b.report_message_id is not None:
             with contextlib.suppress(TelegramError):
@@ -558,19 +551,19 @@ class Dispatcher:
             )
         except TelegramError as exc:
             log.warning("could not send the final report of %s: %s", broadcast_id, exc)
-        await store.mark_reported(self.db, broadcast_id)
+        await outbox.mark_reported(self.db, broadcast_id)
 
     # --- edits and deletions of sent messages ([Sửa], [Thu hồi]) ----------------------
 
-    async def _do_op(self, op: store.MessageOp) -> None:
+    async def _do_op(self, op: message_ops.MessageOp) -> None:
         try:
-            chat_id = await store.mark_op_sending(self.db, op.id, time.time())
+            chat_id = await message_ops.mark_op_sending(self.db, op.id, time.time())
             if chat_id is None:
                 return
             state, kw = await self._run_op(op, chat_id)
             for delay in (0.1, 0.5, 2.0, None):
                 try:
-                    await store.record_op(self.db, op.id, state, now=time.time(), **kw)
+                    await message_ops.record_op(self.db, op.id, state, now=time.time(), **kw)
                     break
                 except Exception:
                     if delay is None:
@@ -586,7 +579,7 @@ class Dispatcher:
             self._inflight_ops.discard(op.id)
             self._slots.release()
 
-    async def _run_op(self, op: store.MessageOp, chat_id: int) -> tuple[str, dict[str, Any]]:
+    async def _run_op(self, op: message_ops.MessageOp, chat_id: int) -> tuple[str, dict[str, Any]]:
         """One editMessageText/deleteMessage; (state, record_op keywords)."""
         try:
             if op.op == "delete":
@@ -594,13 +587,13 @@ class Dispatcher:
                     chat_id, op.message_id, rate_limit_args={"bulk": True}
                 )
             else:
-                b = await store.get_broadcast(self.db, op.broadcast_id)
+                b = await drafts.get_broadcast(self.db, op.broadcast_id)
                 if op.part_index >= len(b.parts):
                     return rules.FAILED, {"error": "part no longer exists"}
                 markup = None
                 if b.with_ack and op.is_last:
                     target = b.parent_id if b.kind == "reminder" and b.parent_id else b.id
-                    count = await store.ack_count(self.db, target, chat_id)
+                    count = await directives.ack_count(self.db, target, chat_id)
                     markup = ack_markup(target, count)
                 await self.bot.edit_message_text(
                     b.parts[op.part_index],
@@ -615,7 +608,7 @@ class Dispatcher:
                 "next_attempt_at": time.time() + retry_after_seconds(exc),
             }
         except ChatMigrated as exc:
-            await store.migrate_chat(self.db, chat_id, int(exc.new_chat_id), clock.now())
+            await subs.migrate_chat(self.db, chat_id, int(exc.new_chat_id), clock.now())
             return rules.FAILED, {"error": "group migrated to a supergroup", "used_attempt": True}
         except Forbidden as exc:
             return rules.FAILED, {"error": f"forbidden: {exc.message[:150]}", "used_attempt": True}
@@ -641,7 +634,7 @@ class Dispatcher:
             return rules.FAILED, {"error": str(exc)[:200], "used_attempt": True}
         return "done", {}
 
-    async def _report_action(self, action: store.ActionReport) -> None:
+    async def _report_action(self, action: message_ops.ActionReport) -> None:
         """Tell the admin how an edit/deletion request went (once)."""
         if action.report_chat_id is not None:
             text = rules.action_report_vi(
@@ -651,4 +644,4 @@ class Dispatcher:
                 await self.bot.send_message(action.report_chat_id, text)
             except TelegramError as exc:
                 log.warning("could not report action %s: %s", action.id, exc)
-        await store.mark_action_reported(self.db, action.id, time.time())
+        await message_ops.mark_action_reported(self.db, action.id, time.time())

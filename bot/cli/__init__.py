@@ -1,4 +1,11 @@
-"""The `loa` command line: run, migrate, check, and the tools of later features."""
+"""The `loa` command line (`python -m bot`, the `loa` script = bot.cli:main): run,
+migrate, check, and each feature's sub-commands — articles.py (import, digest, article
+checks), feedback.py (export-feedback), ops.py (backup, restore, health, status, audit,
+report).
+
+Import direction: the top of the stack (domain ← store ← actions ← handlers / web /
+workers ← app ← cli); nothing imports bot.cli except bot.__main__.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +55,7 @@ async def _preflight(settings: Settings) -> None:
     from telegram import Bot
     from telegram.error import InvalidToken, TelegramError
 
-    from bot.transport import AiohttpRequest
+    from bot.tg.transport import AiohttpRequest
 
     bot = Bot(settings.token(), base_url=settings.bot_api_url, request=AiohttpRequest())
     try:
@@ -82,7 +89,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Validate settings (the token included) and every content file."""
     settings.token()
-    from bot.articles_cli import check_articles
+    from bot.cli.articles import check_articles
     from bot.domain.directives import load_directives
 
     problems = check_articles(settings)
@@ -108,15 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="validate settings and content files").set_defaults(func=cmd_check)
     # --- later features add their sub-commands below ---
     # Articles (issue 3): import, digest; article files in `loa check`.
-    from bot.articles_cli import add_cli as add_articles_cli
+    from bot.cli.articles import add_cli as add_articles_cli
 
     add_articles_cli(sub)
     # Feedback (issue 5): export-feedback.
-    from bot.feedback_cli import add_cli as add_feedback_cli
+    from bot.cli.feedback import add_cli as add_feedback_cli
 
     add_feedback_cli(sub)
     # Reports and operations (issue 6): backup, restore, health, status, audit, report.
-    from bot.ops import add_cli
+    from bot.cli.ops import add_cli
 
     add_cli(sub)
     return parser

@@ -10,7 +10,7 @@ parameters, multipart uploads, TimedOut / NetworkError on failures, the same tim
 
 Two instances serve the Application: one for every Bot API call, one (a single
 connection) for getUpdates; `last_success` stamps the latter's completed answers so the
-health check (bot.ops.HealthMonitor) sees a stalled poll.
+health check (bot.workers.health.HealthMonitor) sees a stalled poll.
 """
 
 from __future__ import annotations

@@ -1,0 +1,315 @@
+"""Operator commands: `loa backup`, `loa restore`, `loa health`, `loa status`,
+`loa audit`, `loa report`. Read-only commands open the database read-only."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sqlite3
+import sys
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.config import Settings
+from bot.domain import clock
+from bot.services import Services
+from bot.store import reports
+from bot.store.backup import (
+    BackupError,
+    BackupResult,
+    backup_database,
+    backup_file_name,
+)
+from bot.store.db import Database
+from bot.workers.backups import run_backup
+from bot.workers.health import read_health
+
+log = logging.getLogger(__name__)
+
+
+# --- CLI --------------------------------------------------------------------------
+
+
+class ReadOnlyDatabase(Database):
+    """The database opened read-only (SQLite URI mode=ro): never created nor migrated.
+
+    For the operator's read-only commands (status, audit, report): a mistyped
+    LOA_DB_PATH must fail loudly instead of creating an empty file that reports zeros.
+    """
+
+    async def open(self, *, migrate: bool = False) -> int:
+        """Open the existing file read-only; return its schema version (no migrations)."""
+        uri = f"file:{urllib.parse.quote(str(self.path.absolute()))}?mode=ro"
+        self._conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        self._conn.row_factory = aiosqlite.Row
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self._conn.execute("PRAGMA query_only=ON")
+        return await self.schema_version()
+
+
+def missing_database(settings: Settings) -> str | None:
+    """The one-line error when LOA_DB_PATH names no file (None when it exists)."""
+    path = settings.db_path
+    if path.is_file():
+        return None
+    return (
+        f"loa: no database at {path} (LOA_DB_PATH); check the path — "
+        "read-only commands never create one"
+    )
+
+
+class DatabaseUnavailable(Exception):
+    """The database file is missing or unreadable; str() is the one line to print."""
+
+
+def _run_read_only(settings: Settings, work: Callable[[Database], Awaitable[Any]]) -> Any:
+    """Run `work` on the existing database opened read-only; DatabaseUnavailable with one
+    clear line when the file is missing or is not a readable Loa database."""
+    problem = missing_database(settings)
+    if problem is not None:
+        raise DatabaseUnavailable(problem)
+
+    async def go() -> Any:
+        async with ReadOnlyDatabase(settings.db_path) as db:
+            return await work(db)
+
+    try:
+        return asyncio.run(go())
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailable(
+            f"loa: cannot read the database at {settings.db_path} (LOA_DB_PATH): {exc}"
+        ) from None
+
+
+def _fmt(ts: float | None, tz: tzinfo) -> str:
+    return "-" if ts is None else clock.format_local(ts, tz)
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """Consistent copy of the live database to PATH (a file, or a folder for loa-<time>.db)."""
+    dest = Path(args.path)
+    if dest.is_dir():
+        dest = dest / backup_file_name(time.time(), settings.tz)
+    if dest.exists() and not args.force:
+        print(f"loa: {dest} exists (use --force to overwrite)", file=sys.stderr)
+        return 1
+    if dest.resolve() == settings.db_path.resolve():
+        print("loa: the backup cannot replace the database itself", file=sys.stderr)
+        return 1
+    problem = missing_database(settings)
+    if problem is not None:  # opening it below would create an empty one
+        print(problem, file=sys.stderr)
+        return 1
+
+    async def go() -> BackupResult:
+        async with Database(settings.db_path) as db:
+            svc = Services(settings=settings, db=db)
+            return await run_backup(svc, dest, "manual")
+
+    try:
+        result = asyncio.run(go())
+    except BackupError as exc:
+        print(f"loa: {exc}", file=sys.stderr)
+        return 1
+    print(f"backup written to {result.path} ({result.size} bytes, {result.seconds:.2f} s)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    """Replace the database by a backup (the bot must be stopped); the old one is kept aside."""
+    source = Path(args.path)
+    if not source.is_file():
+        print(f"loa: {source} is not a file", file=sys.stderr)
+        return 1
+    healthy, _ = read_health(settings.health_path, settings.health_max_age)
+    if healthy and not args.force:
+        print(
+            "loa: the bot seems to be running (fresh health file); stop it first or pass --force",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        con = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            check = con.execute("PRAGMA quick_check").fetchone()[0]
+            version = con.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        print(f"loa: {source} is not a Loa database: {exc}", file=sys.stderr)
+        return 1
+    if check != "ok":
+        print(f"loa: {source} failed its integrity check: {check}", file=sys.stderr)
+        return 1
+    db_path = settings.db_path
+    if db_path.exists():
+        aside = db_path.with_name(f"{db_path.name}.before-restore-{time.strftime('%Y%m%d-%H%M%S')}")
+        backup_database(db_path, aside)  # includes what is still in the -wal file
+        print(f"current database saved as {aside}")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    backup_database(source, db_path)
+
+    async def migrate() -> int:
+        async with Database(db_path) as db:
+            return await db.schema_version()
+
+    new_version = asyncio.run(migrate())
+    print(f"restored {source} (schema {version}) to {db_path}; schema now {new_version}")
+    return 0
+
+
+def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the running bot reported itself healthy recently, else 1 (Docker HEALTHCHECK)."""
+    healthy, reason = read_health(settings.health_path, settings.health_max_age)
+    print(reason, file=sys.stdout if healthy else sys.stderr)
+    return 0 if healthy else 1
+
+
+def format_status(st: reports.Status, settings: Settings, health: str) -> str:
+    """The text `loa status` prints."""
+    tz = settings.tz
+    chats = ", ".join(f"{k} {v}" for k, v in st.chats_by_type.items()) or "none"
+    lines = [
+        f"database            {settings.db_path} (schema version {st.schema_version})",
+        f"chats (active)      {chats}; inactive {st.chats_inactive}",
+    ]
+
+    def opt(value: int | None) -> str:
+        return "n/a (feature not installed)" if value is None else str(value)
+
+    lines.append(f"subscriptions       {opt(st.subscriptions)}")
+    lines.append(f"pending deliveries  {opt(st.pending_deliveries)}")
+    lines.append(f"pending comments    {opt(st.pending_comments)}")
+    if st.next_broadcast_at is not None:
+        when = _fmt(st.next_broadcast_at, tz)
+        lines.append(f"next broadcast      #{st.next_broadcast_id} at {when}")
+    else:
+        lines.append("next broadcast      none scheduled")
+    if st.last_backup is not None:
+        b = st.last_backup
+        lines.append(f"last backup         {_fmt(b.at, tz)} ({b.kind}, {b.size} bytes) {b.path}")
+    else:
+        lines.append("last backup         never")
+    if settings.backup_dir is not None:
+        lines.append(
+            f"daily backups       {settings.backup_dir} at {settings.backup_time},"
+            f" keep {settings.backup_keep}"
+        )
+    else:
+        lines.append("daily backups       off (LOA_BACKUP_DIR not set)")
+    lines.append(f"health              {health}")
+    return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """Schema version, counts, next scheduled broadcast, last backup, health."""
+
+    try:
+        st: reports.Status = _run_read_only(settings, reports.status)
+    except DatabaseUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    _, health = read_health(settings.health_path, settings.health_max_age)
+    print(format_status(st, settings, health))
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    """Audit entries since a local date, oldest first, one per line (tab-separated)."""
+    from bot.store import staff
+
+    since = 0
+    if args.since:
+        try:
+            day = date.fromisoformat(args.since)
+        except ValueError:
+            print("loa: --since must be YYYY-MM-DD", file=sys.stderr)
+            return 2
+        since = int(datetime(day.year, day.month, day.day, tzinfo=settings.tz).timestamp())
+
+    async def read(db: Database) -> list[staff.AuditEntry]:
+        return await staff.latest_audit(db, limit=args.limit, since=since)
+
+    try:
+        entries = list(reversed(_run_read_only(settings, read)))
+    except DatabaseUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for e in entries:
+        print(
+            "\t".join(
+                [
+                    _fmt(e.at, settings.tz),
+                    str(e.actor_id if e.actor_id is not None else "-"),
+                    e.actor_role or "-",
+                    e.action,
+                    e.target or "-",
+                    e.detail or "",
+                ]
+            )
+        )
+    print(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}", file=sys.stderr)
+    return 0
+
+
+def add_cli(sub: Any) -> None:
+    """Register backup, restore, health, status, audit and report under `loa`."""
+    p = sub.add_parser("backup", help="consistent copy of the live database (online backup API)")
+    p.add_argument("path", help="target file, or a folder for loa-<date>-<time>.db")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="replace the database by a backup (bot stopped)")
+    p.add_argument("path", help="the backup file")
+    p.add_argument("--force", action="store_true", help="even if the bot seems to be running")
+    p.set_defaults(func=cmd_restore)
+    sub.add_parser("health", help="exit 1 unless the running bot is healthy (HEALTHCHECK)")
+    sub.choices["health"].set_defaults(func=cmd_health)
+    sub.add_parser("status", help="schema, counts, next broadcast, last backup")
+    sub.choices["status"].set_defaults(func=cmd_status)
+    p = sub.add_parser("audit", help="print the audit log")
+    p.add_argument("--since", help="YYYY-MM-DD (local date)")
+    p.add_argument("--limit", type=int, default=1000, help="at most N entries (newest)")
+    p.set_defaults(func=cmd_audit)
+    p = sub.add_parser("report", help="quarterly report as Markdown with a PNG chart")
+    p.add_argument("--quarter", required=True, help="e.g. 2022-Q2 or 'quý II/2022'")
+    p.add_argument("-o", "--output", default=None, help="report file (default report-<q>.md)")
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """`loa report --quarter 2022-Q2 [-o report.md]`: Markdown plus <name>.png beside it."""
+    from bot.charts import render_stats_chart
+    from bot.domain.errors import InvalidInput
+    from bot.domain.periods import parse_period
+    from bot.domain.stats import render_markdown
+
+    try:
+        period = parse_period(args.quarter, datetime.now(settings.tz).date())
+    except InvalidInput as exc:
+        print(f"loa: --quarter: {exc.user_message}", file=sys.stderr)
+        return 2
+    output = Path(args.output or f"report-{period.key}.md")
+    chart = output.with_suffix(".png")
+
+    async def read(db: Database) -> reports.Stats:
+        return await reports.gather_stats(db, period, settings.tz)
+
+    try:
+        stats: reports.Stats = _run_read_only(settings, read)
+    except DatabaseUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    output.parent.mkdir(parents=True, exist_ok=True)
+    chart.write_bytes(render_stats_chart(stats))
+    generated = clock.format_local(time.time(), settings.tz)
+    output.write_text(render_markdown(stats, chart.name, generated), encoding="utf-8")
+    print(f"report {period.label} written to {output} (chart {chart})")
+    return 0

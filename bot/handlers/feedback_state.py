@@ -1,0 +1,195 @@
+"""What the feedback flow (bot.handlers.feedback) and moderation
+(bot.handlers.moderation) share: the in-memory state (drafts, notice keys, the
+notification queue), the message filters that route a flow's messages, and helpers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from telegram import (
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.ext import (
+    filters,
+)
+
+from bot.domain import feedback as rules
+from bot.domain.text import escape, pack_html_lines
+from bot.handlers.base import (
+    Context,
+    reply,
+)
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+DRAFT_TTL = 1800  # seconds a half-written comment (or a pending answer) is remembered
+
+# What the notifier queue carries: ("notice", comment id) shows a comment to the
+# moderators; ("answer", comment id) delivers its stored answer to the citizen.
+NOTICE, ANSWER = "notice", "answer"
+Job = tuple[str, int]
+
+STATE_KEY = "feedback_state"
+
+
+@dataclass
+class Draft:
+    """Where one user is in the comment flow (or a moderator in the answer flow)."""
+
+    stage: str  # "text" (waiting for the comment), "confirm", "answer"
+    chat_id: int
+    article_id: str | None = None
+    text: str | None = None
+    comment_id: int | None = None  # for "answer"
+    at: float = field(default_factory=time.monotonic)
+
+
+class FeedbackState:
+    """In-memory state of the feature: drafts, notice keys, the notification queue."""
+
+    def __init__(self) -> None:
+        self.drafts: dict[int, Draft] = {}
+        self.notice_keys: set[tuple[int, int]] = set()
+        self.queue: asyncio.Queue[Job | None] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+        self.timers: set[asyncio.TimerHandle] = set()
+
+    def retry_later(self, job: Job, delay: float) -> None:
+        """Put `job` back on the queue after `delay` seconds (dropped at stop: the
+        database still says it is pending, and the next start queues it again)."""
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self.timers.discard(handle)
+            self.queue.put_nowait(job)
+
+        handle = loop.call_later(delay, fire)
+        self.timers.add(handle)
+
+    def draft(self, user_id: int | None, *stages: str) -> Draft | None:
+        """The user's live draft in one of `stages` (expired ones are dropped)."""
+        if user_id is None:
+            return None
+        d = self.drafts.get(user_id)
+        if d is None:
+            return None
+        if time.monotonic() - d.at > DRAFT_TTL:
+            self.drafts.pop(user_id, None)
+            return None
+        return d if d.stage in stages else None
+
+
+def _state(context: Context) -> FeedbackState:
+    return context.application.bot_data[STATE_KEY]
+
+
+class _DraftAt(filters.MessageFilter):
+    """The sender has a live draft at one of `stages` in this chat."""
+
+    def __init__(self, state: FeedbackState, *stages: str) -> None:
+        super().__init__(name=f"DraftAt{stages}")
+        self.state = state
+        self.stages = stages
+
+    def filter(self, message: Message) -> bool:
+        user = message.from_user
+        d = self.state.draft(user.id if user else None, *self.stages)
+        return d is not None and d.chat_id == message.chat.id
+
+
+class _ModeratorAnswer(filters.MessageFilter):
+    """A reply to a comment notice, or the text a moderator was asked for."""
+
+    def __init__(self, state: FeedbackState) -> None:
+        super().__init__(name="ModeratorAnswer")
+        self.state = state
+
+    def filter(self, message: Message) -> bool:
+        ref = message.reply_to_message
+        if ref is not None and (message.chat.id, ref.message_id) in self.state.notice_keys:
+            return True
+        user = message.from_user
+        d = self.state.draft(user.id if user else None, "answer")
+        return d is not None and d.chat_id == message.chat.id
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE
+
+
+def _staff_chat(svc: Services, update: Update) -> bool:
+    """Moderation happens in the admin chat or in private chats."""
+    chat = update.effective_chat
+    return chat is not None and (
+        chat.type == ChatType.PRIVATE or chat.id == svc.settings.admin_chat_id
+    )
+
+
+async def _article_title(svc: Services, article_id: str | None) -> str | None:
+    """The article's title via the articles feature (None: unknown or no such feature)."""
+    if not article_id:
+        return None
+    lookup = svc.features.get("article_title")
+    if lookup is None:
+        return None
+    try:
+        return await lookup(article_id)
+    except Exception:  # another feature's failure must not break feedback
+        log.exception("article_title failed for %s", article_id)
+        return None
+
+
+def _article_label(article_id: str | None, title: str | None) -> str:
+    if not article_id:
+        return "Ý kiến chung (không gắn bài viết)"
+    return f"«{escape(title)}»" if title else f"bài <code>{escape(article_id)}</code>"
+
+
+async def _reply_blocks(
+    update: Update, blocks: list[str], reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Escaped HTML blocks as one or more messages under Telegram's limit (buttons last)."""
+    parts = pack_html_lines(blocks)
+    for i, part in enumerate(parts):
+        await reply(update, part, reply_markup=reply_markup if i == len(parts) - 1 else None)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _deep_link(context: Context, payload: str) -> str:
+    return f"https://t.me/{context.bot.username}?start={payload}"
+
+
+def _masking_note(kinds: frozenset[str], keep_original: bool) -> str:
+    if not kinds:
+        return ""
+    stored = (
+        "Bản gốc được lưu riêng trong hệ thống của cơ quan, không hiển thị cho ai."
+        if keep_original
+        else "Bản gốc không được lưu."
+    )
+    return (
+        f"\n\n🔒 Để bảo vệ bạn, {rules.masked_kinds_vi(kinds)} trong ý kiến đã được che "
+        f"(như trên) trước khi chuyển đến người kiểm duyệt. {stored}"
+    )
+
+
+async def _actor(svc: Services, update: Update) -> tuple[int, str | None, str]:
+    user = update.effective_user
+    assert user is not None
+    role = await svc.role_of(user.id)
+    return user.id, (str(role) if role else None), user.first_name
