@@ -14,6 +14,7 @@ import pytest
 
 from bot.actions.outreach import in_office_hours
 from bot.cli.articles import digest_json
+from bot.config import load_settings
 from bot.domain import briefing, polls, sessions, spreadsheets
 from bot.domain import units as unit_rules
 from bot.domain.errors import InvalidInput
@@ -207,10 +208,12 @@ def test_session_form_values() -> None:
 
 
 def test_office_hours() -> None:
+    settings = load_settings(_env_file=None)
     monday_9 = datetime(2022, 4, 4, 9, 0, tzinfo=TZ).timestamp()
-    assert in_office_hours(monday_9, "07:30-17:00", TZ)
-    assert not in_office_hours(monday_9 + 10 * 3600, "07:30-17:00", TZ)  # 19:00
-    assert not in_office_hours(monday_9 + 5 * 86400, "07:30-17:00", TZ)  # Saturday
+    assert in_office_hours(monday_9, settings)
+    assert not in_office_hours(monday_9 + 10 * 3600, settings)  # 19:00
+    assert not in_office_hours(monday_9 + 5 * 86400, settings)  # Saturday
+    assert not in_office_hours(datetime(2022, 5, 2, 9, tzinfo=TZ).timestamp(), settings)  # 30/4
 
 
 @pytest.mark.parametrize(

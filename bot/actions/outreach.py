@@ -1,12 +1,14 @@
 """Outreach rules that need the store (issue 16), shared by Telegram handlers, workers,
 the CLI and the console: who may report a session for a unit, who may change a report,
-when directive reminders are due, and the office hours."""
+and whether reminders may go out now."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time, tzinfo
+from datetime import datetime
 
+from bot.actions.casework import office_hours_of, policy_of
+from bot.config import Settings
 from bot.domain import sessions as rules
 from bot.services import Services
 from bot.store import sessions, units
@@ -44,17 +46,8 @@ async def may_change_report(
     )
 
 
-def office_hours(spec: str) -> tuple[time, time]:
-    """ "07:30-17:00" → (07:30, 17:00)."""
-    start, _, end = spec.partition("-")
-    h1, m1 = (int(x) for x in start.split(":"))
-    h2, m2 = (int(x) for x in end.split(":"))
-    return time(h1, m1), time(h2, m2)
-
-
-def in_office_hours(ts: float, spec: str, tz: tzinfo) -> bool:
-    """Monday to Friday, between the two times of LOA_OFFICE_HOURS (local time): reminders
-    are never sent at night or at the weekend."""
-    local = datetime.fromtimestamp(ts, tz)
-    start, end = office_hours(spec)
-    return local.weekday() < 5 and start <= local.time() < end
+def in_office_hours(ts: float, settings: Settings) -> bool:
+    """Within LOA_OFFICE_HOURS on a working day (casework's calendar: weekends, public
+    holidays and the office's own days off excluded): reminders never go out at night."""
+    calendar = policy_of(settings).calendar
+    return office_hours_of(settings).contains(datetime.fromtimestamp(ts, settings.tz), calendar)

@@ -1,4 +1,5 @@
-"""Outreach reminders (issue 16), checked every minute, only in office hours:
+"""Outreach reminders (issue 16), checked every minute, only within LOA_OFFICE_HOURS on
+working days:
 
 - directives not acknowledged: a reminder (through the outbox, as the [Nhắc lại] button
   does) after LOA_ACK_REMINDER_HOURS, at most LOA_ACK_REMINDER_MAX per directive;
@@ -65,7 +66,7 @@ class Reminders:
     async def run_once(self, now: float) -> tuple[int, int]:
         """One check at `now`: (directive reminders queued, units reminded)."""
         settings = self.svc.settings
-        if not in_office_hours(now, settings.office_hours, settings.tz):
+        if not in_office_hours(now, settings):
             return 0, 0
         return await self._directives(now), await self._silent_units(now)
 
