@@ -38,6 +38,7 @@ from bot.services import CommandInfo, Services
 from bot.store import drafts
 from bot.store import polls as store
 from bot.workers.dispatcher import Dispatcher, PartSender
+from bot.workers.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -107,37 +108,23 @@ def _stopper(svc: Services, poll: store.Poll) -> PartSender:
 # --- the closing worker ---------------------------------------------------------------------
 
 
-class PollCloser:
+class PollCloser(Periodic):
     """Closes polls at their deadline: queues the stop broadcast, tells the creator."""
 
+    name = "loa-poll-closer"
+
     def __init__(self, svc: Services, dispatcher: Dispatcher) -> None:
+        super().__init__()
         self.svc = svc
         self.dispatcher = dispatcher
-        self.bot: Any = None
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self, app: Any) -> None:
-        """Start checking (the first check runs at once: deadlines passed while stopped)."""
-        self.bot = app.bot
-        self._task = asyncio.create_task(self._run(), name="loa-poll-closer")
+    def interval(self) -> float:
+        """LOA_POLL_CHECK_INTERVAL."""
+        return self.svc.settings.poll_check_interval
 
-    async def stop(self) -> None:
-        """Stop checking."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.close_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("closing polls failed; trying again later")
-            await asyncio.sleep(self.svc.settings.poll_check_interval)
+    async def tick(self) -> None:
+        """Close what is due."""
+        await self.close_due()
 
     async def close_due(self) -> int:
         """Close every poll whose deadline has come; return how many."""

@@ -9,10 +9,9 @@ working days:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,43 +24,30 @@ from bot.domain.periods import quarter_of
 from bot.domain.sessions import report_link
 from bot.services import Services
 from bot.store import directives, followup, sessions, units
+from bot.workers.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
 CHECK_EVERY = 60.0
 
 
-class Reminders:
+class Reminders(Periodic):
     """The reminders worker: started after the DB opens, stopped before it closes."""
 
+    name = "loa-reminders"
+
     def __init__(self, svc: Services, wake_dispatcher: Any) -> None:
+        super().__init__()
         self.svc = svc
         self.wake_dispatcher = wake_dispatcher
-        self.bot: Any = None
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self, app: Any) -> None:
-        """Start checking."""
-        self.bot = app.bot
-        self._task = asyncio.create_task(self._run(), name="loa-reminders")
+    def interval(self) -> float:
+        """Every minute."""
+        return CHECK_EVERY
 
-    async def stop(self) -> None:
-        """Stop checking."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once(datetime.now().timestamp())
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("reminders failed; trying again later")
-            await asyncio.sleep(CHECK_EVERY)
+    async def tick(self) -> None:
+        """Check now."""
+        await self.run_once(time.time())
 
     async def run_once(self, now: float) -> tuple[int, int]:
         """One check at `now`: (directive reminders queued, units reminded)."""
