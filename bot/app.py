@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.handlers import admin, articles, broadcasts, common, feedback, menus
+from bot.handlers import admin, articles, broadcasts, common, feedback, feeds, menus, newsroom
 from bot.services import CommandInfo, Services
 from bot.store import people
 from bot.store.db import Database
@@ -95,6 +95,11 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
 
     # Broadcasts (issue 4): subscriptions, announcements, directives, acks; the dispatcher.
     broadcasts.register(app, svc, start_payloads)
+
+    # Newsroom (issue 12): /dangbai drafts (text, .docx/.txt in private, URLs), review,
+    # publish + notify through the broadcast outbox, /suabai, /gobai; /nguontin + feeds worker.
+    newsroom.register(app, svc)
+    feeds.register(app, svc)
 
     # /forgetme: the users and private-chat rows go last, after every feature's data
     # (keep this after the last feature block).
