@@ -16,6 +16,7 @@ import hashlib
 import html
 import io
 import re
+import xml.sax
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -206,8 +207,13 @@ def parse_feed(data: bytes, url: str) -> list[FeedEntry]:
 
     parsed = feedparser.parse(data, response_headers={"content-location": url})
     entries = list(parsed.get("entries") or [])
-    if not entries and (parsed.get("bozo") or not parsed.get("feed")):
-        reason = parsed.get("bozo_exception")
+    reason = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    # feedparser recovers what it can from broken XML; what it recovers from a truncated
+    # or mangled document (items without link or text) is not trusted.
+    mangled = isinstance(reason, xml.sax.SAXException) and any(
+        not (e.get("link") or e.get("summary") or e.get("content")) for e in entries
+    )
+    if (not entries and (reason is not None or not parsed.get("feed"))) or mangled:
         raise SourceError(f"Nguồn tin không phải RSS/Atom hợp lệ ({type(reason).__name__}).")
     items: list[FeedEntry] = []
     for entry in entries:
