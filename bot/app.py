@@ -63,6 +63,10 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
     )
     if settings.bot_api_file_url:
         builder = builder.base_file_url(settings.bot_api_file_url)
+    elif settings.bot_api_url.endswith("/bot"):
+        # Files (the newsroom's .docx uploads) come from the same server as the API:
+        # https://api.telegram.org/bot → https://api.telegram.org/file/bot (Bot API getFile).
+        builder = builder.base_file_url(settings.bot_api_url[: -len("bot")] + "file/bot")
     app = builder.build()
     svc = Services(settings=settings, db=Database(settings.db_path), pacer=pacer)
     app.bot_data["services"] = svc

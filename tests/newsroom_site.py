@@ -47,8 +47,18 @@ def article_page(a: RawArticle, day: str = "08/04/2022", charset: str = "utf-8")
     nav = "".join(
         f'<li><a href="/chuyen-muc/{i}">{name}</a></li>'
         for i, name in enumerate(
-            ["Trang chủ", "Thời sự", "Chính trị", "Kinh tế", "Xã hội", "Văn hóa", "Thể thao",
-             "Quốc phòng - An ninh", "Pháp luật", "Bạn đọc"]
+            [
+                "Trang chủ",
+                "Thời sự",
+                "Chính trị",
+                "Kinh tế",
+                "Xã hội",
+                "Văn hóa",
+                "Thể thao",
+                "Quốc phòng - An ninh",
+                "Pháp luật",
+                "Bạn đọc",
+            ]
         )
     )
     related = "".join(
@@ -108,7 +118,7 @@ def to_cp1258(text: str) -> bytes:
 def rss(base: str, items: list[tuple[str, str, str, str]]) -> str:
     """RSS 2.0: (guid, link, title, description) per item, newest first."""
     parts = "".join(
-        f"<item><guid isPermaLink=\"false\">{html.escape(g)}</guid><link>{html.escape(link)}</link>"
+        f'<item><guid isPermaLink="false">{html.escape(g)}</guid><link>{html.escape(link)}</link>'
         f"<title>{html.escape(t)}</title><description>{html.escape(d)}</description>"
         f"<pubDate>Fri, 08 Apr 2022 09:15:00 +0700</pubDate></item>"
         for g, link, t, d in items
@@ -123,7 +133,7 @@ def rss(base: str, items: list[tuple[str, str, str, str]]) -> str:
 def atom(base: str, entries: list[tuple[str, str, str, str]]) -> str:
     """Atom with full content: (id, link, title, html content) per entry."""
     parts = "".join(
-        f"<entry><id>{html.escape(i)}</id><link href=\"{html.escape(link)}\"/>"
+        f'<entry><id>{html.escape(i)}</id><link href="{html.escape(link)}"/>'
         f"<title>{html.escape(t)}</title><updated>2022-04-08T09:15:00+07:00</updated>"
         f'<content type="html">{html.escape(c)}</content></entry>'
         for i, link, t, c in entries
@@ -180,13 +190,19 @@ class NewsSite:
                 self.not_modified += 1
                 return web.Response(status=304)
             headers = {"ETag": tag} if self.etags else {}
-            headers["Last-Modified"] = format_datetime(datetime(2022, 4, 8, tzinfo=UTC), usegmt=True)
-            return web.Response(body=body, content_type="application/rss+xml", charset="utf-8", headers=headers)
+            headers["Last-Modified"] = format_datetime(
+                datetime(2022, 4, 8, tzinfo=UTC), usegmt=True
+            )
+            return web.Response(
+                body=body, content_type="application/rss+xml", charset="utf-8", headers=headers
+            )
         if path.startswith("/bai/") and path.endswith(".html"):
             slug = path[len("/bai/") : -len(".html")]
             for a in self.articles:
                 if a.slug == slug:
-                    return web.Response(text=article_page(a), content_type="text/html", charset="utf-8")
+                    return web.Response(
+                        text=article_page(a), content_type="text/html", charset="utf-8"
+                    )
             return web.Response(status=404, text="Không tìm thấy")
         if path == "/cp1258.html":
             page = article_page(self.articles[0], charset="windows-1258")
@@ -197,7 +213,9 @@ class NewsSite:
             return web.Response(text="<html></html>", content_type="text/html")
         if path == "/huge.html":
             filler = "<p>" + "Nội dung rất dài. " * 200 + "</p>"
-            return web.Response(text="<html><body>" + filler * 2000 + "</body></html>", content_type="text/html")
+            return web.Response(
+                text="<html><body>" + filler * 2000 + "</body></html>", content_type="text/html"
+            )
         if path == "/van-ban.pdf":
             return web.Response(body=b"%PDF-1.4 fake", content_type="application/pdf")
         if path.startswith("/chuyen/"):

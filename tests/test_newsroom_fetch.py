@@ -49,7 +49,12 @@ async def test_private_and_loopback_refused_unless_allowed(site: NewsSite) -> No
     page = site.url(f"/bai/{site.articles[0].slug}.html")
     with pytest.raises(FetchError, match="nội bộ"):
         await fetch(page, closed)
-    for url in ("http://localhost:1/", "http://10.0.0.1/", "http://[::1]:80/", "http://169.254.169.254/"):
+    for url in (
+        "http://localhost:1/",
+        "http://10.0.0.1/",
+        "http://[::1]:80/",
+        "http://169.254.169.254/",
+    ):
         with pytest.raises(FetchError, match="nội bộ"):
             await fetch(url, closed)
     # a name (not a literal) resolving to a non-public address (this machine's own name):

@@ -20,7 +20,9 @@ from bot.domain.sources import (
 from tests.newsroom_site import article_page, atom, rss, sample_articles, to_cp1258
 
 
-def make_docx(title: str, paragraphs: list[str], *, heading: bool = True, byline: str = "") -> bytes:
+def make_docx(
+    title: str, paragraphs: list[str], *, heading: bool = True, byline: str = ""
+) -> bytes:
     """A Word file as an office writes it: a heading (or a bold first line), paragraphs."""
     document = docx.Document()
     if heading:
@@ -75,8 +77,16 @@ def test_news_page_leaves_out_menus_related_comments_footer() -> None:
         assert page.parts.title == a.title
         assert page.parts.paragraphs == a.paragraphs
         assert page.date is not None and page.date.isoformat() == "2022-04-08"
-        for noise in ("Trang chủ", "Tin liên quan", "Hội nghị sơ kết", "Bạn đọc 1",
-                      "Gửi ý kiến", "Giấy phép", "Bản quyền", "Chia sẻ"):
+        for noise in (
+            "Trang chủ",
+            "Tin liên quan",
+            "Hội nghị sơ kết",
+            "Bạn đọc 1",
+            "Gửi ý kiến",
+            "Giấy phép",
+            "Bản quyền",
+            "Chia sẻ",
+        ):
             assert noise not in text, noise
 
 
@@ -95,13 +105,17 @@ def test_declared_charset_is_honoured() -> None:
 
 
 def test_rss_and_atom_items() -> None:
-    items = [("g2", "https://x.vn/b2.html?utm_source=rss", "Bài 2", "Tóm tắt 2"),
-             ("", "https://x.vn/b1.html", "Bài 1", "Tóm tắt 1")]
+    items = [
+        ("g2", "https://x.vn/b2.html?utm_source=rss", "Bài 2", "Tóm tắt 2"),
+        ("", "https://x.vn/b1.html", "Bài 1", "Tóm tắt 1"),
+    ]
     entries = parse_feed(rss("https://x.vn", items).encode(), "https://x.vn/rss")
     assert [e.key for e in entries] == ["g2", "http://x.vn/b1.html"]
     assert entries[0].title == "Bài 2" and entries[0].published is not None
     full = "<p>Đoạn một.</p><p>Đoạn hai có <b>chữ đậm</b>.</p>"
-    entries = parse_feed(atom("https://x.vn", [("urn:1", "https://x.vn/a", "Tin", full)]).encode(), "u")
+    entries = parse_feed(
+        atom("https://x.vn", [("urn:1", "https://x.vn/a", "Tin", full)]).encode(), "u"
+    )
     assert entries[0].text == "Đoạn một.\nĐoạn hai có chữ đậm."
 
 

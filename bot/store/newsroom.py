@@ -279,7 +279,10 @@ async def _free_id(conn: aiosqlite.Connection, base: str) -> str:
         return base
     for n in range(2, 1000):
         suffix = f"-{n}"
-        candidate = base[: 48 - len(suffix)].rstrip("-") + suffix
+        stem = base
+        while len(stem) + len(suffix) > 48 and "-" in stem:
+            stem = stem.rsplit("-", 1)[0]  # whole words only
+        candidate = stem[: 48 - len(suffix)] + suffix
         if not await _taken(conn, candidate):
             return candidate
     raise InvalidInput("Không tạo được mã bài mới; hãy đổi tiêu đề.")
