@@ -9,8 +9,8 @@ import asyncio
 import html
 import unicodedata
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 from aiohttp import web

@@ -90,6 +90,13 @@ def test_news_page_leaves_out_menus_related_comments_footer() -> None:
             assert noise not in text, noise
 
 
+def test_same_page_extracted_twice() -> None:
+    a = sample_articles()[0]
+    first = page_parts(article_page(a), "https://x.vn/a.html")
+    second = page_parts(article_page(a), "https://x.vn/a.html")
+    assert first.parts.paragraphs == second.parts.paragraphs == a.paragraphs
+
+
 def test_page_without_article_is_refused() -> None:
     with pytest.raises(SourceError, match="Không tìm thấy nội dung"):
         page_parts("<html><body><nav><a href='/'>Trang chủ</a></nav></body></html>", "http://x/")

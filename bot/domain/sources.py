@@ -156,7 +156,8 @@ def page_parts(page: str, url: str) -> PageArticle:
         include_images=False,
         include_links=False,
         favor_precision=True,
-        deduplicate=True,
+        # not deduplicate=True: trafilatura's duplicate cache is process-wide, so the same
+        # article extracted twice (a retry, a second editor) would come back empty.
     )
     if doc is None:
         raise SourceError("Không tìm thấy nội dung bài viết trong trang này.")
