@@ -15,7 +15,7 @@ from bot.domain.articles import load_directory
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, StoredMessage
 from tests.harness import RunningBot
-from tests.newsroom_site import sample_articles
+from tests.newsroom_site import NewsSite, rss, sample_articles
 from tests.test_newsroom_sources import make_docx
 
 EDITOR = 810001
@@ -250,3 +250,40 @@ async def test_ids_unique_across_files_and_export_round_trip(
         )
     )
     assert len(await _rows(bot, "SELECT id FROM articles WHERE id = ?", (ids[0],))) == 1
+
+
+async def test_url_and_feed_through_the_bot(bot_factory: Any, fake: FakeTelegram) -> None:
+    site = NewsSite()
+    await site.start()
+    try:
+        bot = await bot_factory(fetch_allow_private=True, feed_interval=1)
+        await _staff(fake)
+        a = site.articles[7]
+        # /dangbai <url>: the page is fetched and extracted
+        control = await _say(
+            fake, EDITOR, f"/dangbai {site.url(f'/bai/{a.slug}.html')}", "Bản nháp"
+        )
+        assert "trang web" in control.content
+        assert a.title in fake.bot_messages(control.chat_id)[-2].content
+        await _say(fake, EDITOR, f"/dangbai {site.url('/van-ban.pdf')}", "không phải trang web")
+        # /nguontin them: the worker polls it, tells the owners, the draft opens from the button
+        site.feeds["/rss.xml"] = rss(
+            site.base, [("g1", site.url(f"/bai/{site.articles[8].slug}.html"), "T", "ngắn")]
+        )
+        owner = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
+        await _say(
+            fake, ADMIN_ID, f"/nguontin them {site.url('/rss.xml')} kinh-te-xa-hoi", "Đã thêm"
+        )
+        notice = await fake.wait_for_message(owner, "bản nháp mới", timeout=8)
+        await _press(fake, ADMIN_ID, notice, "Xem bản nháp")
+        review = await fake.wait_for_message(owner, "nguồn tin RSS", after=notice.message_id)
+        assert "kinh-te-xa-hoi" in review.content
+        listing = await _say(fake, ADMIN_ID, "/nguontin", "Nguồn tin")
+        assert "đang theo dõi, duyet, chủ đề kinh-te-xa-hoi" in listing.content
+        await _say(fake, ADMIN_ID, "/nguontin tam 1", "Đã tạm dừng")
+        await _say(fake, ADMIN_ID, "/nguontin them ftp://x", "http")
+        await _say(fake, ADMIN_ID, "/nguontin xoa 99", "Không có nguồn tin số 99")
+        drafts = await bot.svc.db.fetch_value("SELECT COUNT(*) FROM article_drafts")
+        assert drafts == 2
+    finally:
+        await site.stop()

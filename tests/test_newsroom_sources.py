@@ -124,6 +124,9 @@ def test_rss_and_atom_items() -> None:
         atom("https://x.vn", [("urn:1", "https://x.vn/a", "Tin", full)]).encode(), "u"
     )
     assert entries[0].text == "Đoạn một.\nĐoạn hai có chữ đậm."
+    hostile = "<p>Tin.</p><script>alert('x')</script><style>p{}</style><p>Hết.</p>"
+    entries = parse_feed(atom("https://x.vn", [("urn:2", "https://x.vn/b", "T", hostile)]).encode(), "u")
+    assert entries[0].text == "Tin.\nHết."
 
 
 def test_broken_feed_is_an_error_not_a_crash() -> None:
