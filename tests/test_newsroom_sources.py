@@ -125,7 +125,8 @@ def test_rss_and_atom_items() -> None:
     )
     assert entries[0].text == "Đoạn một.\nĐoạn hai có chữ đậm."
     hostile = "<p>Tin.</p><script>alert('x')</script><style>p{}</style><p>Hết.</p>"
-    entries = parse_feed(atom("https://x.vn", [("urn:2", "https://x.vn/b", "T", hostile)]).encode(), "u")
+    document = atom("https://x.vn", [("urn:2", "https://x.vn/b", "T", hostile)])
+    entries = parse_feed(document.encode(), "u")
     assert entries[0].text == "Tin.\nHết."
 
 
