@@ -215,14 +215,18 @@ async def draft_for_correction(svc: Services, article_id: str, created_by: int |
         raise InvalidInput(f"Không có bài viết «{html.escape(article_id)}» (hoặc bài đã gỡ).")
     if state.origin != "db":
         raise InvalidInput("Bài này lấy từ tệp nội dung trên máy chủ: hãy sửa tệp rồi /reload.")
-    parts = RawParts(article.title, article.caption, article.paragraphs, article.author)
-    text = await asyncio.to_thread(
-        build_text,
-        parts,
-        date=dt.date.fromisoformat(article.date),
-        today=_today(svc.settings),
-        sentences=svc.settings.summary_sentences,
-    )
+    reviewed = await store.reviewed_digest(svc.db, article_id)
+    if reviewed is not None:  # the text has not changed: no new digest
+        text = reviewed.text
+    else:
+        parts = RawParts(article.title, article.caption, article.paragraphs, article.author)
+        text = await asyncio.to_thread(
+            build_text,
+            parts,
+            date=dt.date.fromisoformat(article.date),
+            today=_today(svc.settings),
+            sentences=svc.settings.summary_sentences,
+        )
     draft_id = await store.create_draft(
         svc.db,
         source_kind="edit",
@@ -234,9 +238,12 @@ async def draft_for_correction(svc: Services, article_id: str, created_by: int |
         now=clock.now(),
     )
     # Keep the editor's earlier choices: the summary as published, figures dropped before.
-    chosen = tuple(i for i, s in enumerate(text.sentences) if s in article.summary)
-    kept = {(f.value, f.subject) for f in article.figures}
-    dropped = tuple(i for i, f in enumerate(text.figures) if (f.value, f.subject) not in kept)
+    if reviewed is not None:
+        chosen, dropped = reviewed.summary, reviewed.dropped
+    else:
+        chosen = tuple(i for i, s in enumerate(text.sentences) if s in article.summary)
+        kept = {(f.value, f.subject) for f in article.figures}
+        dropped = tuple(i for i, f in enumerate(text.figures) if (f.value, f.subject) not in kept)
     await store.update_fields(
         svc.db, draft_id, clock.now(), summary=chosen or text.summary, dropped=dropped
     )

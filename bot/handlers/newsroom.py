@@ -230,6 +230,12 @@ async def _draft_from_command_text(update: Update, context: Context, text: str) 
 async def dangbai_command(update: Update, context: Context) -> int:
     """/dangbai (/publish) [text or URL]: a draft; bare, it collects messages until [Xong]."""
     text = command_text(update)
+    previous = _user_data(context).pop("nr_collect", None)
+    if isinstance(previous, int):  # a /dangbai left unfinished: its pieces are dropped
+        actor = await _actor(update, context)
+        await store.discard(
+            services(context).db, previous, actor_id=actor[0], actor_role=actor[1], now=clock.now()
+        )
     if text:
         await _draft_from_command_text(update, context, text)
         return ConversationHandler.END

@@ -289,12 +289,52 @@ async def _free_id(conn: aiosqlite.Connection, base: str) -> str:
 
 
 def _corrections(draft: ArticleDraft) -> dict[str, Any]:
+    """The editor's choices, stored with the article, with the digest they were made on
+    (a later /suabai starts from them without re-running the digest)."""
     return {
         "summary_indices": list(draft.summary),
         "dropped_figures": [f.as_dict() for i, f in enumerate(draft.figures) if i in draft.dropped],
+        "dropped": list(draft.dropped),
+        "sentences": list(draft.sentences),
+        "figures": [f.as_dict() for f in draft.figures],
         "text_checksum": draft.text_checksum,
         "draft_id": draft.id,
     }
+
+
+@dataclass(frozen=True)
+class ReviewedDigest:
+    """A published article's digest and the editor's choices on it."""
+
+    text: DraftText
+    summary: tuple[int, ...]
+    dropped: tuple[int, ...]
+
+
+async def reviewed_digest(db: Database, article_id: str) -> ReviewedDigest | None:
+    """The digest an article was published with (None when it has none stored)."""
+    row = await db.fetch_one(
+        "SELECT title, date, author, caption, body, corrections FROM articles WHERE id = ?",
+        (article_id,),
+    )
+    if row is None:
+        return None
+    data = json.loads(row["corrections"] or "{}")
+    if "sentences" not in data or "figures" not in data:
+        return None
+    summary = tuple(int(i) for i in data.get("summary_indices", []))
+    text = DraftText(
+        title=str(row["title"]),
+        date=str(row["date"]),
+        author=opt_str(row["author"]),
+        caption=opt_str(row["caption"]),
+        body=str(row["body"]),
+        sentences=tuple(data["sentences"]),
+        summary=summary,
+        figures=tuple(_figure(f) for f in data["figures"]),
+        checksum=str(data.get("text_checksum", "")),
+    )
+    return ReviewedDigest(text, summary, tuple(int(i) for i in data.get("dropped", [])))
 
 
 @dataclass(frozen=True)
