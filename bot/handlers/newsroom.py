@@ -20,6 +20,7 @@ Callback data (≤ 64 bytes; draft ids are numbers, article ids ≤ 48 ASCII):
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import html
 import logging
 import re
@@ -426,8 +427,6 @@ async def _answer_value(update: Update, context: Context, key: str, state: int) 
 
 def clock_date(year: int, month: int, day: int) -> str:
     """An ISO date from its parts (ValueError when there is no such day)."""
-    import datetime as dt
-
     return dt.date(year, month, day).isoformat()
 
 
