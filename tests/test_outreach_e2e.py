@@ -13,7 +13,7 @@ import openpyxl
 from bot.store import sessions, units
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram
-from tests.harness import RunningBot
+from tests.harness import RunningBot, eventually
 
 CADRES = {-100501: 610001, -100502: 610002, -100503: 610003}
 DIRECTORY = (
@@ -125,6 +125,16 @@ async def test_directory_reports_totals_and_merge(bot: RunningBot, fake: FakeTel
     assert "tổ chức tuyên truyền được 3 buổi cho hơn 1.400 lượt người nghe" in draft
     assert "Đã có 3 đơn vị gửi báo cáo" in draft
     assert (bot.settings.content_dir / "drafts" / f"{quarter_key.lower()}-bao-cao-quy.md").exists()
+
+    # and it waits in the newsroom's review, figures detected
+    async def in_review() -> bool:
+        title = await bot.svc.db.fetch_value(
+            "SELECT title FROM article_drafts WHERE state = 'review' ORDER BY id DESC"
+        )
+        return str(title).startswith("Kết quả công tác tuyên giáo quý")
+
+    await eventually(in_review)
+    await fake.wait_for_message(fake.private_chat(ADMIN_ID), "đúng như bạn đọc sẽ thấy")
     # merge Mai Pha into Chi Lăng: its group and report follow, the old code resolves
     merged = await _owner(fake, "/donvi gop xa-mai-pha phuong-chi-lang", "Đã sáp nhập")
     assert "chuyển 1 nhóm và 1 báo cáo" in merged

@@ -1,5 +1,5 @@
 """/baocaoquy <quarter> (issue 16): the quarterly briefing draft, written from the data as
-a content file and shown to the editor who asked."""
+a content file and put into the newsroom's review (issue 12) for the editor who asked."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import CommandHandler
 
+from bot.actions import newsroom
 from bot.actions.briefing import parse_quarter, write_briefing
+from bot.domain.articles import RawParts
 from bot.domain.text import pack_html_lines
 from bot.handlers.base import Context, command_text, reply, requires, services, user_errors
+from bot.handlers.newsroom import send_review
 from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import CommandInfo, Services
 
@@ -35,16 +38,21 @@ async def briefing_command(update: Update, context: Context) -> None:
     body += [html.escape(p) + "\n" for p in written.draft.paragraphs]
     for part in pack_html_lines(body):
         await reply(update, part)
-    chat = update.effective_chat
+    chat, user = update.effective_chat, update.effective_user
     assert chat is not None
+    # The newsroom's review (issue 12): the draft waits there to be edited and published.
+    draft_id = await newsroom.draft_from_parts(
+        svc,
+        RawParts(written.draft.title, None, list(written.draft.paragraphs), "Loa"),
+        source_kind="text",
+        created_by=user.id if user else None,
+    )
+    await send_review(context, chat.id, draft_id)
     await context.bot.send_document(
         chat.id,
         document=written.path.read_bytes(),
         filename=written.path.name,
-        caption=(
-            f"Bản nháp đã lưu tại {html.escape(str(written.path))}: biên tập, duyệt rồi"
-            " chuyển vào thư mục bài viết để đăng."
-        ),
+        caption=f"Tệp bản nháp: {html.escape(str(written.path))}.",
     )
 
 
