@@ -240,6 +240,29 @@ def parse_feed(data: bytes, url: str) -> list[FeedEntry]:
     return items
 
 
+_ITEM_START = re.compile(rb"<(?:item|entry)[\s>]", re.I)
+_ITEM_ID = re.compile(
+    rb"<(guid|id)\b[^>]*>(.*?)</\1\s*>|<link\b[^>]*?(?:href=[\"']([^\"']*)[\"'][^>]*)?>([^<]*)<",
+    re.I | re.S,
+)
+
+
+def raw_item_ids(data: bytes) -> frozenset[bytes] | None:
+    """The items' identities as written in the document (guid/id, else link), found without
+    parsing it; None when some item has none (then only a real parse can tell). Sites that
+    re-stamp <lastBuildDate> on every request change the body but not this set, so the
+    feeds worker skips feedparser when the set holds nothing new."""
+    chunks = _ITEM_START.split(data)[1:]
+    ids: set[bytes] = set()
+    for chunk in chunks:
+        m = _ITEM_ID.search(chunk)
+        value = (m.group(2) or m.group(3) or m.group(4) or b"").strip() if m else b""
+        if not value:
+            return None
+        ids.add(value)
+    return frozenset(ids)
+
+
 _BLOCK = re.compile(r"</?(?:p|div|br|li|h[1-6]|blockquote|tr)\b[^>]*>", re.I)
 _TAGS = re.compile(r"<[^>]+>")
 
