@@ -17,6 +17,7 @@ import html
 import io
 import re
 import xml.sax
+import zipfile
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -25,6 +26,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.text import clean, fold, nfc
 
 MAX_PARAGRAPHS = 2000
+MAX_DOCX_EXPANDED = 60_000_000  # bytes inside a .docx (text, styles, pictures)
 
 
 class SourceError(InvalidInput):
@@ -81,6 +83,14 @@ def docx_parts(data: bytes) -> RawParts:
         from docx.opc.exceptions import PackageNotFoundError
     except ImportError as exc:  # pragma: no cover - a dependency of the package
         raise SourceError("Máy chủ thiếu thư viện đọc tệp Word (python-docx).") from exc
+    try:
+        # A .docx is a zip: refuse one that would expand past MAX_DOCX_EXPANDED (a zip bomb)
+        # before python-docx reads it.
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(i.file_size for i in archive.infolist()) > MAX_DOCX_EXPANDED:
+                raise SourceError("Tệp Word quá lớn khi giải nén, không đọc được.")
+    except zipfile.BadZipFile as exc:
+        raise SourceError("Tệp .docx bị hỏng hoặc không phải tệp Word, không đọc được.") from exc
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
