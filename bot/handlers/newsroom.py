@@ -300,6 +300,7 @@ async def forwarded_start(update: Update, context: Context) -> int:
 
 
 @requires("content")
+@private_or_admin_chat
 @user_errors
 async def done_button(update: Update, context: Context) -> int | None:
     """[Xong]: the collected messages become the draft under review."""
@@ -519,6 +520,7 @@ def _index(update: Update) -> int:
 
 
 @requires("content")
+@private_or_admin_chat
 @user_errors
 async def review_button(update: Update, context: Context) -> None:
     """Every review button that needs no typed answer."""
