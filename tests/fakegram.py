@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import copy
 import json
 import math
 import mimetypes
@@ -49,8 +50,15 @@ LIMITED_METHODS = frozenset(
         "editMessageText",
         "editMessageReplyMarkup",
         "editMessageCaption",
+        "sendPoll",
+        "stopPoll",
     }
 )
+
+# sendPoll (Bot API): question 1-300 characters, 2-12 options of 1-100 characters.
+MAX_POLL_QUESTION = 300
+MAX_POLL_OPTION = 100
+MIN_POLL_OPTIONS, MAX_POLL_OPTIONS = 2, 12
 
 # Update kinds Telegram leaves out unless allowed_updates names them explicitly.
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -125,12 +133,14 @@ _INT_KEYS = frozenset(
         "until_date",
         "max_connections",
         "sender_chat_id",
+        "icon_color",
     }
 )
 _FLOAT_KEYS = frozenset({"timeout"})
 _TEXT_KEYS = frozenset(
     {
         "text",
+        "question",
         "caption",
         "query",
         "data",
@@ -405,6 +415,9 @@ class FakeChat:
     migrated_to: int | None = None
     next_message_id: int = 1
     pinned_message_id: int | None = None
+    # Forum supergroups (topics): is_forum, and the topics by message_thread_id.
+    is_forum: bool = False
+    topics: dict[int, ForumTopic] = field(default_factory=dict)
 
     @property
     def is_group(self) -> bool:
@@ -429,7 +442,28 @@ class FakeChat:
         out = {"id": self.id, "type": self.type, "title": self.title or ""}
         if self.username:
             out["username"] = self.username
+        if self.is_forum:
+            out["is_forum"] = True  # Telegram sends the field only when true
         return out
+
+
+@dataclass(eq=False)
+class ForumTopic:
+    """A topic of a forum supergroup; its id is the id of its creation service message."""
+
+    message_thread_id: int
+    name: str
+    icon_color: int = 7322096
+    closed: bool = False
+    deleted: bool = False
+
+    def to_api(self) -> dict:
+        """Return the Bot API ForumTopic object."""
+        return {
+            "message_thread_id": self.message_thread_id,
+            "name": self.name,
+            "icon_color": self.icon_color,
+        }
 
 
 @dataclass(eq=False)
@@ -539,6 +573,7 @@ class StoredMessage:
     document: StoredFile | None = None
     photo: StoredFile | None = None
     extra: dict = field(default_factory=dict)  # other Message fields (sticker, service)
+    thread_id: int | None = None  # message_thread_id: the forum topic it was sent in
     deleted: bool = False
     pinned: bool = False
     edit_date: int | None = None
@@ -592,6 +627,10 @@ class StoredMessage:
         if self.inline_keyboard:
             # Telegram echoes only inline keyboards on messages.
             out["reply_markup"] = {"inline_keyboard": self.inline_keyboard}
+        if self.thread_id is not None:
+            out["message_thread_id"] = self.thread_id
+            if self.chat.is_forum:
+                out["is_topic_message"] = True
         if self.extra:
             out.update(self.extra)
         return out
@@ -619,6 +658,7 @@ class StoredMessage:
             "pinned": self.pinned,
             "edit_date": self.edit_date,
             "edits": [e.__dict__ for e in self.edits],
+            "thread_id": self.thread_id,
         }
 
 
@@ -1178,6 +1218,10 @@ class FakeTelegram:
         self._next_file = 1
         self._next_query = 1
         self._poll_gen = 0
+        # Native polls sent by the bot: poll id -> {"poll": Poll JSON, "chat_id",
+        # "message_id", "votes": {user id: [option ids]}}.
+        self.polls: dict[str, dict] = {}
+        self._next_poll = 1
         self._faults: list[_FaultRule] = []
         self._limiter = _Limiter()
         self._waiters: list[asyncio.Future] = []
@@ -1226,6 +1270,12 @@ class FakeTelegram:
             ("pinChatMessage", self._m_pin_chat_message, False),
             ("unpinChatMessage", self._m_unpin_chat_message, False),
             ("getFile", self._m_get_file, False),
+            ("createForumTopic", self._m_create_forum_topic, False),
+            ("closeForumTopic", self._m_close_forum_topic, False),
+            ("reopenForumTopic", self._m_reopen_forum_topic, False),
+            ("deleteForumTopic", self._m_delete_forum_topic, False),
+            ("sendPoll", self._m_send_poll, False),
+            ("stopPoll", self._m_stop_poll, False),
         ):
             self._methods[name.lower()] = (name, func, is_async)
 
@@ -1315,8 +1365,12 @@ class FakeTelegram:
         admins: Iterable[FakeUser | int] = (),
         members: Iterable[FakeUser | int] = (),
         bot_status: str = "member",
+        forum: bool = False,
     ) -> FakeChat:
-        """Register a group (or supergroup) the bot is in."""
+        """Register a group (or supergroup) the bot is in; forum=True: a forum supergroup
+        (topics), which needs supergroup=True as on Telegram."""
+        if forum and not supergroup:
+            raise ValueError("only supergroups can be forums")
         if chat_id >= 0:
             raise ValueError("group chat ids are negative")
         if bot_status not in MEMBER_STATUSES:
@@ -1328,6 +1382,7 @@ class FakeTelegram:
         chat.title = title
         chat.username = username
         chat.bot_status = bot_status
+        chat.is_forum = forum
         for m in members:
             chat.members[self._user(m).id] = "member"
         for a in admins:
@@ -1586,17 +1641,24 @@ class FakeTelegram:
         *,
         reply_to: int | StoredMessage | None = None,
         entities: list[dict] | None = None,
+        thread_id: int | None = None,
     ) -> dict:
-        """Inject a text message from a user; bot_command/mention/url entities are computed."""
+        """Inject a text message from a user; bot_command/mention/url entities are computed.
+
+        In a forum, a reply stays in the topic of the message it replies to; `thread_id`
+        names the topic otherwise.
+        """
         u = self._user(user)
         c = self._inject_chat(chat, u)
+        ref = self._reply_ref(c, reply_to)
         msg = self._store_user_message(
             c,
             u,
             text=text,
             raw_text=text,
             entities=detect_entities(text) if entities is None else entities,
-            reply_to=self._reply_ref(c, reply_to),
+            reply_to=ref,
+            thread_id=thread_id if thread_id is not None else (ref.thread_id if ref else None),
         )
         return self._push("message", msg.to_api())
 
@@ -1625,6 +1687,7 @@ class FakeTelegram:
         user: FakeUser | int,
         caption: str | None = None,
         data: bytes = b"\xff\xd8\xff fake jpeg",
+        thread_id: int | None = None,
     ) -> dict:
         """Inject a photo message from a user."""
         u = self._user(user)
@@ -1633,10 +1696,57 @@ class FakeTelegram:
         msg = self._store_user_message(
             c,
             u,
+            thread_id=thread_id,
             photo=f,
             caption=caption,
             raw_caption=caption,
             caption_entities=detect_entities(caption) if caption else [],
+        )
+        return self._push("message", msg.to_api())
+
+    def send_document_from_user(
+        self,
+        chat: FakeChat | int,
+        user: FakeUser | int,
+        data: bytes,
+        file_name: str,
+        mime_type: str | None = None,
+        caption: str | None = None,
+    ) -> dict:
+        """Inject a document message from a user (downloadable with getFile + /file/)."""
+        u = self._user(user)
+        c = self._inject_chat(chat, u)
+        mime = mime_type or mimetypes.guess_type(file_name)[0] or "application/octet-stream"
+        f = self._new_file("document", data, file_name, mime)
+        msg = self._store_user_message(
+            c,
+            u,
+            document=f,
+            caption=caption,
+            raw_caption=caption,
+            caption_entities=detect_entities(caption) if caption else [],
+        )
+        return self._push("message", msg.to_api())
+
+    def forward_from_channel(
+        self, chat: FakeChat | int, user: FakeUser | int, text: str, channel_title: str
+    ) -> dict:
+        """Inject a channel post forwarded by a user (Bot API 7.0 forward_origin)."""
+        u = self._user(user)
+        c = self._inject_chat(chat, u)
+        origin = {
+            "type": "channel",
+            "chat": {"id": -1009876543210, "type": "channel", "title": channel_title},
+            "message_id": 77,
+            "date": self._now() - 3600,
+        }
+        msg = self._store_user_message(
+            c,
+            u,
+            text=text,
+            raw_text=text,
+            entities=detect_entities(text),
+            extra={"forward_origin": origin},
         )
         return self._push("message", msg.to_api())
 
@@ -1759,6 +1869,57 @@ class FakeTelegram:
         c = self.private_chat(u)
         c.bot_status = "member"
         return self._my_chat_member(c, u, "kicked", "member")
+
+    def vote(
+        self,
+        chat: FakeChat | int,
+        user: FakeUser | int,
+        message_id: int,
+        option_ids: list[int],
+    ) -> str:
+        """A user answers (or, with [], retracts) a bot's poll in a chat: Telegram sends a
+        `poll_answer` update for non-anonymous polls and a `poll` update with the new
+        totals (bots get those for the polls they sent). Returns the poll id."""
+        u = self._user(user)
+        c = self._inject_chat(chat, u)
+        msg = c.messages.get(message_id)
+        poll = (msg.extra.get("poll") if msg is not None and not msg.deleted else None) or None
+        if poll is None:
+            raise ValueError(f"no poll in message {message_id} of chat {c.id}")
+        if poll["is_closed"]:
+            raise ValueError(f"poll {poll['id']} is closed")
+        n = len(poll["options"])
+        if any(not 0 <= i < n for i in option_ids) or len(set(option_ids)) != len(option_ids):
+            raise ValueError(f"option ids {option_ids} out of range 0..{n - 1}")
+        if len(option_ids) > 1 and not poll["allows_multiple_answers"]:
+            raise ValueError("this poll allows one answer")
+        entry = self.polls[poll["id"]]
+        previous = entry["votes"].pop(u.id, [])
+        for i in previous:
+            poll["options"][i]["voter_count"] -= 1
+        if option_ids:
+            entry["votes"][u.id] = list(option_ids)
+        for i in option_ids:
+            poll["options"][i]["voter_count"] += 1
+        poll["total_voter_count"] = len(entry["votes"])
+        if not poll["is_anonymous"]:
+            self._push(
+                "poll_answer",
+                {
+                    "poll_id": poll["id"],
+                    "user": u.to_api(),
+                    "option_ids": list(option_ids),
+                    "option_persistent_ids": [
+                        poll["options"][i]["persistent_id"] for i in option_ids
+                    ],
+                },
+            )
+        self._push("poll", copy.deepcopy(poll))
+        return str(poll["id"])
+
+    def poll_messages(self, chat: FakeChat | int) -> list[StoredMessage]:
+        """The bot's poll messages in a chat (not deleted)."""
+        return [m for m in self.bot_messages(chat) if "poll" in m.extra]
 
     def deactivate_user(self, user: FakeUser | int) -> None:
         """The user deletes their account; later sends answer 403 'user is deactivated'."""
@@ -2228,6 +2389,7 @@ class FakeTelegram:
         if len(plain) > MAX_TEXT:
             raise _bad("message is too long")
         markup = _check_markup(p.get("reply_markup"))
+        thread = self._thread_of(chat, p)
         reply = self._reply_target(chat, p)
         msg = self._store_bot_message(
             chat,
@@ -2237,8 +2399,89 @@ class FakeTelegram:
             entities=ents,
             reply_markup=markup,
             reply_to=reply,
+            thread_id=thread if thread is not None else (reply.thread_id if reply else None),
         )
         return msg.to_api()
+
+    def _m_send_poll(self, p: dict) -> dict:
+        chat = self._send_target(p)
+        question = p.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise _bad("poll question must be non-empty")
+        question, question_entities = self._render(
+            question, p.get("question_parse_mode"), p.get("question_entities")
+        )
+        if not question.strip():
+            raise _bad("poll question must be non-empty")
+        if len(question) > MAX_POLL_QUESTION:
+            raise _bad("poll question length must not exceed 300")
+        raw = p.get("options")
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                raise _bad("can't parse options JSON object") from None
+        if not isinstance(raw, list):
+            raise _bad('field "options" must be an Array')
+        options = []
+        for item in raw:
+            text = item.get("text") if isinstance(item, dict) else item
+            if not isinstance(text, str) or not text.strip():
+                raise _bad("poll options must be non-empty")
+            mode = item.get("text_parse_mode") if isinstance(item, dict) else None
+            text = self._render(text, mode, None)[0]
+            if not text.strip():
+                raise _bad("poll options must be non-empty")
+            if len(text) > MAX_POLL_OPTION:
+                raise _bad("poll options length must not exceed 100")
+            # Bot API 9.6: every option has a persistent id that survives reordering.
+            options.append({"persistent_id": f"o{len(options)}", "text": text, "voter_count": 0})
+        if not MIN_POLL_OPTIONS <= len(options) <= MAX_POLL_OPTIONS:
+            raise _bad("poll must have 2-12 options")
+        anonymous = p.get("is_anonymous", True) not in (False, "false", "False", 0)
+        if not anonymous and chat.type == "channel":
+            raise _bad("non-anonymous polls can't be sent to channel chats")
+        multiple = p.get("allows_multiple_answers") in (True, "true", "True", 1)
+        for key, low, high in (("open_period", 5, 600),):
+            if p.get(key) is not None and not low <= int(p[key]) <= high:
+                raise _bad(f"{key} must be between {low} and {high}")
+        poll_id = str(5_000_000_000_000_000_000 + self._next_poll)
+        self._next_poll += 1
+        poll = {
+            "id": poll_id,
+            "question": question,
+            "options": options,
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": anonymous,
+            "type": p.get("type") or "regular",
+            "allows_multiple_answers": multiple,
+            "allows_revoting": p.get("allows_revoting", True) not in (False, "false"),
+            "members_only": p.get("members_only") in (True, "true"),
+        }
+        if question_entities:
+            poll["question_entities"] = question_entities
+        markup = _check_markup(p.get("reply_markup"))
+        msg = self._store_bot_message(chat, reply_markup=markup, extra={"poll": poll})
+        self.polls[poll_id] = {
+            "poll": poll,
+            "chat_id": chat.id,
+            "message_id": msg.message_id,
+            "votes": {},
+        }
+        return msg.to_api()
+
+    def _m_stop_poll(self, p: dict) -> dict:
+        chat = self._send_target(p)
+        msg = self._find_message(chat, p.get("message_id"), "message to stop poll not found")
+        poll = msg.extra.get("poll")
+        if poll is None or not msg.from_bot:
+            raise _bad("message with poll to stop not found")
+        if poll["is_closed"]:
+            raise _bad("poll has already been closed")
+        poll["is_closed"] = True
+        self._push("poll", copy.deepcopy(poll))
+        return copy.deepcopy(poll)
 
     def _caption(self, p: dict) -> tuple[str | None, str | None, list[dict]]:
         raw = p.get("caption")
@@ -2254,9 +2497,11 @@ class FakeTelegram:
         f = self._input_file(p.get(kind), kind)
         caption, raw_caption, ents = self._caption(p)
         markup = _check_markup(p.get("reply_markup"))
+        thread = self._thread_of(chat, p)
         reply = self._reply_target(chat, p)
         msg = self._store_bot_message(
             chat,
+            thread_id=thread if thread is not None else (reply.thread_id if reply else None),
             caption=caption,
             raw_caption=raw_caption,
             caption_entities=ents,
@@ -2595,6 +2840,90 @@ class FakeTelegram:
             chat.pinned_message_id = None
         return True
 
+    # Forum topics (Bot API createForumTopic & co.): the bot must be an administrator
+    # (can_manage_topics) of a forum supergroup; a topic's id is the id of the service
+    # message announcing it, and sending to a missing topic fails.
+
+    def _forum_target(self, p: dict) -> FakeChat:
+        chat = self._send_target(p)
+        if chat.type != "supergroup" or not chat.is_forum:
+            raise _bad("the chat is not a forum")
+        if chat.bot_status not in ("administrator", "creator"):
+            raise _bad("not enough rights to manage topics")
+        return chat
+
+    def _topic(self, chat: FakeChat, p: dict) -> ForumTopic:
+        topic = chat.topics.get(p.get("message_thread_id"))  # type: ignore[arg-type]
+        if topic is None or topic.deleted:
+            raise _bad("message thread not found")
+        return topic
+
+    def _m_create_forum_topic(self, p: dict) -> dict:
+        chat = self._forum_target(p)
+        name = p.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise _bad("TOPIC_NAME_EMPTY")
+        if len(name) > 128:
+            raise _bad("TOPIC_NAME_INVALID")
+        color = p.get("icon_color", 7322096)
+        if isinstance(color, str) and color.isdigit():
+            color = int(color)
+        allowed = {7322096, 16766590, 13338331, 9367192, 16749490, 16478047}
+        if color not in allowed:
+            raise _bad("TOPIC_ICON_COLOR_INVALID")
+        service = self._store_bot_message(chat, extra={})
+        topic = ForumTopic(service.message_id, name, color)
+        service.thread_id = topic.message_thread_id
+        service.extra = {"forum_topic_created": {"name": name, "icon_color": color}}
+        chat.topics[topic.message_thread_id] = topic
+        return topic.to_api()
+
+    def _m_close_forum_topic(self, p: dict) -> bool:
+        self._topic(self._forum_target(p), p).closed = True
+        return True
+
+    def _m_reopen_forum_topic(self, p: dict) -> bool:
+        self._topic(self._forum_target(p), p).closed = False
+        return True
+
+    def _m_delete_forum_topic(self, p: dict) -> bool:
+        chat = self._forum_target(p)
+        topic = self._topic(chat, p)
+        topic.deleted = True
+        for msg in chat.messages.values():
+            if msg.thread_id == topic.message_thread_id:
+                msg.deleted = True
+        return True
+
+    def _thread_of(self, chat: FakeChat, p: dict) -> int | None:
+        """The message_thread_id a send names, checked: only a live, open topic of a forum."""
+        thread = p.get("message_thread_id")
+        if thread is None or thread == "":
+            return None
+        if not isinstance(thread, int):
+            raise _bad("message thread not found")
+        if not chat.is_forum:
+            raise _bad("message thread not found")
+        topic = self._topic(chat, p)
+        if topic.closed:
+            raise _bad("TOPIC_CLOSED")
+        return thread
+
+    def topic_messages(self, chat: FakeChat | int, thread_id: int) -> list[StoredMessage]:
+        """The bot's and users' messages in one forum topic (service message excluded)."""
+        return [
+            m
+            for m in self.messages(chat)
+            if m.thread_id == thread_id and "forum_topic_created" not in m.extra
+        ]
+
+    def topic_by_name(self, chat: FakeChat | int, name: str) -> ForumTopic | None:
+        """The live topic of that name in a forum, if the bot created it."""
+        for topic in self._chat(chat).topics.values():
+            if topic.name == name and not topic.deleted:
+                return topic
+        return None
+
     def _m_get_file(self, p: dict) -> dict:
         f = self.files.get(p.get("file_id") or "")
         if f is None:
@@ -2684,6 +3013,8 @@ class FakeTelegram:
             return True
         if kind == "migrate":
             return self.migrate_group(int(b.get("old_id", chat)), int(b["new_id"]), user).to_api()
+        if kind == "vote":
+            return self.vote(chat, user, int(b["message_id"]), list(b.get("option_ids", [])))
         if kind == "raw":
             return self.push_update(b["update"])
         raise ValueError(f"unknown update kind {kind!r}")
@@ -2725,6 +3056,7 @@ class FakeTelegram:
             admins=b.get("admins", []),
             members=b.get("members", []),
             bot_status=b.get("bot_status", "member"),
+            forum=bool(b.get("forum", False)),
         )
         return chat.to_api()
 

@@ -48,7 +48,7 @@ from bot.handlers.base import (
 )
 from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import Services
-from bot.store import drafts, message_ops, outbox, reports
+from bot.store import drafts, message_ops, outbox, polls, reports, units
 from bot.store import subscriptions as subs
 from bot.workers.dispatcher import Dispatcher, ack_markup, summary_text
 
@@ -122,10 +122,11 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
     audience = rules.parse_audience(b.audience)
     count = await subs.count_recipients(svc.db, audience)
     kind = rules.KIND_LABELS_VI.get(b.kind, b.kind)
+    unit_names = await units.names_by_code(svc.db)  # units are shown by name (issue 16)
     text = (
         f"👆 Xem trước {kind.lower()} #{b.id} ({len(b.parts)} tin nhắn),"
         " đúng như người nhận sẽ thấy.\n"
-        f"Đối tượng: <b>{html.escape(audience.label_vi())}</b>\n"
+        f"Đối tượng: <b>{html.escape(audience.label_vi(unit_names))}</b>\n"
         f"Số cuộc trò chuyện sẽ nhận: <b>{count}</b>"
     )
     if b.scheduled_at:
@@ -144,8 +145,8 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
         )
     else:
         rows.append([button("Mọi nhóm cán bộ", "cadre")])
-    units = await subs.list_units(svc.db)
-    unit_buttons = [button(f"Đơn vị {u}", f"unit:{u}") for u in units[:8]]
+    codes = await subs.list_units(svc.db)
+    unit_buttons = [button(unit_names.get(u, f"Đơn vị {u}"), f"unit:{u}") for u in codes[:8]]
     rows.extend(unit_buttons[i : i + 2] for i in range(0, len(unit_buttons), 2))
     if b.kind == "announcement":
         topic_buttons = [button(f"Chủ đề {t}", f"topic:{t}") for t in svc.settings.topics[:6]]
@@ -610,6 +611,9 @@ async def edit_button(update: Update, context: Context) -> None:
         raise InvalidInput(RECALLED)
     if b.kind == "directive" and b.title:
         raise InvalidInput("Chỉ đạo được sửa trong tệp nội dung, không sửa tại đây.")
+    if await polls.poll_of_broadcast(svc.db, b.id) is not None:
+        # Telegram cannot edit a sent poll (issue 16): only stop or recall it.
+        raise InvalidInput("Không sửa được khảo sát đã gửi; có thể đóng hoặc thu hồi.")
     await answer_query(update)
     await dialogs.ask(
         update,

@@ -127,13 +127,34 @@ class InDialog(filters.MessageFilter):
         return ref is not None and ref.message_id == dialog.prompt_id
 
 
-async def cancel_command(update: Update, context: Context) -> None:
-    """/cancel, /huy: end whatever this user was doing in this chat, in any feature."""
+_CANCELLED = "dialogs_cancelled"  # bot_data: update id → what /cancel ended (group -2)
+
+
+async def end_on_cancel(update: Update, context: Context) -> None:
+    """Group -2, /cancel or /huy: end this user's dialog here before any feature sees the
+    command, so a feature's own conversation (a PTB ConversationHandler with a /cancel
+    fallback) ends too in group 0. What was ended is remembered for `cancel_command`."""
     dialog = end(update, context)
-    if dialog is not None:
-        await reply(update, f"Đã hủy: {escape(dialog.label_vi)}. Chưa có gì thay đổi.")
+    ended: dict[int, str] = context.application.bot_data.setdefault(_CANCELLED, {})
+    if len(ended) > 100:  # entries of updates another feature answered
+        ended.clear()
+    ended[update.update_id] = dialog.label_vi if dialog is not None else ""
+
+
+async def cancel_command(update: Update, context: Context) -> None:
+    """/cancel, /huy when no feature's conversation took it (registered after features)."""
+    ended: dict[int, str] = context.application.bot_data.setdefault(_CANCELLED, {})
+    label = ended.pop(update.update_id, "")
+    if label:
+        await reply(update, f"Đã hủy: {escape(label)}. Chưa có gì thay đổi.")
     else:
         await reply(update, "Không có thao tác nào đang chờ để hủy.")
+
+
+def register_cancel(app: Any) -> None:
+    """The reply to /cancel that no feature answered: after every feature's handlers."""
+    # group -2: group -1 is bot.handlers.common.first_look, which takes every update.
+    app.add_handler(CommandHandler(["cancel", "huy"], end_on_cancel), group=-2)
 
 
 EXPIRED = (
@@ -166,7 +187,8 @@ async def _sweep(app: Any, dialogs: Dialogs, interval: float) -> None:
 
 
 def install(app: Any, svc: Services) -> None:
-    """The registry, the sweeper and the one /cancel; call before features register."""
+    """The registry, the sweeper and /cancel's first half (group -1); call before features
+    register, and `register_cancel` after them."""
     timeout = svc.settings.conversation_timeout
     dialogs = Dialogs(timeout)
     app.bot_data[KEY] = dialogs
@@ -189,4 +211,5 @@ def install(app: Any, svc: Services) -> None:
     svc.commands.append(
         CommandInfo("cancel", "Hủy thao tác đang làm", aliases=("huy",), in_menu=False)
     )
-    app.add_handler(CommandHandler(["cancel", "huy"], cancel_command))
+    # group -2: group -1 is bot.handlers.common.first_look, which takes every update.
+    app.add_handler(CommandHandler(["cancel", "huy"], end_on_cancel), group=-2)

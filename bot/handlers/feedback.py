@@ -2,15 +2,17 @@
 link /start yk_<id>, confirmation, /ykiencuatoi, approved comments, /forgetme; and the
 feature's registration (moderation's handlers are in bot.handlers.moderation).
 
-The comment being written is a dialog (bot.handlers.dialogs, feature "feedback"), so
-the article card's button, the deep link /start yk_<id> and /ykien all enter the same
-flow, it lapses after LOA_CONVERSATION_TIMEOUT and /cancel ends it.
+The comment being written is a Draft kept as a dialog (bot.handlers.feedback_state backs
+FeedbackState.drafts with bot.handlers.dialogs), so the article card's button, the deep
+link /start yk_<id> and /ykien all enter the same flow, it lapses after
+LOA_CONVERSATION_TIMEOUT (the user is told) and /cancel ends it like any other.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from typing import Any
 
 from telegram import (
@@ -27,10 +29,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot.actions import casework as case_actions
 from bot.domain import clock
 from bot.domain import feedback as rules
 from bot.domain.errors import InvalidInput
 from bot.domain.text import clean, escape
+from bot.handlers import casework_intake as intake
 from bot.handlers import dialogs
 from bot.handlers.base import (
     EXPIRED_BUTTON,
@@ -41,15 +45,15 @@ from bot.handlers.base import (
     services,
     user_errors,
 )
-from bot.handlers.dialogs import InDialog
 from bot.handlers.feedback_state import (
-    FEATURE,
     NOTICE,
     STATE_KEY,
+    Draft,
     FeedbackState,
     _article_label,
     _article_title,
     _deep_link,
+    _DraftAt,
     _masking_note,
     _ModeratorAnswer,
     _private,
@@ -68,6 +72,7 @@ from bot.handlers.moderation import (
     moderator_answer,
 )
 from bot.services import CommandInfo, Services
+from bot.store import cases
 from bot.store import feedback as store
 
 log = logging.getLogger(__name__)
@@ -96,6 +101,7 @@ async def _begin(update: Update, context: Context, article_id: str | None) -> No
     if article_id and title is None and "article_title" in svc.features:
         await reply(update, "Không tìm thấy bài viết này; có thể bài đã được gỡ.")
         return
+    _state(context).drafts[user.id] = Draft("text", chat.id, article_id)
     about = (
         f" về bài «{escape(title)}»"
         if title
@@ -114,16 +120,7 @@ async def _begin(update: Update, context: Context, article_id: str | None) -> No
                     ]
                 ]
             )
-    await dialogs.ask(
-        update,
-        context,
-        PROMPT.format(about=about),
-        feature=FEATURE,
-        step="text",
-        label_vi="gửi ý kiến",
-        reply_markup=markup,
-        article_id=article_id,
-    )
+    await reply(update, PROMPT.format(about=about), reply_markup=markup)
 
 
 @user_errors
@@ -156,9 +153,7 @@ async def ykien_command(update: Update, context: Context) -> None:
     if sender.banned:
         await reply(update, rules.BANNED_MESSAGE)
         return
-    dialogs.registry(context).open(
-        update.effective_chat.id, user.id, FEATURE, "text", "gửi ý kiến", dialogs.now()
-    )
+    _state(context).drafts[user.id] = Draft("text", update.effective_chat.id, None)
     await _take_text(update, context, text, sender)
 
 
@@ -193,6 +188,11 @@ async def awaiting_message(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
+    user = update.effective_user
+    draft = _state(context).draft(user.id if user else None, "confirm")
+    if message.photo and draft is not None:
+        await intake.attach_photo(update, context, draft)  # one photo with the comment
+        return
     if message.text is None:
         what = "Nhãn dán (sticker)" if message.sticker else "Ảnh, tệp hay tin nhắn thoại"
         await reply(
@@ -212,9 +212,10 @@ async def _take_text(
     `sender`: the checks' facts when the caller already read them for this text.
     """
     svc = services(context)
+    state = _state(context)
     user = update.effective_user
     assert user is not None
-    draft = dialogs.current(update, context, FEATURE, "text", "confirm")
+    draft = state.draft(user.id, "text", "confirm")
     if draft is None:
         return
     try:
@@ -235,33 +236,12 @@ async def _take_text(
             )
         rules.check_sender(sender, now, per_hour, per_day, svc.settings.tz)
     except rules.FeedbackRefused as exc:
-        dialogs.end(update, context)
+        state.drafts.pop(user.id, None)
         await reply(update, exc.user_message)
         return
-    dialogs.continue_at(context, draft, "confirm", text=text)
-    article_id = draft.data.get("article_id")
-    masked = rules.mask(text)
-    title = await _article_title(svc, article_id)
-    about = f"\n📰 {_article_label(article_id, title)}" if article_id else ""
-    body = (
-        f"📝 <b>Xem lại ý kiến của bạn</b>{about}\n\n"
-        f"<blockquote>{escape(masked.text)}</blockquote>"
-        f"{_masking_note(masked.kinds, svc.settings.feedback_keep_original)}\n\n"
-        "Bấm <b>Gửi</b> để gửi, <b>Sửa</b> để viết lại, <b>Hủy</b> để thôi."
-    )
-    await reply(
-        update,
-        body,
-        reply_markup=InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton("📨 Gửi", callback_data="ykc:s"),
-                    InlineKeyboardButton("✏️ Sửa", callback_data="ykc:e"),
-                    InlineKeyboardButton("✖️ Hủy", callback_data="ykc:c"),
-                ]
-            ]
-        ),
-    )
+    draft.stage, draft.text, draft.at = "confirm", text, time.monotonic()
+    # The preview carries the case's choices: category, place, photo, consent (issue 15).
+    await intake.show_preview(update, context, draft)
 
 
 async def _drop_buttons(update: Update) -> None:
@@ -279,38 +259,40 @@ async def confirm_button(update: Update, context: Context) -> None:
     state = _state(context)
     user = update.effective_user
     assert user is not None
-    draft = dialogs.current(update, context, FEATURE, "confirm")
+    draft = state.draft(user.id, "confirm")
     action = (query.data or "")[-1:]
-    if draft is None or draft.data.get("text") is None:
+    if draft is None or draft.text is None:
         await answer_query(update, EXPIRED_BUTTON, alert=True)
         await _drop_buttons(update)
         return
     if action == "c":
-        dialogs.end(update, context)
+        state.drafts.pop(user.id, None)
         await answer_query(update, "Đã hủy")
         await _drop_buttons(update)
         await reply(update, "Đã hủy, ý kiến chưa được gửi. Gõ /ykien khi bạn muốn gửi ý kiến.")
         return
     if action == "e":
-        dialogs.continue_at(context, draft, "text")
+        draft.stage, draft.at = "text", time.monotonic()
         await answer_query(update)
         await _drop_buttons(update)
         await reply(update, "✏️ Mời bạn gửi lại ý kiến đã sửa (hoặc gõ /cancel để thôi).")
         return
-    dialogs.end(update, context)
+    state.drafts.pop(user.id, None)
+    now = clock.now()
     try:
         comment = await store.submit(
             svc.db,
             user_id=user.id,
             chat_id=draft.chat_id,
             user_name=user.first_name,
-            article_id=draft.data.get("article_id"),
-            text=str(draft.data["text"]),
+            article_id=draft.article_id,
+            text=draft.text,
             keep_original=svc.settings.feedback_keep_original,
-            now=clock.now(),
+            now=now,
             per_hour=svc.settings.feedback_per_hour,
             per_day=svc.settings.feedback_per_day,
             tz=svc.settings.tz,
+            intake=intake.intake_of(svc, draft, now),
         )
     except rules.FeedbackRefused as exc:
         await answer_query(update)
@@ -324,6 +306,7 @@ async def confirm_button(update: Update, context: Context) -> None:
         "duyệt sẽ hiển thị dưới bài viết kèm tên của bạn (không kèm số điện thoại hay mã "
         "Telegram). Khi cơ quan trả lời, Loa sẽ nhắn cho bạn tại đây.\n"
         "Xem tình trạng các ý kiến: /ykiencuatoi"
+        + await intake.receipt_lines(svc, comment.id)
         + _masking_note(comment.masked_kinds, svc.settings.feedback_keep_original)
         + f"\n\n<blockquote>{escape(comment.text)}</blockquote>"
     )
@@ -345,6 +328,8 @@ async def my_feedback(update: Update, context: Context) -> None:
         await reply(update, "Vui lòng dùng lệnh này trong tin nhắn riêng với Loa.")
         return
     comments = await store.of_user(svc.db, user.id, limit=10)
+    case_of = {c.id: c for c in await cases.of_user(svc.db, user.id, limit=10)}
+    policy = case_actions.policy(svc)
     if not comments:
         await reply(update, "Bạn chưa gửi ý kiến nào. Gõ /ykien để gửi ý kiến.")
         return
@@ -356,6 +341,8 @@ async def my_feedback(update: Update, context: Context) -> None:
             f"<b>{escape(c.status_vi)}</b>\n{_article_label(c.article_id, title)}\n"
             f"<i>{escape(_short(c.text, 200))}</i>"
         )
+        if c.id in case_of:
+            block += "\n" + intake.case_line(case_of[c.id], policy)
         if c.answer:
             block += f"\n↳ Trả lời: {escape(_short(c.answer, 300))}"
         blocks.append(block)  # one comment with its answer is never split
@@ -448,7 +435,7 @@ async def forgetme_button(update: Update, context: Context) -> None:
     async with svc.db.transaction() as conn:
         for forget in svc.forgetters:
             erased.extend(await forget(conn, user.id))
-    dialogs.registry(context).close_user(user.id)
+    dialogs.registry(context).close_user(user.id)  # every flow of theirs, in every chat
     log.info("personal data erased on request (%d item groups)", len(erased))
     if erased:
         text = "✅ Đã xóa dữ liệu cá nhân của bạn:\n" + "\n".join(
@@ -484,7 +471,7 @@ def register(
     start_payloads: dict[str, Any],
 ) -> None:
     """Add the feedback handlers, commands, hooks and the notification worker."""
-    state = FeedbackState()
+    state = FeedbackState(svc.features["dialogs"])
     app.bot_data[STATE_KEY] = state
     svc.commands.extend(COMMANDS)
     svc.features["feedback_count"] = lambda article_id: feedback_count(svc, article_id)
@@ -493,9 +480,8 @@ def register(
     svc.stoppers.append(_make_stopper(state))
     start_payloads["yk_"] = start_payload
 
-    registry = svc.features["dialogs"]
-    awaiting = InDialog(registry, FEATURE, "text", "confirm")  # waiting for a comment
-    answering = _ModeratorAnswer(state, registry)
+    awaiting = _DraftAt(state, "text", "confirm")  # waiting for a comment
+    answering = _ModeratorAnswer(state, svc.features["dialogs"])
     # Flow messages first: a comment being typed, a moderator's answer.
     app.add_handler(
         MessageHandler(

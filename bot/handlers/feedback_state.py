@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from telegram import (
     InlineKeyboardMarkup,
@@ -20,7 +22,7 @@ from telegram.ext import (
 )
 
 from bot.domain import feedback as rules
-from bot.domain.dialogs import Dialogs
+from bot.domain.dialogs import Dialog, Dialogs
 from bot.domain.text import escape, pack_html_lines
 from bot.handlers.base import (
     Context,
@@ -43,10 +45,76 @@ FEATURE = "feedback"  # the dialogs' feature name (comments being written, answe
 NOTICE_KEYS_MAX = 50_000  # notices remembered in memory; older ones are read from the DB
 
 
-class FeedbackState:
-    """In-memory state of the feature: notice keys, the notification queue."""
+@dataclass
+class Draft:
+    """Where one user is in the comment flow (or a moderator in the answer flow)."""
 
-    def __init__(self) -> None:
+    stage: str  # "text" (waiting for the comment), "confirm", "answer"
+    chat_id: int
+    article_id: str | None = None
+    text: str | None = None
+    comment_id: int | None = None  # for "answer"
+    at: float = field(default_factory=time.monotonic)
+    # Casework (issue 15): what the citizen chose on the preview (bot.handlers.casework_intake).
+    category: str | None = None
+    unit: str | None = None
+    units: tuple[str, ...] = ()  # the places offered on the preview
+    photo_file_id: str | None = None
+    photo_caption: str | None = None  # masked
+    allow_publish: bool = False
+    follow_up_of: int | None = None
+    preview_id: int | None = None  # the preview message (its buttons go when replaced)
+
+
+class _Drafts:
+    """The comment drafts by user, kept in the generic dialogs registry (issue 10): they
+    lapse after LOA_CONVERSATION_TIMEOUT (the user is told), /cancel ends them like any
+    other feature's, and the registry is bounded. A comment is written in the private
+    chat, whose id is the user's."""
+
+    def __init__(self, dialogs: Dialogs) -> None:
+        self.dialogs = dialogs
+
+    def _dialog(self, user_id: int) -> Dialog | None:
+        d = self.dialogs.get(user_id, user_id, time.monotonic(), FEATURE)
+        return d if d is not None and isinstance(d.data.get("draft"), Draft) else None
+
+    def __setitem__(self, user_id: int, draft: Draft) -> None:
+        self.dialogs.open(
+            draft.chat_id,
+            user_id,
+            FEATURE,
+            draft.stage,
+            "gửi ý kiến",
+            time.monotonic(),
+            draft=draft,
+        )
+
+    def get(self, user_id: int) -> Draft | None:
+        """The user's live draft, if any."""
+        d = self._dialog(user_id)
+        return d.data["draft"] if d is not None else None
+
+    def pop(self, user_id: int, default: Draft | None = None) -> Draft | None:
+        """End the user's draft (and its dialog); the draft or `default`."""
+        d = self._dialog(user_id)
+        if d is None:
+            return default
+        self.dialogs.close(d.chat_id, user_id)
+        return d.data["draft"]
+
+    def touch(self, user_id: int) -> None:
+        """A step was taken: the deadline restarts."""
+        d = self._dialog(user_id)
+        if d is not None:
+            self.dialogs.advance(d, d.data["draft"].stage, time.monotonic())
+
+
+class FeedbackState:
+    """In-memory state of the feature: drafts (as dialogs), notice keys, the queue."""
+
+    def __init__(self, dialogs: Dialogs | None = None) -> None:
+        self.drafts = _Drafts(dialogs if dialogs is not None else Dialogs(1800))
         self.notice_keys: set[tuple[int, int]] = set()
         self.queue: asyncio.Queue[Job | None] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
@@ -64,6 +132,16 @@ class FeedbackState:
         handle = loop.call_later(delay, fire)
         self.timers.add(handle)
 
+    def draft(self, user_id: int | None, *stages: str) -> Draft | None:
+        """The user's live draft in one of `stages` (its deadline restarts)."""
+        if user_id is None:
+            return None
+        d = self.drafts.get(user_id)
+        if d is None or d.stage not in stages:
+            return None
+        self.drafts.touch(user_id)
+        return d
+
     def remember_notices(self, keys: Iterable[tuple[int, int]]) -> None:
         """Remember notice messages (bounded: past NOTICE_KEYS_MAX the set restarts from
         the newest; a reply to an older notice is then looked up in the database)."""
@@ -75,6 +153,20 @@ class FeedbackState:
 
 def _state(context: Context) -> FeedbackState:
     return context.application.bot_data[STATE_KEY]
+
+
+class _DraftAt(filters.MessageFilter):
+    """The sender has a live draft at one of `stages` in this chat."""
+
+    def __init__(self, state: FeedbackState, *stages: str) -> None:
+        super().__init__(name=f"DraftAt{stages}")
+        self.state = state
+        self.stages = stages
+
+    def filter(self, message: Message) -> bool:
+        user = message.from_user
+        d = self.state.drafts.get(user.id) if user else None
+        return d is not None and d.stage in self.stages and d.chat_id == message.chat.id
 
 
 class _ModeratorAnswer(filters.MessageFilter):

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.domain.casework import CasePolicy, figures
 from bot.domain.periods import Period
 from bot.domain.roles import Role
 from bot.domain.stats import (
@@ -26,6 +27,7 @@ from bot.domain.stats import (
     week_start,
     weeks_of,
 )
+from bot.store.cases import case_facts
 from bot.store.db import Database
 from bot.store.staff import record_audit
 
@@ -349,8 +351,17 @@ def _weekly(hour_counts: list[aiosqlite.Row], period: Period, tz: tzinfo) -> dic
     return out
 
 
-async def gather_stats(db: Database, period: Period, tz: tzinfo, top: int = 5) -> Stats:
-    """Every figure of the period, read in one consistent snapshot."""
+async def gather_stats(
+    db: Database,
+    period: Period,
+    tz: tzinfo,
+    top: int = 5,
+    *,
+    policy: CasePolicy | None = None,
+    today: date | None = None,
+) -> Stats:
+    """Every figure of the period, read in one consistent snapshot; with the casework
+    `policy`, also the cases by category and unit (deadlines in working days)."""
     start, end = period.bounds(tz)
     first_day, end_day = period.start.isoformat(), period.end.isoformat()
     values: dict[str, Any] = {}
@@ -373,11 +384,18 @@ async def gather_stats(db: Database, period: Period, tz: tzinfo, top: int = 5) -
                 )
             )
         if await schema.has("broadcasts", "kind", "started_at"):
+            # Polls ride on announcement broadcasts (issue 16): counted as polls, not here.
+            not_poll = ""
+            if await schema.has("polls", "broadcast_id", "stop_broadcast_id"):
+                not_poll = (
+                    " AND id NOT IN (SELECT broadcast_id FROM polls UNION"
+                    " SELECT stop_broadcast_id FROM polls WHERE stop_broadcast_id IS NOT NULL)"
+                )
             kinds = {
                 str(r[0]): int(r[1])
                 for r in await schema.rows(
                     "SELECT kind, COUNT(*) FROM broadcasts"
-                    " WHERE started_at >= ? AND started_at < ? GROUP BY kind",
+                    f" WHERE started_at >= ? AND started_at < ?{not_poll} GROUP BY kind",
                     (start, end),
                 )
             }
@@ -416,6 +434,13 @@ async def gather_stats(db: Database, period: Period, tz: tzinfo, top: int = 5) -
             if await schema.has("subscriptions", "unit"):
                 unit_sql = "s.unit"
                 join = " LEFT JOIN subscriptions s ON s.chat_id = d.chat_id"
+                if await schema.has("units", "name") and await schema.has("unit_codes", "code"):
+                    # Units by name, never by code (issue 16's directory).
+                    unit_sql = "COALESCE(un.name, s.unit)"
+                    join += (
+                        " LEFT JOIN unit_codes uc ON uc.code = s.unit"
+                        " LEFT JOIN units un ON un.id = uc.unit_id"
+                    )
             reminder = ""
             if await schema.has("broadcasts", "parent_id"):
                 reminder = (
@@ -491,6 +516,16 @@ async def gather_stats(db: Database, period: Period, tz: tzinfo, top: int = 5) -
                 period,
                 tz,
             )
+        if policy is not None and await schema.has(
+            "comments", "category", "unit", "due_date", "resolved_at", "rating"
+        ):
+            facts = await case_facts(conn, start, end, policy)
+            if facts:
+                day = today or datetime.now(tz).date()
+                cal = policy.calendar
+                values["case_by_category"] = tuple(figures(facts, cal, day, by="category"))
+                values["case_by_unit"] = tuple(figures(facts, cal, day, by="unit"))
+                values["case_total"] = figures(facts, cal, day, by="total")[0]
     values.setdefault("weekly_deliveries", {m: 0 for m in weeks_of(period)})
     values.setdefault("weekly_comments", {m: 0 for m in weeks_of(period)})
     return Stats(period=period, missing=tuple(schema.missing), **values)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -43,6 +44,13 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 
 # A bulk send that waited longer than this for its slot asks again whether it is wanted.
 _RECHECK_AFTER = 0.05
+
+
+# Set by the dispatcher for the task sending one delivery: asked when a bulk request got
+# its slot late, False means the broadcast was stopped meanwhile (SendCancelled).
+STILL_WANTED: contextvars.ContextVar[Callable[[], Coroutine[Any, Any, bool]] | None] = (
+    contextvars.ContextVar("still_wanted", default=None)
+)
 
 
 class SendCancelled(Exception):
@@ -189,7 +197,7 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
             chat_id is not None and method not in _NOT_PACED and method.startswith(_PACED_PREFIXES)
         )
         attempt = 0
-        still_wanted = rate_limit_args.get("still_wanted") if rate_limit_args else None
+        still_wanted = STILL_WANTED.get() if bulk else None
         while True:
             started = self._clock()
             slots = await self.acquire(chat_id, bulk=bulk) if paced else []

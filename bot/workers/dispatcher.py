@@ -52,7 +52,7 @@ from bot.domain import clock
 from bot.store import directives, drafts, message_ops, outbox
 from bot.store import subscriptions as subs
 from bot.store.db import Database
-from bot.tg.pacer import SendCancelled, retry_after_seconds
+from bot.tg.pacer import STILL_WANTED, SendCancelled, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,24 @@ class GroupCommit(Generic[T, R]):
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
+
+
+# Sends part `index` of a broadcast to a chat and returns the Telegram message id. Text
+# messages are the default; other kinds of delivery (a native poll, stopping one) come
+# from Dispatcher.part_senders. Telegram errors propagate: _send turns them into outcomes.
+PartSender = Callable[
+    [Any, drafts.Broadcast, int, int, InlineKeyboardMarkup | None], Awaitable[int]
+]
+
+
+async def send_text_part(
+    bot: Any, b: drafts.Broadcast, chat_id: int, index: int, markup: InlineKeyboardMarkup | None
+) -> int:
+    """The default kind of delivery: one sendMessage per part."""
+    message = await bot.send_message(
+        chat_id, b.parts[index], reply_markup=markup, rate_limit_args={"bulk": True}
+    )
+    return int(message.message_id)
 
 
 def ack_markup(broadcast_id: int, count: int = 0) -> InlineKeyboardMarkup:
@@ -188,6 +206,11 @@ class Dispatcher:
         # broadcasts handlers, which know the content folder); None: send it as stored.
         self.refresh_auto: Callable[[drafts.Broadcast], Awaitable[AutoCheck]] | None = None
         self.bot: Any = None
+        # Other kinds of delivery: each resolver returns the PartSender for broadcasts of
+        # its kind, None for the others (polls: bot.handlers.polls). Resolved once per
+        # broadcast and cached with it.
+        self.part_senders: list[Callable[[drafts.Broadcast], Awaitable[PartSender | None]]] = []
+        self._senders: dict[int, PartSender] = {}
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
@@ -399,8 +422,21 @@ class Dispatcher:
             b = self._broadcasts[broadcast_id] = await drafts.get_broadcast(self.db, broadcast_id)
         return b
 
+    async def _sender(self, b: drafts.Broadcast) -> PartSender:
+        sender = self._senders.get(b.id)
+        if sender is None:
+            sender = send_text_part
+            for resolve in self.part_senders:
+                found = await resolve(b)
+                if found is not None:
+                    sender = found
+                    break
+            self._senders[b.id] = sender
+        return sender
+
     async def _send(self, d: outbox.Due, chat_id: int) -> outbox.Outcome | None:
         b = await self._broadcast(d.broadcast_id)
+        send_part = await self._sender(b)
         ids = list(d.message_ids)
         parts: Sequence[str] = b.parts
         ack_target = b.parent_id if b.kind == "reminder" and b.parent_id else b.id
@@ -413,17 +449,15 @@ class Dispatcher:
         async def still_wanted() -> bool:
             return await outbox.broadcast_running(self.db, d.broadcast_id)
 
+        # Whatever sends the parts (text, poll…), a slot that came late re-checks [Dừng].
+        STILL_WANTED.set(still_wanted)  # this delivery's own task: no reset needed
+
         while len(ids) < len(parts):
             index = len(ids)
             last = index == len(parts) - 1
             markup = ack_markup(ack_target) if b.with_ack and last else None
             try:
-                message = await self.bot.send_message(
-                    chat_id,
-                    parts[index],
-                    reply_markup=markup,
-                    rate_limit_args={"bulk": True, "still_wanted": still_wanted},
-                )
+                message_id = await send_part(self.bot, b, chat_id, index, markup)
             except SendCancelled:
                 return outcome(rules.CANCELLED, error="stopped before sending")
             except RetryAfter as exc:
@@ -469,7 +503,7 @@ class Dispatcher:
                 )
             except TelegramError as exc:
                 return outcome(rules.FAILED, error=str(exc)[:200], used_attempt=True)
-            ids.append(int(message.message_id))
+            ids.append(message_id)
             if len(ids) < len(parts):
                 # Record each part of a split text so a crash repeats at most one part.
                 await self._outcomes.submit(outcome(rules.SENDING))
@@ -524,6 +558,7 @@ class Dispatcher:
     async def _finished(self, broadcast_id: int) -> None:
         log.info("broadcast %s finished", broadcast_id)
         self._broadcasts.pop(broadcast_id, None)
+        self._senders.pop(broadcast_id, None)
         for hook in self.on_finished:
             try:
                 await hook(broadcast_id)
