@@ -153,8 +153,7 @@ async def cancel_command(update: Update, context: Context) -> None:
 
 def register_cancel(app: Any) -> None:
     """The reply to /cancel that no feature answered: after every feature's handlers."""
-    # group -2: group -1 is bot.handlers.common.first_look, which takes every update.
-    app.add_handler(CommandHandler(["cancel", "huy"], end_on_cancel), group=-2)
+    app.add_handler(CommandHandler(["cancel", "huy"], cancel_command))
 
 
 EXPIRED = (
