@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.domain.errors import LoaError
@@ -119,9 +120,14 @@ def user_errors(func: F) -> F:
             return await func(update, context)
         except LoaError as exc:
             if update.callback_query is not None:
-                await answer_query(update, alert_text(exc.user_message), alert=True)
-            else:
-                await reply(update, exc.user_message)
+                try:
+                    await answer_query(update, alert_text(exc.user_message), alert=True)
+                    return None
+                except BadRequest:
+                    # The handler had answered the button already (Telegram takes one
+                    # answer per press): the message comes as a reply instead.
+                    pass
+            await reply(update, exc.user_message)
             return None
 
     return cast(F, wrapper)
