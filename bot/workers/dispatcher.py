@@ -559,6 +559,7 @@ class Dispatcher:
         log.info("broadcast %s finished", broadcast_id)
         self._broadcasts.pop(broadcast_id, None)
         self._senders.pop(broadcast_id, None)
+        self._last_progress.pop(broadcast_id, None)  # bounded: nothing kept per finished one
         for hook in self.on_finished:
             try:
                 await hook(broadcast_id)
