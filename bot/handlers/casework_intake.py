@@ -39,7 +39,7 @@ from bot.handlers.feedback_state import (
     _state,
 )
 from bot.services import Services
-from bot.store import cases
+from bot.store import case_office, cases
 from bot.store import feedback as feedback_store
 from bot.store import subscriptions as subs
 
@@ -351,7 +351,7 @@ async def follow_up_button(update: Update, context: Context) -> None:
 async def hoidap_command(update: Update, context: Context) -> None:
     """/hoidap: the latest published questions and answers (anonymised, masked)."""
     svc = services(context)
-    items = await cases.published(svc.db, limit=10)
+    items = await case_office.published(svc.db, limit=10)
     if not items:
         await reply(update, "Chưa có câu hỏi – trả lời nào được công bố.")
         return

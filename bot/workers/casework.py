@@ -23,7 +23,7 @@ from bot.domain import casework as rules
 from bot.domain import clock as clocks
 from bot.domain.text import escape
 from bot.services import Services
-from bot.store import cases
+from bot.store import case_office, cases
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class CaseRouter:
         if not await self._is_forum(chat_id):
             return None
         async with self._lock:  # two cases of a new category must not make two topics
-            thread = await cases.topic_of(self.svc.db, chat_id, category)
+            thread = await case_office.topic_of(self.svc.db, chat_id, category)
             if thread is not None:
                 return thread
             try:
@@ -65,7 +65,7 @@ class CaseRouter:
             except TelegramError as exc:
                 log.warning("could not create a topic for %s in %s: %s", category, chat_id, exc)
                 return None
-            await cases.save_topic(self.svc.db, chat_id, category, created.message_thread_id)
+            await case_office.save_topic(self.svc.db, chat_id, category, created.message_thread_id)
             return int(created.message_thread_id)
 
     def staff_chats(self) -> list[int]:
@@ -97,7 +97,7 @@ class CaseRouter:
                 )
             except BadRequest as exc:
                 if thread is not None and attempt == 1 and "thread not found" in str(exc).lower():
-                    await cases.forget_topic(self.svc.db, chat_id, thread)
+                    await case_office.forget_topic(self.svc.db, chat_id, thread)
                     continue
                 log.warning("could not send a case notice to %s: %s", chat_id, exc)
                 return None
@@ -109,7 +109,7 @@ class CaseRouter:
     async def moderators(self, category: str, unit: str | None) -> list[int]:
         """The category's named moderators who still hold the moderate right."""
         out = []
-        for user_id in await cases.route_moderators(self.svc.db, category, unit):
+        for user_id in await case_office.route_moderators(self.svc.db, category, unit):
             if await self.svc.may(user_id, "moderate"):
                 out.append(user_id)
         return out
