@@ -364,16 +364,27 @@ class OpenCase:
     holder_id: int | None
     due: date | None
     created_at: int
+    reminded_on: date | None = None
+    escalated_on: date | None = None
+
+    def alerted(self, kind: str, today: date) -> bool:
+        """This kind of alert was already sent today (no write needed to know)."""
+        return (self.reminded_on if kind == rules.REMIND else self.escalated_on) == today
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 async def open_cases(db: Database) -> list[OpenCase]:
     """Cases whose deadline runs (mới, đang xử lý)."""
     rows = await db.fetch_all(
-        "SELECT id, category, unit, holder_id, due_date, created_at FROM comments"
-        " WHERE case_state IN ('moi', 'dang_xu_ly') AND status != 'deleted' ORDER BY id"
+        "SELECT id, category, unit, holder_id, due_date, created_at, reminded_on, escalated_on"
+        " FROM comments WHERE case_state IN ('moi', 'dang_xu_ly') AND status != 'deleted'"
+        " ORDER BY id"
     )
     return [
-        OpenCase(int(r[0]), r[1], r[2], r[3], date.fromisoformat(r[4]) if r[4] else None, int(r[5]))
+        OpenCase(int(r[0]), r[1], r[2], r[3], _day(r[4]), int(r[5]), _day(r[6]), _day(r[7]))
         for r in rows
     ]
 

@@ -144,7 +144,10 @@ class CaseReminder:
         for case in await cases.open_cases(self.svc.db):
             due = case.due or policy.due_for(case.created_at, case.category)
             kind = rules.alert_for(due, today, policy.calendar, policy.remind_days)
-            if kind is None or not await cases.take_alert(self.svc.db, case.id, kind, today, now):
+            if kind is None or case.alerted(kind, today):
+                continue
+            # take_alert re-checks in the database: two passes never send the same alert.
+            if not await cases.take_alert(self.svc.db, case.id, kind, today, now):
                 continue
             if kind == rules.REMIND:
                 await self._remind(case, due)
