@@ -223,19 +223,19 @@ def intake_of(svc: Services, draft: Draft, now: int) -> rules.Intake:
     )
 
 
-async def receipt_lines(svc: Services, case_id: int) -> str:
+def receipt_lines(svc: Services, case: rules.Intake) -> str:
     """The receipt's case lines: category, place, due day (dd/mm/yyyy)."""
-    case = await cases.get(svc.db, case_id)
     policy = actions.policy(svc)
     lines = [f"\n🏷 Lĩnh vực: <b>{escape(case.category)}</b>"]
     if case.unit:
         lines.append(f"📍 Địa bàn: {escape(case.unit)}")
     if case.photo_file_id:
         lines.append("📷 Kèm 1 ảnh")
-    lines.append(
-        f"⏰ Hạn trả lời: <b>{rules.format_day(case.due_or(policy))}</b>"
-        f" ({policy.days_for(case.category)} ngày làm việc)"
-    )
+    if case.due is not None:
+        lines.append(
+            f"⏰ Hạn trả lời: <b>{rules.format_day(case.due)}</b>"
+            f" ({policy.days_for(case.category)} ngày làm việc)"
+        )
     if case.allow_publish:
         lines.append("🌐 Bạn cho phép công bố ẩn danh câu hỏi cùng câu trả lời.")
     return "\n".join(lines)

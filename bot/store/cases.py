@@ -94,9 +94,11 @@ async def _one(conn: aiosqlite.Connection, case_id: int) -> Case:
 
 
 async def get(db: Database, case_id: int) -> Case:
-    """One case; NotFound if absent or deleted."""
-    async with db.snapshot() as conn:
-        return await _one(conn, case_id)
+    """One case; NotFound if absent or deleted (one SELECT: one trip to the database)."""
+    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM comments WHERE id = ?", (case_id,))
+    if row is None or row[18] == "deleted":
+        raise NotFound(f"Không tìm thấy ý kiến #{case_id}.")
+    return _case(row)
 
 
 async def of_user(db: Database, user_id: int, limit: int = 10) -> list[Case]:

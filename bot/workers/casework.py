@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,9 @@ from bot.services import Services
 from bot.store import case_office, cases
 
 log = logging.getLogger(__name__)
+# A chat found not to be a forum is asked again after this many seconds: an admin may
+# turn topics on while the bot runs.
+FORUM_RECHECK = 600.0
 
 
 class CaseRouter:
@@ -36,20 +40,25 @@ class CaseRouter:
     def __init__(self, app: Any, svc: Services) -> None:
         self.app = app
         self.svc = svc
-        self._forum: dict[int, bool] = {}
+        self._forum: dict[int, tuple[bool, float]] = {}  # chat → (is forum, recheck at)
         self._lock = asyncio.Lock()
 
     async def _is_forum(self, chat_id: int) -> bool:
+        """Whether a chat is a forum supergroup, asked once per chat (and again at most
+        every FORUM_RECHECK seconds after a failed getChat); private chats never are."""
+        if chat_id > 0:
+            return False
         known = self._forum.get(chat_id)
-        if known is None:
-            try:
-                chat = await self.app.bot.get_chat(chat_id)
-                known = bool(getattr(chat, "is_forum", False))
-            except TelegramError as exc:
-                log.warning("could not read admin chat %s: %s", chat_id, exc)
-                return False
-            self._forum[chat_id] = known
-        return known
+        if known is not None and (known[0] or time.monotonic() < known[1]):
+            return known[0]
+        try:
+            chat = await self.app.bot.get_chat(chat_id)
+            is_forum = bool(getattr(chat, "is_forum", False))
+        except TelegramError as exc:
+            log.warning("could not read admin chat %s: %s", chat_id, exc)
+            is_forum = False
+        self._forum[chat_id] = (is_forum, time.monotonic() + FORUM_RECHECK)
+        return is_forum
 
     async def topic(self, chat_id: int, category: str) -> int | None:
         """The category's topic in a forum chat, created on first use (None: no forum,
