@@ -9,7 +9,10 @@ show_preview, attach_photo, intake_of and receipt_lines from here.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import time
+from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
@@ -101,16 +104,24 @@ async def preview_text(svc: Services, draft: Draft) -> str:
     return "\n".join(lines)
 
 
-def preview_markup(svc: Services, draft: Draft) -> InlineKeyboardMarkup:
-    """Category buttons (their names), places, consent, photo removal, Gửi/Sửa/Hủy."""
-    categories = svc.settings.feedback_categories
+@functools.lru_cache(maxsize=64)
+def _category_rows(
+    categories: tuple[str, ...], chosen: str | None
+) -> tuple[tuple[InlineKeyboardButton, ...], ...]:
+    """The category buttons, two per row (cached: PTB objects are immutable and building
+    a dozen costs ~1 ms, on every preview)."""
     buttons = [
-        InlineKeyboardButton(
-            ("✅ " if name == draft.category else "") + name, callback_data=f"ykg:{i}"
-        )
+        InlineKeyboardButton(("✅ " if name == chosen else "") + name, callback_data=f"ykg:{i}")
         for i, name in enumerate(categories)
     ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+
+
+def preview_markup(svc: Services, draft: Draft) -> InlineKeyboardMarkup:
+    """Category buttons (their names), places, consent, photo removal, Gửi/Sửa/Hủy."""
+    rows: list[Sequence[InlineKeyboardButton]] = list(
+        _category_rows(svc.settings.feedback_categories, draft.category)
+    )
     places = [
         InlineKeyboardButton(
             ("✅ " if unit == draft.unit else "📍 ") + unit[:40], callback_data=f"ykd:{i}"
@@ -137,11 +148,24 @@ def preview_markup(svc: Services, draft: Draft) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
+_UNITS_TTL = 60.0  # seconds the places offered are reused (/setunit changes them rarely)
+
+
+async def _units(svc: Services) -> tuple[str, ...]:
+    """The places a citizen may pick: units of approved cadre chats (cached a minute)."""
+    cached = svc.features.get("case_units")
+    if cached is not None and time.monotonic() - cached[0] < _UNITS_TTL:
+        return cached[1]
+    units = tuple((await subs.list_units(svc.db))[:MAX_UNITS])
+    svc.features["case_units"] = (time.monotonic(), units)
+    return units
+
+
 async def show_preview(update: Update, context: Context, draft: Draft) -> None:
     """Send the preview (the previous one loses its buttons)."""
     svc = services(context)
     if not draft.units:
-        draft.units = tuple((await subs.list_units(svc.db))[:MAX_UNITS])
+        draft.units = await _units(svc)
     chat = update.effective_chat
     assert chat is not None
     if draft.preview_id is not None:

@@ -197,8 +197,12 @@ class CaseReminder:
                 log.exception("case reminder pass failed")
 
     async def start(self, app: Any) -> None:
-        """Starter hook: backfill due days of older comments, then run passes."""
-        await cases.backfill_due_dates(self.svc.db, actions.policy(self.svc))
+        """Starter hook: load this year's holidays (the lunar maths takes ~0.5 s: not on
+        a citizen's first preview), backfill due days of older comments, run passes."""
+        policy = actions.policy(self.svc)
+        today = datetime.fromtimestamp(self.clock(), policy.tz).date()
+        await asyncio.to_thread(policy.calendar.add_workdays, today, 40)
+        await cases.backfill_due_dates(self.svc.db, policy)
         self.task = asyncio.create_task(self._run(), name="case-reminders")
 
     async def stop(self) -> None:
