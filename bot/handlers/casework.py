@@ -1,7 +1,8 @@
-"""Casework, the office's side (issue 15): the case lines and [Nhận xử lý] row on the
-moderators' notice, the case card (/hoso) with its state buttons, answers from
-templates (insert, edit, preview, send), reassignment, routing, public answers, the
-case export; and the registration of the whole casework feature.
+"""Casework, the office's side (issue 15): the case card (/hoso) and the case buttons
+(claim, states, answers from templates — insert, edit, preview, send —, public answers);
+and the registration of the whole casework feature. The notice's case lines are in
+bot.handlers.casework_notice, the admins' commands in bot.handlers.casework_admin, the
+citizen's side in bot.handlers.casework_intake.
 
 Rules live in bot.domain.casework and bot.actions.casework; this module is Telegram.
 """
@@ -62,6 +63,7 @@ log = logging.getLogger(__name__)
 CASE_STATE_KEY = "casework_state"
 DRAFT_TTL = 1800  # seconds an answer being prepared from a template is remembered
 ANSWER_MAX = 3000
+MAX_PROMPTS = 200  # "type the edited answer" prompts remembered (oldest dropped first)
 STATE_BUTTONS = (
     (rules.REFUSED, "⛔ Từ chối"),
     (rules.DUPLICATE, "♊ Trùng lặp"),
@@ -110,9 +112,6 @@ class _EditPrompt(filters.MessageFilter):
     def filter(self, message: Message) -> bool:
         ref = message.reply_to_message
         return ref is not None and (message.chat.id, ref.message_id) in self.state.prompts
-
-
-# --------------------------------------------------------------------------- notices
 
 
 # --------------------------------------------------------------------------- the case card
@@ -398,6 +397,8 @@ async def _ask_edit(update: Update, context: Context, case_id: int) -> None:
         ForceReply(selective=True, input_field_placeholder=f"Trả lời ý kiến #{case_id}"),
     )
     state.prompts[(chat.id, prompt.message_id)] = (user.id, case_id)
+    while len(state.prompts) > MAX_PROMPTS:  # unanswered prompts must not pile up
+        state.prompts.pop(next(iter(state.prompts)))
 
 
 @requires("moderate")
