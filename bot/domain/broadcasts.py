@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -147,8 +148,8 @@ class Audience:
         """The stored form."""
         return f"{self.kind}:{self.value}" if self.value else self.kind
 
-    def label_vi(self) -> str:
-        """How the audience is named on screen."""
+    def label_vi(self, unit_names: Mapping[str, str] | None = None) -> str:
+        """How the audience is named on screen (units by name when `unit_names` maps codes)."""
         if self.kind == "all":
             return "tất cả người đăng ký"
         if self.kind == "public":
@@ -156,7 +157,8 @@ class Audience:
         if self.kind == "cadre":
             return "các nhóm cán bộ đã duyệt"
         if self.kind == "unit":
-            return f"nhóm cán bộ của đơn vị {', '.join(self.units)}"
+            names = unit_names or {}
+            return f"nhóm cán bộ của đơn vị {', '.join(names.get(u, u) for u in self.units)}"
         return f"người đăng ký chủ đề {self.value}"
 
 
@@ -582,3 +584,13 @@ def action_report_vi(
     lines = [head]
     lines += [f"  – {escape(op_reason_vi(r))}: {n}" for r, n in reasons]
     return "\n".join(lines)
+
+
+def reminder_body(title: str | None, broadcast_id: int) -> str:
+    """The text of a reminder to chats that have not acknowledged a directive (sent by the
+    [Nhắc lại] button and by the automatic follow-up, issue 16)."""
+    name = html.escape(title or f"bản tin #{broadcast_id}")
+    return (
+        f"🔔 <b>Nhắc lại</b>: đề nghị đồng chí xác nhận đã nhận chỉ đạo «{name}» "
+        f"(#{broadcast_id}) bằng nút bên dưới."
+    )

@@ -44,7 +44,7 @@ from bot.handlers.base import (
 )
 from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import Services
-from bot.store import drafts, message_ops, outbox
+from bot.store import drafts, message_ops, outbox, polls, units
 from bot.store import subscriptions as subs
 from bot.workers.dispatcher import Dispatcher, ack_markup, summary_text
 
@@ -88,10 +88,11 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
     audience = rules.parse_audience(b.audience)
     count = await subs.count_recipients(svc.db, audience)
     kind = rules.KIND_LABELS_VI.get(b.kind, b.kind)
+    unit_names = await units.names_by_code(svc.db)  # units are shown by name (issue 16)
     text = (
         f"👆 Xem trước {kind.lower()} #{b.id} ({len(b.parts)} tin nhắn),"
         " đúng như người nhận sẽ thấy.\n"
-        f"Đối tượng: <b>{html.escape(audience.label_vi())}</b>\n"
+        f"Đối tượng: <b>{html.escape(audience.label_vi(unit_names))}</b>\n"
         f"Số cuộc trò chuyện sẽ nhận: <b>{count}</b>"
     )
     if b.scheduled_at:
@@ -110,8 +111,8 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
         )
     else:
         rows.append([button("Mọi nhóm cán bộ", "cadre")])
-    units = await subs.list_units(svc.db)
-    unit_buttons = [button(f"Đơn vị {u}", f"unit:{u}") for u in units[:8]]
+    codes = await subs.list_units(svc.db)
+    unit_buttons = [button(unit_names.get(u, f"Đơn vị {u}"), f"unit:{u}") for u in codes[:8]]
     rows.extend(unit_buttons[i : i + 2] for i in range(0, len(unit_buttons), 2))
     if b.kind == "announcement":
         topic_buttons = [button(f"Chủ đề {t}", f"topic:{t}") for t in svc.settings.topics[:6]]
@@ -535,6 +536,9 @@ async def edit_button(update: Update, context: Context) -> int:
     """[Sửa]: ask for the new text of a sent broadcast."""
     bid = _id_from(update)
     await drafts.get_broadcast(services(context).db, bid)
+    if await polls.poll_of_broadcast(services(context).db, bid) is not None:
+        # Telegram cannot edit a sent poll (issue 16): only stop or recall it.
+        raise InvalidInput("Không sửa được khảo sát đã gửi; có thể đóng hoặc thu hồi.")
     _user_data(context)["bc_edit"] = bid
     await answer_query(update)
     await reply(
