@@ -5,6 +5,8 @@ python3 tasks.py run     # install Loa into .venv and start the bot (needs LOA_B
 python3 tasks.py test    # install Loa with its dev tools into .venv and run the test suite
 python3 tasks.py lint    # ruff check + ruff format --check + mypy on the bot package
 python3 tasks.py bench   # run the benchmark scripts under bench/
+python3 tasks.py docs    # rewrite README's settings/commands tables and .env.example
+python3 tasks.py loa ARGS  # run any `loa` sub-command from the venv
 """
 
 from __future__ import annotations
@@ -69,6 +71,10 @@ def main(argv: list[str]) -> int:
         for script in sorted((ROOT / "bench").glob("*.py")):
             if not script.name.startswith("_"):
                 _run([str(PYTHON), "-m", f"bench.{script.stem}", *rest])
+        return 0
+    if task == "docs":
+        _ensure_venv("dev")
+        _run([str(PYTHON), "-m", "bot.docs"])
         return 0
     if task == "loa":
         _ensure_venv("dev")

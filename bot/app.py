@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.handlers import admin, articles, broadcasts, common, feedback, menus
+from bot.handlers import admin, articles, broadcasts, common, feedback, menus, subscriptions
 from bot.services import CommandInfo, Services
 from bot.store import people
 from bot.store.db import Database
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 CORE_COMMANDS = [
     CommandInfo("start", "Bắt đầu, lời chào"),
-    CommandInfo("help", "Danh sách các lệnh"),
+    CommandInfo("help", "Danh sách các lệnh", aliases=("trogiup",)),
 ]
 
 
@@ -102,7 +102,15 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
 
     # /start last among commands so deep-link prefixes registered above are known.
     app.add_handler(CommandHandler("start", common.make_start(start_payloads)))
-    app.add_handler(CommandHandler("help", common.help_command))
+    app.add_handler(CommandHandler(["help", "trogiup"], common.help_command))
+    # Rough edges (issue 11): /start's buttons run these commands' handlers.
+    start_buttons = {
+        "tin": articles.news,
+        "dangky": subscriptions.subscribe_command,
+        "ykien": feedback.ykien_command,
+        "help": common.help_command,
+    }
+    app.add_handler(CallbackQueryHandler(common.make_start_button(start_buttons), pattern=r"^st:"))
 
     # Fallbacks: unknown commands, stray private messages, buttons nobody knows.
     app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))

@@ -32,3 +32,44 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "python3 tasks.py test" in README
     assert "python3 tasks.py test" in ci
+
+
+def test_generated_tables_are_current() -> None:
+    """README's settings and commands tables and .env.example come from the code:
+    after adding a setting or a command run `python3 tasks.py docs`."""
+    from bot.docs import env_example, expected_readme
+
+    assert expected_readme(README) == README, "README tables stale: run python3 tasks.py docs"
+    assert env_example() == ENV_EXAMPLE, ".env.example stale: run python3 tasks.py docs"
+
+
+def test_every_setting_has_its_own_description() -> None:
+    descriptions = [f.description for f in Settings.model_fields.values()]
+    assert all(descriptions), "every Settings field needs description="
+    repeated = {d for d in descriptions if descriptions.count(d) > 1}
+    assert not repeated, f"settings share a description: {repeated}"
+
+
+def test_every_listed_command_is_handled() -> None:
+    """Each name /help and the menus show (and each alias) reaches a CommandHandler."""
+    from telegram.ext import CommandHandler, ConversationHandler
+
+    app = build_application(load_settings(bot_token="1:x", _env_file=None))
+    handled: set[str] = set()
+    for group in app.handlers.values():
+        for handler in group:
+            inner = [handler]
+            if isinstance(handler, ConversationHandler):
+                inner = [*handler.entry_points, *handler.fallbacks]
+            for h in inner:
+                if isinstance(h, CommandHandler):
+                    handled |= set(h.commands)
+    for info in app.bot_data["services"].commands:
+        for name in (info.name, *info.aliases):
+            assert name in handled, f"/{name} is listed but no handler answers it"
+
+
+def test_readme_run_line_pastes_into_a_shell() -> None:
+    """No <placeholders> a shell would read as redirections in the set-up commands."""
+    block = README.split("## Set-up", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    assert "<" not in block and ">" not in block, block

@@ -10,6 +10,8 @@ closing open tags at the end of a part and reopening them in the next.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import html
 import re
 from dataclasses import dataclass
@@ -107,7 +109,7 @@ def parse_chat_id(raw: str) -> int:
         raise InvalidInput("Mã nhóm phải là số, ví dụ -1001234567890.")
     value = int(raw)
     if len(digits) > 19 or abs(value) > _MAX_ID or value == 0:
-        raise InvalidInput("Mã nhóm không hợp lệ (quá lớn). Xem mã đúng bằng /subscribers.")
+        raise InvalidInput("Mã nhóm không hợp lệ (quá lớn). Xem mã đúng bằng /dsdangky.")
     return value
 
 
@@ -147,8 +149,8 @@ class Audience:
         """The stored form."""
         return f"{self.kind}:{self.value}" if self.value else self.kind
 
-    def label_vi(self) -> str:
-        """How the audience is named on screen."""
+    def label_vi(self, topic_names: Mapping[str, str] | None = None) -> str:
+        """How the audience is named on screen (topics by their Vietnamese names)."""
         if self.kind == "all":
             return "tất cả người đăng ký"
         if self.kind == "public":
@@ -157,7 +159,7 @@ class Audience:
             return "các nhóm cán bộ đã duyệt"
         if self.kind == "unit":
             return f"nhóm cán bộ của đơn vị {', '.join(self.units)}"
-        return f"người đăng ký chủ đề {self.value}"
+        return f"người đăng ký chủ đề {(topic_names or {}).get(self.value, self.value)}"
 
 
 def parse_audience(key: str) -> Audience:

@@ -335,7 +335,7 @@ def parse_export_args(text: str) -> ExportArgs:
         else:
             days.append(parse_day(word))
     if len(days) > 2:
-        raise InvalidInput("Cú pháp: /export [từ ngày] [đến ngày] [tatca]")
+        raise InvalidInput("Cú pháp: /xuatykien [từ ngày] [đến ngày] [tatca]")
     start = days[0] if days else None
     end = days[1] if len(days) > 1 else None
     return ExportArgs(start, end, include_all)

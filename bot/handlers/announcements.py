@@ -57,9 +57,9 @@ TEXT, WHEN, EDIT = range(3)
 ASK_TEXT = (
     "✍️ Gửi nội dung thông báo trong tin nhắn tiếp theo.\n"
     "Định dạng HTML của Telegram: &lt;b&gt;đậm&lt;/b&gt;, &lt;i&gt;nghiêng&lt;/i&gt;, "
-    '&lt;a href="https://…"&gt;liên kết&lt;/a&gt;. Gõ /cancel để hủy.'
+    '&lt;a href="https://…"&gt;liên kết&lt;/a&gt;. Gõ /huy để hủy.'
 )
-USAGE_BROADCAST = "Cú pháp: /broadcast &lt;số bản tin&gt;, xem /broadcasts."
+USAGE_BROADCAST = "Cú pháp: /xembantin &lt;số bản tin&gt;, xem /bantin."
 APPROVAL_REQUESTED = "🔐 Bản tin #{id} sẽ tới nhóm cán bộ: đã chuyển quản trị viên duyệt."
 
 
@@ -91,7 +91,7 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
     text = (
         f"👆 Xem trước {kind.lower()} #{b.id} ({len(b.parts)} tin nhắn),"
         " đúng như người nhận sẽ thấy.\n"
-        f"Đối tượng: <b>{html.escape(audience.label_vi())}</b>\n"
+        f"Đối tượng: <b>{html.escape(audience.label_vi(svc.settings.topic_names))}</b>\n"
         f"Số cuộc trò chuyện sẽ nhận: <b>{count}</b>"
     )
     if b.scheduled_at:
@@ -114,7 +114,10 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
     unit_buttons = [button(f"Đơn vị {u}", f"unit:{u}") for u in units[:8]]
     rows.extend(unit_buttons[i : i + 2] for i in range(0, len(unit_buttons), 2))
     if b.kind == "announcement":
-        topic_buttons = [button(f"Chủ đề {t}", f"topic:{t}") for t in svc.settings.topics[:6]]
+        topic_buttons = [
+            button(f"Chủ đề: {svc.settings.topic_name(t)}", f"topic:{t}")
+            for t in svc.settings.topics[:6]
+        ]
         rows.extend(topic_buttons[i : i + 2] for i in range(0, len(topic_buttons), 2))
     rows.append(
         [
@@ -175,7 +178,7 @@ async def announce_text(update: Update, context: Context) -> int | None:
     try:
         await _new_announcement(update, context, message.text if message and message.text else "")
     except InvalidInput as exc:
-        await reply(update, f"{exc.user_message}\nHãy gửi lại nội dung đã sửa, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nHãy gửi lại nội dung đã sửa, hoặc /huy.")
         return TEXT
     return ConversationHandler.END
 
@@ -237,7 +240,7 @@ async def _start_sending(
     if when is not None and when > clock.now():
         return (
             f"⏰ Đã hẹn gửi bản tin #{b.id} lúc {clock.format_local(when, svc.settings.tz)} "
-            f"đến {total} cuộc trò chuyện. Dừng: /broadcast {b.id}"
+            f"đến {total} cuộc trò chuyện. Dừng: /xembantin {b.id}"
         )
     if b.report_chat_id is not None and total:
         try:
@@ -260,6 +263,7 @@ async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> None
         markup = ack_markup(b.id) if b.with_ack and i == len(b.parts) - 1 else None
         await context.bot.send_message(admin_chat, part, reply_markup=markup)
     audience = rules.parse_audience(b.audience)
+    names = svc.settings.topic_names
     count = await subs.count_recipients(svc.db, audience)
     keyboard = InlineKeyboardMarkup(
         [
@@ -277,7 +281,7 @@ async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> None
     await context.bot.send_message(
         admin_chat,
         f"🔐 {html.escape(who)} đề nghị gửi bản tin #{b.id} (ở trên) tới "
-        f"<b>{html.escape(audience.label_vi())}</b> ({count} cuộc trò chuyện).{when}\n"
+        f"<b>{html.escape(audience.label_vi(names))}</b> ({count} cuộc trò chuyện).{when}\n"
         "Cần một quản trị viên duyệt.",
         reply_markup=keyboard,
     )
@@ -357,7 +361,7 @@ async def schedule_button(update: Update, context: Context) -> int:
     await reply(
         update,
         "⏰ Nhập thời gian gửi dạng dd/mm/yyyy hh:mm (giờ Việt Nam), ví dụ "
-        f"{clock.format_local(clock.now() + 3600, svc.settings.tz)}. /cancel để hủy.",
+        f"{clock.format_local(clock.now() + 3600, svc.settings.tz)}. /huy để hủy.",
     )
     return WHEN
 
@@ -378,7 +382,7 @@ async def schedule_text(update: Update, context: Context) -> int:
         await reply(update, exc.user_message)
         return ConversationHandler.END
     except InvalidInput as exc:
-        await reply(update, f"{exc.user_message}\nNhập lại, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nNhập lại, hoặc /huy.")
         return WHEN
     _user_data(context).pop("bc_at", None)
     return ConversationHandler.END
@@ -469,7 +473,7 @@ async def broadcasts_command(update: Update, context: Context) -> None:
         )
     if len(lines) == 1:
         lines.append("Chưa có bản tin nào.")
-    lines.append("Chi tiết: /broadcast &lt;số&gt;")
+    lines.append("Chi tiết: /xembantin &lt;số&gt;")
     for text in pack_html_lines(lines):
         await reply(update, text)
 
@@ -538,7 +542,7 @@ async def edit_button(update: Update, context: Context) -> int:
     _user_data(context)["bc_edit"] = bid
     await answer_query(update)
     await reply(
-        update, f"✏️ Gửi nội dung mới cho bản tin #{bid} (cùng số tin nhắn). /cancel để hủy."
+        update, f"✏️ Gửi nội dung mới cho bản tin #{bid} (cùng số tin nhắn). /huy để hủy."
     )
     return EDIT
 
@@ -558,7 +562,7 @@ async def edit_text(update: Update, context: Context) -> int:
         if len(parts) != len(b.parts):
             raise InvalidInput(f"Nội dung mới phải vừa {len(b.parts)} tin nhắn như bản cũ.")
     except (InvalidInput, NotFound) as exc:
-        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /huy.")
         return EDIT
     actor = await _actor(update, context)
     chat = update.effective_chat

@@ -94,7 +94,7 @@ async def _notice_text(svc: Services, c: store.Comment, footer: str = "") -> str
     parts.append(f"Trạng thái: <b>{escape(c.status_vi)}</b>{footer}")
     if c.answer:
         parts.append(f"↳ Đã trả lời: {escape(_short(c.answer, 500))}")
-    parts.append("↩️ Trả lời (reply) tin nhắn này để gửi câu trả lời cho người gửi.")
+    parts.append("↩️ Trả lời tin nhắn này để gửi câu trả lời cho người gửi.")
     return "\n".join(parts)
 
 
@@ -296,8 +296,8 @@ async def _ask_answer(update: Update, context: Context, comment_id: int) -> None
     await answer_query(update)
     prompt = await context.bot.send_message(
         chat.id,
-        f"✍️ {escape(user.first_name)}, hãy trả lời (reply) tin nhắn này bằng câu trả lời cho "
-        f"ý kiến <b>#{comment_id}</b>. Gõ /cancel để thôi.",
+        f"✍️ {escape(user.first_name)}, hãy trả lời tin nhắn này bằng câu trả lời cho "
+        f"ý kiến <b>#{comment_id}</b>. Gõ /huy để thôi.",
         reply_markup=ForceReply(input_field_placeholder=f"Trả lời ý kiến #{comment_id}"),
     )
     await store.add_notice(svc.db, chat.id, prompt.message_id, comment_id)
