@@ -41,8 +41,7 @@ class Settings(BaseSettings):
     )
     admin_chat_id: int | None = Field(
         None,
-        description="Group where moderators and admins work (notifications, approvals);"
-        " optional.",
+        description="Group where moderators and admins work (notifications, approvals); optional.",
     )
     db_path: Path = Field(
         Path("data/loa.db"),
@@ -153,8 +152,7 @@ class Settings(BaseSettings):
         7,
         ge=1,
         le=365,
-        description="How many daily backups to keep in LOA_BACKUP_DIR (older ones are"
-        " deleted).",
+        description="How many daily backups to keep in LOA_BACKUP_DIR (older ones are deleted).",
     )
     backup_time: str = Field(
         "03:00",

@@ -10,10 +10,9 @@ closing open tags at the end of a part and reopening them in the next.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -159,7 +158,8 @@ class Audience:
             return "các nhóm cán bộ đã duyệt"
         if self.kind == "unit":
             return f"nhóm cán bộ của đơn vị {', '.join(self.units)}"
-        return f"người đăng ký chủ đề {(topic_names or {}).get(self.value, self.value)}"
+        topic = self.value or ""
+        return f"người đăng ký chủ đề {(topic_names or {}).get(topic, topic)}"
 
 
 def parse_audience(key: str) -> Audience:

@@ -46,7 +46,10 @@ COMMANDS = [
         permission="admin",
     ),
     CommandInfo(
-        "nhatky", "Nhật ký thao tác quản trị: /nhatky [số dòng]", aliases=("audit",), permission="admin"
+        "nhatky",
+        "Nhật ký thao tác quản trị: /nhatky [số dòng]",
+        aliases=("audit",),
+        permission="admin",
     ),
     CommandInfo(
         "thongke",

@@ -541,9 +541,7 @@ async def edit_button(update: Update, context: Context) -> int:
     await drafts.get_broadcast(services(context).db, bid)
     _user_data(context)["bc_edit"] = bid
     await answer_query(update)
-    await reply(
-        update, f"✏️ Gửi nội dung mới cho bản tin #{bid} (cùng số tin nhắn). /huy để hủy."
-    )
+    await reply(update, f"✏️ Gửi nội dung mới cho bản tin #{bid} (cùng số tin nhắn). /huy để hủy.")
     return EDIT
 
 

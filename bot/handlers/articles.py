@@ -17,10 +17,10 @@ import re
 from typing import Any
 
 from telegram import (
-    InlineQueryResultsButton,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InputTextMessageContent,
     Update,
 )

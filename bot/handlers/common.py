@@ -6,7 +6,7 @@ import contextlib
 import html
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from telegram import (
@@ -154,12 +154,14 @@ START_BUTTONS = (
     ("💬 Gửi ý kiến", "ykien"),
     ("❓ Các lệnh", "help"),
 )
-StartButtonHandler = Callable[[Update, Context], Awaitable[Any]]
+StartButtonHandler = Callable[[Update, Context], Coroutine[Any, Any, Any]]
 
 
 def start_keyboard() -> InlineKeyboardMarkup:
     """The main actions under the welcome; search opens inline mode in this chat."""
-    buttons = [InlineKeyboardButton(label, callback_data=f"st:{cmd}") for label, cmd in START_BUTTONS]
+    buttons = [
+        InlineKeyboardButton(label, callback_data=f"st:{cmd}") for label, cmd in START_BUTTONS
+    ]
     buttons.insert(1, InlineKeyboardButton("🔎 Tìm bài", switch_inline_query_current_chat=""))
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 

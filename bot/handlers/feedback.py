@@ -469,9 +469,7 @@ COMMANDS = [
     CommandInfo(
         "ykiencuatoi", "Xem các ý kiến bạn đã gửi", aliases=("myfeedback",), chats="private"
     ),
-    CommandInfo(
-        "xoadulieu", "Xóa dữ liệu cá nhân của bạn", aliases=("forgetme",), chats="private"
-    ),
+    CommandInfo("xoadulieu", "Xóa dữ liệu cá nhân của bạn", aliases=("forgetme",), chats="private"),
     CommandInfo("choduyet", "Ý kiến chờ duyệt", aliases=("inbox",), permission="moderate"),
     CommandInfo(
         "xuatykien",

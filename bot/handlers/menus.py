@@ -34,10 +34,10 @@ def visible_commands(
     for info in svc.commands:
         if info.chats == ("groups" if private else "private"):
             continue
-        if info.permission is not None:
-            # Staff commands answer only in a private chat or the admin chat.
-            if not (private or admin_chat) or not allows(role, info.permission):
-                continue
+        # Staff commands answer only in a private chat or the admin chat.
+        staff_here = (private or admin_chat) and allows(role, info.permission or "staff")
+        if info.permission is not None and not staff_here:
+            continue
         shown.append(info)
     return shown
 

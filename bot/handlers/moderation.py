@@ -28,6 +28,7 @@ from telegram.ext import (
 from bot.domain import clock
 from bot.domain import feedback as rules
 from bot.domain.errors import LoaError
+from bot.domain.spreadsheets import Format
 from bot.domain.text import clean, escape
 from bot.handlers.base import (
     EXPIRED_BUTTON,
@@ -498,9 +499,14 @@ async def inbox_page(update: Update, context: Context) -> None:
 
 
 async def build_export(
-    svc: Services, start: date | None, end: date | None, include_all: bool
+    svc: Services,
+    start: date | None,
+    end: date | None,
+    include_all: bool,
+    fmt: Format = "csv",
 ) -> tuple[bytes, int]:
-    """The CSV bytes and row count for a period (titles via the articles feature)."""
+    """The file's bytes (.xlsx or CSV) and row count for a period (titles via the
+    articles feature)."""
     lo, hi = rules.day_range(start, end, svc.settings.tz)
     rows = await store.export_rows(svc.db, lo, hi, include_all)
     titles: dict[str, str | None] = {}
@@ -509,7 +515,7 @@ async def build_export(
         if r.article_id and r.article_id not in titles:
             titles[r.article_id] = await _article_title(svc, r.article_id)
         out.append(store.export_line(r, titles.get(r.article_id or ""), svc.settings.tz))
-    return rules.export_csv(out), len(rows)
+    return rules.export_file(out, fmt), len(rows)
 
 
 @requires("admin")
@@ -521,11 +527,11 @@ async def export_command(update: Update, context: Context) -> None:
         await reply(update, "Dùng lệnh này trong nhóm quản trị hoặc tin nhắn riêng với Loa.")
         return
     args = rules.parse_export_args(command_text(update))
-    data, count = await build_export(svc, args.start, args.end, args.include_all)
+    data, count = await build_export(svc, args.start, args.end, args.include_all, args.fmt)
     today = date.today()
     name = (
         f"y-kien_{(args.start or date(2000, 1, 1)).isoformat()}_"
-        f"{(args.end or today).isoformat()}{'_tatca' if args.include_all else ''}.csv"
+        f"{(args.end or today).isoformat()}{'_tatca' if args.include_all else ''}.{args.fmt}"
     )
     period = (
         f"từ {args.start.strftime('%d/%m/%Y') if args.start else 'đầu'} "
@@ -542,5 +548,6 @@ async def export_command(update: Update, context: Context) -> None:
         chat.id,
         document=data,
         filename=name,
-        caption=f"📊 {count} ý kiến {period}; {scope}. Thông tin cá nhân đã được che.",
+        caption=f"📊 {count} ý kiến {period}; {scope}. Thông tin cá nhân đã được che."
+        + ("" if args.fmt == "csv" else " Cần tệp CSV: thêm <code>csv</code> vào lệnh."),
     )
