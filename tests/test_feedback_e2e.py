@@ -239,7 +239,7 @@ async def test_answer_button_in_private_without_admin_chat(
     admin = fake.users[ADMIN_ID]
     last = _after(ADMIN_ID, fake)
     fake.press_button(ADMIN_ID, admin, notice.message_id, "ykm:t:1")
-    prompt = await fake.wait_for_message(ADMIN_ID, contains="trả lời (reply)", after=last)
+    prompt = await fake.wait_for_message(ADMIN_ID, contains="hãy trả lời tin nhắn này", after=last)
     before = _after(chat, fake)
     fake.send_text(ADMIN_ID, admin, "Thứ Bảy tuần này tại trạm y tế.", reply_to=prompt)
     got = await fake.wait_for_message(chat, contains="Thứ Bảy tuần này", after=before)

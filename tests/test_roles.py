@@ -56,7 +56,8 @@ async def test_grant_then_revoke_records_audit_and_refreshes_menu(
     await fake.wait_for_message(1001, contains="biên tập viên")
     menu = await fake.wait_for(lambda: fake.my_commands({"type": "chat", "chat_id": 1001}))
     names = {c["command"] for c in menu}
-    assert "admins" in names and "grant" not in names and "stats" not in names
+    assert "canbo" in names and "capquyen" not in names and "thongke" not in names
+    assert "napbai" in names and not names & {"admins", "grant", "reload"}  # no aliases
     assert await bot.svc.may(1001, "content")
 
     text = await say(fake, OWNER, "/revoke_role 1001", "Chủ")

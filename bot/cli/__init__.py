@@ -166,7 +166,8 @@ class _Version(argparse.Action):
             number = version("loa")
         except PackageNotFoundError:  # running from a source tree that is not installed
             number = "unknown (not installed)"
-        parser.exit(message=f"loa {number}\n")
+        print(f"loa {number}")
+        parser.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
