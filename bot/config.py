@@ -224,10 +224,10 @@ class Settings(BaseSettings):
         " `;` (a topic without a name is shown by its label).",
     )
     sender_line: str = Field(
-        "📢 Ban Tuyên giáo",
+        "",
         max_length=200,
-        description="First line of every announcement and directive (the office's name,"
-        " e.g. `📢 Ban Tuyên giáo Thành ủy Lạng Sơn`); empty = no sender line.",
+        description="Bold first line of every announcement, naming the office (e.g."
+        " `📢 Ban Tuyên giáo Thành ủy Lạng Sơn`); empty = no sender line.",
     )
 
     @field_validator("topics", mode="before")

@@ -465,12 +465,20 @@ def _tag_name(raw: str) -> str:
     return match[1].lower()
 
 
-def prepare_text(source: str, limit: int = TELEGRAM_TEXT_LIMIT) -> tuple[str, list[str]]:
-    """Validate and split: (normalised HTML, message parts); errors are HTML-safe."""
+def prepare_text(
+    source: str, limit: int = TELEGRAM_TEXT_LIMIT, *, sender: str = ""
+) -> tuple[str, list[str]]:
+    """Validate and split: (normalised HTML, message parts); errors are HTML-safe.
+
+    `sender` (LOA_SENDER_LINE, e.g. "📢 Ban Tuyên giáo Thành ủy Lạng Sơn") heads the
+    first part in bold, so recipients see who speaks; empty: no sender line.
+    """
     try:
         body = validate_html(source)
     except InvalidInput as exc:
         raise InvalidInput(escape(exc.user_message)) from None
+    if sender.strip() and not body.startswith(f"<b>{escape(sender.strip())}</b>\n"):
+        body = f"<b>{escape(sender.strip())}</b>\n\n{body}"
     return body, split_html(body, limit)
 
 
@@ -517,13 +525,30 @@ def ack_label(count: int) -> str:
 
 
 def progress_text(
-    broadcast_id: int, sent: int, done: int, total: int, elapsed: float, *, finished: bool
+    broadcast_id: int,
+    sent: int,
+    done: int,
+    total: int,
+    elapsed: float,
+    *,
+    finished: bool,
+    stopped: bool = False,
 ) -> str:
-    """The admin's progress line: sent/total, rate and estimated time left."""
+    """The admin's progress line: sent/total, rate and estimated time left; once finished,
+    a final state ("Đã gửi xong …" / "Đã dừng …") so it never stays on "Đang gửi"."""
     rate = done / elapsed if elapsed > 0 else 0.0
     left = total - done
+    if finished and stopped:
+        return (
+            f"⏹ Đã dừng bản tin #{broadcast_id}: {sent}/{total} cuộc trò chuyện đã nhận"
+            " trước khi dừng."
+        )
     if finished:
-        return f"✅ Bản tin #{broadcast_id}: đã xử lý xong {done}/{total} ({sent} đã gửi)."
+        not_sent = f", {total - sent} không gửi được" if total > sent else ""
+        return (
+            f"✅ Đã gửi xong bản tin #{broadcast_id}: {sent}/{total} cuộc trò chuyện đã nhận"
+            f"{not_sent} ({_duration_vi(elapsed)})."
+        )
     eta = _duration_vi(left / rate) if rate > 0 else "đang tính"
     return (
         f"📤 Đang gửi bản tin #{broadcast_id}: {sent}/{total} đã gửi, "

@@ -40,6 +40,19 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def shorten(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters, cut at a word boundary with "…" (a Vietnamese
+    syllable is a word: cutting inside one makes another word, or none)."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    if not text[limit - 1].isspace():
+        cut = max(head.rfind(" "), head.rfind("\n"))
+        if cut > 0:
+            head = head[:cut]
+    return head.rstrip(" \n,;:–-") + "…"
+
+
 def utf16_len(text: str) -> int:
     """Length in UTF-16 code units, the unit Telegram counts message length in."""
     return len(text.encode("utf-16-le")) // 2

@@ -32,7 +32,7 @@ from bot.domain import broadcasts as rules
 from bot.domain import clock
 from bot.domain.broadcasts import parse_id
 from bot.domain.errors import InvalidInput, NotFound
-from bot.domain.text import pack_html_lines
+from bot.domain.text import pack_html_lines, shorten
 from bot.handlers.base import (
     Context,
     answer_query,
@@ -141,7 +141,7 @@ async def send_preview(context: Context, chat_id: int, b: drafts.Broadcast) -> N
 
 async def _new_announcement(update: Update, context: Context, source: str) -> None:
     svc = services(context)
-    body, parts = rules.prepare_text(source)
+    body, parts = rules.prepare_text(source, sender=svc.settings.sender_line)
     user, chat = update.effective_user, update.effective_chat
     assert chat is not None
     bid = await drafts.create_draft(
@@ -251,7 +251,10 @@ async def _start_sending(
         except TelegramError as exc:
             log.warning("no progress message for %s: %s", b.id, exc)
     _dispatcher(context).wake()
-    return f"📤 Đang gửi bản tin #{b.id} đến {total} cuộc trò chuyện."
+    return (
+        f"📤 Đã bắt đầu gửi bản tin #{b.id} đến {total} cuộc trò chuyện; tiến độ ở tin nhắn"
+        f" bên dưới. Dừng: /xembantin {b.id}"
+    )
 
 
 async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> None:
@@ -321,6 +324,15 @@ async def _confirm(update: Update, context: Context, when: int | None) -> None:
         await _request_approval(update, context, b, actor)
         return
     await answer_query(update)
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        # The draft's control message becomes the summary: its buttons (audience, [Gửi
+        # ngay], [Hủy]) would now act on a broadcast that is already on its way.
+        try:
+            await query.edit_message_text(message, reply_markup=None)
+            return
+        except TelegramError as exc:
+            log.info("control message of #%s not edited: %s", b.id, exc)
     await reply(update, message)
 
 
@@ -461,7 +473,7 @@ async def broadcasts_command(update: Update, context: Context) -> None:
     for b in await drafts.recent_broadcasts(svc.db, 15):
         stats = await drafts.broadcast_stats(svc.db, b.id)
         sent = stats.counts.get(rules.SENT, 0)
-        title = html.escape((b.title or rules.visible_text(b.body))[:40])
+        title = html.escape(shorten(b.title or rules.visible_text(b.body), 40))
         when = (
             f" — gửi lúc {clock.format_local(b.scheduled_at, svc.settings.tz)}"
             if b.auto and b.state == rules.B_AWAITING and b.scheduled_at
@@ -556,7 +568,8 @@ async def edit_text(update: Update, context: Context) -> int:
         b = await drafts.get_broadcast(svc.db, bid)
         if b.kind == "directive" and b.title:
             raise InvalidInput("Chỉ đạo được sửa trong tệp nội dung, không sửa tại đây.")
-        body, parts = rules.prepare_text(message.text or "" if message else "")
+        sender = svc.settings.sender_line if b.kind == "announcement" else ""
+        body, parts = rules.prepare_text(message.text or "" if message else "", sender=sender)
         if len(parts) != len(b.parts):
             raise InvalidInput(f"Nội dung mới phải vừa {len(b.parts)} tin nhắn như bản cũ.")
     except (InvalidInput, NotFound) as exc:

@@ -31,7 +31,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, InlineQueryHandle
 from bot.domain import clock
 from bot.domain.articles import SLUG
 from bot.domain.figures import Figure, card_figures
-from bot.domain.text import escape, pack_html_lines, split_for_telegram
+from bot.domain.text import escape, pack_html_lines, shorten, split_for_telegram
 from bot.handlers.base import (
     Context,
     answer_query,
@@ -189,7 +189,7 @@ def _list_keyboard(
 ) -> InlineKeyboardMarkup:
     rows = []
     for n, item in enumerate(items, start=first_number):
-        label = item.title if len(item.title) <= 45 else item.title[:44] + "…"
+        label = shorten(item.title, 45)
         rows.append([InlineKeyboardButton(f"{n}. {label}", callback_data=f"ar:o:{item.id}")])
     buttons = []
     if page > 0:
@@ -252,7 +252,7 @@ async def _search_page(
             None,
         )
     result = await store.search(svc.db, query, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
-    shown = escape(query if len(query) <= 60 else query[:59] + "…")
+    shown = escape(shorten(query, 60))
     if result.total == 0:
         return (
             f"🔎 Không tìm thấy bài viết nào cho «{shown}».\n"
@@ -437,7 +437,7 @@ RELOAD_ERRORS = 50  # broken files listed by /reload (the rest are counted)
 
 
 def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shorten(text, limit)
 
 
 def make_reload(lock: asyncio.Lock) -> Any:

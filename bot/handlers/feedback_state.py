@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 
 from bot.domain import feedback as rules
-from bot.domain.text import escape, pack_html_lines
+from bot.domain.text import escape, pack_html_lines, shorten
 from bot.handlers.base import (
     Context,
     reply,
@@ -167,7 +167,7 @@ async def _reply_blocks(
 
 
 def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return shorten(text, limit)
 
 
 def _deep_link(context: Context, payload: str) -> str:
