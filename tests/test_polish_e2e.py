@@ -133,3 +133,34 @@ def test_shorten_cuts_between_words() -> None:
     assert len(cut) <= 30 and cut.endswith("…")
     assert title.startswith(cut[:-1]) and title[len(cut) - 1] == " "
     assert shorten("ngắn", 30) == "ngắn"
+
+
+async def test_drafts_survive_a_restart(bot_factory: Any, fake: FakeTelegram) -> None:
+    """A citizen's comment (typed, or waiting for [Gửi]) and an admin's announcement
+    being written are still there after the Application stops and starts again."""
+    from tests.harness import stop_bot
+
+    first = await bot_factory()
+    writer = fake.private_chat(fake.user(CITIZEN, "Dân"))
+    confirmer = fake.private_chat(fake.user(CITIZEN + 1, "Hoa"))
+    owner = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
+    fake.send_text(writer, CITIZEN, "/ykien")
+    await fake.wait_for_message(writer, "Mời bạn nhập ý kiến")
+    fake.send_text(confirmer, CITIZEN + 1, "/ykien Đường ở tổ 5 bị ngập khi trời mưa to")
+    review = await fake.wait_for_message(confirmer, "Xem lại ý kiến của bạn")
+    fake.send_text(owner, ADMIN_ID, "/thongbao")
+    await fake.wait_for_message(owner, "Gửi nội dung")
+    await stop_bot(first)
+
+    second = await bot_factory()
+    assert second.app is not first.app
+    last = fake.messages(writer)[-1].message_id
+    fake.send_text(writer, CITIZEN, "Đề nghị sửa đèn chiếu sáng ở ngõ 12 phường Chi Lăng")
+    await fake.wait_for_message(writer, "Xem lại ý kiến của bạn", after=last)
+    fake.press_button(confirmer, CITIZEN + 1, review.message_id, "ykc:s")
+    await fake.wait_for_message(confirmer, "Đã nhận ý kiến", after=review.message_id - 1)
+    last = fake.messages(owner)[-1].message_id
+    fake.send_text(owner, ADMIN_ID, "Lịch tiếp công dân tháng này")
+    await fake.wait_for_message(owner, "Số cuộc trò chuyện sẽ nhận", after=last)
+    rows = await second.svc.db.fetch_all("SELECT text_masked FROM comments")
+    assert [r[0] for r in rows] == ["Đường ở tổ 5 bị ngập khi trời mưa to"]

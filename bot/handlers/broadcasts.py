@@ -151,6 +151,7 @@ def _conversation() -> ConversationHandler[Any]:
         fallbacks=[CommandHandler(["huy", "cancel"], cancel_command)],
         allow_reentry=True,
         name="announce",
+        persistent=True,  # an announcement being written survives a restart (issue 11)
     )
 
 

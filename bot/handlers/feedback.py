@@ -228,7 +228,7 @@ async def _take_text(
         state.drafts.pop(user.id, None)
         await reply(update, exc.user_message)
         return
-    draft.stage, draft.text, draft.at = "confirm", text, time.monotonic()
+    draft.stage, draft.text, draft.at = "confirm", text, time.time()
     masked = rules.mask(text)
     title = await _article_title(svc, draft.article_id)
     about = f"\n📰 {_article_label(draft.article_id, title)}" if draft.article_id else ""
@@ -281,7 +281,7 @@ async def confirm_button(update: Update, context: Context) -> None:
         await reply(update, "Đã hủy, ý kiến chưa được gửi. Gõ /ykien khi bạn muốn gửi ý kiến.")
         return
     if action == "e":
-        draft.stage, draft.at = "text", time.monotonic()
+        draft.stage, draft.at = "text", time.time()
         await answer_query(update)
         await _drop_buttons(update)
         await reply(update, "✏️ Mời bạn gửi lại ý kiến đã sửa (hoặc gõ /huy để thôi).")
@@ -486,7 +486,7 @@ def register(
     start_payloads: dict[str, Any],
 ) -> None:
     """Add the feedback handlers, commands, hooks and the notification worker."""
-    state = FeedbackState()
+    state = FeedbackState(app.user_data)
     app.bot_data[STATE_KEY] = state
     svc.commands.extend(COMMANDS)
     svc.features["feedback_count"] = lambda article_id: feedback_count(svc, article_id)
