@@ -60,6 +60,10 @@ async def _preflight(settings: Settings) -> None:
 
     from bot.tg.transport import AiohttpRequest
 
+    # The database first: a folder that cannot be created or written is one line naming
+    # it, before any connection exists (the Application would leave sessions open).
+    async with Database(settings.db_path):
+        pass
     bot = Bot(settings.token(), base_url=settings.bot_api_url, request=AiohttpRequest())
     try:
         async with bot:

@@ -99,6 +99,8 @@ def describe_os_error(exc: OSError) -> str:
     what = exc.strerror or str(exc)
     if isinstance(exc, PermissionError) and where:
         return f"{where}: {owner_hint(Path(where).parent)}"
+    if isinstance(exc, FileExistsError | NotADirectoryError) and where:
+        return f"{where}: is a file, but a folder is needed there"
     return f"{where}: {what}" if where else what
 
 

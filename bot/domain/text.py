@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable
 
 # Old-style ("hoà", "uỷ") and new-style ("hòa", "ủy") tone placement are both NFC but
-# differ; folding removes the marks entirely so both match (shared/vietnamese-text.md).
+# differ; folding removes the marks entirely so both match (Unicode NFC/NFD, UAX #15).
 _D_MAP = str.maketrans({"đ": "d", "Đ": "D"})
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
