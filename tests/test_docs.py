@@ -73,3 +73,15 @@ def test_readme_run_line_pastes_into_a_shell() -> None:
     """No <placeholders> a shell would read as redirections in the set-up commands."""
     block = README.split("## Set-up", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     assert "<" not in block and ">" not in block, block
+
+
+def test_dockerfile_runtime_stage() -> None:
+    """The image runs as 10001:10001, exposes the webhook port, builds the font cache, and
+    its runtime stage installs nothing (pip and setuptools are removed)."""
+    runtime = (ROOT / "Dockerfile").read_text(encoding="utf-8").split("\nFROM ")[-1]
+    assert "USER 10001:10001" in runtime and "--gid 10001" in runtime
+    assert re.search(r"^EXPOSE 8443$", runtime, re.M)
+    assert "matplotlib.font_manager" in runtime
+    assert "pip uninstall -y -q pip setuptools" in runtime
+    assert "pip install" not in runtime
+    assert "chown -R 10001:10001" in README

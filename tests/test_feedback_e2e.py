@@ -439,7 +439,8 @@ def test_cli_export_feedback_writes_csv(tmp_path: Any, monkeypatch: pytest.Monke
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"), newline="")))
     assert [r[0] for r in rows[1:]] == ["1"]
     assert rows[1][4] == "Ý kiến tháng hai về môi trường"
-    assert main([*args, "--all"]) == 0
+    assert main([*args, "--all"]) == 2  # the file exists: one --force policy
+    assert main([*args, "--all", "--force"]) == 0
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"), newline="")))
     assert [r[0] for r in rows[1:]] == ["1", "2"]
     assert main(["export-feedback", "--from", "hôm qua", "-o", str(out)]) == 2

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.common import UsageError
+
 from bot.cli import ops as cli_ops
 from bot.domain.roles import Role
 from bot.store import staff
@@ -198,4 +200,7 @@ def test_loa_audit_cli_prints_since_date(
     out = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[3] for line in out] == ["a5", "a9"]
     assert out[0].startswith("05/04/2022 09:00\t7\tadmin\ta5\tx")
-    assert cli_ops.cmd_audit(argparse.Namespace(since="5/4/2022", limit=5), settings) == 2
+    # dd/mm/yyyy works as well (one date parser for every command); nonsense is refused.
+    assert cli_ops.cmd_audit(argparse.Namespace(since="05/04/2022", limit=5), settings) == 0
+    with pytest.raises(UsageError):
+        cli_ops.cmd_audit(argparse.Namespace(since="5 tháng 4", limit=5), settings)

@@ -60,10 +60,6 @@ async def _preflight(settings: Settings) -> None:
 
     from bot.tg.transport import AiohttpRequest
 
-    # The database first: a folder that cannot be created or written is one line naming
-    # it, before any connection exists (the Application would leave sessions open).
-    async with Database(settings.db_path):
-        pass
     bot = Bot(settings.token(), base_url=settings.bot_api_url, request=AiohttpRequest())
     try:
         async with bot:
@@ -90,6 +86,10 @@ async def _preflight(settings: Settings) -> None:
             f"LOA_BOT_API_URL: the Bot API at {settings.bot_api_url} answered with an error"
             f" ({exc.message})"
         ) from None
+    # The database before the Application exists: a folder that cannot be created or
+    # written is then one line naming it (a failing Application would leave sessions open).
+    async with Database(settings.db_path):
+        pass
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -176,7 +176,10 @@ class _Version(argparse.Action):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, build Settings once, run the sub-command; errors are one line."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or argparse's usage error (exit 2)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -70,14 +70,17 @@ def add_force(parser: argparse.ArgumentParser) -> None:
 
 
 def output_file(path: str | Path, *, force: bool, option: str = "-o") -> Path:
-    """Check an output file before any work: its folder exists and is writable, it is not
-    a folder, and an existing file is replaced only with --force. UsageError otherwise."""
+    """Check an output file before any work: its folder exists (created if missing) and is
+    writable, it is not a folder, and an existing file is replaced only with --force.
+    UsageError otherwise (an OSError when the folder cannot be created)."""
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"{option} {target}: is a folder; give a file name inside it")
     folder = target.parent if str(target.parent) else Path(".")
+    if not folder.exists():
+        folder.mkdir(parents=True)  # an OSError here is main()'s one line naming the folder
     if not folder.is_dir():
-        raise UsageError(f"{option} {target}: the folder {folder} does not exist")
+        raise UsageError(f"{option} {target}: {folder} is a file, not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"{option} {target}: cannot write in {folder} ({owner_hint(folder)})")
     if target.exists() and not force:

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.cli.common import add_force, command, day, output_file, positive_int
+from bot.cli.common import UsageError, add_force, command, day, output_file, positive_int
 from bot.config import Settings
 from bot.domain import clock
 from bot.services import Services
@@ -98,7 +98,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     dest = Path(args.path)
     if dest.is_dir():
         dest = dest / backup_file_name(time.time(), settings.tz)
-    output_file(dest, force=args.force, option="PATH")
+    output_file(dest, force=getattr(args, "force", False), option="PATH")
     if dest.resolve() == settings.db_path.resolve():
         print("loa: the backup cannot replace the database itself", file=sys.stderr)
         return 1
@@ -227,7 +227,10 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
     since = 0
     if args.since:
-        first: date = args.since
+        try:
+            first: date = args.since if isinstance(args.since, date) else day(args.since)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"--since: {exc}") from None
         since = int(datetime(first.year, first.month, first.day, tzinfo=settings.tz).timestamp())
 
     async def read(db: Database) -> list[staff.AuditEntry]:
@@ -316,10 +319,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if str(period.start.year) not in args.quarter:
         print(f"--quarter {args.quarter}: taking {period.key} (this year)", file=sys.stderr)
-    output = output_file(args.output or f"report-{period.key}.md", force=args.force)
+    force = getattr(args, "force", False)
+    output = output_file(args.output or f"report-{period.key}.md", force=force)
     # The chart sits beside the report, named after it (report.md -> report.png).
     chart = output.with_name(output.stem + ".png")
-    output_file(chart, force=args.force)
+    output_file(chart, force=force)
 
     async def read(db: Database) -> reports.Stats:
         return await reports.gather_stats(db, period, settings.tz)
