@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 import unicodedata
 import zoneinfo
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.domain import casework, workdays
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 
@@ -229,6 +232,101 @@ class Settings(BaseSettings):
         description="Bold first line of every announcement, naming the office (e.g."
         " `📢 Ban Tuyên giáo Thành ủy Lạng Sơn`); empty = no sender line.",
     )
+
+    # Casework (issue 15): categories (buttons carry these names), deadlines in working
+    # days (default and per category), the office's make-up working days and extra days
+    # off, reminders within office hours, and the public channel for published answers.
+    feedback_categories: Annotated[tuple[str, ...], NoDecode] = Field(
+        casework.DEFAULT_CATEGORIES,
+        description="Categories citizens pick by button (comma-separated; «khác» is always added).",
+    )
+    feedback_deadline_days: int = Field(
+        10, ge=1, le=365, description="Working days the office has to answer a comment."
+    )
+    feedback_category_deadlines: str = Field(
+        "", description="Per-category deadlines, e.g. `đất đai=15, y tế=5`."
+    )
+    feedback_remind_days: int = Field(
+        2,
+        ge=0,
+        le=60,
+        description="Remind the holder and the category's topic when this many working days"
+        " (or fewer) are left.",
+    )
+    makeup_workdays: Annotated[frozenset[date], NoDecode] = Field(
+        frozenset(),
+        description="The office's make-up working days (weekend days worked), dd/mm/yyyy,"
+        " comma-separated.",
+    )
+    extra_days_off: Annotated[frozenset[date], NoDecode] = Field(
+        frozenset(),
+        description="The office's extra days off beyond Vietnam's public holidays (lunar"
+        " ones included), dd/mm/yyyy, comma-separated.",
+    )
+    office_hours: str = Field(
+        "07:30-17:00",
+        description="Reminders and escalations go out only on working days within these"
+        " local hours.",
+    )
+    casework_check_interval: float = Field(
+        300.0, gt=0, le=86400, description="Seconds between passes of the reminder worker."
+    )
+    public_channel_id: str | None = Field(
+        None,
+        description="Public channel (-100… id or @name) for published answers; empty ="
+        " `/hoidap` only.",
+    )
+
+    @field_validator("feedback_categories", mode="before")
+    @classmethod
+    def _parse_categories(cls, value: Any) -> Any:
+        """ "đất đai, y tế" → names (NFC, unique); "khác" is always offered."""
+        return casework.parse_categories(value)
+
+    @field_validator("makeup_workdays", "extra_days_off", mode="before")
+    @classmethod
+    def _parse_day_list(cls, value: Any) -> Any:
+        """ "26/04/2025, 2026-01-03" → dates."""
+        if isinstance(value, str | list | tuple | set | frozenset) and all(
+            isinstance(v, str) for v in value
+        ):
+            return workdays.parse_dates(value)
+        return value
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours(cls, value: str) -> str:
+        """HH:MM-HH:MM, the end after the start."""
+        workdays.parse_office_hours(value)
+        return value.strip()
+
+    @field_validator("public_channel_id", mode="before")
+    @classmethod
+    def _channel(cls, value: Any) -> Any:
+        """A channel id (-100…) or @username; empty = not set."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        if not re.fullmatch(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}", text):
+            raise ValueError("must be a channel id like -1001234567890 or @channelname")
+        return text
+
+    @model_validator(mode="after")
+    def _category_deadlines(self) -> Settings:
+        """Every name in LOA_FEEDBACK_CATEGORY_DEADLINES must be a configured category."""
+        try:
+            casework.parse_category_days(self.feedback_category_deadlines, self.feedback_categories)
+        except ValueError as exc:
+            raise ValueError(f"LOA_FEEDBACK_CATEGORY_DEADLINES: {exc}") from None
+        return self
+
+    @property
+    def public_channel(self) -> int | str | None:
+        """LOA_PUBLIC_CHANNEL_ID as the Bot API takes it (an int id or "@name")."""
+        value = self.public_channel_id
+        if value is None:
+            return None
+        return value if value.startswith("@") else int(value)
 
     @field_validator("topics", mode="before")
     @classmethod

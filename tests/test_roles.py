@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.common import UsageError
-
 from bot.cli import ops as cli_ops
+from bot.cli.common import UsageError
 from bot.domain.roles import Role
 from bot.store import staff
 from bot.store.db import Database

@@ -50,7 +50,14 @@ def _decode(obj: dict[str, Any]) -> Any:
     if name is None:
         return obj
     cls = _TYPES.get(name)
-    return cls(**obj) if cls is not None else None
+    if cls is None:
+        return None
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in obj.items() if k in known}  # fields added later: defaults
+    for key, value in values.items():
+        if isinstance(value, list) and "tuple" in str(known[key].type):
+            values[key] = tuple(value)  # JSON has no tuples
+    return cls(**values)
 
 
 def dumps(data: dict[Any, Any]) -> str:
