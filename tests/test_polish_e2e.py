@@ -164,3 +164,15 @@ async def test_drafts_survive_a_restart(bot_factory: Any, fake: FakeTelegram) ->
     await fake.wait_for_message(owner, "Số cuộc trò chuyện sẽ nhận", after=last)
     rows = await second.svc.db.fetch_all("SELECT text_masked FROM comments")
     assert [r[0] for r in rows] == ["Đường ở tổ 5 bị ngập khi trời mưa to"]
+
+
+def test_saved_drafts_round_trip_through_json() -> None:
+    """Drafts come back as the same dataclass (tuples too); what JSON cannot hold is
+    left out instead of breaking the save."""
+    from bot.handlers.feedback_state import Draft
+    from bot.handlers.persistence import dumps, loads
+
+    draft = Draft("confirm", 5, "bai-1", "Nội dung", units=("phuong-a", "phuong-b"))
+    data = loads(dumps({"feedback_draft": draft, "bc_at": 7, "odd": object()}))
+    assert data == {"feedback_draft": draft, "bc_at": 7}
+    assert isinstance(data["feedback_draft"].units, tuple)
