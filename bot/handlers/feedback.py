@@ -441,6 +441,9 @@ async def forgetme_button(update: Update, context: Context) -> None:
         for forget in svc.forgetters:
             erased.extend(await forget(conn, user.id))
     _state(context).drafts.pop(user.id, None)
+    # Everything kept for this user across restarts goes too (bot.handlers.persistence).
+    if context.user_data is not None:
+        context.user_data.clear()
     log.info("personal data erased on request (%d item groups)", len(erased))
     if erased:
         text = "✅ Đã xóa dữ liệu cá nhân của bạn:\n" + "\n".join(
