@@ -27,7 +27,9 @@ from bot.handlers import (
     casework,
     common,
     feedback,
+    feeds,
     menus,
+    newsroom,
     subscriptions,
 )
 from bot.handlers.persistence import SqlitePersistence
@@ -77,6 +79,10 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
     )
     if settings.bot_api_file_url:
         builder = builder.base_file_url(settings.bot_api_file_url)
+    elif settings.bot_api_url.endswith("/bot"):
+        # Files (the newsroom's .docx uploads) come from the same server as the API:
+        # https://api.telegram.org/bot → https://api.telegram.org/file/bot (Bot API getFile).
+        builder = builder.base_file_url(settings.bot_api_url[: -len("bot")] + "file/bot")
     app = builder.build()
     svc = Services(settings=settings, db=db, pacer=pacer)
     app.bot_data["services"] = svc
@@ -113,6 +119,11 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
 
     # Broadcasts (issue 4): subscriptions, announcements, directives, acks; the dispatcher.
     broadcasts.register(app, svc, start_payloads)
+
+    # Newsroom (issue 12): /dangbai drafts (text, .docx/.txt in private, URLs), review,
+    # publish + notify through the broadcast outbox, /suabai, /gobai; /nguontin + feeds worker.
+    newsroom.register(app, svc)
+    feeds.register(app, svc)
 
     # /forgetme: the users and private-chat rows go last, after every feature's data
     # (keep this after the last feature block).

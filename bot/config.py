@@ -233,6 +233,37 @@ class Settings(BaseSettings):
         " `📢 Ban Tuyên giáo Thành ủy Lạng Sơn`); empty = no sender line.",
     )
 
+    # Newsroom (issue 12): the bounded fetch of web pages and feeds, the feeds worker's
+    # interval, and the largest Word/text file an editor may send (Bot API getFile: 20 MB).
+    fetch_allow_private: bool = Field(
+        False,
+        description="1 = fetching web pages and feeds may reach private and loopback addresses"
+        " (tests, an intranet site); 0 refuses them (every resolved address is checked,"
+        " redirects included).",
+    )
+    fetch_max_bytes: int = Field(
+        3_000_000,
+        ge=10_000,
+        le=50_000_000,
+        description="Largest web page or feed fetched, in bytes.",
+    )
+    fetch_timeout: float = Field(
+        20.0, gt=0, le=300, description="Seconds one fetch (redirects included) may take."
+    )
+    feed_interval: float = Field(
+        900.0,
+        ge=1,
+        le=86_400,
+        description="Seconds between two polls of one RSS/Atom feed (`/nguontin`).",
+    )
+    upload_max_bytes: int = Field(
+        5_000_000,
+        ge=1_000,
+        le=20_000_000,
+        description="Largest .docx/.txt file an editor may send to start a draft, in bytes"
+        " (Bot API: 20 MB).",
+    )
+
     # Casework (issue 15): categories (buttons carry these names), deadlines in working
     # days (default and per category), the office's make-up working days and extra days
     # off, reminders within office hours, and the public channel for published answers.
