@@ -170,7 +170,7 @@ def control_keyboard(draft: ArticleDraft) -> InlineKeyboardMarkup:
             InlineKeyboardButton("📝 Câu tóm tắt", callback_data=f"nr:sum:{d}"),
         ],
         [
-            InlineKeyboardButton("🔢 Bỏ số liệu", callback_data=f"nr:fig:{d}"),
+            InlineKeyboardButton("🔢 Số liệu sai", callback_data=f"nr:fig:{d}"),
             InlineKeyboardButton("🏷 Chủ đề", callback_data=f"nr:topic:{d}"),
             InlineKeyboardButton("🗓 Ngày", callback_data=f"nr:date:{d}"),
         ],
@@ -300,6 +300,7 @@ async def forwarded_start(update: Update, context: Context) -> int:
 
 
 @requires("content")
+@private_or_admin_chat
 @user_errors
 async def done_button(update: Update, context: Context) -> int | None:
     """[Xong]: the collected messages become the draft under review."""
@@ -474,7 +475,7 @@ def _summary_chooser(draft: ArticleDraft) -> tuple[str, InlineKeyboardMarkup]:
             InlineKeyboardButton(f"{mark}{i + 1}", callback_data=f"nr:st:{draft.id}:{i}")
         )
     rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    rows.append([InlineKeyboardButton("↩️ Xong, xem lại thẻ", callback_data=f"nr:back:{draft.id}")])
+    rows.append([InlineKeyboardButton("↩️ Quay lại thẻ", callback_data=f"nr:back:{draft.id}")])
     return _fit("\n".join(lines)), InlineKeyboardMarkup(rows)
 
 
@@ -491,7 +492,7 @@ def _figure_chooser(draft: ArticleDraft) -> tuple[str, InlineKeyboardMarkup]:
     if not buttons:
         lines.append("Không có số liệu nào.")
     rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    rows.append([InlineKeyboardButton("↩️ Xong, xem lại thẻ", callback_data=f"nr:back:{draft.id}")])
+    rows.append([InlineKeyboardButton("↩️ Quay lại thẻ", callback_data=f"nr:back:{draft.id}")])
     return _fit("\n".join(lines)), InlineKeyboardMarkup(rows)
 
 
@@ -518,6 +519,7 @@ def _index(update: Update) -> int:
 
 
 @requires("content")
+@private_or_admin_chat
 @user_errors
 async def review_button(update: Update, context: Context) -> None:
     """Every review button that needs no typed answer."""
