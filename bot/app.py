@@ -30,6 +30,7 @@ from bot.handlers import (
     feeds,
     menus,
     newsroom,
+    outreach,
     subscriptions,
 )
 from bot.handlers.persistence import SqlitePersistence
@@ -124,6 +125,10 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
     # publish + notify through the broadcast outbox, /suabai, /gobai; /nguontin + feeds worker.
     newsroom.register(app, svc)
     feeds.register(app, svc)
+
+    # Outreach (issue 16): units directory, polls, session reports, directive reminders,
+    # the quarterly briefing (after broadcasts: polls ride on its dispatcher).
+    outreach.register(app, svc, start_payloads)
 
     # /forgetme: the users and private-chat rows go last, after every feature's data
     # (keep this after the last feature block).

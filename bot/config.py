@@ -359,6 +359,73 @@ class Settings(BaseSettings):
             return None
         return value if value.startswith("@") else int(value)
 
+    # Outreach (issue 16): polls, session reports (/baocao), directive follow-up.
+    poll_default_hours: float = Field(
+        72.0,
+        gt=0,
+        le=24 * 90,
+        description='Hours a poll stays open when /khaosat names no "hạn:" (closing time).',
+    )
+    poll_check_interval: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Seconds between checks for polls whose closing time has come (they are"
+        " then stopped in every chat).",
+    )
+    outreach_topics: Annotated[tuple[str, ...], NoDecode] = Field(
+        (
+            "chỉ thị, nghị quyết",
+            "kinh tế – xã hội",
+            "quốc phòng – an ninh",
+            "phòng chống dịch",
+            "giáo dục lịch sử, truyền thống",
+        ),
+        description="Topics a cadre picks from in the /baocao form (names separated by `;`).",
+    )
+    report_edit_days: int = Field(
+        3,
+        ge=0,
+        le=365,
+        description="Days a cadre may still correct or delete their own session report"
+        " (staff: always).",
+    )
+    report_reminder_days: int = Field(
+        7,
+        ge=0,
+        le=45,
+        description="Units with no session report this quarter are reminded once, in the"
+        " quarter's last N days.",
+    )
+    ack_reminder_hours: float = Field(
+        24.0,
+        ge=0,
+        le=24 * 60,
+        description="Hours after a directive (or its last reminder) before chats that have not"
+        " acknowledged it are reminded automatically.",
+    )
+    ack_reminder_max: int = Field(
+        2,
+        ge=0,
+        le=20,
+        description="At most this many reminders per directive (0 = no automatic reminders).",
+    )
+    # Reminders go out only in LOA_OFFICE_HOURS on working days (casework's setting).
+
+    @field_validator("outreach_topics", mode="before")
+    @classmethod
+    def _parse_outreach_topics(cls, value: Any) -> Any:
+        """Accept "a; b; c" (names may contain commas, so ';' separates them)."""
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(";") if p.strip()]
+        value = tuple(str(v).strip() for v in value)
+        if not value:
+            raise ValueError("must name at least one topic (separated by ';')")
+        for topic in value:
+            if len(topic) > 60:
+                raise ValueError(f"topic {topic[:20]!r}... is longer than 60 characters")
+        return value
+
     @field_validator("topics", mode="before")
     @classmethod
     def _parse_topics(cls, value: Any) -> Any:

@@ -33,7 +33,9 @@ def _plain(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, tuple | list | frozenset):
-        return ",".join(str(v) for v in value)
+        items = [str(v) for v in value]
+        # Lists whose items hold commas are `;`-separated (e.g. LOA_OUTREACH_TOPICS).
+        return (";" if any("," in v for v in items) else ",").join(items)
     if isinstance(value, dict):
         return "; ".join(f"{k}={v}" for k, v in value.items())
     return str(value)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from bot.app import build_application
 from bot.config import Settings, load_settings
 
@@ -85,3 +87,22 @@ def test_dockerfile_runtime_stage() -> None:
     assert "pip uninstall -y -q pip setuptools" in runtime
     assert "pip install" not in runtime
     assert "chown -R 10001:10001" in README
+
+
+def test_env_example_values_load_as_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """.env.example as generated is a valid .env: every value parses to the default."""
+    import os
+    import tempfile
+
+    for key in [k for k in os.environ if k.startswith("LOA_")]:
+        monkeypatch.delenv(key)
+    with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False, encoding="utf-8") as f:
+        f.write(ENV_EXAMPLE.replace("LOA_BOT_TOKEN=\n", "LOA_BOT_TOKEN=1:x\n"))
+    try:
+        loaded = load_settings(_env_file=f.name)
+    finally:
+        os.unlink(f.name)
+    defaults = load_settings(bot_token="1:x", _env_file=None)
+    for name in Settings.model_fields:
+        if name != "bot_token":
+            assert getattr(loaded, name) == getattr(defaults, name), name

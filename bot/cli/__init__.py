@@ -158,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli.newsroom import add_cli as add_newsroom_cli
 
     add_newsroom_cli(sub)
+    # Outreach (issue 16): briefing.
+    from bot.cli.outreach import add_cli as add_outreach_cli
+
+    add_outreach_cli(sub)
     return parser
 
 

@@ -148,8 +148,13 @@ class Audience:
         """The stored form."""
         return f"{self.kind}:{self.value}" if self.value else self.kind
 
-    def label_vi(self, topic_names: Mapping[str, str] | None = None) -> str:
-        """How the audience is named on screen (topics by their Vietnamese names)."""
+    def label_vi(
+        self,
+        unit_names: Mapping[str, str] | None = None,
+        topic_names: Mapping[str, str] | None = None,
+    ) -> str:
+        """How the audience is named on screen (units by name when `unit_names` maps codes,
+        topics by their Vietnamese names)."""
         if self.kind == "all":
             return "tất cả người đăng ký"
         if self.kind == "public":
@@ -157,7 +162,8 @@ class Audience:
         if self.kind == "cadre":
             return "các nhóm cán bộ đã duyệt"
         if self.kind == "unit":
-            return f"nhóm cán bộ của đơn vị {', '.join(self.units)}"
+            names = unit_names or {}
+            return f"nhóm cán bộ của đơn vị {', '.join(names.get(u, u) for u in self.units)}"
         topic = self.value or ""
         return f"người đăng ký chủ đề {(topic_names or {}).get(topic, topic)}"
 
@@ -609,3 +615,13 @@ def action_report_vi(
     lines = [head]
     lines += [f"  – {escape(op_reason_vi(r))}: {n}" for r, n in reasons]
     return "\n".join(lines)
+
+
+def reminder_body(title: str | None, broadcast_id: int) -> str:
+    """The text of a reminder to chats that have not acknowledged a directive (sent by the
+    [Nhắc lại] button and by the automatic follow-up, issue 16)."""
+    name = html.escape(title or f"bản tin #{broadcast_id}")
+    return (
+        f"🔔 <b>Nhắc lại</b>: đề nghị đồng chí xác nhận đã nhận chỉ đạo «{name}» "
+        f"(#{broadcast_id}) bằng nút bên dưới."
+    )

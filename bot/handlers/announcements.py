@@ -44,7 +44,7 @@ from bot.handlers.base import (
 )
 from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import Services
-from bot.store import drafts, message_ops, outbox
+from bot.store import drafts, message_ops, outbox, polls, units
 from bot.store import subscriptions as subs
 from bot.workers.dispatcher import Dispatcher, ack_markup, summary_text
 
@@ -88,10 +88,12 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
     audience = rules.parse_audience(b.audience)
     count = await subs.count_recipients(svc.db, audience)
     kind = rules.KIND_LABELS_VI.get(b.kind, b.kind)
+    unit_names = await units.names_by_code(svc.db)  # units are shown by name (issue 16)
+    label = audience.label_vi(unit_names, topic_names=svc.settings.topic_names)
     text = (
         f"👆 Xem trước {kind.lower()} #{b.id} ({len(b.parts)} tin nhắn),"
         " đúng như người nhận sẽ thấy.\n"
-        f"Đối tượng: <b>{html.escape(audience.label_vi(svc.settings.topic_names))}</b>\n"
+        f"Đối tượng: <b>{html.escape(label)}</b>\n"
         f"Số cuộc trò chuyện sẽ nhận: <b>{count}</b>"
     )
     if b.scheduled_at:
@@ -110,8 +112,8 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
         )
     else:
         rows.append([button("Mọi nhóm cán bộ", "cadre")])
-    units = await subs.list_units(svc.db)
-    unit_buttons = [button(f"Đơn vị {u}", f"unit:{u}") for u in units[:8]]
+    codes = await subs.list_units(svc.db)
+    unit_buttons = [button(unit_names.get(u, f"Đơn vị {u}"), f"unit:{u}") for u in codes[:8]]
     rows.extend(unit_buttons[i : i + 2] for i in range(0, len(unit_buttons), 2))
     if b.kind == "announcement":
         topic_buttons = [
@@ -266,7 +268,6 @@ async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> None
         markup = ack_markup(b.id) if b.with_ack and i == len(b.parts) - 1 else None
         await context.bot.send_message(admin_chat, part, reply_markup=markup)
     audience = rules.parse_audience(b.audience)
-    names = svc.settings.topic_names
     count = await subs.count_recipients(svc.db, audience)
     keyboard = InlineKeyboardMarkup(
         [
@@ -284,7 +285,8 @@ async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> None
     await context.bot.send_message(
         admin_chat,
         f"🔐 {html.escape(who)} đề nghị gửi bản tin #{b.id} (ở trên) tới "
-        f"<b>{html.escape(audience.label_vi(names))}</b> ({count} cuộc trò chuyện).{when}\n"
+        f"<b>{html.escape(audience.label_vi(topic_names=svc.settings.topic_names))}</b>"
+        f" ({count} cuộc trò chuyện).{when}\n"
         "Cần một quản trị viên duyệt.",
         reply_markup=keyboard,
     )
@@ -551,6 +553,9 @@ async def edit_button(update: Update, context: Context) -> int:
     """[Sửa]: ask for the new text of a sent broadcast."""
     bid = _id_from(update)
     await drafts.get_broadcast(services(context).db, bid)
+    if await polls.poll_of_broadcast(services(context).db, bid) is not None:
+        # Telegram cannot edit a sent poll (issue 16): only stop or recall it.
+        raise InvalidInput("Không sửa được khảo sát đã gửi; có thể đóng hoặc thu hồi.")
     _user_data(context)["bc_edit"] = bid
     await answer_query(update)
     await reply(update, f"✏️ Gửi nội dung mới cho bản tin #{bid} (cùng số tin nhắn). /huy để hủy.")

@@ -21,7 +21,7 @@ from telegram.ext import (
 
 from bot.domain import broadcasts as rules
 from bot.domain import clock
-from bot.domain.broadcasts import normalize_label, parse_chat_id
+from bot.domain.broadcasts import parse_chat_id
 from bot.domain.errors import InvalidInput
 from bot.domain.text import pack_html_lines
 from bot.handlers.base import (
@@ -35,7 +35,7 @@ from bot.handlers.base import (
     user_errors,
 )
 from bot.services import CommandInfo, Services
-from bot.store import people
+from bot.store import people, units
 from bot.store import subscriptions as subs
 
 log = logging.getLogger(__name__)
@@ -297,23 +297,31 @@ async def approval_button(update: Update, context: Context) -> None:
 async def setunit_command(update: Update, context: Context) -> None:
     """/setunit <chat_id> <unit|->: label a chat with its ward/commune."""
     svc = services(context)
-    args = command_text(update).split()
+    args = command_text(update).split(maxsplit=1)
     if len(args) != 2:
         raise InvalidInput(USAGE_SETUNIT)
     chat_id = _chat_id_arg(update)
-    unit = None if args[1] == "-" else normalize_label(args[1])
     user = update.effective_user
     role = await svc.role_of(user.id if user else None)
+    actor = (user.id if user else None, str(role) if role else None)
+    # The unit comes from the directory (issue 16): a code, an old code or a name.
+    found = (
+        None
+        if args[1] == "-"
+        else await units.ensure_unit(svc.db, args[1], actor=actor, now=clock.now())
+    )
     await subs.set_unit(
         svc.db,
         chat_id,
-        unit,
-        actor_id=user.id if user else None,
-        actor_role=str(role) if role else None,
+        found.code if found else None,
+        actor_id=actor[0],
+        actor_role=actor[1],
         now=clock.now(),
     )
     await reply(
-        update, f"Đã gán đơn vị {html.escape(unit or '(không)')} cho <code>{chat_id}</code>."
+        update,
+        f"Đã gán đơn vị {html.escape(found.name if found else '(không)')}"
+        f" cho <code>{chat_id}</code>.",
     )
 
 
@@ -327,12 +335,13 @@ async def subscribers_command(update: Update, context: Context) -> None:
     """
     svc = services(context)
     private, groups = await subs.subscription_overview(svc.db)
+    names = await units.names_by_code(svc.db)  # units by name, never by code (issue 16)
     lines = [f"<b>Đăng ký nhận tin</b>: {private} cá nhân, {len(groups)} nhóm"]
     for g in groups:
         state = APPROVAL_LABELS_VI.get(g.approval, g.approval)
         if not g.active:
             state += f", ngừng nhận ({html.escape(g.inactive_reason or '')})"
-        unit = f", đơn vị {html.escape(g.unit)}" if g.unit else ""
+        unit = f", {html.escape(names.get(g.unit, g.unit))}" if g.unit else ""
         lines.append(f"• {html.escape(g.title or '?')} <code>{g.chat_id}</code>: {state}{unit}")
     for text in pack_html_lines(lines):
         await reply(update, text)
