@@ -879,4 +879,10 @@ def register(app: Any, svc: Services) -> None:
     app.add_handler(CommandHandler("suabai", suabai_command))
     app.add_handler(CommandHandler("gobai", gobai_command))
     app.add_handler(CommandHandler("bannhap", drafts_command))
-    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, on_document))
+    # A file whose caption is a command belongs to that command (/donvi nhap, issue 16).
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.Document.ALL & ~filters.CaptionRegex(r"^/"),
+            on_document,
+        )
+    )
