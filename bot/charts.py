@@ -129,7 +129,7 @@ def _weekly_panel(ax: Any, stats: Stats) -> None:
 def _ack_panel(ax: Any, stats: Stats) -> None:
     units = [u for u in stats.ack_by_unit if u.delivered]
     if not units:
-        _no_data(ax, "Không có chỉ thị nào\nđược gửi trong kỳ")
+        _no_data(ax, "Không có chỉ đạo nào\nđược gửi trong kỳ")
         return
     units = units[:12]  # the chart stays legible; the text lists every unit
     names = [u.unit if len(u.unit) <= 28 else u.unit[:27] + "…" for u in units]

@@ -165,3 +165,15 @@ async def test_directory_reports_totals_and_merge(bot: RunningBot, fake: FakeTel
     assert rows[0] == ("Mã", "Tên đơn vị", "Mã đơn vị cấp trên")
     assert ("phuong-chi-lang", "Phường Chi Lăng", "tinh-lang-son") in rows
     assert not any(r[0] == "xa-mai-pha" for r in rows)
+
+
+async def test_directory_import_from_a_csv_file(bot: RunningBot, fake: FakeTelegram) -> None:
+    chat = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
+    data = ("\ufeff" + DIRECTORY).encode("utf-8")
+    fake.send_document_from_user(chat, ADMIN_ID, data, "don-vi.csv", caption="/donvi nhap")
+    done = await fake.wait_for_message(chat, "Đã nhập danh mục")
+    assert "thêm 4 đơn vị" in done.content
+    broken = b"Ma,Ten\nA B,X\n"
+    fake.send_document_from_user(chat, ADMIN_ID, broken, "hong.csv", caption="/donvi nhap")
+    await fake.wait_for_message(chat, "Dòng 2")
+    assert len(await units.all_units(bot.svc.db)) == 4

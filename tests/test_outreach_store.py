@@ -304,3 +304,38 @@ def test_loa_briefing_cli_writes_the_draft(
     assert main(["briefing", "--quarter", "2022-Q2"]) == 0  # default place, nothing reported
     draft = tmp_path / "content" / "drafts" / "2022-q2-bao-cao-quy.md"
     assert "chưa có đơn vị nào gửi báo cáo" in draft.read_text(encoding="utf-8")
+
+
+async def test_old_unit_codes_still_reach_the_unit(tmp_path: Path) -> None:
+    from bot.domain.broadcasts import Audience
+    from bot.store import drafts
+    from bot.store import subscriptions as subs
+
+    async with Database(tmp_path / "loa.db") as db:
+        await db.execute(
+            "INSERT INTO chats (id, type, first_seen, last_seen) VALUES (-7, 'group', 0, 0)"
+        )
+        await db.execute(
+            "INSERT INTO subscriptions (chat_id, approval, audience, unit, created_at,"
+            " updated_at) VALUES (-7, 'approved', 'cadre', 'xa-cu', 0, 0)"
+        )
+        await units.create_unit(db, "xa-cu", "Xã Cũ", now=NOW)
+        await units.create_unit(db, "phuong-moi", "Phường Mới", now=NOW)
+        await units.merge_units(db, "xa-cu", "phuong-moi", now=NOW)
+        # a directive file written before the merge still names the old code
+        old = Audience("unit", "xa-cu")
+        assert await subs.count_recipients(db, old) == 1
+        bid = await drafts.create_draft(
+            db, kind="directive", body="x", parts=["x"], audience=old, created_by=None, now=NOW
+        )
+        total = await drafts.queue_broadcast(
+            db,
+            bid,
+            scheduled_at=None,
+            actor_id=None,
+            actor_role=None,
+            now=NOW,
+            admin_approved=True,
+        )
+        assert total == 1
+        assert (await drafts.get_broadcast(db, bid)).audience == "unit:phuong-moi"

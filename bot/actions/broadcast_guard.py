@@ -6,7 +6,7 @@ Two rules in one place, called by Telegram handlers and (later) the web console:
   a broadcast that changed since is refused with a Vietnamese alert.
 - `authorize_draft`: a draft belongs to its author. Only the author may change, send,
   schedule or discard it; an owner or admin may act on someone else's draft only
-  explicitly (a button marked as acting on behalf, from /broadcast <id>), which is
+  explicitly (a button marked as acting on behalf, from /xembantin <id>), which is
   written to the audit log.
 """
 
@@ -21,11 +21,11 @@ from bot.store.drafts import Broadcast
 
 STALE = (
     "⚠️ Bản tin #{id} đã thay đổi sau khi bạn xem (đối tượng, nội dung, lịch gửi hoặc đã "
-    "thu hồi). Không có gì được thực hiện. Hãy xem lại: /broadcast {id}"
+    "thu hồi). Không có gì được thực hiện. Hãy xem lại: /xembantin {id}"
 )
 NOT_AUTHOR = (
     "⛔ Bản nháp #{id} do người khác soạn: chỉ người soạn được đổi đối tượng, hẹn giờ, gửi "
-    "hay hủy. Quản trị viên có thể thay mặt (có ghi nhật ký) từ /broadcast {id}."
+    "hay hủy. Quản trị viên có thể thay mặt (có ghi nhật ký) từ /xembantin {id}."
 )
 
 

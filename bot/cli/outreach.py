@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.cli.common import command
 from bot.config import Settings
 from bot.domain.errors import InvalidInput
 
@@ -42,7 +43,12 @@ def cmd_briefing(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_cli(sub: Any) -> None:
     """Register `briefing` under `loa`."""
-    p = sub.add_parser("briefing", help="draft article of a quarter's outreach work")
+    p = command(
+        sub,
+        "briefing",
+        "draft article of a quarter's outreach work",
+        "loa briefing --quarter 2022-Q1 -o content/drafts/quy-1-2022.md",
+    )
     p.add_argument("--quarter", required=True, help="e.g. 2022-Q1 or 'quý I/2022'")
     p.add_argument("-o", "--output", default=None, help="file to write (default: content/drafts/)")
     p.set_defaults(func=cmd_briefing)

@@ -4,17 +4,21 @@ A dialog is what Loa waits for from one user in one chat: a comment, a time, a n
 an answer to a citizen. There is at most one per (chat, user): opening another replaces
 it, and /cancel ends it whichever feature owns it. Each dialog expires `timeout` seconds
 after its last step (LOA_CONVERSATION_TIMEOUT); the handlers' sweeper tells the user.
-The registry is bounded: past `max_open` dialogs the oldest is dropped (issue 10, item 9).
+
+Dialogs live in a per-user mapping (the Application's user_data, which PTB persists on
+the SQLite file, so a dialog survives a restart; issue 11) under one key; deadlines are
+wall-clock seconds for the same reason. A dialog's `data` holds JSON values only.
 Pure Python: no telegram here (bot.handlers.dialogs is the Telegram side).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import defaultdict
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-Key = tuple[int, int]  # (chat id, user id)
+KEY = "loa_dialogs"  # user_data[KEY]: {str(chat id): Dialog}
 
 
 @dataclass
@@ -26,21 +30,34 @@ class Dialog:
     chat_id: int
     user_id: int
     label_vi: str  # what the user is doing, for "… đã hết hạn" ("soạn thông báo")
-    deadline: float
+    deadline: float  # unix seconds
     prompt_id: int | None = None  # the bot's prompt; in groups only replies to it count
     data: dict[str, Any] = field(default_factory=dict)
 
 
 class Dialogs:
-    """Open dialogs by (chat, user), bounded, each with a deadline."""
+    """Open dialogs by (chat, user), each with a deadline, kept in `users` (user id →
+    that user's dict; by default a plain in-memory one)."""
 
-    def __init__(self, timeout: float, max_open: int = 10_000) -> None:
+    def __init__(
+        self, timeout: float, users: MutableMapping[int, dict[Any, Any]] | None = None
+    ) -> None:
         self.timeout = timeout
-        self.max_open = max_open
-        self._open: OrderedDict[Key, Dialog] = OrderedDict()
+        self.users: MutableMapping[int, dict[Any, Any]] = (
+            users if users is not None else defaultdict(dict)
+        )
+
+    def _of(self, user_id: int, create: bool = False) -> dict[str, Dialog] | None:
+        data = self.users[user_id] if create else self.users.get(user_id)
+        if data is None:
+            return None
+        found = data.get(KEY)
+        if found is None and create:
+            found = data[KEY] = {}
+        return found
 
     def __len__(self) -> int:
-        return len(self._open)
+        return sum(len(data.get(KEY) or {}) for data in list(self.users.values()))
 
     def open(
         self,
@@ -55,13 +72,12 @@ class Dialogs:
         **data: Any,
     ) -> Dialog:
         """Start a dialog, replacing whatever this user had open in this chat."""
-        self._open.pop((chat_id, user_id), None)
         dialog = Dialog(
             feature, step, chat_id, user_id, label_vi, now + self.timeout, prompt_id, dict(data)
         )
-        self._open[(chat_id, user_id)] = dialog
-        while len(self._open) > self.max_open:
-            self._open.popitem(last=False)
+        mine = self._of(user_id, create=True)
+        assert mine is not None
+        mine[str(chat_id)] = dialog
         return dialog
 
     def advance(
@@ -73,18 +89,18 @@ class Dialogs:
         if prompt_id is not None:
             dialog.prompt_id = prompt_id
         dialog.data.update(data)
-        key = (dialog.chat_id, dialog.user_id)
         # It may have lapsed while its step was being handled (the user is answering:
         # keep it); another dialog opened meanwhile wins.
-        current = self._open.setdefault(key, dialog)
-        if current is dialog:
-            self._open.move_to_end(key)
+        mine = self._of(dialog.user_id, create=True)
+        assert mine is not None
+        mine.setdefault(str(dialog.chat_id), dialog)
 
     def get(
         self, chat_id: int, user_id: int, now: float, feature: str | None = None, *steps: str
     ) -> Dialog | None:
         """The live dialog of this user here (optionally of `feature` at one of `steps`)."""
-        dialog = self._open.get((chat_id, user_id))
+        mine = self._of(user_id)
+        dialog = mine.get(str(chat_id)) if mine else None
         if dialog is None or dialog.deadline <= now:
             return None
         if feature is not None and dialog.feature != feature:
@@ -95,14 +111,26 @@ class Dialogs:
 
     def close(self, chat_id: int, user_id: int) -> Dialog | None:
         """End this user's dialog in this chat (if any) and return it."""
-        return self._open.pop((chat_id, user_id), None)
+        mine = self._of(user_id)
+        return mine.pop(str(chat_id), None) if mine else None
 
     def close_user(self, user_id: int) -> list[Dialog]:
         """End every dialog of a user, in every chat (/forgetme)."""
-        keys = [k for k in self._open if k[1] == user_id]
-        return [self._open.pop(k) for k in keys]
+        mine = self._of(user_id)
+        if not mine:
+            return []
+        gone = list(mine.values())
+        mine.clear()
+        return gone
 
     def expired(self, now: float) -> list[Dialog]:
         """Remove and return the dialogs whose deadline has passed."""
-        gone = [k for k, d in self._open.items() if d.deadline <= now]
-        return [self._open.pop(k) for k in gone]
+        gone: list[Dialog] = []
+        for data in list(self.users.values()):
+            mine = data.get(KEY)
+            if not mine:
+                continue
+            for chat, dialog in list(mine.items()):
+                if dialog.deadline <= now:
+                    gone.append(mine.pop(chat))
+        return gone

@@ -207,7 +207,7 @@ def _lines(s: Stats) -> list[tuple[str, list[str]]]:
     total_tries = s.delivered + s.failed + s.blocked
     sends = [
         f"Bản tin đã gửi: {n(s.broadcasts)} (thông báo: {n(s.announcements)},"
-        f" chỉ thị: {n(s.directives)})",
+        f" chỉ đạo: {n(s.directives)})",
         f"Tin nhắn đã đến: {n(s.delivered)}"
         + (f" ({format_percent(s.delivered / total_tries)})" if total_tries else ""),
         f"Gửi lỗi: {n(s.failed)}; bị chặn: {n(s.blocked)}",
@@ -216,7 +216,7 @@ def _lines(s: Stats) -> list[tuple[str, list[str]]]:
     for u in s.ack_by_unit:
         acks.append(f"• {u.unit}: {n(u.acked)}/{n(u.delivered)} ({format_percent(u.rate)})")
     if not s.ack_by_unit:
-        acks = ["Không có chỉ thị nào được gửi trong kỳ."]
+        acks = ["Không có chỉ đạo nào được gửi trong kỳ."]
     articles = [
         f"Bài viết đăng trong kỳ: {n(s.articles_published)}",
         f"Lượt mở thẻ bài: {n(s.card_opens)}; lượt đọc toàn văn: {n(s.fulltext_opens)}",
@@ -273,6 +273,10 @@ def render_telegram(s: Stats) -> str:
     while len(text) > 4000 and s.top_articles:  # very long titles: fewer articles
         s = Stats(**{**s.__dict__, "top_articles": s.top_articles[:-1]})
         text = render_telegram(s)
+    while len(text) > 4000 and s.case_by_unit:  # many places: the busiest ones (report: all)
+        kept = sorted(s.case_by_unit, key=lambda g: -g.received)[: len(s.case_by_unit) - 1]
+        s = Stats(**{**s.__dict__, "case_by_unit": tuple(sorted(kept, key=lambda g: g.label))})
+        text = render_telegram(s)
     return text
 
 
@@ -315,7 +319,7 @@ def render_markdown(s: Stats, chart_file: str | None, generated: str) -> str:
         "| --- | ---: |",
         f"| Bản tin đã gửi | {n(s.broadcasts)} |",
         f"| — thông báo | {n(s.announcements)} |",
-        f"| — chỉ thị | {n(s.directives)} |",
+        f"| — chỉ đạo | {n(s.directives)} |",
         f"| Tin nhắn đã đến | {n(s.delivered)} |",
         f"| Gửi lỗi | {n(s.failed)} |",
         f"| Bị chặn | {n(s.blocked)} |",
@@ -332,7 +336,7 @@ def render_markdown(s: Stats, chart_file: str | None, generated: str) -> str:
             f"| **Tổng** | {n(s.acks_delivered)} | {n(s.acks)} | {format_percent(s.ack_rate)} |"
         )
     else:
-        md.append("Không có chỉ thị nào được gửi trong kỳ.")
+        md.append("Không có chỉ đạo nào được gửi trong kỳ.")
     md += [
         "",
         "## Bài viết",

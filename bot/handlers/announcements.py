@@ -35,7 +35,7 @@ from bot.domain import clock
 from bot.domain.broadcasts import parse_id
 from bot.domain.errors import InvalidInput, LoaError
 from bot.domain.roles import Role
-from bot.domain.text import pack_html_lines, quote
+from bot.domain.text import pack_html_lines, quote, shorten
 from bot.handlers import dialogs
 from bot.handlers.base import (
     Context,
@@ -61,14 +61,14 @@ FEATURE = "broadcast"  # the dialogs' feature name
 ASK_TEXT = (
     "✍️ Gửi nội dung thông báo trong tin nhắn tiếp theo.\n"
     "Định dạng HTML của Telegram: &lt;b&gt;đậm&lt;/b&gt;, &lt;i&gt;nghiêng&lt;/i&gt;, "
-    '&lt;a href="https://…"&gt;liên kết&lt;/a&gt;. Gõ /cancel để hủy.'
+    '&lt;a href="https://…"&gt;liên kết&lt;/a&gt;. Gõ /huy để hủy.'
 )
-USAGE_BROADCAST = "Cú pháp: /broadcast &lt;số bản tin&gt;, xem /broadcasts."
+USAGE_BROADCAST = "Cú pháp: /xembantin &lt;số bản tin&gt;, xem /bantin."
 APPROVAL_REQUESTED = "🔐 Bản tin #{id} sẽ tới nhóm cán bộ: đã chuyển quản trị viên duyệt."
 APPROVAL_NOBODY = (
     "⚠️ Bản tin #{id} cần quản trị viên duyệt nhưng Loa chưa gửi được đề nghị cho ai "
     "(chưa có nhóm quản trị, quản trị viên chưa nhắn cho bot). Bản tin đang chờ duyệt: "
-    "/broadcast {id}"
+    "/xembantin {id}"
 )
 RECALLED = "Bản tin này đã bị thu hồi; không sửa, gửi lại hay thu hồi thêm được nữa."
 EDIT_EXPIRED = "Thao tác sửa này đã hết hạn hoặc đã xong. Bấm [✏️ Sửa] lại nếu cần."
@@ -123,10 +123,11 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
     count = await subs.count_recipients(svc.db, audience)
     kind = rules.KIND_LABELS_VI.get(b.kind, b.kind)
     unit_names = await units.names_by_code(svc.db)  # units are shown by name (issue 16)
+    label = audience.label_vi(unit_names, topic_names=svc.settings.topic_names)
     text = (
         f"👆 Xem trước {kind.lower()} #{b.id} ({len(b.parts)} tin nhắn),"
         " đúng như người nhận sẽ thấy.\n"
-        f"Đối tượng: <b>{html.escape(audience.label_vi(unit_names))}</b>\n"
+        f"Đối tượng: <b>{html.escape(label)}</b>\n"
         f"Số cuộc trò chuyện sẽ nhận: <b>{count}</b>"
     )
     if b.scheduled_at:
@@ -149,7 +150,10 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
     unit_buttons = [button(unit_names.get(u, f"Đơn vị {u}"), f"unit:{u}") for u in codes[:8]]
     rows.extend(unit_buttons[i : i + 2] for i in range(0, len(unit_buttons), 2))
     if b.kind == "announcement":
-        topic_buttons = [button(f"Chủ đề {t}", f"topic:{t}") for t in svc.settings.topics[:6]]
+        topic_buttons = [
+            button(f"Chủ đề: {svc.settings.topic_name(t)}", f"topic:{t}")
+            for t in svc.settings.topics[:6]
+        ]
         rows.extend(topic_buttons[i : i + 2] for i in range(0, len(topic_buttons), 2))
     rows.append(
         [
@@ -173,7 +177,7 @@ async def send_preview(context: Context, chat_id: int, b: drafts.Broadcast) -> N
 
 async def _new_announcement(update: Update, context: Context, source: str) -> None:
     svc = services(context)
-    body, parts = rules.prepare_text(source)
+    body, parts = rules.prepare_text(source, sender=svc.settings.sender_line)
     user, chat = update.effective_user, update.effective_chat
     assert chat is not None
     bid = await drafts.create_draft(
@@ -211,7 +215,7 @@ async def announce_text(update: Update, context: Context) -> None:
     try:
         await _new_announcement(update, context, message.text if message and message.text else "")
     except InvalidInput as exc:
-        await reply(update, f"{exc.user_message}\nHãy gửi lại nội dung đã sửa, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nHãy gửi lại nội dung đã sửa, hoặc /huy.")
         return
     dialogs.end(update, context)
 
@@ -259,7 +263,7 @@ async def _start_sending(
     if when is not None and when > clock.now():
         return (
             f"⏰ Đã hẹn gửi bản tin #{b.id} lúc {clock.format_local(when, svc.settings.tz)} "
-            f"đến {total} cuộc trò chuyện. Dừng: /broadcast {b.id}"
+            f"đến {total} cuộc trò chuyện. Dừng: /xembantin {b.id}"
         )
     if b.report_chat_id is not None and total:
         try:
@@ -270,7 +274,10 @@ async def _start_sending(
         except TelegramError as exc:
             log.warning("no progress message for %s: %s", b.id, exc)
     _dispatcher(context).wake()
-    return f"📤 Đang gửi bản tin #{b.id} đến {total} cuộc trò chuyện."
+    return (
+        f"📤 Đã bắt đầu gửi bản tin #{b.id} đến {total} cuộc trò chuyện; tiến độ ở tin nhắn"
+        f" bên dưới. Dừng: /xembantin {b.id}"
+    )
 
 
 async def _approvers(svc: Services) -> list[int]:
@@ -296,7 +303,8 @@ async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> int:
     )
     request = (
         f"🔐 {quote(who, 100)} đề nghị gửi bản tin #{b.id} (ở trên) tới "
-        f"<b>{html.escape(audience.label_vi())}</b> ({count} cuộc trò chuyện).{when}\n"
+        f"<b>{html.escape(audience.label_vi(topic_names=svc.settings.topic_names))}</b>"
+        f" ({count} cuộc trò chuyện).{when}\n"
         "Cần một quản trị viên duyệt. Bản tin đổi sau đề nghị này thì nút không còn hiệu lực."
     )
     reached = 0
@@ -346,6 +354,15 @@ async def _confirm(
         await _request_approval(update, context, b, actor)
         return
     await answer_query(update)
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        # The draft's control message becomes the summary: its buttons (audience, [Gửi
+        # ngay], [Hủy]) would now act on a broadcast that is already on its way.
+        try:
+            await query.edit_message_text(message, reply_markup=None)
+            return
+        except TelegramError as exc:
+            log.info("control message of #%s not edited: %s", b.id, exc)
     await reply(update, message)
 
 
@@ -391,7 +408,7 @@ async def schedule_button(update: Update, context: Context) -> None:
         update,
         context,
         "⏰ Nhập thời gian gửi dạng dd/mm/yyyy hh:mm (giờ Việt Nam), ví dụ "
-        f"{clock.format_local(clock.now() + 3600, svc.settings.tz)}. /cancel để hủy.",
+        f"{clock.format_local(clock.now() + 3600, svc.settings.tz)}. /huy để hủy.",
         feature=FEATURE,
         step="when",
         label_vi=f"hẹn giờ gửi bản tin #{b.id}",
@@ -415,7 +432,7 @@ async def schedule_text(update: Update, context: Context) -> None:
         if when <= clock.now():
             raise InvalidInput("Thời gian này đã qua. Hãy nhập một thời điểm trong tương lai.")
     except InvalidInput as exc:
-        await reply(update, f"{exc.user_message}\nNhập lại, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nNhập lại, hoặc /huy.")
         return
     dialogs.end(update, context)
     try:
@@ -505,7 +522,7 @@ async def broadcasts_command(update: Update, context: Context) -> None:
         stats = await drafts.broadcast_stats(svc.db, b.id)
         sent = stats.counts.get(rules.SENT, 0)
         failed = stats.counts.get(rules.FAILED, 0)
-        title = html.escape((b.title or rules.visible_text(b.body))[:40])
+        title = html.escape(shorten(b.title or rules.visible_text(b.body), 40))
         when = (
             f" — gửi lúc {clock.format_local(b.scheduled_at, svc.settings.tz)}"
             if b.auto and b.state == rules.B_AWAITING and b.scheduled_at
@@ -518,7 +535,7 @@ async def broadcasts_command(update: Update, context: Context) -> None:
         )
     if len(lines) == 1:
         lines.append("Chưa có bản tin nào.")
-    lines.append("Chi tiết: /broadcast &lt;số&gt;")
+    lines.append("Chi tiết: /xembantin &lt;số&gt;")
     for text in pack_html_lines(lines):
         await reply(update, text)
 
@@ -619,7 +636,7 @@ async def edit_button(update: Update, context: Context) -> None:
         update,
         context,
         f"✏️ Gửi nội dung mới cho bản tin #{b.id} (cùng số tin nhắn: {len(b.parts)}). "
-        "Loa sẽ cho xem trước và hỏi lại trước khi thay. /cancel để hủy.",
+        "Loa sẽ cho xem trước và hỏi lại trước khi thay. /huy để hủy.",
         feature=FEATURE,
         step="edit",
         label_vi=f"sửa bản tin #{b.id}",
@@ -647,11 +664,12 @@ async def edit_text(update: Update, context: Context) -> None:
         await reply(update, exc.user_message)
         return
     try:
-        body, parts = rules.prepare_text(message.text or "" if message else "")
+        sender = svc.settings.sender_line if b.kind == "announcement" else ""
+        body, parts = rules.prepare_text(message.text or "" if message else "", sender=sender)
         if len(parts) != len(b.parts):
             raise InvalidInput(f"Nội dung mới phải vừa {len(b.parts)} tin nhắn như bản cũ.")
     except InvalidInput as exc:
-        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /huy.")
         return
     for part in parts:
         await context.bot.send_message(chat.id, part)

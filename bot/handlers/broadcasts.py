@@ -91,19 +91,35 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
 
     svc.commands.extend(
         [
-            CommandInfo("chidao", "Chỉ đạo của quý này (nhóm cán bộ)"),
+            CommandInfo("chidao", "Chỉ đạo của quý này (nhóm cán bộ)", chats="groups"),
             CommandInfo(
-                "announce",
+                "thongbao",
                 "Soạn thông báo gửi người đăng ký",
-                aliases=("thongbao",),
+                aliases=("announce",),
                 permission="broadcast",
             ),
-            CommandInfo("directive", "Gửi chỉ đạo quý: /directive 2022-Q2", permission="broadcast"),
-            CommandInfo("broadcasts", "Các bản tin gần đây", permission="broadcast"),
             CommandInfo(
-                "broadcast", "Chi tiết một bản tin: /broadcast <số>", permission="broadcast"
+                "guichidao",
+                "Gửi chỉ đạo quý: /guichidao 2022-Q2",
+                aliases=("directive",),
+                permission="broadcast",
             ),
-            CommandInfo("acks", "Nhóm chưa xác nhận chỉ đạo: /acks <số>", permission="broadcast"),
+            CommandInfo(
+                "bantin", "Các bản tin gần đây", aliases=("broadcasts",), permission="broadcast"
+            ),
+            CommandInfo(
+                "xembantin",
+                "Chi tiết một bản tin: /xembantin <số>",
+                aliases=("broadcast",),
+                permission="broadcast",
+            ),
+            CommandInfo(
+                "xacnhan",
+                "Nhóm chưa xác nhận chỉ đạo: /xacnhan <số>",
+                aliases=("acks",),
+                permission="broadcast",
+            ),
+            CommandInfo("huy", "Hủy thao tác đang làm", aliases=("cancel",), in_menu=False),
         ]
     )
     # Steps of the broadcast dialogs (bot.handlers.dialogs): in groups only replies to
@@ -113,7 +129,7 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
     app.add_handler(MessageHandler(text & InDialog(registry, FEATURE, "text"), announce_text))
     app.add_handler(MessageHandler(text & InDialog(registry, FEATURE, "when"), schedule_text))
     app.add_handler(MessageHandler(text & InDialog(registry, FEATURE, "edit"), edit_text))
-    app.add_handler(CommandHandler(["announce", "thongbao"], announce_command))
+    app.add_handler(CommandHandler(["thongbao", "announce"], announce_command))
     subscriptions.register(app, svc, start_payloads)
     _register_rest(app)
 
@@ -121,11 +137,11 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
 def _register_rest(app: Any) -> None:
     # Buttons carry bc:<action>:<id>:<version>; without a version they are refused
     # as stale by bot.actions.broadcast_guard.check_version.
-    app.add_handler(CommandHandler("broadcasts", broadcasts_command))
-    app.add_handler(CommandHandler("broadcast", broadcast_command))
-    app.add_handler(CommandHandler("directive", directive_command))
+    app.add_handler(CommandHandler(["bantin", "broadcasts"], broadcasts_command))
+    app.add_handler(CommandHandler(["xembantin", "broadcast"], broadcast_command))
+    app.add_handler(CommandHandler(["guichidao", "directive"], directive_command))
     app.add_handler(CommandHandler("chidao", chidao_command))
-    app.add_handler(CommandHandler("acks", acks_command))
+    app.add_handler(CommandHandler(["xacnhan", "acks"], acks_command))
     app.add_handler(CallbackQueryHandler(audience_button, pattern=r"^bc:a:\d+:"))
     app.add_handler(CallbackQueryHandler(send_now_button, pattern=r"^bc:go:\d+(:|$)"))
     app.add_handler(CallbackQueryHandler(schedule_button, pattern=r"^bc:at:\d+(:|$)"))

@@ -25,7 +25,8 @@ from telegram.ext import CommandHandler, filters
 from bot.domain.dialogs import Dialog, Dialogs
 from bot.domain.text import escape, quote
 from bot.handlers.base import Context, reply
-from bot.services import CommandInfo, Services
+from bot.handlers.persistence import keep
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ def registry(context: Context) -> Dialogs:
 
 
 def now() -> float:
-    """Dialog deadlines use the monotonic clock (wall-clock jumps must not expire them)."""
-    return time.monotonic()
+    """Dialog deadlines are wall-clock seconds: they are persisted across restarts."""
+    return time.time()
 
 
 def _where(update: Update) -> tuple[int, int] | None:
@@ -172,7 +173,10 @@ async def _sweep(app: Any, dialogs: Dialogs, interval: float) -> None:
     """Close lapsed dialogs and tell their users (forever, until cancelled)."""
     while True:
         await asyncio.sleep(interval)
-        for dialog in dialogs.expired(now()):
+        gone = dialogs.expired(now())
+        if gone:
+            app.mark_data_for_update_persistence(user_ids=[d.user_id for d in gone])
+        for dialog in gone:
             text = EXPIRED.format(minutes=_minutes(dialogs.timeout), label=escape(dialog.label_vi))
             kwargs: dict[str, Any] = {}
             if dialog.prompt_id is not None and dialog.chat_id < 0:
@@ -189,7 +193,9 @@ def install(app: Any, svc: Services) -> None:
     """The registry, the sweeper and /cancel's first half (group -1); call before features
     register, and `register_cancel` after them."""
     timeout = svc.settings.conversation_timeout
-    dialogs = Dialogs(timeout)
+    # In user_data, which PTB persists (bot.handlers.persistence): dialogs survive a restart.
+    keep(Dialog)
+    dialogs = Dialogs(timeout, app.user_data)
     app.bot_data[KEY] = dialogs
     svc.features["dialogs"] = dialogs
     tasks: list[asyncio.Task[None]] = []
@@ -207,8 +213,6 @@ def install(app: Any, svc: Services) -> None:
 
     svc.starters.append(start)
     svc.stoppers.append(stop)
-    svc.commands.append(
-        CommandInfo("cancel", "Hủy thao tác đang làm", aliases=("huy",), in_menu=False)
-    )
+    # /huy (/cancel) is listed by the broadcasts feature's command list.
     # group -2: group -1 is bot.handlers.common.first_look, which takes every update.
     app.add_handler(CommandHandler(["cancel", "huy"], end_on_cancel), group=-2)

@@ -47,8 +47,8 @@ from bot.store import subscriptions as subs
 from bot.workers.dispatcher import ack_markup
 
 log = logging.getLogger(__name__)
-USAGE_ACKS = "Cú pháp: /acks &lt;số bản tin&gt;"
-USAGE_DIRECTIVE = "Cú pháp: /directive 2022-Q2 [đơn vị]"
+USAGE_ACKS = "Cú pháp: /xacnhan &lt;số bản tin&gt;"
+USAGE_DIRECTIVE = "Cú pháp: /guichidao 2022-Q2 [đơn vị]"
 CHIDAO_INTERNAL = (
     "🔒 Chỉ đạo là tài liệu nội bộ, chỉ xem được trong nhóm cán bộ đã được Ban Tuyên giáo"
     " duyệt. Nhóm của đồng chí có thể đăng ký bằng /dangky rồi chờ duyệt."

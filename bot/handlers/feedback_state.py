@@ -1,5 +1,5 @@
 """What the feedback flow (bot.handlers.feedback) and moderation
-(bot.handlers.moderation) share: the in-memory state (notice keys, the
+(bot.handlers.moderation) share: the in-memory state (drafts, notice keys, the
 notification queue), the message filters that route a flow's messages, and helpers.
 """
 
@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import (
     InlineKeyboardMarkup,
@@ -22,16 +24,19 @@ from telegram.ext import (
 )
 
 from bot.domain import feedback as rules
-from bot.domain.dialogs import Dialog, Dialogs
-from bot.domain.text import escape, pack_html_lines
+from bot.domain.dialogs import Dialogs
+from bot.domain.text import escape, pack_html_lines, shorten
 from bot.handlers.base import (
     Context,
     reply,
 )
 from bot.handlers.dialogs import InDialog
+from bot.handlers.persistence import keep
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+DRAFT_TTL = 1800  # seconds a half-written comment (or a pending answer) is remembered
 
 # What the notifier queue carries: ("notice", comment id) shows a comment to the
 # moderators; ("answer", comment id) delivers its stored answer to the citizen.
@@ -39,12 +44,11 @@ NOTICE, ANSWER = "notice", "answer"
 Job = tuple[str, int]
 
 STATE_KEY = "feedback_state"
-
-
 FEATURE = "feedback"  # the dialogs' feature name (comments being written, answers)
 NOTICE_KEYS_MAX = 50_000  # notices remembered in memory; older ones are read from the DB
 
 
+@keep  # kept in user_data, so it survives a restart (bot.handlers.persistence)
 @dataclass
 class Draft:
     """Where one user is in the comment flow (or a moderator in the answer flow)."""
@@ -54,7 +58,7 @@ class Draft:
     article_id: str | None = None
     text: str | None = None
     comment_id: int | None = None  # for "answer"
-    at: float = field(default_factory=time.monotonic)
+    at: float = field(default_factory=time.time)  # wall clock: it outlives the process
     # Casework (issue 15): what the citizen chose on the preview (bot.handlers.casework_intake).
     category: str | None = None
     unit: str | None = None
@@ -66,55 +70,61 @@ class Draft:
     preview_id: int | None = None  # the preview message (its buttons go when replaced)
 
 
-class _Drafts:
-    """The comment drafts by user, kept in the generic dialogs registry (issue 10): they
-    lapse after LOA_CONVERSATION_TIMEOUT (the user is told), /cancel ends them like any
-    other feature's, and the registry is bounded. A comment is written in the private
-    chat, whose id is the user's."""
+DRAFT_KEY = "feedback_draft"
 
-    def __init__(self, dialogs: Dialogs) -> None:
-        self.dialogs = dialogs
 
-    def _dialog(self, user_id: int) -> Dialog | None:
-        d = self.dialogs.get(user_id, user_id, time.monotonic(), FEATURE)
-        return d if d is not None and isinstance(d.data.get("draft"), Draft) else None
+class UserDrafts:
+    """user id → Draft, kept in each user's PTB user_data (persisted on the SQLite file)."""
+
+    def __init__(
+        self, user_data: Mapping[int, dict[Any, Any]], dialogs: Dialogs | None = None
+    ) -> None:
+        self._user_data = user_data  # Application.user_data (read-only view, mutable dicts)
+        # Each draft has a dialog (bot.handlers.dialogs, issue 10): it lapses after
+        # LOA_CONVERSATION_TIMEOUT (the user is told) and /cancel ends it, whichever
+        # feature's /cancel runs; a draft whose dialog is gone is gone.
+        self._dialogs = dialogs
+
+    def _live(self, user_id: int, draft: Draft) -> bool:
+        if self._dialogs is None:
+            return True
+        dialog = self._dialogs.get(draft.chat_id, user_id, time.time(), FEATURE)
+        if dialog is None or dialog.step != "draft":
+            return False
+        self._dialogs.advance(dialog, "draft", time.time())  # a step: deadline restarts
+        return True
+
+    def get(self, user_id: int, default: Draft | None = None) -> Draft | None:
+        """The user's draft, if any (never creates an empty user_data)."""
+        data = self._user_data.get(user_id)
+        if not data:
+            return default
+        draft: Draft | None = data.get(DRAFT_KEY)
+        if draft is None:
+            return default
+        if not self._live(user_id, draft):
+            data.pop(DRAFT_KEY, None)
+            return default
+        return draft
 
     def __setitem__(self, user_id: int, draft: Draft) -> None:
-        self.dialogs.open(
-            draft.chat_id,
-            user_id,
-            FEATURE,
-            draft.stage,
-            "gửi ý kiến",
-            time.monotonic(),
-            draft=draft,
-        )
-
-    def get(self, user_id: int) -> Draft | None:
-        """The user's live draft, if any."""
-        d = self._dialog(user_id)
-        return d.data["draft"] if d is not None else None
+        self._user_data[user_id][DRAFT_KEY] = draft
+        if self._dialogs is not None:
+            self._dialogs.open(draft.chat_id, user_id, FEATURE, "draft", "gửi ý kiến", time.time())
 
     def pop(self, user_id: int, default: Draft | None = None) -> Draft | None:
-        """End the user's draft (and its dialog); the draft or `default`."""
-        d = self._dialog(user_id)
-        if d is None:
-            return default
-        self.dialogs.close(d.chat_id, user_id)
-        return d.data["draft"]
-
-    def touch(self, user_id: int) -> None:
-        """A step was taken: the deadline restarts."""
-        d = self._dialog(user_id)
-        if d is not None:
-            self.dialogs.advance(d, d.data["draft"].stage, time.monotonic())
+        """Remove and return the user's draft."""
+        data = self._user_data.get(user_id)
+        return data.pop(DRAFT_KEY, default) if data else default
 
 
 class FeedbackState:
-    """In-memory state of the feature: drafts (as dialogs), notice keys, the queue."""
+    """The feature's state: drafts (in user_data), notice keys, the notification queue."""
 
-    def __init__(self, dialogs: Dialogs | None = None) -> None:
-        self.drafts = _Drafts(dialogs if dialogs is not None else Dialogs(1800))
+    def __init__(
+        self, user_data: Mapping[int, dict[Any, Any]] | None = None, dialogs: Dialogs | None = None
+    ) -> None:
+        self.drafts = UserDrafts(user_data if user_data is not None else defaultdict(dict), dialogs)
         self.notice_keys: set[tuple[int, int]] = set()
         self.queue: asyncio.Queue[Job | None] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
@@ -132,16 +142,6 @@ class FeedbackState:
         handle = loop.call_later(delay, fire)
         self.timers.add(handle)
 
-    def draft(self, user_id: int | None, *stages: str) -> Draft | None:
-        """The user's live draft in one of `stages` (its deadline restarts)."""
-        if user_id is None:
-            return None
-        d = self.drafts.get(user_id)
-        if d is None or d.stage not in stages:
-            return None
-        self.drafts.touch(user_id)
-        return d
-
     def remember_notices(self, keys: Iterable[tuple[int, int]]) -> None:
         """Remember notice messages (bounded: past NOTICE_KEYS_MAX the set restarts from
         the newest; a reply to an older notice is then looked up in the database)."""
@@ -149,6 +149,18 @@ class FeedbackState:
         if len(self.notice_keys) > NOTICE_KEYS_MAX:
             newest = sorted(self.notice_keys, key=lambda k: k[1])[-NOTICE_KEYS_MAX // 2 :]
             self.notice_keys = set(newest)
+
+    def draft(self, user_id: int | None, *stages: str) -> Draft | None:
+        """The user's live draft in one of `stages` (expired ones are dropped)."""
+        if user_id is None:
+            return None
+        d = self.drafts.get(user_id)
+        if d is None:
+            return None
+        if time.time() - d.at > DRAFT_TTL:
+            self.drafts.pop(user_id, None)
+            return None
+        return d if d.stage in stages else None
 
 
 def _state(context: Context) -> FeedbackState:
@@ -165,8 +177,8 @@ class _DraftAt(filters.MessageFilter):
 
     def filter(self, message: Message) -> bool:
         user = message.from_user
-        d = self.state.drafts.get(user.id) if user else None
-        return d is not None and d.stage in self.stages and d.chat_id == message.chat.id
+        d = self.state.draft(user.id if user else None, *self.stages)
+        return d is not None and d.chat_id == message.chat.id
 
 
 class _ModeratorAnswer(filters.MessageFilter):
@@ -230,7 +242,7 @@ async def _reply_blocks(
 
 
 def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return shorten(text, limit)
 
 
 def _deep_link(context: Context, payload: str) -> str:

@@ -69,7 +69,7 @@ _DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 
 ASK_TEXT = (
     "📝 Gửi nội dung bài viết (dòng đầu là tiêu đề; có thể gửi nhiều tin nhắn hoặc chuyển"
-    " tiếp bài từ kênh), hoặc một địa chỉ trang web. Gửi xong bấm [✅ Xong]. /cancel để hủy."
+    " tiếp bài từ kênh), hoặc một địa chỉ trang web. Gửi xong bấm [✅ Xong]. /huy để hủy."
 )
 SOURCE_LABELS = {
     "text": "văn bản dán vào",
@@ -365,7 +365,7 @@ async def _ask(update: Update, context: Context, key: str, prompt: str, state: i
 async def title_button(update: Update, context: Context) -> int:
     """[✏️ Tiêu đề]: ask for the new title."""
     return await _ask(
-        update, context, "title", "✏️ Gửi tiêu đề mới (tối đa 300 ký tự). /cancel để hủy.", TITLE
+        update, context, "title", "✏️ Gửi tiêu đề mới (tối đa 300 ký tự). /huy để hủy.", TITLE
     )
 
 
@@ -375,7 +375,7 @@ async def title_button(update: Update, context: Context) -> int:
 async def date_button(update: Update, context: Context) -> int:
     """[🗓 Ngày]: ask for the article's date."""
     return await _ask(
-        update, context, "date", "🗓 Gửi ngày của bài dạng dd/mm/yyyy. /cancel để hủy.", DATE
+        update, context, "date", "🗓 Gửi ngày của bài dạng dd/mm/yyyy. /huy để hủy.", DATE
     )
 
 
@@ -388,8 +388,7 @@ async def body_button(update: Update, context: Context) -> int:
         update,
         context,
         "body",
-        "📄 Gửi toàn bộ nội dung mới của bài (mỗi đoạn một dòng). Tiêu đề giữ nguyên."
-        " /cancel để hủy.",
+        "📄 Gửi toàn bộ nội dung mới của bài (mỗi đoạn một dòng). Tiêu đề giữ nguyên. /huy để hủy.",
         BODY,
     )
 
@@ -419,7 +418,7 @@ async def _answer_value(update: Update, context: Context, key: str, state: int) 
         else:
             await actions.replace_body(svc, draft_id, text)
     except (InvalidInput, NotFound) as exc:
-        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /huy.")
         return state
     _user_data(context).pop("nr_wait", None)
     await _review_here(update, context, draft_id)
@@ -453,7 +452,7 @@ async def body_text(update: Update, context: Context) -> int:
 
 
 async def cancel_command(update: Update, context: Context) -> int:
-    """/cancel inside the newsroom conversation (a collecting draft is discarded)."""
+    """/huy inside the newsroom conversation (a collecting draft is discarded)."""
     svc = services(context)
     draft_id = _user_data(context).pop("nr_collect", None)
     _user_data(context).pop("nr_wait", None)
@@ -846,7 +845,7 @@ def _conversation() -> ConversationHandler[Any]:
             DATE: [MessageHandler(filters.TEXT & ~filters.COMMAND, date_text)],
             BODY: [MessageHandler(filters.TEXT & ~filters.COMMAND, body_text)],
         },
-        fallbacks=[CommandHandler("cancel", cancel_command)],
+        fallbacks=[CommandHandler(["huy", "cancel"], cancel_command)],
         allow_reentry=True,
         name="newsroom",
     )
@@ -880,4 +879,10 @@ def register(app: Any, svc: Services) -> None:
     app.add_handler(CommandHandler("suabai", suabai_command))
     app.add_handler(CommandHandler("gobai", gobai_command))
     app.add_handler(CommandHandler("bannhap", drafts_command))
-    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, on_document))
+    # A file whose caption is a command belongs to that command (/donvi nhap, issue 16).
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.Document.ALL & ~filters.CaptionRegex(r"^/"),
+            on_document,
+        )
+    )

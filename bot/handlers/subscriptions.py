@@ -53,10 +53,10 @@ APPROVAL_LABELS_VI = {
 }
 # Telegram HTML: a literal "<" must be "&lt;" (tests/test_broadcast_texts.py checks).
 USAGE_SETUNIT = (
-    "Cú pháp: /setunit &lt;mã nhóm&gt; &lt;đơn vị&gt;, ví dụ /setunit -100123 phuong-chi-lang"
+    "Cú pháp: /gandonvi &lt;mã nhóm&gt; &lt;đơn vị&gt;, ví dụ /gandonvi -100123 phuong-chi-lang"
     " (dùng - để xóa)."
 )
-USAGE_CHAT_ID = "Cần ghi mã nhóm, ví dụ /approve -1001234567890"
+USAGE_CHAT_ID = "Cần ghi mã nhóm, ví dụ /duyetnhom -1001234567890"
 
 
 def private_or_admin_chat(func: F) -> F:
@@ -97,7 +97,7 @@ def _parse_topics(svc: Services, text: str) -> list[str]:
     unknown = [w for w in words if w not in svc.settings.topics]
     if unknown:
         raise InvalidInput(
-            f"Chủ đề không có: {quote(', '.join(unknown), 200)}. Gõ /topics để xem danh sách."
+            f"Chủ đề không có: {quote(', '.join(unknown), 200)}. Gõ /chude để xem danh sách."
         )
     return words
 
@@ -119,7 +119,8 @@ async def subscribe_command(update: Update, context: Context) -> None:
         svc.db, chat.id, chat.type, chat.title or chat.full_name, chat.username, now
     )
     sub, _new = await subs.subscribe(svc.db, chat.id, user.id if user else None, topics, now)
-    topic_text = ", ".join(sub.topics) if sub.topics else "tất cả chủ đề"
+    names = [svc.settings.topic_name(t) for t in sub.topics]
+    topic_text = ", ".join(names) if names else "tất cả chủ đề"
     text = f"✅ Đã đăng ký nhận tin ({html.escape(topic_text)})."
     if is_group:
         if sub.approval in ("none", "rejected", "revoked"):
@@ -183,12 +184,16 @@ async def topics_command(update: Update, context: Context) -> None:
     svc = services(context)
     chat = update.effective_chat
     lines = ["<b>Các chủ đề có thể đăng ký</b>"]
-    lines += [f"• <code>{t}</code>" for t in svc.settings.topics]
+    lines += [
+        f"• {html.escape(svc.settings.topic_name(t))}: <code>{t}</code>"
+        for t in svc.settings.topics
+    ]
     lines.append("\nVí dụ: /dangky tuyen-truyen — không ghi chủ đề là nhận tất cả.")
     if chat is not None:
         sub = await subs.get_subscription(svc.db, chat.id)
         if sub is not None and sub.active:
-            chosen = ", ".join(sub.topics) if sub.topics else "tất cả"
+            names = [svc.settings.topic_name(t) for t in sub.topics]
+            chosen = ", ".join(names) if names else "tất cả"
             lines.append(f"Đang nhận: {html.escape(chosen)}.")
     await reply(update, "\n".join(lines))
 
@@ -268,7 +273,7 @@ async def approval_button(update: Update, context: Context) -> None:
         await answer_query(
             update,
             f"Nhóm này đã được quyết định trước đó (hiện: {label}). Nút này không còn hiệu lực;"
-            " muốn thu hồi hãy dùng /revoke.",
+            " muốn thu hồi hãy dùng /thuhoinhom.",
             alert=True,
         )
         return
@@ -371,23 +376,40 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
     """Subscription handlers and hooks."""
     svc.commands.extend(
         [
-            CommandInfo("subscribe", "Đăng ký nhận thông báo", aliases=("dangky",)),
-            CommandInfo("unsubscribe", "Hủy đăng ký nhận thông báo", aliases=("huydangky",)),
-            CommandInfo("topics", "Các chủ đề có thể đăng ký"),
-            CommandInfo("subscribers", "Danh sách nhóm đăng ký", permission="admin"),
-            CommandInfo("approve", "Duyệt nhóm cán bộ: /approve <mã nhóm>", permission="admin"),
-            CommandInfo("revoke", "Thu hồi nhóm cán bộ: /revoke <mã nhóm>", permission="admin"),
-            CommandInfo("setunit", "Gán đơn vị: /setunit <mã nhóm> <đơn vị>", permission="admin"),
+            CommandInfo("dangky", "Đăng ký nhận thông báo", aliases=("subscribe",)),
+            CommandInfo("huydangky", "Hủy đăng ký nhận thông báo", aliases=("unsubscribe",)),
+            CommandInfo("chude", "Các chủ đề có thể đăng ký", aliases=("topics",)),
+            CommandInfo(
+                "dsdangky", "Danh sách nhóm đăng ký", aliases=("subscribers",), permission="admin"
+            ),
+            CommandInfo(
+                "duyetnhom",
+                "Duyệt nhóm cán bộ: /duyetnhom <mã nhóm>",
+                aliases=("approve",),
+                permission="admin",
+            ),
+            CommandInfo(
+                "thuhoinhom",
+                "Thu hồi nhóm cán bộ: /thuhoinhom <mã nhóm>",
+                aliases=("revoke",),
+                permission="admin",
+            ),
+            CommandInfo(
+                "gandonvi",
+                "Gán đơn vị: /gandonvi <mã nhóm> <đơn vị>",
+                aliases=("setunit",),
+                permission="admin",
+            ),
         ]
     )
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrate))
     app.add_handler(CommandHandler(["subscribe", "dangky"], subscribe_command))
     app.add_handler(CommandHandler(["unsubscribe", "huydangky"], unsubscribe_command))
-    app.add_handler(CommandHandler("topics", topics_command))
-    app.add_handler(CommandHandler("subscribers", subscribers_command))
-    app.add_handler(CommandHandler("approve", approve_command))
-    app.add_handler(CommandHandler("revoke", revoke_command))
-    app.add_handler(CommandHandler("setunit", setunit_command))
+    app.add_handler(CommandHandler(["chude", "topics"], topics_command))
+    app.add_handler(CommandHandler(["dsdangky", "subscribers"], subscribers_command))
+    app.add_handler(CommandHandler(["duyetnhom", "approve"], approve_command))
+    app.add_handler(CommandHandler(["thuhoinhom", "revoke"], revoke_command))
+    app.add_handler(CommandHandler(["gandonvi", "setunit"], setunit_command))
     app.add_handler(CallbackQueryHandler(approval_button, pattern=r"^sub:(ok|no):-?\d+$"))
     svc.features.setdefault("membership_hooks", []).append(on_membership)
     svc.features.setdefault("start_hooks", []).append(on_start)

@@ -375,3 +375,19 @@ async def ensure_unit(
         return unit
     code = normalize_code(text)
     return await create_unit(db, code, code, actor=actor, now=now)
+
+
+async def canonical_audience(conn: aiosqlite.Connection, key: str) -> str:
+    """A unit audience ("unit:a,b") with every code as the unit's current code: a directive
+    file or a button naming an old code (renamed or merged) still reaches the unit."""
+    if not key.startswith("unit:"):
+        return key
+    codes = []
+    for code in key[5:].split(","):
+        async with conn.execute(
+            "SELECT u.code FROM unit_codes c JOIN units u ON u.id = c.unit_id WHERE c.code = ?",
+            (code,),
+        ) as cur:
+            row = await cur.fetchone()
+        codes.append(str(row[0]) if row is not None else code)
+    return "unit:" + ",".join(dict.fromkeys(codes))

@@ -584,6 +584,7 @@ class Dispatcher:
                         stats.total,
                         elapsed,
                         finished=True,
+                        stopped=b.state == rules.B_CANCELLED,
                     ),
                     chat_id=b.report_chat_id,
                     message_id=b.report_message_id,
