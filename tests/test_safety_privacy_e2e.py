@@ -166,13 +166,25 @@ async def test_export_neutralises_formulas(fake: FakeTelegram, bot_factory: Any)
     admin = fake.user(ADMIN_ID, "Chủ")
     chat = fake.private_chat(admin)
     last = _after(chat, fake)
-    fake.send_text(chat, admin, "/export 2000-01-01 31/12/2099 tatca")
+    fake.send_text(chat, admin, "/export 2000-01-01 31/12/2099 tatca csv")
     doc = await fake.wait_for_message(chat, after=last, predicate=lambda m: m.document)
     assert doc.document is not None
     rows = list(csv.reader(io.StringIO(doc.document.data.decode("utf-8-sig"), newline="")))
     cells = [cell for row in rows[1:] for cell in row]
     assert not any(c[:1] in ("=", "+", "-", "@", "\t", "\r") for c in cells), cells
     assert any(c.startswith("'=HYPERLINK") for c in cells)
+    # The .xlsx (the default) holds them as text, never as formulas.
+    from openpyxl import load_workbook
+
+    last = _after(chat, fake)
+    fake.send_text(chat, admin, "/export 2000-01-01 31/12/2099 tatca")
+    doc = await fake.wait_for_message(chat, after=last, predicate=lambda m: m.document)
+    assert doc.document is not None
+    sheet = load_workbook(io.BytesIO(doc.document.data)).active
+    assert sheet is not None
+    values = [c for row in sheet.iter_rows(min_row=2) for c in row]
+    assert not any(c.data_type == "f" for c in values)
+    assert not any(str(c.value or "")[:1] in ("=", "+", "-", "@") for c in values)
     assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM comments") == len(hostile)
 
 
