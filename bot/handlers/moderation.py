@@ -303,7 +303,7 @@ async def _ask_answer(update: Update, context: Context, comment_id: int) -> None
     dialog = await dialogs.ask(
         update,
         context,
-        f"✍️ {quote(user.first_name, 64)}, hãy trả lời (reply) tin nhắn này bằng câu trả lời cho "
+        f"✍️ {quote(user.first_name, 64)}, hãy trả lời tin nhắn này bằng câu trả lời cho "
         f"ý kiến <b>#{comment_id}</b>. Loa sẽ cho xem lại trước khi gửi. Gõ /huy để thôi.",
         feature=FEATURE,
         step="answer",
