@@ -62,11 +62,7 @@ async def test_long_and_html_arguments_are_quoted_and_bounded(
 ) -> None:
     citizen = fake.private_chat(fake.user(7102, "Dân"))
     text = await _ask(fake, citizen.id, 7102, "/dangky " + "<b>chu-de-la&" * 500)
-    assert (
-        "Chủ đề không có" in text
-        and len(text) <= 4096
-        and text.endswith("để xem danh sách.")
-    )
+    assert "Chủ đề không có" in text and len(text) <= 4096 and text.endswith("để xem danh sách.")
     owner = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
     text = await _ask(fake, owner.id, ADMIN_ID, "/grant 123 " + "<i>vai-tro" * 800)
     assert "không hợp lệ" in text and len(text) <= 4096
