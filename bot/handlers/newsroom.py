@@ -20,7 +20,6 @@ Callback data (≤ 64 bytes; draft ids are numbers, article ids ≤ 48 ASCII):
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import html
 import logging
 import re
@@ -64,13 +63,19 @@ log = logging.getLogger(__name__)
 
 COLLECT, TITLE, DATE, BODY = range(20, 24)
 MAX_LISTED = 40  # sentences / figures offered as toggle buttons (keyboards hold 100)
-_URL = re.compile(r"^https?://\S+$")
-_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+# One word with a scheme ("https://…", but also "file:…", "javascript:…") is an address:
+# actions.draft_from_url refuses what is not http(s) with a clear answer, instead of
+# treating it as a one-line article.
+_URL = re.compile(
+    r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|(?:javascript|data|file|about|vbscript):)\S+$", re.I
+)
 
 ASK_TEXT = (
     "📝 Gửi nội dung bài viết (dòng đầu là tiêu đề; có thể gửi nhiều tin nhắn hoặc chuyển"
     " tiếp bài từ kênh), hoặc một địa chỉ trang web. Gửi xong bấm [✅ Xong]. /cancel để hủy."
 )
+DECIDED = "Bản nháp này đã được đăng hoặc đã bỏ."
+INVALID_BUTTON = "Nút này không hợp lệ."
 SOURCE_LABELS = {
     "text": "văn bản dán vào",
     "file": "tệp",
@@ -96,7 +101,16 @@ def _draft_id(update: Update) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None
     fields = query.data.split(":")
-    return rules.parse_id(fields[2] if len(fields) > 2 else "")
+    raw = fields[2] if len(fields) > 2 else ""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        raise NotFound(INVALID_BUTTON)  # forged or mangled callback data
+    return int(raw)
+
+
+async def _own_draft(update: Update, context: Context) -> ArticleDraft:
+    """The draft a button names, when the presser may act on it (actions.draft_for)."""
+    user = update.effective_user
+    return await actions.draft_for(services(context), _draft_id(update), user.id if user else None)
 
 
 def _done_keyboard(draft_id: int) -> InlineKeyboardMarkup:
@@ -218,6 +232,7 @@ async def _draft_from_command_text(update: Update, context: Context, text: str) 
     user = update.effective_user
     uid = user.id if user else None
     if _URL.match(text):
+        actions.check_address(svc.settings, text)
         await reply(update, "⏳ Đang tải trang và tách nội dung bài…")
         draft_id = await actions.draft_from_url(svc, text, uid)
     else:
@@ -232,11 +247,12 @@ async def dangbai_command(update: Update, context: Context) -> int:
     """/dangbai (/publish) [text or URL]: a draft; bare, it collects messages until [Xong]."""
     text = command_text(update)
     previous = _user_data(context).pop("nr_collect", None)
-    if isinstance(previous, int):  # a /dangbai left unfinished: its pieces are dropped
+    if isinstance(previous, int):  # a /dangbai left unfinished: discarded, and said so
         actor = await _actor(update, context)
-        await store.discard(
+        if await store.discard(
             services(context).db, previous, actor_id=actor[0], actor_role=actor[1], now=clock.now()
-        )
+        ):
+            await reply(update, f"🗑 Bản nháp #{previous} chưa xong đã được bỏ; bắt đầu bài mới.")
     if text:
         await _draft_from_command_text(update, context, text)
         return ConversationHandler.END
@@ -304,8 +320,8 @@ async def forwarded_start(update: Update, context: Context) -> int:
 @user_errors
 async def done_button(update: Update, context: Context) -> int | None:
     """[Xong]: the collected messages become the draft under review."""
-    draft_id = _draft_id(update)
-    draft = await actions.finish_collecting(services(context), draft_id)
+    own = await _own_draft(update, context)
+    draft = await actions.finish_collecting(services(context), own.id)
     _user_data(context).pop("nr_collect", None)
     await answer_query(update)
     await _edit_query(update, f"✅ Đã nhận đủ nội dung bản nháp #{draft.id}.", None)
@@ -349,11 +365,10 @@ async def on_document(update: Update, context: Context) -> None:
 
 
 async def _ask(update: Update, context: Context, key: str, prompt: str, state: int) -> int:
-    draft_id = _draft_id(update)
-    draft = await store.get_draft(services(context).db, draft_id)
+    draft = await _own_draft(update, context)
     if draft.state != store.D_REVIEW:
-        raise InvalidInput("Bản nháp này đã được đăng hoặc đã bỏ.")
-    _user_data(context)["nr_wait"] = (key, draft_id)
+        raise InvalidInput(DECIDED)
+    _user_data(context)["nr_wait"] = (key, draft.id)
     await answer_query(update)
     await reply(update, prompt)
     return state
@@ -403,19 +418,9 @@ async def _answer_value(update: Update, context: Context, key: str, state: int) 
     text = _message_text(update)
     try:
         if key == "title":
-            title = " ".join(text.split())
-            if not title or len(title) > 300:
-                raise InvalidInput("Tiêu đề cần từ 1 đến 300 ký tự.")
-            await store.update_fields(svc.db, draft_id, clock.now(), title=title)
+            await actions.set_title(svc, draft_id, text)
         elif key == "date":
-            m = _DATE.match(text)
-            try:
-                day = clock_date(int(m[3]), int(m[2]), int(m[1])) if m else None
-            except ValueError:
-                day = None
-            if day is None:
-                raise InvalidInput("Ngày cần dạng dd/mm/yyyy, ví dụ 08/04/2022.")
-            await store.update_fields(svc.db, draft_id, clock.now(), date=day)
+            await actions.set_date(svc, draft_id, text)
         else:
             await actions.replace_body(svc, draft_id, text)
     except (InvalidInput, NotFound) as exc:
@@ -424,11 +429,6 @@ async def _answer_value(update: Update, context: Context, key: str, state: int) 
     _user_data(context).pop("nr_wait", None)
     await _review_here(update, context, draft_id)
     return ConversationHandler.END
-
-
-def clock_date(year: int, month: int, day: int) -> str:
-    """An ISO date from its parts (ValueError when there is no such day)."""
-    return dt.date(year, month, day).isoformat()
 
 
 @private_or_admin_chat
@@ -515,7 +515,7 @@ def _index(update: Update) -> int:
     assert query is not None and query.data is not None
     raw = query.data.split(":")[-1]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 4:
-        raise NotFound("Nút này không hợp lệ.")
+        raise NotFound(INVALID_BUTTON)
     return int(raw)
 
 
@@ -528,15 +528,24 @@ async def review_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     op = query.data.split(":")[1]
-    draft_id = _draft_id(update)
-    draft = await store.get_draft(svc.db, draft_id)
+    draft = await _own_draft(update, context)
+    draft_id = draft.id
+    now = clock.now()
+    if op == "drop":  # also under the [Xong] prompt, while the draft is still collecting
+        actor = await _actor(update, context)
+        ok = await store.discard(svc.db, draft_id, actor_id=actor[0], actor_role=actor[1], now=now)
+        if _user_data(context).get("nr_collect") == draft_id:
+            _user_data(context).pop("nr_collect", None)
+        await answer_query(update, "Đã bỏ bản nháp." if ok else DECIDED, alert=not ok)
+        if ok:
+            await _edit_query(update, f"🗑 Đã bỏ bản nháp #{draft_id}.", None)
+        return
+    if draft.state != store.D_REVIEW:
+        raise InvalidInput(DECIDED)
     if op in ("back", "open"):
         await answer_query(update)
         await _review_here(update, context, draft_id)
         return
-    if draft.state != store.D_REVIEW:
-        raise InvalidInput("Bản nháp này đã được đăng hoặc đã bỏ.")
-    now = clock.now()
     if op == "sum":
         text, markup = _summary_chooser(draft)
         await answer_query(update)
@@ -585,15 +594,8 @@ async def review_button(update: Update, context: Context) -> None:
             update, f"🏷 Chủ đề: {html.escape(label if label != '-' else 'không')}", None
         )
         await _review_here(update, context, draft_id)
-    elif op == "drop":
-        actor = await _actor(update, context)
-        ok = await store.discard(svc.db, draft_id, actor_id=actor[0], actor_role=actor[1], now=now)
-        _user_data(context).pop("nr_collect", None)
-        await answer_query(update, "Đã bỏ bản nháp." if ok else "Bản nháp này đã được xử lý rồi.")
-        if ok:
-            await _edit_query(update, f"🗑 Đã bỏ bản nháp #{draft_id}.", None)
     else:
-        raise NotFound("Nút này không hợp lệ.")
+        raise NotFound(INVALID_BUTTON)
 
 
 def _notify_keyboard(article_id: str, topic: str | None) -> InlineKeyboardMarkup:
@@ -624,7 +626,7 @@ async def publish_button(update: Update, context: Context) -> None:
     """[✅ Đăng]: publish (or correct); then the notify choice (corrections edit the copies)."""
     svc = services(context)
     actor = await _actor(update, context)
-    draft = await store.get_draft(svc.db, _draft_id(update))
+    draft = await _own_draft(update, context)
     result = await actions.publish(svc, draft.id, actor[0], actor[1])
     await answer_query(update, "Đã đăng.")
     await _edit_query(update, control_text(await store.get_draft(svc.db, draft.id)), None)
@@ -666,8 +668,10 @@ async def notify_button(update: Update, context: Context) -> None:
     assert query is not None
     m = _NOTIFY.match(query.data or "")
     if not m or not SLUG.match(m[2]):
-        raise NotFound("Nút này không hợp lệ.")
+        raise NotFound(INVALID_BUTTON)
     choice, article_id = m[1], m[2]
+    actor = await _actor(update, context)
+    await actions.check_article_owner(svc, article_id, actor[0])
     if choice == "n":
         await answer_query(update, "Không gửi thông báo.")
         await _edit_query(update, f"🔕 Bài <code>{article_id}</code>: không gửi thông báo.", None)
@@ -681,7 +685,6 @@ async def notify_button(update: Update, context: Context) -> None:
         audience = rules.Audience("topic", article.tags[0])
     else:
         audience = rules.Audience("all")
-    actor = await _actor(update, context)
     chat = update.effective_chat
     b = await actions.create_notice(
         svc,
@@ -781,16 +784,15 @@ async def recall_button(update: Update, context: Context) -> None:
     assert query is not None
     article_id = (query.data or "").split(":", 2)[-1]
     if not SLUG.match(article_id):
-        raise NotFound("Nút này không hợp lệ.")
-    if not await article_store.is_withdrawn(svc.db, article_id):
-        raise InvalidInput("Bài này chưa bị gỡ.")
-    bid = await store.notice_of(svc.db, article_id)
-    if bid is None:
-        raise InvalidInput("Bài này không có thông báo nào.")
+        raise NotFound(INVALID_BUTTON)
     actor = await _actor(update, context)
     chat = update.effective_chat
-    result = await actions.recall_notice(
-        svc, bid, actor_id=actor[0], actor_role=actor[1], report_chat_id=chat.id if chat else None
+    result = await actions.recall_article(
+        svc,
+        article_id,
+        actor_id=actor[0],
+        actor_role=actor[1],
+        report_chat_id=chat.id if chat else None,
     )
     _dispatcher(context).wake()
     await answer_query(update, f"Đang thu hồi {result.messages} tin nhắn.", alert=True)
@@ -804,7 +806,8 @@ async def recall_button(update: Update, context: Context) -> None:
 async def drafts_command(update: Update, context: Context) -> None:
     """/bannhap: drafts waiting for review (feeds' items included)."""
     svc = services(context)
-    waiting = await store.waiting_drafts(svc.db)
+    user = update.effective_user
+    waiting = await actions.waiting_drafts(svc, user.id if user else None)
     if not waiting:
         await reply(update, "Không có bản nháp nào đang chờ duyệt.")
         return

@@ -204,7 +204,9 @@ class FeedWorker:
             )
             return PollResult(feed.id, "updated", tuple(drafts), tuple(published), skipped)
         except (LoaError, aiohttp.ClientError, ValueError) as exc:
-            error = getattr(exc, "user_message", None) or f"{type(exc).__name__}: {exc}"
+            # stored and shown as plain text (escaped where shown): user_message is HTML
+            message = getattr(exc, "user_message", None)
+            error = html.unescape(message) if message else f"{type(exc).__name__}: {exc}"
             paused = await store.record_failure(
                 svc.db,
                 feed.id,
