@@ -58,6 +58,7 @@ async def test_forged_and_replayed_buttons(
     bot: RunningBot, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
     await _staff(fake)
+    fake.user(EDITOR_B, "Biên tập B")
     await _say(fake, ADMIN_ID, f"/grant {EDITOR_B} editor", "biên tập viên")
     review = await _say(fake, EDITOR, "/dangbai " + _raw_text(2), "Bản nháp")
     [(d, _)] = await _draft_ids(bot)
