@@ -48,6 +48,20 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 NOTICE_SUMMARY_CHARS = 600
 
 
+def fit_lines(lines: list[str], limit: int = 4000) -> str:
+    """Telegram HTML lines joined, whole lines only, under `limit` characters: Telegram refuses
+    a message past 4,096 characters, and a cut inside a tag or an &entity; would not parse."""
+    out: list[str] = []
+    size = 0
+    for i, line in enumerate(lines):
+        if size + len(line) + 1 > limit - 40:
+            out.append(f"… (còn {len(lines) - i} dòng nữa)")
+            break
+        out.append(line)
+        size += len(line) + 1
+    return "\n".join(out)
+
+
 def fetch_limits(settings: Settings) -> FetchLimits:
     """The fetch bounds from the settings."""
     return FetchLimits(

@@ -13,7 +13,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.actions.newsroom import check_address
+from bot.actions.newsroom import check_address, fit_lines
 from bot.config import Settings
 from bot.domain import broadcasts as rules
 from bot.domain import clock
@@ -98,7 +98,7 @@ async def feeds_command(update: Update, context: Context) -> None:
     actor_id, actor_role = (user.id if user else None), (str(role) if role else None)
     worker = svc.features.get("feeds")
     if not words:
-        await reply(update, "\n".join(feed_lines(await store.list_feeds(svc.db)))[:4000])
+        await reply(update, fit_lines(feed_lines(await store.list_feeds(svc.db))))
         return
     verb, args = words[0].lower(), words[1:]
     if verb in ("them", "add"):

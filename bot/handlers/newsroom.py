@@ -172,7 +172,7 @@ def control_text(draft: ArticleDraft) -> str:
             lines.append(f"… và {len(draft.figures) - MAX_LISTED} số liệu khác.")
     else:
         lines.append("\n📊 Không phát hiện số liệu nào.")
-    return "\n".join(lines)[:4000]
+    return actions.fit_lines(lines)
 
 
 def control_keyboard(draft: ArticleDraft) -> InlineKeyboardMarkup:
@@ -424,6 +424,11 @@ async def _answer_value(update: Update, context: Context, key: str, state: int) 
         else:
             await actions.replace_body(svc, draft_id, text)
     except (InvalidInput, NotFound) as exc:
+        draft = await store.get_draft(svc.db, draft_id)
+        if draft.state != store.D_REVIEW:  # published or discarded meanwhile: stop asking
+            _user_data(context).pop("nr_wait", None)
+            await reply(update, DECIDED)
+            return ConversationHandler.END
         await reply(update, f"{exc.user_message}\nGửi lại, hoặc /cancel.")
         return state
     _user_data(context).pop("nr_wait", None)
@@ -477,7 +482,7 @@ def _summary_chooser(draft: ArticleDraft) -> tuple[str, InlineKeyboardMarkup]:
         )
     rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
     rows.append([InlineKeyboardButton("↩️ Quay lại thẻ", callback_data=f"nr:back:{draft.id}")])
-    return _fit("\n".join(lines)), InlineKeyboardMarkup(rows)
+    return actions.fit_lines(lines), InlineKeyboardMarkup(rows)
 
 
 def _figure_chooser(draft: ArticleDraft) -> tuple[str, InlineKeyboardMarkup]:
@@ -494,20 +499,7 @@ def _figure_chooser(draft: ArticleDraft) -> tuple[str, InlineKeyboardMarkup]:
         lines.append("Không có số liệu nào.")
     rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
     rows.append([InlineKeyboardButton("↩️ Quay lại thẻ", callback_data=f"nr:back:{draft.id}")])
-    return _fit("\n".join(lines)), InlineKeyboardMarkup(rows)
-
-
-def _fit(text: str) -> str:
-    """Whole lines only, under Telegram's 4096 (a cut inside a tag would not parse)."""
-    out: list[str] = []
-    size = 0
-    for line in text.split("\n"):
-        if size + len(line) + 1 > 4000:
-            out.append("…")
-            break
-        out.append(line)
-        size += len(line) + 1
-    return "\n".join(out)
+    return actions.fit_lines(lines), InlineKeyboardMarkup(rows)
 
 
 def _index(update: Update) -> int:
@@ -831,7 +823,9 @@ async def drafts_command(update: Update, context: Context) -> None:
 
 
 def _conversation() -> ConversationHandler[Any]:
-    text = (filters.TEXT | filters.CAPTION) & ~filters.COMMAND
+    # A document's caption is not a piece of the article: the document itself goes to
+    # on_document (a .docx sent while collecting starts its own draft).
+    text = (filters.TEXT | filters.CAPTION) & ~filters.COMMAND & ~filters.Document.ALL
     return ConversationHandler(
         entry_points=[
             CommandHandler(["dangbai", "publish"], dangbai_command),
