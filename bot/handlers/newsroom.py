@@ -43,6 +43,7 @@ from bot.domain import clock
 from bot.domain.articles import SLUG
 from bot.domain.errors import InvalidInput, LoaError, NotFound
 from bot.handlers import announcements, common
+from bot.handlers import newsroom_views as views
 from bot.handlers.articles import card_text
 from bot.handlers.base import (
     Context,
@@ -62,7 +63,6 @@ from bot.store.newsroom import ArticleDraft
 log = logging.getLogger(__name__)
 
 COLLECT, TITLE, DATE, BODY = range(20, 24)
-MAX_LISTED = 40  # sentences / figures offered as toggle buttons (keyboards hold 100)
 # One word with a scheme ("https://…", but also "file:…", "javascript:…") is an address:
 # actions.draft_from_url refuses what is not http(s) with a clear answer, instead of
 # treating it as a one-line article.
@@ -76,13 +76,6 @@ ASK_TEXT = (
 )
 DECIDED = "Bản nháp này đã được đăng hoặc đã bỏ."
 INVALID_BUTTON = "Nút này không hợp lệ."
-SOURCE_LABELS = {
-    "text": "văn bản dán vào",
-    "file": "tệp",
-    "url": "trang web",
-    "feed": "nguồn tin RSS",
-    "edit": "sửa bài đã đăng",
-}
 
 
 def _user_data(context: Context) -> dict[Any, Any]:
@@ -113,100 +106,16 @@ async def _own_draft(update: Update, context: Context) -> ArticleDraft:
     return await actions.draft_for(services(context), _draft_id(update), user.id if user else None)
 
 
-def _done_keyboard(draft_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton("✅ Xong", callback_data=f"nr:done:{draft_id}"),
-                InlineKeyboardButton("🗑 Bỏ", callback_data=f"nr:drop:{draft_id}"),
-            ]
-        ]
-    )
-
-
 # ---------------------------------------------------------------- review
-
-
-def preview_article(draft: ArticleDraft) -> article_store.StoredArticle:
-    """The draft as the article readers will get (the card is rendered from this)."""
-    return article_store.StoredArticle(
-        id=draft.target_id or draft.article_id or "ban-nhap",
-        title=draft.title,
-        date=draft.date or "",
-        author=draft.author,
-        caption=draft.caption,
-        source=draft.source,
-        tags=(draft.topic,) if draft.topic else (),
-        unit=None,
-        body=draft.body,
-        summary=draft.summary_sentences,
-        figures=draft.kept_figures,
-        path="",
-    )
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def control_text(draft: ArticleDraft) -> str:
-    """The review message under the card: source, topic, every detected figure."""
-    kind = SOURCE_LABELS.get(draft.source_kind, draft.source_kind)
-    source = f" — {html.escape(_cut(draft.source, 80))}" if draft.source else ""
-    head = "✏️ Sửa bài" if draft.target_id else "🗞 Bản nháp"
-    lines = [
-        f"👆 {head} #{draft.id} ({kind}{source}), đúng như bạn đọc sẽ thấy.",
-        f"Chủ đề: <b>{html.escape(draft.topic or 'chưa chọn')}</b>"
-        f" · {len(draft.paragraphs)} đoạn · {len(draft.sentences)} câu",
-    ]
-    if draft.target_id:
-        lines.append(f"Mã bài: <code>{html.escape(draft.target_id)}</code>")
-    if draft.figures:
-        lines.append(f"\n📊 <b>Số liệu phát hiện ({len(draft.figures)})</b>")
-        for i, f in enumerate(draft.figures[:MAX_LISTED]):
-            shown = html.escape(_cut(f.render(), 150))
-            lines.append(
-                f"{i + 1}. <s>{shown}</s> (đã bỏ)" if i in draft.dropped else f"{i + 1}. {shown}"
-            )
-        if len(draft.figures) > MAX_LISTED:
-            lines.append(f"… và {len(draft.figures) - MAX_LISTED} số liệu khác.")
-    else:
-        lines.append("\n📊 Không phát hiện số liệu nào.")
-    return actions.fit_lines(lines)
-
-
-def control_keyboard(draft: ArticleDraft) -> InlineKeyboardMarkup:
-    """The review buttons."""
-    d = draft.id
-    rows = [
-        [
-            InlineKeyboardButton("✏️ Tiêu đề", callback_data=f"nr:title:{d}"),
-            InlineKeyboardButton("📝 Câu tóm tắt", callback_data=f"nr:sum:{d}"),
-        ],
-        [
-            InlineKeyboardButton("🔢 Số liệu sai", callback_data=f"nr:fig:{d}"),
-            InlineKeyboardButton("🏷 Chủ đề", callback_data=f"nr:topic:{d}"),
-            InlineKeyboardButton("🗓 Ngày", callback_data=f"nr:date:{d}"),
-        ],
-    ]
-    if draft.target_id:
-        rows.append([InlineKeyboardButton("📄 Thay nội dung", callback_data=f"nr:body:{d}")])
-    rows.append(
-        [
-            InlineKeyboardButton("✅ Đăng", callback_data=f"nr:pub:{d}"),
-            InlineKeyboardButton("🗑 Bỏ", callback_data=f"nr:drop:{d}"),
-        ]
-    )
-    return InlineKeyboardMarkup(rows)
 
 
 async def send_review(context: Context, chat_id: int, draft_id: int) -> None:
     """The card exactly as readers will see it, then the control message with buttons."""
     svc = services(context)
     draft = await store.get_draft(svc.db, draft_id)
-    await context.bot.send_message(chat_id, card_text(preview_article(draft)))
+    await context.bot.send_message(chat_id, card_text(views.preview_article(draft)))
     await context.bot.send_message(
-        chat_id, control_text(draft), reply_markup=control_keyboard(draft)
+        chat_id, views.control_text(draft), reply_markup=views.control_keyboard(draft)
     )
 
 
@@ -259,7 +168,7 @@ async def dangbai_command(update: Update, context: Context) -> int:
     user = update.effective_user
     draft_id = await actions.start_collecting(services(context), user.id if user else None)
     _user_data(context)["nr_collect"] = draft_id
-    await reply(update, ASK_TEXT, reply_markup=_done_keyboard(draft_id))
+    await reply(update, ASK_TEXT, reply_markup=views.done_keyboard(draft_id))
     return COLLECT
 
 
@@ -297,7 +206,7 @@ async def collect_text(update: Update, context: Context) -> int:
     await reply(
         update,
         f"📥 Đã nhận {n} tin nhắn. Gửi tiếp phần còn lại, hoặc bấm [✅ Xong].",
-        reply_markup=_done_keyboard(draft_id),
+        reply_markup=views.done_keyboard(draft_id),
     )
     return COLLECT
 
@@ -471,37 +380,6 @@ async def cancel_command(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-def _summary_chooser(draft: ArticleDraft) -> tuple[str, InlineKeyboardMarkup]:
-    lines = [f"📝 <b>Chọn câu tóm tắt</b> cho bản nháp #{draft.id} (bấm số để chọn/bỏ):"]
-    buttons = []
-    for i, sentence in enumerate(draft.sentences[:MAX_LISTED]):
-        mark = "✅" if i in draft.summary else "▫️"
-        lines.append(f"{mark} {i + 1}. {html.escape(_cut(sentence, 160))}")
-        buttons.append(
-            InlineKeyboardButton(f"{mark}{i + 1}", callback_data=f"nr:st:{draft.id}:{i}")
-        )
-    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    rows.append([InlineKeyboardButton("↩️ Quay lại thẻ", callback_data=f"nr:back:{draft.id}")])
-    return actions.fit_lines(lines), InlineKeyboardMarkup(rows)
-
-
-def _figure_chooser(draft: ArticleDraft) -> tuple[str, InlineKeyboardMarkup]:
-    lines = [f"🔢 <b>Bỏ số liệu sai</b> của bản nháp #{draft.id} (bấm số để bỏ/giữ):"]
-    buttons = []
-    for i, f in enumerate(draft.figures[:MAX_LISTED]):
-        dropped = i in draft.dropped
-        mark = "❌" if dropped else "✅"
-        lines.append(f"{mark} {i + 1}. {html.escape(_cut(f.render(), 150))}")
-        buttons.append(
-            InlineKeyboardButton(f"{mark}{i + 1}", callback_data=f"nr:ft:{draft.id}:{i}")
-        )
-    if not buttons:
-        lines.append("Không có số liệu nào.")
-    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    rows.append([InlineKeyboardButton("↩️ Quay lại thẻ", callback_data=f"nr:back:{draft.id}")])
-    return actions.fit_lines(lines), InlineKeyboardMarkup(rows)
-
-
 def _index(update: Update) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -539,7 +417,7 @@ async def review_button(update: Update, context: Context) -> None:
         await _review_here(update, context, draft_id)
         return
     if op == "sum":
-        text, markup = _summary_chooser(draft)
+        text, markup = views.summary_chooser(draft)
         await answer_query(update)
         await reply(update, text, reply_markup=markup)
     elif op == "st":
@@ -551,9 +429,9 @@ async def review_button(update: Update, context: Context) -> None:
             raise InvalidInput("Tóm tắt cần ít nhất một câu.")
         draft = await store.update_fields(svc.db, draft_id, now, summary=tuple(sorted(chosen)))
         await answer_query(update)
-        await _edit_query(update, *_summary_chooser(draft))
+        await _edit_query(update, *views.summary_chooser(draft))
     elif op == "fig":
-        text, markup = _figure_chooser(draft)
+        text, markup = views.figure_chooser(draft)
         await answer_query(update)
         await reply(update, text, reply_markup=markup)
     elif op == "ft":
@@ -563,7 +441,7 @@ async def review_button(update: Update, context: Context) -> None:
         dropped = tuple(sorted(set(draft.dropped) ^ {i}))
         draft = await store.update_fields(svc.db, draft_id, now, dropped=dropped)
         await answer_query(update)
-        await _edit_query(update, *_figure_chooser(draft))
+        await _edit_query(update, *views.figure_chooser(draft))
     elif op == "topic":
         rows = [
             [InlineKeyboardButton(t, callback_data=f"nr:tp:{draft_id}:{t}")]
@@ -590,23 +468,6 @@ async def review_button(update: Update, context: Context) -> None:
         raise NotFound(INVALID_BUTTON)
 
 
-def _notify_keyboard(article_id: str, topic: str | None) -> InlineKeyboardMarkup:
-    rows = []
-    if topic:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    f"🔔 Người theo dõi chủ đề {topic}", callback_data=f"nr:nt:t:{article_id}"
-                )
-            ]
-        )
-    rows.append(
-        [InlineKeyboardButton("📢 Tất cả người đăng ký", callback_data=f"nr:nt:a:{article_id}")]
-    )
-    rows.append([InlineKeyboardButton("🔕 Không gửi", callback_data=f"nr:nt:n:{article_id}")])
-    return InlineKeyboardMarkup(rows)
-
-
 def _dispatcher(context: Context) -> Any:
     return services(context).features["dispatcher"]
 
@@ -621,7 +482,7 @@ async def publish_button(update: Update, context: Context) -> None:
     draft = await _own_draft(update, context)
     result = await actions.publish(svc, draft.id, actor[0], actor[1])
     await answer_query(update, "Đã đăng.")
-    await _edit_query(update, control_text(await store.get_draft(svc.db, draft.id)), None)
+    await _edit_query(update, views.control_text(await store.get_draft(svc.db, draft.id)), None)
     title = html.escape(draft.title)
     if result.corrected:
         chat = update.effective_chat
@@ -643,7 +504,7 @@ async def publish_button(update: Update, context: Context) -> None:
     await reply(
         update,
         f"✅ Đã đăng bài «{title}» (mã <code>{result.article_id}</code>).\nGửi thông báo cho ai?",
-        reply_markup=_notify_keyboard(result.article_id, draft.topic),
+        reply_markup=views.notify_keyboard(result.article_id, draft.topic),
     )
 
 
@@ -806,7 +667,7 @@ async def drafts_command(update: Update, context: Context) -> None:
     rows = [
         [
             InlineKeyboardButton(
-                f"#{d.id} {_cut(d.title or '(chưa có tiêu đề)', 40)}",
+                f"#{d.id} {views.cut(d.title or '(chưa có tiêu đề)', 40)}",
                 callback_data=f"nr:open:{d.id}",
             )
         ]
