@@ -72,7 +72,7 @@ _URL = re.compile(
 
 ASK_TEXT = (
     "📝 Gửi nội dung bài viết (dòng đầu là tiêu đề; có thể gửi nhiều tin nhắn hoặc chuyển"
-    " tiếp bài từ kênh), hoặc một địa chỉ trang web. Gửi xong bấm [✅ Xong]. /cancel để hủy."
+    " tiếp bài từ kênh), hoặc một địa chỉ trang web. Gửi xong bấm [✅ Xong]. /huy để hủy."
 )
 DECIDED = "Bản nháp này đã được đăng hoặc đã bỏ."
 INVALID_BUTTON = "Nút này không hợp lệ."
@@ -289,7 +289,7 @@ async def _ask(update: Update, context: Context, key: str, prompt: str, state: i
 async def title_button(update: Update, context: Context) -> int:
     """[✏️ Tiêu đề]: ask for the new title."""
     return await _ask(
-        update, context, "title", "✏️ Gửi tiêu đề mới (tối đa 300 ký tự). /cancel để hủy.", TITLE
+        update, context, "title", "✏️ Gửi tiêu đề mới (tối đa 300 ký tự). /huy để hủy.", TITLE
     )
 
 
@@ -299,7 +299,7 @@ async def title_button(update: Update, context: Context) -> int:
 async def date_button(update: Update, context: Context) -> int:
     """[🗓 Ngày]: ask for the article's date."""
     return await _ask(
-        update, context, "date", "🗓 Gửi ngày của bài dạng dd/mm/yyyy. /cancel để hủy.", DATE
+        update, context, "date", "🗓 Gửi ngày của bài dạng dd/mm/yyyy. /huy để hủy.", DATE
     )
 
 
@@ -312,8 +312,7 @@ async def body_button(update: Update, context: Context) -> int:
         update,
         context,
         "body",
-        "📄 Gửi toàn bộ nội dung mới của bài (mỗi đoạn một dòng). Tiêu đề giữ nguyên."
-        " /cancel để hủy.",
+        "📄 Gửi toàn bộ nội dung mới của bài (mỗi đoạn một dòng). Tiêu đề giữ nguyên. /huy để hủy.",
         BODY,
     )
 
@@ -338,7 +337,7 @@ async def _answer_value(update: Update, context: Context, key: str, state: int) 
             _user_data(context).pop("nr_wait", None)
             await reply(update, DECIDED)
             return ConversationHandler.END
-        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /huy.")
         return state
     _user_data(context).pop("nr_wait", None)
     await _review_here(update, context, draft_id)
@@ -367,7 +366,7 @@ async def body_text(update: Update, context: Context) -> int:
 
 
 async def cancel_command(update: Update, context: Context) -> int:
-    """/cancel inside the newsroom conversation (a collecting draft is discarded)."""
+    """/huy inside the newsroom conversation (a collecting draft is discarded)."""
     svc = services(context)
     draft_id = _user_data(context).pop("nr_collect", None)
     _user_data(context).pop("nr_wait", None)
@@ -704,7 +703,7 @@ def _conversation() -> ConversationHandler[Any]:
             DATE: [MessageHandler(filters.TEXT & ~filters.COMMAND, date_text)],
             BODY: [MessageHandler(filters.TEXT & ~filters.COMMAND, body_text)],
         },
-        fallbacks=[CommandHandler("cancel", cancel_command)],
+        fallbacks=[CommandHandler(["huy", "cancel"], cancel_command)],
         allow_reentry=True,
         name="newsroom",
     )
@@ -738,4 +737,10 @@ def register(app: Any, svc: Services) -> None:
     app.add_handler(CommandHandler("suabai", suabai_command))
     app.add_handler(CommandHandler("gobai", gobai_command))
     app.add_handler(CommandHandler("bannhap", drafts_command))
-    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, on_document))
+    # A file whose caption is a command belongs to that command (/donvi nhap, issue 16).
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.Document.ALL & ~filters.CaptionRegex(r"^/"),
+            on_document,
+        )
+    )
