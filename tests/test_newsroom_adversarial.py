@@ -108,11 +108,14 @@ async def test_forged_and_replayed_buttons(
     article_id = await bot.svc.db.fetch_value("SELECT id FROM articles WHERE origin='db'")
     # another editor may not announce this editor's article to everyone
     assert "người khác" in await _forge(fake, EDITOR_B, f"nr:nt:a:{article_id}")
-    await fake.wait_for(lambda: True)
     # the author's "nobody", then a replayed "everyone": one answer, no broadcast
     qid = fake.press_button(chat, EDITOR, choice.message_id, _button(choice, "Không gửi"))
     await fake.wait_for(lambda: fake.callback_queries[qid]["answered"])
     assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM broadcasts") == 0
+
+    # withdrawal belongs to the publisher (or an admin)
+    await _say(fake, EDITOR_B, f"/gobai {article_id}", "người khác")
+    await _say(fake, EDITOR_B, f"/suabai {article_id}", "Sửa bài")  # corrections: any editor
 
     # a discarded draft's buttons
     review2 = await _say(fake, EDITOR, "/dangbai " + _raw_text(3), "Bản nháp")
@@ -136,10 +139,19 @@ async def test_huge_empty_nfd_and_html_text(
     qid = fake.press_button(chat, EDITOR, prompt.message_id, _button(prompt, "Xong"))
     await fake.wait_for(lambda: fake.callback_queries[qid]["answered"])
     assert "Chưa nhận được nội dung" in fake.callback_answers[qid]["text"]
+    # a second /dangbai says what became of the first; [🗑 Bỏ] under the prompt discards
+    prompt = await _say(fake, EDITOR, "/dangbai", "chưa xong đã được bỏ")
+    prompt = await fake.wait_for_message(chat, "Gửi nội dung bài viết", after=prompt.message_id)
+    qid = fake.press_button(chat, EDITOR, prompt.message_id, _button(prompt, "Bỏ"))
+    await fake.wait_for(lambda: fake.callback_queries[qid]["answered"])
+    assert fake.callback_answers[qid]["text"] == "Đã bỏ bản nháp."
+    fake.send_text(chat, EDITOR, "Một dòng lạc sau khi bỏ")
+    await fake.wait_for_message(chat, "chưa hiểu", after=prompt.message_id)
 
     # 100 messages, > 100 KB: all kept
     a = sample_articles()[1]
     paragraph = " ".join(p for x in sample_articles() for p in x.paragraphs)[:1100]
+    await _say(fake, EDITOR, "/dangbai", "Gửi nội dung bài viết")
     fake.send_text(chat, EDITOR, a.title)
     for i in range(99):
         fake.send_text(chat, EDITOR, f"Đoạn {i + 1}. {paragraph}")

@@ -443,8 +443,14 @@ async def create_notice(
     article = await article_store.get(svc.db, article_id)
     if article is None:
         raise InvalidInput("Bài viết này không còn (đã gỡ).")
-    if await store.notice_of(svc.db, article_id) is not None:
-        raise InvalidInput("Bài này đã có thông báo gửi đi rồi.")
+    existing = await store.notice_of(svc.db, article_id)
+    if existing is not None:
+        b = await broadcast_drafts.get_broadcast(svc.db, existing)
+        if b.state != rules.B_DRAFT:
+            raise InvalidInput("Bài này đã có thông báo gửi đi rồi.")
+        # created but never queued (the bot stopped in between): this choice sends it
+        await broadcast_drafts.set_draft_audience(svc.db, b.id, audience, "announcement")
+        return await broadcast_drafts.get_broadcast(svc.db, b.id)
     body, parts = rules.prepare_text(notice_text(article, bot_username))
     bid = await broadcast_drafts.create_draft(
         svc.db,

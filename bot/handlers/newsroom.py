@@ -186,7 +186,8 @@ async def collect_text(update: Update, context: Context) -> int:
     svc = services(context)
     text = _message_text(update)
     draft_id = _user_data(context).get("nr_collect")
-    if not isinstance(draft_id, int):
+    if not isinstance(draft_id, int):  # the draft was discarded by its [🗑 Bỏ] meanwhile
+        await common.private_text_fallback(update, context)
         return ConversationHandler.END
     try:
         draft = await store.get_draft(svc.db, draft_id)
@@ -485,15 +486,19 @@ async def publish_button(update: Update, context: Context) -> None:
     title = html.escape(draft.title)
     if result.corrected:
         chat = update.effective_chat
-        notice = await actions.update_notice(
-            svc,
-            result.article_id,
-            actor_id=actor[0],
-            actor_role=actor[1],
-            report_chat_id=chat.id if chat else None,
-            bot_username=context.bot.username,
-        )
         line = f"✏️ Đã sửa bài «{title}» (mã <code>{result.article_id}</code>)."
+        try:
+            notice = await actions.update_notice(
+                svc,
+                result.article_id,
+                actor_id=actor[0],
+                actor_role=actor[1],
+                report_chat_id=chat.id if chat else None,
+                bot_username=context.bot.username,
+            )
+        except LoaError as exc:  # the button is answered already: say it in the chat
+            await reply(update, f"{line}\n⚠️ Chưa sửa được thông báo đã gửi: {exc.user_message}")
+            return
         if notice.messages:
             _dispatcher(context).forget(notice.broadcast_id)
             _dispatcher(context).wake()
