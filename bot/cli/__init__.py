@@ -5,27 +5,33 @@ report).
 
 Import direction: the top of the stack (domain ← store ← actions ← handlers / web /
 workers ← app ← cli); nothing imports bot.cli except bot.__main__.
+
+Start-up time: building the parser imports only the standard library, and each command
+imports what it needs when it runs (`loa --help` < 0.3 s, `loa digest` < 0.5 s; issue 17,
+BENCHMARKS.md "Command line"). Keep the top of these modules free of telegram, aiohttp,
+aiosqlite, pydantic and matplotlib.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from bot.config import Settings, SettingsError, load_settings
-from bot.logs import setup_logging
-from bot.store.db import Database
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger("loa")
 
-Command = Callable[[argparse.Namespace, Settings], int]
+Command = Callable[[argparse.Namespace, "Settings"], int]
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the bot: long polling, or a webhook when LOA_WEBHOOK_URL is set."""
+    import asyncio
+
     from telegram import Update
 
     from bot.app import build_application
@@ -55,6 +61,7 @@ async def _preflight(settings: Settings) -> None:
     from telegram import Bot
     from telegram.error import InvalidToken, TelegramError
 
+    from bot.config import SettingsError
     from bot.tg.transport import AiohttpRequest
 
     bot = Bot(settings.token(), base_url=settings.bot_api_url, request=AiohttpRequest())
@@ -76,6 +83,9 @@ async def _preflight(settings: Settings) -> None:
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     """Apply pending migrations and print the schema version."""
+    import asyncio
+
+    from bot.store.db import Database
 
     async def go() -> int:
         async with Database(settings.db_path) as db:
@@ -132,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, build Settings once, run the sub-command; errors are one line."""
     args = build_parser().parse_args(argv)
+    from bot.config import SettingsError, load_settings
+    from bot.logs import setup_logging
+
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.config import Settings
-from bot.domain import feedback as rules
-from bot.domain.errors import InvalidInput
-from bot.store import feedback as store
-from bot.store.db import Database
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.store.db import Database
 
 
 def add_cli(sub: Any) -> None:
@@ -46,6 +43,10 @@ async def export(
     settings: Settings, start: str | None, end: str | None, include_all: bool
 ) -> tuple[bytes, int]:
     """CSV bytes and the number of comments for the period."""
+    from bot.domain import feedback as rules
+    from bot.store import feedback as store
+    from bot.store.db import Database
+
     lo, hi = rules.day_range(
         rules.parse_day(start) if start else None,
         rules.parse_day(end) if end else None,
@@ -60,6 +61,10 @@ async def export(
 
 def cmd_export_feedback(args: argparse.Namespace, settings: Settings) -> int:
     """Write the CSV; one line on stderr says how many comments and where."""
+    import asyncio
+
+    from bot.domain.errors import InvalidInput
+
     try:
         data, count = asyncio.run(export(settings, args.start, args.end, args.all))
     except InvalidInput as exc:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import sqlite3
+import urllib.parse
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -204,3 +205,20 @@ class Database:
         """Run one write for many parameter rows in a single transaction."""
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
+
+
+class ReadOnlyDatabase(Database):
+    """The database opened read-only (SQLite URI mode=ro): never created nor migrated.
+
+    For the operator's read-only commands (status, audit, report): a mistyped
+    LOA_DB_PATH must fail loudly instead of creating an empty file that reports zeros.
+    """
+
+    async def open(self, *, migrate: bool = False) -> int:
+        """Open the existing file read-only; return its schema version (no migrations)."""
+        uri = f"file:{urllib.parse.quote(str(self.path.absolute()))}?mode=ro"
+        self._conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        self._conn.row_factory = aiosqlite.Row
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self._conn.execute("PRAGMA query_only=ON")
+        return await self.schema_version()

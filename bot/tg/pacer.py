@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 _NOT_PACED = frozenset({"sendchataction"})
 _PACED_PREFIXES = ("send", "edit", "copymessage", "forwardmessage", "deletemessage", "stoppoll")
 
+# Idle per-chat windows are dropped when the tables have doubled since the last sweep:
+# the sweep costs O(tables) but runs once per O(tables) new chats, so O(1) per send.
+_SWEEP_MIN = 4096
+
 # How many times an interactive request is retried after a short 429.
 _INTERACTIVE_RETRIES = 5
 
@@ -64,7 +68,7 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         self._changed = asyncio.Event()
         self._paused_until = 0.0
         self._replies_waiting: set[object] = set()
-        self._takes = 0
+        self._sweep_at = _SWEEP_MIN  # sweep idle chat windows when the tables reach this size
         self.retry_after_count = 0  # 429s received (should stay 0)
 
     async def initialize(self) -> None:
@@ -104,28 +108,33 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
     async def acquire(self, chat_id: object, *, bulk: bool) -> list[Any]:
         """Wait until every window admits a request to chat_id; return the held slots."""
         me = object()
+        windows = self._windows(chat_id)
         try:
             while True:
                 now = self._clock()
-                wait = self._wait_time(chat_id, now, bulk=bulk, me=me)
+                wait = self._wait_time(windows, now, bulk=bulk, me=me)
                 if wait == 0.0:
-                    slots = [window.take() for window in self._windows(chat_id)]
+                    slots = [window.take() for window in windows]
                     self._sweep(now)
                     return slots
                 changed = self._changed
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), timeout=wait)
+                # A sweep may have dropped this chat's idle window meanwhile.
+                windows = self._windows(chat_id)
         finally:
             if me in self._replies_waiting:
                 self._replies_waiting.discard(me)
                 self._notify()
 
-    def _wait_time(self, chat_id: object, now: float, *, bulk: bool, me: object) -> float | None:
+    def _wait_time(
+        self, windows: list[Window], now: float, *, bulk: bool, me: object
+    ) -> float | None:
         """Seconds until a request may start (0 = now), or None to wait for a change."""
         if self._paused_until > now:
             return self._paused_until - now
         own = 0.0
-        for window in self._windows(chat_id)[1:]:
+        for window in windows[1:]:
             w = window.wait_time(now)
             if w is None:
                 return None
@@ -146,17 +155,17 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         """Mark the held slots answered now; their hold ends one period later."""
         now = self._clock()
         for slot in slots:
-            slot.done_at = now
+            slot.release(now)
         self._notify()
 
     def _sweep(self, now: float) -> None:
         """Drop idle per-chat windows now and then so memory stays flat."""
-        self._takes += 1
-        if self._takes % 2048:
+        if len(self._chats) + len(self._groups) < self._sweep_at:
             return
         for table in (self._chats, self._groups):
             for key in [k for k, w in table.items() if w.idle(now)]:
                 del table[key]
+        self._sweep_at = max(_SWEEP_MIN, 2 * (len(self._chats) + len(self._groups)))
 
     async def process_request(
         self,
