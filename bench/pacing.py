@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.pacing
 
 A virtual clock advances 1/rate per send; every send goes to a different private chat
-(150,000 chats by default: each chat's 1 msg/s window never blocks) and is answered `latency` seconds after it started, so the
-global window holds rate × (period + latency) slots. The figure is CPU time per
+(150,000 chats by default: each chat's 1 msg/s window never blocks) and is answered
+`latency` seconds after it started, so the global window holds rate × (period + latency)
+slots. The figure is CPU time per
 acquire + release; the goal is the same cost at both rates (±20 %).
 """
 

@@ -94,6 +94,7 @@ def idle_rss(subscribers: int, idle: float) -> float:
                 con.close()
             env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")}
             env.update(
+                PYTHONPATH=str(ROOT),  # this tree's bot package, whatever is installed
                 LOA_BOT_TOKEN=TOKEN,
                 LOA_BOT_API_URL=f"http://127.0.0.1:{port}/bot",
                 LOA_DB_PATH=str(db_path),

@@ -37,6 +37,10 @@ _SWEEP_MIN = 4096
 _INTERACTIVE_RETRIES = 5
 
 
+class Withdrawn(Exception):
+    """A bulk request was not sent: after waiting for its slot, its `recheck` said no."""
+
+
 def retry_after_seconds(exc: RetryAfter) -> float:
     """RetryAfter.retry_after is an int or (PTB >= 22.2 with PTB_TIMEDELTA) a timedelta."""
     value: Any = exc.retry_after
@@ -46,7 +50,12 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 
 
 class Pacer(BaseRateLimiter[dict[str, Any]]):
-    """Strict-window limiter for all outgoing messages; pass rate_limit_args={"bulk": True}."""
+    """Strict-window limiter for all outgoing messages; pass rate_limit_args={"bulk": True}.
+
+    rate_limit_args may also carry "recheck": an async callable awaited when the request
+    had to wait for its slot; if it returns False the request is not sent and Withdrawn
+    is raised (a broadcast stopped while its deliveries waited, issue 10).
+    """
 
     def __init__(
         self,
@@ -107,8 +116,14 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
 
     async def acquire(self, chat_id: object, *, bulk: bool) -> list[Any]:
         """Wait until every window admits a request to chat_id; return the held slots."""
+        slots, _waited = await self._acquire(chat_id, bulk=bulk)
+        return slots
+
+    async def _acquire(self, chat_id: object, *, bulk: bool) -> tuple[list[Any], bool]:
+        """The held slots, and whether the request had to wait for them."""
         me = object()
         windows = self._windows(chat_id)
+        waited = False
         try:
             while True:
                 now = self._clock()
@@ -116,7 +131,8 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
                 if wait == 0.0:
                     slots = [window.take() for window in windows]
                     self._sweep(now)
-                    return slots
+                    return slots, waited
+                waited = True
                 changed = self._changed
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), timeout=wait)
@@ -183,10 +199,13 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         paced = (
             chat_id is not None and method not in _NOT_PACED and method.startswith(_PACED_PREFIXES)
         )
+        recheck = rate_limit_args.get("recheck") if rate_limit_args else None
         attempt = 0
         while True:
-            slots = await self.acquire(chat_id, bulk=bulk) if paced else []
+            slots, waited = await self._acquire(chat_id, bulk=bulk) if paced else ([], False)
             try:
+                if waited and recheck is not None and not await recheck():
+                    raise Withdrawn(endpoint)
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 self.retry_after_count += 1
