@@ -164,6 +164,7 @@ async def sync(db: Database, folder: Path, *, summary_sentences: int, now: int) 
             if row is not None:
                 await conn.execute("DELETE FROM articles_fts WHERE rowid=?", (row[0],))
             await conn.execute("DELETE FROM articles WHERE id=?", (article_id,))
+    _cached(db).clear()
     return SyncResult(
         added=tuple(added),
         changed=tuple(changed),
@@ -195,16 +196,35 @@ def _article(row: aiosqlite.Row) -> StoredArticle:
     )
 
 
+# Articles parsed from their rows, by id: read on every card and button, written only by
+# sync() (which clears this). Unknown ids are not cached (forged ids cannot fill it).
+_CACHE_MAX = 20_000
+
+
+def _cached(db: Database) -> dict[str, StoredArticle]:
+    cache: dict[str, StoredArticle] = db.memo.setdefault("articles", {})
+    return cache
+
+
 async def get(db: Database, article_id: str) -> StoredArticle | None:
-    """One article by id, or None."""
+    """One article by id, or None (from memory after its first read; issue 17)."""
+    cache = _cached(db)
+    article = cache.get(article_id)
+    if article is not None:
+        return article
     row = await db.fetch_one("SELECT * FROM articles WHERE id = ?", (article_id,))
-    return None if row is None else _article(row)
+    if row is None:
+        return None
+    article = _article(row)
+    if len(cache) < _CACHE_MAX:
+        cache[article_id] = article
+    return article
 
 
 async def title_of(db: Database, article_id: str) -> str | None:
     """An article's title, or None when there is no such article."""
-    value = await db.fetch_value("SELECT title FROM articles WHERE id = ?", (article_id,))
-    return None if value is None else str(value)
+    article = await get(db, article_id)
+    return None if article is None else article.title
 
 
 async def count(db: Database) -> int:
@@ -282,9 +302,49 @@ async def search(
 
 async def record_read(db: Database, article_id: str, day: str, *, fulltext: bool) -> None:
     """Count one card open (or full-text open) of an article on a local day."""
-    column = "fulltext_opens" if fulltext else "card_opens"
-    await db.execute(
-        f"INSERT INTO article_reads (article_id, day, {column}) VALUES (?, ?, 1)"
-        f" ON CONFLICT (article_id, day) DO UPDATE SET {column} = {column} + 1",
-        (article_id, day),
+    await record_reads(db, {(article_id, day): (0, 1) if fulltext else (1, 0)})
+
+
+async def record_reads(db: Database, counts: dict[tuple[str, str], tuple[int, int]]) -> None:
+    """Add {(article id, day): (card opens, full-text opens)} in one transaction."""
+    if not counts:
+        return
+    await db.executemany(
+        "INSERT INTO article_reads (article_id, day, card_opens, fulltext_opens)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (article_id, day) DO UPDATE SET"
+        " card_opens = card_opens + excluded.card_opens,"
+        " fulltext_opens = fulltext_opens + excluded.fulltext_opens",
+        [(a, d, c, f) for (a, d), (c, f) in counts.items()],
     )
+
+
+class ReadCounter:
+    """Card and full-text opens counted in memory and written in batches.
+
+    A read is statistics, not a promise to anyone: writing each in its own transaction
+    cost four trips to the database thread per open (issue 17). Counts reach the table
+    within `interval` seconds (flush() from a timer) and at shutdown; a crash loses at
+    most that interval's counts.
+    """
+
+    def __init__(self, max_pending: int = 1000) -> None:
+        self.max_pending = max_pending
+        self._pending: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def add(self, article_id: str, day: str, *, fulltext: bool) -> bool:
+        """Count one open; True when enough are pending to flush now."""
+        key = (article_id, day)
+        cards, full = self._pending.get(key, (0, 0))
+        self._pending[key] = (cards, full + 1) if fulltext else (cards + 1, full)
+        return len(self._pending) >= self.max_pending
+
+    async def flush(self, db: Database) -> None:
+        """Write what is pending (kept for the next flush if the write fails)."""
+        pending, self._pending = self._pending, {}
+        try:
+            await record_reads(db, pending)
+        except BaseException:
+            for key, (c, f) in pending.items():
+                cards, full = self._pending.get(key, (0, 0))
+                self._pending[key] = (cards + c, full + f)
+            raise

@@ -83,6 +83,9 @@ class Database:
         # One connection means one transaction at a time: concurrent handlers would
         # otherwise interleave their statements inside each other's BEGIN…COMMIT.
         self._lock = asyncio.Lock()
+        # In-memory copies of read-mostly rows, each kept by the store module that writes
+        # those rows and cleared there on every write (e.g. "articles": bot.store.articles).
+        self.memo: dict[str, Any] = {}
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -197,8 +200,14 @@ class Database:
         return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one write in its own transaction; return the number of changed rows."""
-        async with self.transaction() as conn, conn.execute(sql, params) as cur:
+        """Run one write in its own transaction; return the number of changed rows.
+
+        One statement is atomic on its own (autocommit: isolation_level=None), so this is
+        one trip to the database thread instead of four (BEGIN, the statement, closing
+        the cursor, COMMIT; issue 17). A finished write statement holds nothing open.
+        """
+        async with self._lock:
+            cur = await self.conn.execute(sql, params)
             return cur.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:

@@ -39,7 +39,6 @@ import contextlib
 import html
 import logging
 import time
-import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -55,7 +54,6 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.actions.directives import AutoCheck
 from bot.domain import broadcasts as rules
@@ -63,12 +61,14 @@ from bot.domain import clock
 from bot.store import directives, drafts, message_ops, outbox
 from bot.store import subscriptions as subs
 from bot.store.db import Database
+from bot.tg import raw
 from bot.tg.pacer import Withdrawn, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -272,13 +272,6 @@ class Dispatcher:
                 "dispatcher: %d deliveries were in flight at the last stop; resending", reset
             )
         self._stopping = False
-        # PTB warns when do_api_request names a method it has a wrapper for; the worker
-        # uses it on purpose (the raw answer, no Message object: see the docstring).
-        warnings.filterwarnings(
-            "ignore",
-            message=r"Please use 'Bot\.(sendMessage|editMessageText|deleteMessage)'",
-            category=PTBUserWarning,
-        )
         self._journal.start()
         self._loop_task = asyncio.create_task(self._loop(), name="loa-dispatcher")
         self._progress_task = asyncio.create_task(self._progress_loop(), name="loa-progress")
@@ -508,14 +501,14 @@ class Dispatcher:
         return b
 
     async def _api(self, method: str, params: dict[str, Any], recheck: Any = None) -> Any:
-        """One bulk Bot API call through the pacer; the raw JSON result (no PTB objects).
+        """One bulk Bot API call through the pacer; the raw JSON result (bot.tg.raw).
 
         `recheck` is awaited by the pacer if the request had to wait for a slot; False
         withdraws it (bot.tg.pacer.Withdrawn)."""
         limits: dict[str, Any] = {"bulk": True}
         if recheck is not None:
             limits["recheck"] = recheck
-        return await self.bot.do_api_request(method, api_kwargs=params, rate_limit_args=limits)
+        return await raw.call(self.bot, method, params, rate_limit_args=limits)
 
     async def _send(self, d: outbox.Due, chat_id: int) -> outbox.Outcome | None:
         """Send one delivery with the sender of its broadcast's kind."""
@@ -551,8 +544,7 @@ class Dispatcher:
         while len(ids) < len(parts):
             index = len(ids)
             params: dict[str, Any] = {"chat_id": chat_id, "text": parts[index]}
-            # do_api_request does not apply the Application's Defaults: say HTML here.
-            params["parse_mode"] = "HTML"
+            params["parse_mode"] = raw.HTML  # do_api_request does not apply Defaults
             if markup is not None and index == len(parts) - 1:
                 params["reply_markup"] = markup
             try:
