@@ -28,6 +28,7 @@ from pathlib import Path
 from bench.broadcast import CallCounter
 from bench.feedback import Recorder, _free_port
 from bot.domain.pacing import Window
+from bot.store.db import Database
 from tests.fakegram import FakeTelegram
 from tests.harness import TEST_TOKEN, make_settings, start_bot, stop_bot
 
@@ -129,14 +130,12 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
                     calls = counter.calls
                 cpu = time.process_time() - cpu0
                 result = json.loads(line)
-                counter_ = bot.svc.features.get("article_reads")  # batched reads: write them
-                if counter_ is not None:
-                    await counter_.flush(bot.svc.db)
-                reads = await bot.svc.db.fetch_value(
+            finally:
+                await stop_bot(bot)  # writes the reads still counted in memory
+            async with Database(settings.db_path) as db:
+                reads = await db.fetch_value(
                     "SELECT SUM(card_opens) + SUM(fulltext_opens) FROM article_reads"
                 )
-            finally:
-                await stop_bot(bot)
         proc.stdin.write("stop\n")
         proc.stdin.flush()
         proc.wait(30)
