@@ -278,15 +278,20 @@ class SearchPage:
 # and a new file gets the next rowid. 300 = 60 pages of /search, 30 of inline mode.
 RANK_WINDOW = 300
 
+# The rowid of the oldest ranked match (0 when every match is ranked).
+_FLOOR = (
+    "COALESCE((SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q"
+    " ORDER BY rowid DESC LIMIT 1 OFFSET :window), 0)"
+)
 _PAGE_RANKED = (
     "SELECT a.id, a.title, a.date FROM (SELECT rowid, bm25(articles_fts, 5.0, 1.0) AS score"
-    " FROM articles_fts WHERE articles_fts MATCH :q AND rowid >= :floor"
+    f" FROM articles_fts WHERE articles_fts MATCH :q AND rowid >= {_FLOOR}"
     " ORDER BY score, rowid DESC LIMIT :limit OFFSET :offset) f"
     " JOIN articles a ON a.rowid = f.rowid ORDER BY f.score, f.rowid DESC"
 )
 _PAGE_OLDER = (
     "SELECT a.id, a.title, a.date FROM (SELECT rowid FROM articles_fts"
-    " WHERE articles_fts MATCH :q AND rowid < :floor ORDER BY rowid DESC"
+    f" WHERE articles_fts MATCH :q AND rowid < {_FLOOR} ORDER BY rowid DESC"
     " LIMIT :limit OFFSET :offset) f JOIN articles a ON a.rowid = f.rowid ORDER BY f.rowid DESC"
 )
 
@@ -320,24 +325,16 @@ async def search(
 async def _search_page(
     db: Database, expr: str, total: int, *, limit: int, offset: int
 ) -> list[aiosqlite.Row]:
-    floor = 0
-    if total > RANK_WINDOW:  # the rowid of the oldest ranked match
-        floor = int(
-            await db.fetch_value(
-                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
-                " ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-                (expr, RANK_WINDOW - 1),
-            )
-        )
+    window = RANK_WINDOW - 1 if total > RANK_WINDOW else total  # OFFSET total: no row → 0
     ranked = max(0, min(limit, RANK_WINDOW - offset))
     rows: list[aiosqlite.Row] = []
     if ranked:
-        params = {"q": expr, "floor": floor, "limit": ranked, "offset": offset}
+        params = {"q": expr, "window": window, "limit": ranked, "offset": offset}
         rows += await db.fetch_all(_PAGE_RANKED, params)
-    if limit > ranked and floor:
+    if limit > ranked and total > RANK_WINDOW:
         params = {
             "q": expr,
-            "floor": floor,
+            "window": window,
             "limit": limit - ranked,
             "offset": max(0, offset - RANK_WINDOW),
         }
