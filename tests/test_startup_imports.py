@@ -52,10 +52,7 @@ def test_digest_imports_neither_the_network_stack_nor_charts() -> None:
 
 
 def test_the_bot_starts_without_matplotlib() -> None:
-    code = (
-        "import sys, bot.app; "
-        "print([m for m in ('matplotlib', 'numpy') if m in sys.modules])"
-    )
+    code = "import sys, bot.app; print([m for m in ('matplotlib', 'numpy') if m in sys.modules])"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )

@@ -136,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli.ops import add_cli
 
     add_cli(sub)
+    # Newsroom (issue 12): export-articles.
+    from bot.cli.newsroom import add_cli as add_newsroom_cli
+
+    add_newsroom_cli(sub)
     return parser
 
 

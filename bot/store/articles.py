@@ -98,9 +98,23 @@ def _search_text(a: Article) -> tuple[str, str]:
 
 async def sync(db: Database, folder: Path, *, summary_sentences: int, now: int) -> SyncResult:
     """Make the articles tables match the files in `folder` (added/changed/removed)."""
-    rows = await db.fetch_all("SELECT id, checksum FROM articles")
-    known = {str(r["id"]): str(r["checksum"]) for r in rows}
+    rows = await db.fetch_all("SELECT id, checksum, origin FROM articles")
+    known = {str(r["id"]): str(r["checksum"]) for r in rows if r["origin"] == "file"}
+    published = {str(r["id"]) for r in rows if r["origin"] != "file"}
     prepared, errors = await asyncio.to_thread(_prepare, folder, known, summary_sentences)
+    # Ids are unique across files and the database (newsroom, issue 12): a file claiming
+    # the id of an article published from Telegram is reported, never silently preferred.
+    clashes = [(a, d) for a, d in prepared if a.id in published]
+    prepared = [(a, d) for a, d in prepared if a.id not in published]
+    errors = list(errors) + [
+        ContentError(
+            a.path or a.id,
+            1,
+            f"id '{a.id}' is already used by an article published from Telegram"
+            " (rename the file's id, or withdraw that article)",
+        )
+        for a, _ in clashes
+    ]
     for err in errors:
         log.warning("skipping broken article file %s", err)
     added: list[str] = []
@@ -137,7 +151,7 @@ async def sync(db: Database, folder: Path, *, summary_sentences: int, now: int) 
                     (*values, article.id),
                 )
                 async with conn.execute(
-                    "SELECT rowid FROM articles WHERE id=?", (article.id,)
+                    "SELECT rowid, status FROM articles WHERE id=?", (article.id,)
                 ) as cur:
                     row = await cur.fetchone()
                 # listed in `known` (an UPDATE of a missing row would be a lost sync race)
@@ -145,6 +159,8 @@ async def sync(db: Database, folder: Path, *, summary_sentences: int, now: int) 
                 rowid = row[0]
                 await conn.execute("DELETE FROM articles_fts WHERE rowid=?", (rowid,))
                 changed.append(article.id)
+                if row[1] == "withdrawn":  # a withdrawn file article stays out of search
+                    continue
             else:
                 cur = await conn.execute(
                     "INSERT INTO articles (title, date, author, caption, source, tags, unit, body,"
@@ -164,7 +180,7 @@ async def sync(db: Database, folder: Path, *, summary_sentences: int, now: int) 
             if row is not None:
                 await conn.execute("DELETE FROM articles_fts WHERE rowid=?", (row[0],))
             await conn.execute("DELETE FROM articles WHERE id=?", (article_id,))
-    _cached(db).clear()
+    forget_cached(db)
     return SyncResult(
         added=tuple(added),
         changed=tuple(changed),
@@ -196,8 +212,10 @@ def _article(row: aiosqlite.Row) -> StoredArticle:
     )
 
 
-# Articles parsed from their rows, by id: read on every card and button, written only by
-# sync() (which clears this). Unknown ids are not cached (forged ids cannot fill it).
+# Published articles parsed from their rows, by id: read on every card and button.
+# Whatever writes the articles table calls forget_cached() after its commit: sync() here,
+# publishing and withdrawal in bot.store.newsroom. Unknown ids are not cached (forged
+# ids cannot fill it).
 _CACHE_MAX = 20_000
 
 
@@ -206,19 +224,33 @@ def _cached(db: Database) -> dict[str, StoredArticle]:
     return cache
 
 
+def forget_cached(db: Database) -> None:
+    """The articles table changed: parse rows again on their next read."""
+    _cached(db).clear()
+
+
 async def get(db: Database, article_id: str) -> StoredArticle | None:
-    """One article by id, or None (from memory after its first read; issue 17)."""
+    """One published article by id, or None (withdrawn articles are hidden); from memory
+    after its first read (issue 17)."""
     cache = _cached(db)
     article = cache.get(article_id)
     if article is not None:
         return article
-    row = await db.fetch_one("SELECT * FROM articles WHERE id = ?", (article_id,))
+    row = await db.fetch_one(
+        "SELECT * FROM articles WHERE id = ? AND status = 'published'", (article_id,)
+    )
     if row is None:
         return None
     article = _article(row)
     if len(cache) < _CACHE_MAX:
         cache[article_id] = article
     return article
+
+
+async def is_withdrawn(db: Database, article_id: str) -> bool:
+    """True when the article exists but was withdrawn (/gobai)."""
+    value = await db.fetch_value("SELECT status FROM articles WHERE id = ?", (article_id,))
+    return value == "withdrawn"
 
 
 async def title_of(db: Database, article_id: str) -> str | None:
@@ -228,14 +260,17 @@ async def title_of(db: Database, article_id: str) -> str | None:
 
 
 async def count(db: Database) -> int:
-    """Number of indexed articles."""
-    return int(await db.fetch_value("SELECT COUNT(*) FROM articles") or 0)
+    """Number of published articles."""
+    return int(
+        await db.fetch_value("SELECT COUNT(*) FROM articles WHERE status = 'published'") or 0
+    )
 
 
 async def latest(db: Database, *, limit: int, offset: int = 0) -> list[ArticleHeader]:
-    """Newest first (by date, then id)."""
+    """Newest published first (by date, then id)."""
     rows = await db.fetch_all(
-        "SELECT id, title, date FROM articles ORDER BY date DESC, id DESC LIMIT ? OFFSET ?",
+        "SELECT id, title, date FROM articles WHERE status = 'published'"
+        " ORDER BY date DESC, id DESC LIMIT ? OFFSET ?",
         (limit, offset),
     )
     return [ArticleHeader(r["id"], r["title"], r["date"]) for r in rows]
@@ -287,12 +322,14 @@ _PAGE_RANKED = (
     "SELECT a.id, a.title, a.date FROM (SELECT rowid, bm25(articles_fts, 5.0, 1.0) AS score"
     f" FROM articles_fts WHERE articles_fts MATCH :q AND rowid >= {_FLOOR}"
     " ORDER BY score, rowid DESC LIMIT :limit OFFSET :offset) f"
-    " JOIN articles a ON a.rowid = f.rowid ORDER BY f.score, f.rowid DESC"
+    " JOIN articles a ON a.rowid = f.rowid AND a.status = 'published'"
+    " ORDER BY f.score, f.rowid DESC"
 )
 _PAGE_OLDER = (
     "SELECT a.id, a.title, a.date FROM (SELECT rowid FROM articles_fts"
     f" WHERE articles_fts MATCH :q AND rowid < {_FLOOR} ORDER BY rowid DESC"
-    " LIMIT :limit OFFSET :offset) f JOIN articles a ON a.rowid = f.rowid ORDER BY f.rowid DESC"
+    " LIMIT :limit OFFSET :offset) f JOIN articles a ON a.rowid = f.rowid"
+    " AND a.status = 'published' ORDER BY f.rowid DESC"
 )
 
 
@@ -307,7 +344,7 @@ async def search(
     for any_word in (False, True):
         if any_word and len(tokens) == 1:
             break
-        expr = match_expression(tokens, any_word=any_word)
+        expr = match_expression(tokens, any_word=any_word, prefix=prefix)
         total = int(
             await db.fetch_value(
                 "SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH ?", (expr,)
