@@ -8,6 +8,7 @@ bot.store.feedback; a case is the same row seen by the office.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -85,18 +86,23 @@ def _case(r: Any) -> Case:
     )
 
 
-async def _one(conn: aiosqlite.Connection, case_id: int) -> Case:
-    async with conn.execute(f"SELECT {_COLUMNS} FROM comments WHERE id = ?", (case_id,)) as cur:
-        row = await cur.fetchone()
+def _found(rows: Iterable[aiosqlite.Row], case_id: int) -> Case:
+    row = next(iter(rows), None)
     if row is None or row[18] == "deleted":
         raise NotFound(f"Không tìm thấy ý kiến #{case_id}.")
     return _case(row)
 
 
+async def _one(conn: aiosqlite.Connection, case_id: int) -> Case:
+    # execute_fetchall: one trip to the database thread (execute + fetchone + close: three)
+    rows = await conn.execute_fetchall(f"SELECT {_COLUMNS} FROM comments WHERE id = ?", (case_id,))
+    return _found(rows, case_id)
+
+
 async def get(db: Database, case_id: int) -> Case:
-    """One case; NotFound if absent or deleted."""
-    async with db.snapshot() as conn:
-        return await _one(conn, case_id)
+    """One case; NotFound if absent or deleted (one SELECT: no snapshot needed)."""
+    rows = await db.fetch_all(f"SELECT {_COLUMNS} FROM comments WHERE id = ?", (case_id,))
+    return _found(rows, case_id)
 
 
 async def of_user(db: Database, user_id: int, limit: int = 10) -> list[Case]:
