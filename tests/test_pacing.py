@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.domain.pacing import Slot, Window, window_for_rate
+from bot.tg.pacer import Pacer, Withdrawn
 
 
 def simulate(window: Window, n: int, latency: float) -> list[tuple[float, float]]:
@@ -74,3 +77,25 @@ def test_out_of_order_answers_are_held_at_least_as_long() -> None:
     wait = window.wait_time(1.2)
     assert wait is not None and abs(wait - 0.3) < 1e-9
     assert window.wait_time(1.5) == 0.0
+
+
+async def test_a_bulk_request_that_waited_for_its_slot_is_rechecked() -> None:
+    """Issue 10: a broadcast stopped while its deliveries waited is not sent after all."""
+    pacer = Pacer(global_per_second=1000, chat_per_second=1)
+    sent: list[int] = []
+    checks: list[bool] = []
+
+    async def send() -> dict[str, int]:
+        sent.append(1)
+        return {"message_id": len(sent)}
+
+    async def stopped() -> bool:
+        checks.append(False)
+        return False
+
+    limits = {"bulk": True, "recheck": stopped}
+    data = {"chat_id": 7}
+    await pacer.process_request(send, (), {}, "sendMessage", data, limits)  # no wait: no check
+    with pytest.raises(Withdrawn):  # the chat's 1/s window makes this one wait
+        await pacer.process_request(send, (), {}, "sendMessage", data, limits)
+    assert sent == [1] and checks == [False]
