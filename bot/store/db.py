@@ -208,6 +208,8 @@ class Database:
         """
         async with self._lock:
             cur = await self.conn.execute(sql, params)
+            if cur.description is not None:  # … RETURNING: finish the statement (its rows)
+                await cur.close()
             return cur.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
