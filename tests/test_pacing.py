@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.pacing import Slot, Window, window_for_rate
-from bot.tg.pacer import Pacer, Withdrawn
+from bot.tg.pacer import RECHECK, Pacer, Withdrawn
 
 
 def simulate(window: Window, n: int, latency: float) -> list[tuple[float, float]]:
@@ -93,9 +93,13 @@ async def test_a_bulk_request_that_waited_for_its_slot_is_rechecked() -> None:
         checks.append(False)
         return False
 
-    limits = {"bulk": True, "recheck": stopped}
+    limits = {"bulk": True}
     data = {"chat_id": 7}
-    await pacer.process_request(send, (), {}, "sendMessage", data, limits)  # no wait: no check
-    with pytest.raises(Withdrawn):  # the chat's 1/s window makes this one wait
-        await pacer.process_request(send, (), {}, "sendMessage", data, limits)
+    token = RECHECK.set(stopped)
+    try:
+        await pacer.process_request(send, (), {}, "sendMessage", data, limits)  # no wait
+        with pytest.raises(Withdrawn):  # the chat's 1/s window makes this one wait
+            await pacer.process_request(send, (), {}, "sendMessage", data, limits)
+    finally:
+        RECHECK.reset(token)
     assert sent == [1] and checks == [False]

@@ -102,7 +102,7 @@ async def _schedule_one(
     if d.publish_at < now - 86400:
         log.warning(
             "directive %s: publish_at is more than a day ago; not sent automatically"
-            " (use /directive %s)",
+            " (use /guichidao %s)",
             d.quarter,
             d.quarter,
         )
@@ -194,7 +194,7 @@ async def refresh_auto_directive(svc: Services, b: drafts.Broadcast) -> AutoChec
             send=False,
             note=(
                 f"⚠️ Chỉ đạo {html.escape(label)} (#{b.id}) không được gửi tự động:"
-                f" {html.escape(why)}. Sửa tệp rồi gửi bằng /directive {html.escape(quarter)}."
+                f" {html.escape(why)}. Sửa tệp rồi gửi bằng /guichidao {html.escape(quarter)}."
             ),
         )
     if digest == b.source_hash:

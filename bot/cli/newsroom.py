@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.cli.common import command
+
 if TYPE_CHECKING:
     from bot.config import Settings
 
@@ -50,7 +52,12 @@ def cmd_export_articles(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_cli(sub: Any) -> None:
     """Register export-articles."""
-    p = sub.add_parser("export-articles", help="write articles published from Telegram as files")
+    p = command(
+        sub,
+        "export-articles",
+        "write articles published from Telegram as content files",
+        "loa export-articles content/articles/",
+    )
     p.add_argument("dir", metavar="DIR", help="output folder")
     p.add_argument("--all", action="store_true", help="include withdrawn articles")
     p.add_argument("--force", action="store_true", help="overwrite existing files")

@@ -32,7 +32,7 @@ from bot.domain import broadcasts as rules
 from bot.domain import clock
 from bot.domain.broadcasts import parse_id
 from bot.domain.errors import InvalidInput, NotFound
-from bot.domain.text import pack_html_lines
+from bot.domain.text import pack_html_lines, shorten
 from bot.handlers.base import (
     Context,
     answer_query,
@@ -44,7 +44,7 @@ from bot.handlers.base import (
 )
 from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import Services
-from bot.store import drafts, message_ops, outbox
+from bot.store import drafts, message_ops, outbox, polls, units
 from bot.store import subscriptions as subs
 from bot.workers.dispatcher import Dispatcher, ack_markup, summary_text
 
@@ -57,9 +57,9 @@ TEXT, WHEN, EDIT = range(3)
 ASK_TEXT = (
     "✍️ Gửi nội dung thông báo trong tin nhắn tiếp theo.\n"
     "Định dạng HTML của Telegram: &lt;b&gt;đậm&lt;/b&gt;, &lt;i&gt;nghiêng&lt;/i&gt;, "
-    '&lt;a href="https://…"&gt;liên kết&lt;/a&gt;. Gõ /cancel để hủy.'
+    '&lt;a href="https://…"&gt;liên kết&lt;/a&gt;. Gõ /huy để hủy.'
 )
-USAGE_BROADCAST = "Cú pháp: /broadcast &lt;số bản tin&gt;, xem /broadcasts."
+USAGE_BROADCAST = "Cú pháp: /xembantin &lt;số bản tin&gt;, xem /bantin."
 APPROVAL_REQUESTED = "🔐 Bản tin #{id} sẽ tới nhóm cán bộ: đã chuyển quản trị viên duyệt."
 
 
@@ -88,10 +88,12 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
     audience = rules.parse_audience(b.audience)
     count = await subs.count_recipients(svc.db, audience)
     kind = rules.KIND_LABELS_VI.get(b.kind, b.kind)
+    unit_names = await units.names_by_code(svc.db)  # units are shown by name (issue 16)
+    label = audience.label_vi(unit_names, topic_names=svc.settings.topic_names)
     text = (
         f"👆 Xem trước {kind.lower()} #{b.id} ({len(b.parts)} tin nhắn),"
         " đúng như người nhận sẽ thấy.\n"
-        f"Đối tượng: <b>{html.escape(audience.label_vi())}</b>\n"
+        f"Đối tượng: <b>{html.escape(label)}</b>\n"
         f"Số cuộc trò chuyện sẽ nhận: <b>{count}</b>"
     )
     if b.scheduled_at:
@@ -110,11 +112,14 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
         )
     else:
         rows.append([button("Mọi nhóm cán bộ", "cadre")])
-    units = await subs.list_units(svc.db)
-    unit_buttons = [button(f"Đơn vị {u}", f"unit:{u}") for u in units[:8]]
+    codes = await subs.list_units(svc.db)
+    unit_buttons = [button(unit_names.get(u, f"Đơn vị {u}"), f"unit:{u}") for u in codes[:8]]
     rows.extend(unit_buttons[i : i + 2] for i in range(0, len(unit_buttons), 2))
     if b.kind == "announcement":
-        topic_buttons = [button(f"Chủ đề {t}", f"topic:{t}") for t in svc.settings.topics[:6]]
+        topic_buttons = [
+            button(f"Chủ đề: {svc.settings.topic_name(t)}", f"topic:{t}")
+            for t in svc.settings.topics[:6]
+        ]
         rows.extend(topic_buttons[i : i + 2] for i in range(0, len(topic_buttons), 2))
     rows.append(
         [
@@ -138,7 +143,7 @@ async def send_preview(context: Context, chat_id: int, b: drafts.Broadcast) -> N
 
 async def _new_announcement(update: Update, context: Context, source: str) -> None:
     svc = services(context)
-    body, parts = rules.prepare_text(source)
+    body, parts = rules.prepare_text(source, sender=svc.settings.sender_line)
     user, chat = update.effective_user, update.effective_chat
     assert chat is not None
     bid = await drafts.create_draft(
@@ -175,7 +180,7 @@ async def announce_text(update: Update, context: Context) -> int | None:
     try:
         await _new_announcement(update, context, message.text if message and message.text else "")
     except InvalidInput as exc:
-        await reply(update, f"{exc.user_message}\nHãy gửi lại nội dung đã sửa, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nHãy gửi lại nội dung đã sửa, hoặc /huy.")
         return TEXT
     return ConversationHandler.END
 
@@ -237,7 +242,7 @@ async def _start_sending(
     if when is not None and when > clock.now():
         return (
             f"⏰ Đã hẹn gửi bản tin #{b.id} lúc {clock.format_local(when, svc.settings.tz)} "
-            f"đến {total} cuộc trò chuyện. Dừng: /broadcast {b.id}"
+            f"đến {total} cuộc trò chuyện. Dừng: /xembantin {b.id}"
         )
     if b.report_chat_id is not None and total:
         try:
@@ -248,7 +253,10 @@ async def _start_sending(
         except TelegramError as exc:
             log.warning("no progress message for %s: %s", b.id, exc)
     _dispatcher(context).wake()
-    return f"📤 Đang gửi bản tin #{b.id} đến {total} cuộc trò chuyện."
+    return (
+        f"📤 Đã bắt đầu gửi bản tin #{b.id} đến {total} cuộc trò chuyện; tiến độ ở tin nhắn"
+        f" bên dưới. Dừng: /xembantin {b.id}"
+    )
 
 
 async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> None:
@@ -277,7 +285,8 @@ async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> None
     await context.bot.send_message(
         admin_chat,
         f"🔐 {html.escape(who)} đề nghị gửi bản tin #{b.id} (ở trên) tới "
-        f"<b>{html.escape(audience.label_vi())}</b> ({count} cuộc trò chuyện).{when}\n"
+        f"<b>{html.escape(audience.label_vi(topic_names=svc.settings.topic_names))}</b>"
+        f" ({count} cuộc trò chuyện).{when}\n"
         "Cần một quản trị viên duyệt.",
         reply_markup=keyboard,
     )
@@ -317,6 +326,15 @@ async def _confirm(update: Update, context: Context, when: int | None) -> None:
         await _request_approval(update, context, b, actor)
         return
     await answer_query(update)
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        # The draft's control message becomes the summary: its buttons (audience, [Gửi
+        # ngay], [Hủy]) would now act on a broadcast that is already on its way.
+        try:
+            await query.edit_message_text(message, reply_markup=None)
+            return
+        except TelegramError as exc:
+            log.info("control message of #%s not edited: %s", b.id, exc)
     await reply(update, message)
 
 
@@ -357,7 +375,7 @@ async def schedule_button(update: Update, context: Context) -> int:
     await reply(
         update,
         "⏰ Nhập thời gian gửi dạng dd/mm/yyyy hh:mm (giờ Việt Nam), ví dụ "
-        f"{clock.format_local(clock.now() + 3600, svc.settings.tz)}. /cancel để hủy.",
+        f"{clock.format_local(clock.now() + 3600, svc.settings.tz)}. /huy để hủy.",
     )
     return WHEN
 
@@ -378,7 +396,7 @@ async def schedule_text(update: Update, context: Context) -> int:
         await reply(update, exc.user_message)
         return ConversationHandler.END
     except InvalidInput as exc:
-        await reply(update, f"{exc.user_message}\nNhập lại, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nNhập lại, hoặc /huy.")
         return WHEN
     _user_data(context).pop("bc_at", None)
     return ConversationHandler.END
@@ -457,7 +475,7 @@ async def broadcasts_command(update: Update, context: Context) -> None:
     for b in await drafts.recent_broadcasts(svc.db, 15):
         stats = await drafts.broadcast_stats(svc.db, b.id)
         sent = stats.counts.get(rules.SENT, 0)
-        title = html.escape((b.title or rules.visible_text(b.body))[:40])
+        title = html.escape(shorten(b.title or rules.visible_text(b.body), 40))
         when = (
             f" — gửi lúc {clock.format_local(b.scheduled_at, svc.settings.tz)}"
             if b.auto and b.state == rules.B_AWAITING and b.scheduled_at
@@ -469,7 +487,7 @@ async def broadcasts_command(update: Update, context: Context) -> None:
         )
     if len(lines) == 1:
         lines.append("Chưa có bản tin nào.")
-    lines.append("Chi tiết: /broadcast &lt;số&gt;")
+    lines.append("Chi tiết: /xembantin &lt;số&gt;")
     for text in pack_html_lines(lines):
         await reply(update, text)
 
@@ -535,11 +553,12 @@ async def edit_button(update: Update, context: Context) -> int:
     """[Sửa]: ask for the new text of a sent broadcast."""
     bid = _id_from(update)
     await drafts.get_broadcast(services(context).db, bid)
+    if await polls.poll_of_broadcast(services(context).db, bid) is not None:
+        # Telegram cannot edit a sent poll (issue 16): only stop or recall it.
+        raise InvalidInput("Không sửa được khảo sát đã gửi; có thể đóng hoặc thu hồi.")
     _user_data(context)["bc_edit"] = bid
     await answer_query(update)
-    await reply(
-        update, f"✏️ Gửi nội dung mới cho bản tin #{bid} (cùng số tin nhắn). /cancel để hủy."
-    )
+    await reply(update, f"✏️ Gửi nội dung mới cho bản tin #{bid} (cùng số tin nhắn). /huy để hủy.")
     return EDIT
 
 
@@ -554,11 +573,12 @@ async def edit_text(update: Update, context: Context) -> int:
         b = await drafts.get_broadcast(svc.db, bid)
         if b.kind == "directive" and b.title:
             raise InvalidInput("Chỉ đạo được sửa trong tệp nội dung, không sửa tại đây.")
-        body, parts = rules.prepare_text(message.text or "" if message else "")
+        sender = svc.settings.sender_line if b.kind == "announcement" else ""
+        body, parts = rules.prepare_text(message.text or "" if message else "", sender=sender)
         if len(parts) != len(b.parts):
             raise InvalidInput(f"Nội dung mới phải vừa {len(b.parts)} tin nhắn như bản cũ.")
     except (InvalidInput, NotFound) as exc:
-        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /huy.")
         return EDIT
     actor = await _actor(update, context)
     chat = update.effective_chat

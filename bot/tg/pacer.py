@@ -1,8 +1,8 @@
 """The rate limiter every Bot API call goes through: Telegram's limits, 429 pauses, priority.
 
 python-telegram-bot's AIORateLimiter lets bursts through, has no per-private-chat
-limit and reportedly exceeds the group limit (PTB #3772); see shared/telegram-limits.md
-for how such limiters fare against a strict window. This one holds windows for the
+limit and reportedly exceeds the group limit (PTB #3772; the limits: Bot API FAQ, "My bot
+is hitting limits"). This one holds windows for the
 global, per-chat and per-group limits (bot.domain.pacing), pauses everything on a 429
 and serves interactive replies before bulk broadcast traffic.
 """
@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -38,7 +39,13 @@ _INTERACTIVE_RETRIES = 5
 
 
 class Withdrawn(Exception):
-    """A bulk request was not sent: after waiting for its slot, its `recheck` said no."""
+    """A bulk request was not sent: after waiting for its slot, RECHECK said no."""
+
+
+# Set by the outbox worker around one delivery's requests (bot.workers.dispatcher): a
+# context variable, so every kind of delivery (text, polls) is covered without passing
+# it through PTB's methods.
+RECHECK: ContextVar[Callable[[], Awaitable[bool]] | None] = ContextVar("loa_recheck", default=None)
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -52,9 +59,9 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 class Pacer(BaseRateLimiter[dict[str, Any]]):
     """Strict-window limiter for all outgoing messages; pass rate_limit_args={"bulk": True}.
 
-    rate_limit_args may also carry "recheck": an async callable awaited when the request
-    had to wait for its slot; if it returns False the request is not sent and Withdrawn
-    is raised (a broadcast stopped while its deliveries waited, issue 10).
+    A bulk request that had to wait for its slot awaits RECHECK (when set) once it has
+    the slot; False: the request is not sent and Withdrawn is raised (a broadcast stopped
+    while its deliveries waited, issue 10).
     """
 
     def __init__(
@@ -199,7 +206,7 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         paced = (
             chat_id is not None and method not in _NOT_PACED and method.startswith(_PACED_PREFIXES)
         )
-        recheck = rate_limit_args.get("recheck") if rate_limit_args else None
+        recheck = RECHECK.get() if bulk else None
         attempt = 0
         while True:
             slots, waited = await self._acquire(chat_id, bulk=bulk) if paced else ([], False)

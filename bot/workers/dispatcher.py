@@ -62,7 +62,7 @@ from bot.store import directives, drafts, message_ops, outbox
 from bot.store import subscriptions as subs
 from bot.store.db import Database
 from bot.tg import raw
-from bot.tg.pacer import Withdrawn, retry_after_seconds
+from bot.tg.pacer import RECHECK, Withdrawn, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -157,16 +157,30 @@ class GroupCommit(Generic[T, R]):
                 future.set_result(result)
 
 
+# Sends part `index` of a broadcast to a chat and returns the Telegram message id. Text
+# messages are the default; other kinds of delivery (a native poll, stopping one) come
+# from Dispatcher.part_senders. Telegram errors propagate: _send turns them into outcomes.
+PartSender = Callable[
+    [Any, drafts.Broadcast, int, int, InlineKeyboardMarkup | None], Awaitable[int]
+]
+
+
+async def send_text_part(
+    bot: Any, b: drafts.Broadcast, chat_id: int, index: int, markup: InlineKeyboardMarkup | None
+) -> int:
+    """The default kind of delivery: one sendMessage per part. The answer stays JSON
+    (bot.tg.raw: no Message object built only to read its id)."""
+    message = await raw.send_text(
+        bot, chat_id, b.parts[index], reply_markup=markup, rate_limit_args={"bulk": True}
+    )
+    return int(message["message_id"])
+
+
 def ack_markup(broadcast_id: int, count: int = 0) -> InlineKeyboardMarkup:
     """The [✅ Đã nhận] button under a directive."""
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(rules.ack_label(count), callback_data=f"ack:{broadcast_id}")]]
     )
-
-
-def ack_markup_json(broadcast_id: int) -> dict[str, Any]:
-    """The same button as Bot API JSON, for requests sent with do_api_request."""
-    return ack_markup(broadcast_id).to_dict()
 
 
 def summary_text(b: drafts.Broadcast, stats: drafts.BroadcastStats, tz: Any) -> str:
@@ -234,6 +248,11 @@ class Dispatcher:
         # broadcasts handlers, which know the content folder); None: send it as stored.
         self.refresh_auto: Callable[[drafts.Broadcast], Awaitable[AutoCheck]] | None = None
         self.bot: Any = None
+        # Other kinds of delivery: each resolver returns the PartSender for broadcasts of
+        # its kind, None for the others (polls: bot.handlers.polls). Resolved once per
+        # broadcast and cached with it.
+        self.part_senders: list[Callable[[drafts.Broadcast], Awaitable[PartSender | None]]] = []
+        self._senders: dict[int, PartSender] = {}
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
@@ -247,14 +266,14 @@ class Dispatcher:
         # half is sending (no lock-step on the slowest request).
         self._journal: GroupCommit[Entry, int | None] = GroupCommit(
             self._commit,
-            ready=lambda waiting: self._stopping or 2 * waiting >= self._senders,
+            ready=lambda waiting: self._stopping or 2 * waiting >= self._running,
             max_delay=0.02,
         )
-        self._senders = 0  # delivery tasks running
+        self._running = 0  # delivery tasks (senders) running
         self._backlog: deque[outbox.Due] = deque()  # fetched, not taken by a sender yet
         self._loading = asyncio.Lock()
         self._broadcasts: dict[int, drafts.Broadcast] = {}
-        self._markups: dict[int, dict[str, Any]] = {}
+        self._markups: dict[int, InlineKeyboardMarkup] = {}
         self._last_progress: dict[int, tuple[float, str]] = {}
         self._last_chat_edit: dict[int, float] = {}
         self.sent_count = 0
@@ -344,7 +363,7 @@ class Dispatcher:
                     if delivery is None:
                         self._slots.release()
                         break
-                    self._senders += 1
+                    self._running += 1
                     task = asyncio.create_task(self._deliver(delivery))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
@@ -457,7 +476,7 @@ class Dispatcher:
                     self._inflight.discard(
                         held.delivery_id if isinstance(held, outbox.Outcome) else held.id
                     )
-            self._senders -= 1
+            self._running -= 1
             self._slots.release()
             if self._backlog and not self._stopping:
                 self._wake.set()
@@ -500,35 +519,32 @@ class Dispatcher:
                     self._broadcasts[broadcast_id] = b
         return b
 
-    async def _api(self, method: str, params: dict[str, Any], recheck: Any = None) -> Any:
-        """One bulk Bot API call through the pacer; the raw JSON result (bot.tg.raw).
+    async def _sender(self, b: drafts.Broadcast) -> PartSender:
+        sender = self._senders.get(b.id)
+        if sender is None:
+            sender = send_text_part
+            for resolve in self.part_senders:
+                found = await resolve(b)
+                if found is not None:
+                    sender = found
+                    break
+            self._senders[b.id] = sender
+        return sender
 
-        `recheck` is awaited by the pacer if the request had to wait for a slot; False
-        withdraws it (bot.tg.pacer.Withdrawn)."""
-        limits: dict[str, Any] = {"bulk": True}
-        if recheck is not None:
-            limits["recheck"] = recheck
-        return await raw.call(self.bot, method, params, rate_limit_args=limits)
-
-    async def _send(self, d: outbox.Due, chat_id: int) -> outbox.Outcome | None:
-        """Send one delivery with the sender of its broadcast's kind."""
-        b = await self._broadcast(d.broadcast_id)
-        # One send function per kind of message; every kind so far is text in parts.
-        return await self._send_text(d, b, chat_id)
-
-    def _ack_markup(self, b: drafts.Broadcast) -> dict[str, Any] | None:
+    def _ack_markup(self, b: drafts.Broadcast) -> InlineKeyboardMarkup | None:
+        """[✅ Đã nhận] under the last part of a directive (built once per broadcast)."""
         if not b.with_ack:
             return None
         target = b.parent_id if b.kind == "reminder" and b.parent_id else b.id
         markup = self._markups.get(target)
         if markup is None:
-            markup = self._markups[target] = ack_markup_json(target)
+            markup = self._markups[target] = ack_markup(target)
         return markup
 
-    async def _send_text(
-        self, d: outbox.Due, b: drafts.Broadcast, chat_id: int
-    ) -> outbox.Outcome | None:
-        """sendMessage for each part not sent yet; the [✅ Đã nhận] button under the last."""
+    async def _send(self, d: outbox.Due, chat_id: int) -> outbox.Outcome | None:
+        """Send the parts not sent yet with the sender of the broadcast's kind."""
+        b = await self._broadcast(d.broadcast_id)
+        send_part = await self._sender(b)
         ids = list(d.message_ids)
         parts: Sequence[str] = b.parts
         markup = self._ack_markup(b)
@@ -541,20 +557,25 @@ class Dispatcher:
         async def still_wanted() -> bool:
             return await outbox.still_sending(self.db, d.id)
 
-        while len(ids) < len(parts):
-            index = len(ids)
-            params: dict[str, Any] = {"chat_id": chat_id, "text": parts[index]}
-            params["parse_mode"] = raw.HTML  # do_api_request does not apply Defaults
-            if markup is not None and index == len(parts) - 1:
-                params["reply_markup"] = markup
-            try:
-                message = await self._api("sendMessage", params, still_wanted)
-            except (TelegramError, Withdrawn) as exc:
-                return await self._failure(d, chat_id, exc, outcome)
-            ids.append(int(message["message_id"]))
-            if len(ids) < len(parts):
-                # Record each part of a split text so a crash repeats at most one part.
-                await self._journal.submit(Entry(outcome(rules.SENDING)))
+        # Every bulk request of this delivery that waits for a rate-limit slot is re-checked
+        # when it gets one (bot.tg.pacer.RECHECK), whatever the kind of message.
+        token = RECHECK.set(still_wanted)
+        try:
+            while len(ids) < len(parts):
+                index = len(ids)
+                last = index == len(parts) - 1
+                try:
+                    message_id = await send_part(
+                        self.bot, b, chat_id, index, markup if last else None
+                    )
+                except (TelegramError, Withdrawn) as exc:
+                    return await self._failure(d, chat_id, exc, outcome)
+                ids.append(message_id)
+                if len(ids) < len(parts):
+                    # Record each part of a split text so a crash repeats at most one part.
+                    await self._journal.submit(Entry(outcome(rules.SENDING)))
+        finally:
+            RECHECK.reset(token)
         return outcome(rules.SENT)
 
     async def _failure(
@@ -655,6 +676,7 @@ class Dispatcher:
     async def _finished(self, broadcast_id: int) -> None:
         log.info("broadcast %s finished", broadcast_id)
         self._broadcasts.pop(broadcast_id, None)
+        self._senders.pop(broadcast_id, None)
         for hook in self.on_finished:
             try:
                 await hook(broadcast_id)
@@ -679,6 +701,7 @@ class Dispatcher:
                         stats.total,
                         elapsed,
                         finished=True,
+                        stopped=b.state == rules.B_CANCELLED,
                     ),
                     chat_id=b.report_chat_id,
                     message_id=b.report_message_id,
