@@ -19,6 +19,7 @@ from bot.domain.articles import Article
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.figures import Figure
 from bot.domain.text import fold
+from bot.store.articles import forget_cached
 from bot.store.db import Database
 from bot.store.rows import as_int, as_str, opt_int, opt_str
 from bot.store.staff import record_audit
@@ -450,6 +451,7 @@ async def publish(
             target=article_id,
             detail={"draft": draft_id, "source": draft.source_kind, "text_changed": text_changed},
         )
+    forget_cached(db)  # cards are served from memory (bot.store.articles)
     return Published(article_id, corrected, text_changed, notice)
 
 
@@ -513,6 +515,7 @@ async def withdraw(
             action="newsroom.withdraw",
             target=article_id,
         )
+    forget_cached(db)  # cards are served from memory (bot.store.articles)
     return None if row[2] is None else int(row[2])
 
 
