@@ -8,6 +8,7 @@ bot.store.feedback; a case is the same row seen by the office.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -85,12 +86,17 @@ def _case(r: Any) -> Case:
     )
 
 
-async def _one(conn: aiosqlite.Connection, case_id: int) -> Case:
-    async with conn.execute(f"SELECT {_COLUMNS} FROM comments WHERE id = ?", (case_id,)) as cur:
-        row = await cur.fetchone()
+def _found(rows: Iterable[aiosqlite.Row], case_id: int) -> Case:
+    row = next(iter(rows), None)
     if row is None or row[18] == "deleted":
         raise NotFound(f"Không tìm thấy ý kiến #{case_id}.")
     return _case(row)
+
+
+async def _one(conn: aiosqlite.Connection, case_id: int) -> Case:
+    # execute_fetchall: one trip to the database thread (execute + fetchone + close: three)
+    rows = await conn.execute_fetchall(f"SELECT {_COLUMNS} FROM comments WHERE id = ?", (case_id,))
+    return _found(rows, case_id)
 
 
 async def get(db: Database, case_id: int) -> Case:
