@@ -13,8 +13,6 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
 from bot.cli.common import UsageError, add_force, command, day, output_file, positive_int
 from bot.domain import clock
 
@@ -190,7 +188,9 @@ def _erased_ids(path: Path) -> set[int]:
 
 def _forgetters(settings: Settings) -> list[Callable[[Any, int], Awaitable[list[str]]]]:
     """Every feature's /forgetme eraser, as the bot registers them."""
-    from bot.app import build_application  # the CLI sits above the app
+    from pydantic import SecretStr
+
+    from bot.app import build_application  # the CLI sits above the app (imported late)
 
     if settings.bot_token is None:  # build_application needs a token; a dummy one will do
         settings = settings.model_copy(update={"bot_token": SecretStr("0:restore")})
