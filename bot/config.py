@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         "kinh-te-xa-hoi",
     )
 
+    # Web console (issue 14): the Mini App served by the bot process. Off unless
+    # LOA_WEB_PORT or LOA_WEB_URL is set (LOA_WEB_URL alone listens on 8080).
+    web_listen: str = "127.0.0.1"
+    web_port: int | None = Field(None, ge=0, le=65535)  # 0: any free port (tests)
+    web_url: str | None = None
+    web_auth_max_age: int = Field(86400, ge=10, le=30 * 86400)
+
     @field_validator("topics", mode="before")
     @classmethod
     def _parse_topics(cls, value: Any) -> Any:
@@ -115,6 +122,8 @@ class Settings(BaseSettings):
         "bot_api_file_url",
         "backup_dir",
         "health_file",
+        "web_port",
+        "web_url",
         mode="before",
     )
     @classmethod
@@ -160,6 +169,14 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("web_url")
+    @classmethod
+    def _https_web_url(cls, value: str | None) -> str | None:
+        """Telegram opens Mini Apps only over HTTPS (Bot API: WebAppInfo.url)."""
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must start with https:// (Telegram opens Mini Apps over HTTPS)")
+        return value.rstrip("/") if value is not None else None
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -199,6 +216,16 @@ class Settings(BaseSettings):
     def health_path(self) -> Path:
         """The health file the running bot refreshes and `loa health` reads."""
         return self.health_file or self.db_path.parent / "health.json"
+
+    @property
+    def web_enabled(self) -> bool:
+        """The console is served when a port or a public URL is configured."""
+        return self.web_port is not None or self.web_url is not None
+
+    @property
+    def web_bind_port(self) -> int:
+        """The port the console listens on (8080 when only LOA_WEB_URL is set)."""
+        return 8080 if self.web_port is None else self.web_port
 
     def token(self) -> str:
         """The bot token; raises SettingsError when it is not set."""

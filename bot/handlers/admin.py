@@ -14,6 +14,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
+from bot.actions.staff import change_role
 from bot.charts import render_stats_chart
 from bot.domain import clock
 from bot.domain.errors import InvalidInput, PermissionDenied
@@ -73,14 +74,9 @@ NO_OWNER_GRANT = (
     "⛔ Không thể cấp quyền chủ sở hữu từ Telegram. "
     "Chủ sở hữu được khai báo trong cấu hình LOA_ADMIN_IDS."
 )
-OWNER_FIXED = (
-    "⛔ {name} là chủ sở hữu (khai báo trong LOA_ADMIN_IDS); "
-    "không thể thay đổi vai trò này từ Telegram."
-)
 # Telegram user ids fit in 52 bits (Bot API docs); anything bigger is a typo, and beyond
 # 2^63 SQLite could not even store it (OverflowError).
 MAX_USER_ID = 2**52
-NOT_YOURSELF = "⛔ Bạn không thể tự thay đổi vai trò của chính mình."
 
 ACTION_LABELS_VI = {
     "role.grant": "cấp vai trò",
@@ -225,32 +221,11 @@ async def _change_role(update: Update, context: Context, *, grant: bool) -> None
         await reply(update, usage)
         return
     label = await _label(svc, target)
-    if svc.settings.is_owner(target):
-        await reply(update, OWNER_FIXED.format(name=label))
+    try:
+        previous = await change_role(svc, actor_id=actor.id, target=target, role=role, label=label)
+    except InvalidInput as exc:
+        await reply(update, exc.user_message)
         return
-    if target == actor.id:
-        await reply(update, NOT_YOURSELF)
-        return
-    # The actor's role is read again now: it may have changed since the decorator ran.
-    actor_role = await svc.role_of(actor.id)
-    if actor_role not in (Role.OWNER, Role.ADMIN):
-        raise PermissionDenied()
-    previous = await reports.set_role(
-        svc.db,
-        user_id=target,
-        role=role,
-        actor_id=actor.id,
-        actor_role=actor_role,
-        at=clock.now(),
-    )
-    log.info(
-        "user %s %s role of user %s: %s -> %s",
-        actor.id,
-        "granted" if grant else "revoked",
-        target,
-        previous,
-        role,
-    )
     if previous == role:
         if role is None:
             await reply(update, f"{label} không có vai trò nào để thu hồi.")

@@ -22,12 +22,13 @@ import html
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     ConversationHandler,
 )
 
+from bot.actions import broadcasts as broadcast_actions
 from bot.domain import broadcasts as rules
 from bot.domain import clock
 from bot.domain.broadcasts import parse_id
@@ -137,21 +138,12 @@ async def send_preview(context: Context, chat_id: int, b: drafts.Broadcast) -> N
 
 
 async def _new_announcement(update: Update, context: Context, source: str) -> None:
-    svc = services(context)
-    body, parts = rules.prepare_text(source)
     user, chat = update.effective_user, update.effective_chat
     assert chat is not None
-    bid = await drafts.create_draft(
-        svc.db,
-        kind="announcement",
-        body=body,
-        parts=parts,
-        audience=rules.Audience("all"),
-        created_by=user.id if user else None,
-        now=clock.now(),
-        report_chat_id=chat.id,
+    b = await broadcast_actions.create_announcement(
+        services(context), source, actor_id=user.id if user else None, report_chat_id=chat.id
     )
-    await send_preview(context, chat.id, await drafts.get_broadcast(svc.db, bid))
+    await send_preview(context, chat.id, b)
 
 
 @requires("broadcast")
@@ -234,6 +226,14 @@ async def _start_sending(
         now=clock.now(),
         admin_approved=admin_approved,
     )
+    return await _announce_start(context, b, total, when)
+
+
+async def _announce_start(
+    context: Context, b: drafts.Broadcast, total: int, when: int | None
+) -> str:
+    """Post the progress message of queued deliveries and wake the worker; the reply text."""
+    svc = services(context)
     if when is not None and when > clock.now():
         return (
             f"⏰ Đã hẹn gửi bản tin #{b.id} lúc {clock.format_local(when, svc.settings.tz)} "
@@ -251,14 +251,15 @@ async def _start_sending(
     return f"📤 Đang gửi bản tin #{b.id} đến {total} cuộc trò chuyện."
 
 
-async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> None:
-    svc = services(context)
+async def ask_approval(bot: Bot, svc: Services, b: drafts.Broadcast, who: str) -> None:
+    """Show an editor's cadre broadcast to the admin chat with [Duyệt] [Từ chối] (the web
+    console calls it too, through svc.features["ask_broadcast_approval"])."""
     admin_chat = svc.settings.admin_chat_id
     if admin_chat is None:
         return
     for i, part in enumerate(b.parts):
         markup = ack_markup(b.id) if b.with_ack and i == len(b.parts) - 1 else None
-        await context.bot.send_message(admin_chat, part, reply_markup=markup)
+        await bot.send_message(admin_chat, part, reply_markup=markup)
     audience = rules.parse_audience(b.audience)
     count = await subs.count_recipients(svc.db, audience)
     keyboard = InlineKeyboardMarkup(
@@ -274,7 +275,7 @@ async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> None
         if b.scheduled_at
         else ""
     )
-    await context.bot.send_message(
+    await bot.send_message(
         admin_chat,
         f"🔐 {html.escape(who)} đề nghị gửi bản tin #{b.id} (ở trên) tới "
         f"<b>{html.escape(audience.label_vi())}</b> ({count} cuộc trò chuyện).{when}\n"
@@ -291,56 +292,24 @@ async def send_now_button(update: Update, context: Context) -> None:
 
 
 async def _confirm(update: Update, context: Context, when: int | None) -> None:
+    """Send or schedule the draft (bot.actions.broadcasts.confirm holds the rule)."""
     svc = services(context)
     bid = (
         _id_from(update)
         if update.callback_query
         else parse_id(str(_user_data(context).get("bc_at", "")))
     )
-    b = await drafts.get_broadcast(svc.db, bid)
-    if b.state != rules.B_DRAFT:
-        raise InvalidInput("Bản tin này đã được xử lý rồi.")
-    actor = await _actor(update, context)
-    if when is not None:
-        await drafts.set_draft_schedule(svc.db, b.id, when)
-        b = await drafts.get_broadcast(svc.db, b.id)
-    is_admin = await svc.may(actor[0], "admin")
-    if not is_admin and (
-        b.cadre_only or await subs.cadre_recipients(svc.db, rules.parse_audience(b.audience))
-    ):
-        await _request_approval(update, context, b, actor)
+    user = update.effective_user
+    done = await broadcast_actions.confirm(svc, bid, user.id if user else None, when)
+    if done.awaiting_approval:
+        # An editor's broadcast reaching cadre chats: to the admins for [Duyệt].
+        await ask_approval(context.bot, svc, done.broadcast, user.full_name if user else "?")
+        await answer_query(update)
+        await reply(update, APPROVAL_REQUESTED.format(id=done.broadcast.id))
         return
-    try:
-        message = await _start_sending(context, b, actor, when, admin_approved=is_admin)
-    except rules.NeedsAdminApproval:
-        # A cadre chat subscribed (or was approved) between the check and the queueing.
-        await _request_approval(update, context, b, actor)
-        return
+    message = await _announce_start(context, done.broadcast, done.total, when)
     await answer_query(update)
     await reply(update, message)
-
-
-async def _request_approval(
-    update: Update, context: Context, b: drafts.Broadcast, actor: tuple[int | None, str | None]
-) -> None:
-    """An editor's broadcast reaching cadre chats: to the admins for [Duyệt]."""
-    svc = services(context)
-    ok = await drafts.set_broadcast_state(
-        svc.db,
-        b.id,
-        rules.B_AWAITING,
-        (rules.B_DRAFT,),
-        actor_id=actor[0],
-        actor_role=actor[1],
-        now=clock.now(),
-        action="broadcast_request_approval",
-    )
-    if not ok:
-        raise InvalidInput("Bản tin này đã được xử lý rồi.")
-    user = update.effective_user
-    await _ask_approval(context, b, user.full_name if user else "?")
-    await answer_query(update)
-    await reply(update, APPROVAL_REQUESTED.format(id=b.id))
 
 
 @requires("broadcast")
@@ -549,37 +518,20 @@ async def edit_text(update: Update, context: Context) -> int:
     """The new text: validated, then queued as one durable edit per sent message."""
     svc = services(context)
     message = update.effective_message
+    user, chat = update.effective_user, update.effective_chat
+    assert chat is not None
     try:
         bid = parse_id(str(_user_data(context).get("bc_edit", "")))
-        b = await drafts.get_broadcast(svc.db, bid)
-        if b.kind == "directive" and b.title:
-            raise InvalidInput("Chỉ đạo được sửa trong tệp nội dung, không sửa tại đây.")
-        body, parts = rules.prepare_text(message.text or "" if message else "")
-        if len(parts) != len(b.parts):
-            raise InvalidInput(f"Nội dung mới phải vừa {len(b.parts)} tin nhắn như bản cũ.")
+        n = await broadcast_actions.edit_sent(
+            svc,
+            bid,
+            message.text or "" if message else "",
+            actor_id=user.id if user else None,
+            report_chat_id=chat.id,
+        )
     except (InvalidInput, NotFound) as exc:
         await reply(update, f"{exc.user_message}\nGửi lại, hoặc /cancel.")
         return EDIT
-    actor = await _actor(update, context)
-    chat = update.effective_chat
-    assert chat is not None
-    try:
-        _action, n = await message_ops.request_edit(
-            svc.db,
-            bid,
-            body,
-            parts,
-            actor_id=actor[0],
-            actor_role=actor[1],
-            report_chat_id=chat.id,
-            now=clock.now(),
-        )
-    except (InvalidInput, NotFound) as exc:
-        _user_data(context).pop("bc_edit", None)
-        await reply(update, exc.user_message)
-        return ConversationHandler.END
-    _dispatcher(context).forget(bid)
-    _dispatcher(context).wake()
     _user_data(context).pop("bc_edit", None)
     await reply(update, f"✏️ Đang sửa bản tin #{bid} ở {n} tin nhắn đã gửi…")
     return ConversationHandler.END

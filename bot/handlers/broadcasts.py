@@ -32,6 +32,7 @@ from bot.handlers.announcements import (
     announce_command,
     announce_text,
     approve_button,
+    ask_approval,
     audience_button,
     broadcast_command,
     broadcasts_command,
@@ -81,6 +82,12 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
         return await refresh_auto_directive(svc, b)
 
     dispatcher.refresh_auto = refresh
+
+    async def ask_broadcast_approval(b: drafts.Broadcast, who: str) -> None:
+        await ask_approval(app.bot, svc, b, who)
+
+    # The web console hands an editor's cadre broadcast to the admin chat through this.
+    svc.features["ask_broadcast_approval"] = ask_broadcast_approval
     svc.features.setdefault("reload_hooks", []).append(reload_directives)
 
     async def start(app: Any) -> None:

@@ -25,10 +25,12 @@ from telegram.ext import (
     Application,
 )
 
+from bot.actions import feedback as feedback_actions
+from bot.actions.feedback import check_answer
 from bot.domain import clock
 from bot.domain import feedback as rules
 from bot.domain.errors import LoaError
-from bot.domain.text import clean, escape
+from bot.domain.text import escape
 from bot.handlers.base import (
     EXPIRED_BUTTON,
     Context,
@@ -58,7 +60,6 @@ from bot.tg.pacer import retry_after_seconds
 
 log = logging.getLogger(__name__)
 PAGE = 5  # comments per /inbox page
-ANSWER_MAX = 3000
 # Waits (seconds) before retrying an answer that could not be delivered for a passing
 # reason (timeout, network, 5xx, 429); after the last one Loa gives up and says so.
 ANSWER_RETRY_DELAYS: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600)
@@ -398,31 +399,20 @@ async def moderator_answer(update: Update, context: Context) -> None:
         comment_id = draft.comment_id
     if comment_id is None:
         return
-    answer = clean(message.text or "")
-    if not answer:
-        await reply(update, "Câu trả lời phải là chữ. Hãy trả lời (reply) lại tin nhắn ý kiến.")
-        return
-    if len(answer) > ANSWER_MAX:
-        await reply(update, f"Câu trả lời quá dài ({len(answer)} ký tự; tối đa {ANSWER_MAX}).")
+    try:
+        check_answer(message.text or "")
+    except LoaError as exc:
+        await reply(update, exc.user_message)
         return
     state.drafts.pop(user.id, None)
-    _, role, _ = await _actor(svc, update)
     try:
-        comment = await store.set_answer(
-            svc.db,
-            comment_id,
-            answer,
-            actor_id=user.id,
-            actor_role=role,
-            now=clock.now(),
-            answered_in=chat.id,
+        # Stored first, then queued for the worker (bot.actions.feedback.answer).
+        await feedback_actions.answer(
+            svc, comment_id, message.text or "", actor_id=user.id, answered_in=chat.id
         )
     except LoaError as exc:
         await reply(update, exc.user_message)
         return
-    # Stored first, delivered by the worker: a failed send is retried (and survives a
-    # restart); the worker tells this chat how it went.
-    state.queue.put_nowait((ANSWER, comment.id))
 
 
 async def _show_inbox(update: Update, context: Context, offset: int, *, edit: bool) -> None:
