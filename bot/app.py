@@ -20,13 +20,14 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.handlers import admin, articles, broadcasts, common, feedback, menus
+from bot.handlers import admin, articles, broadcasts, common, console, feedback, menus
 from bot.services import CommandInfo, Services
 from bot.store import people
 from bot.store.db import Database
 from bot.tg.pacer import Pacer
 from bot.tg.transport import AiohttpRequest
 from bot.tg.updates import PerChatUpdateProcessor
+from bot.web import routes as web_routes
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,11 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
 
     # Broadcasts (issue 4): subscriptions, announcements, directives, acks; the dispatcher.
     broadcasts.register(app, svc, start_payloads)
+
+    # Web console (issue 14): /quantri, staff menu buttons; the Mini App server (bot.web)
+    # runs in this process when LOA_WEB_PORT or LOA_WEB_URL is set.
+    console.register(app, svc)
+    web_routes.install(svc)
 
     # /forgetme: the users and private-chat rows go last, after every feature's data
     # (keep this after the last feature block).

@@ -57,6 +57,12 @@ async def create_announcement(
     return await drafts.get_broadcast(svc.db, bid)
 
 
+def check_future(when: int | None) -> None:
+    """A scheduled time must lie in the future (InvalidInput otherwise)."""
+    if when is not None and when <= clock.now():
+        raise InvalidInput("Thời gian này đã qua. Hãy nhập một thời điểm trong tương lai.")
+
+
 @dataclass(frozen=True)
 class Confirmed:
     """What confirming a draft did."""
@@ -73,6 +79,7 @@ async def confirm(
     """Send (or schedule) a draft; an editor's broadcast reaching cadre chats waits for an
     admin's approval (two-person rule, issue 6). The caller tells people and, unless
     awaiting or scheduled, posts progress and wakes the dispatcher."""
+    check_future(when)
     b = await drafts.get_broadcast(svc.db, broadcast_id)
     if b.state != rules.B_DRAFT:
         raise InvalidInput(ALREADY_HANDLED)
@@ -151,3 +158,37 @@ async def edit_sent(
         dispatcher.forget(b.id)
     wake_dispatcher(svc)
     return n
+
+
+async def decide_approval(
+    svc: Services, broadcast_id: int, *, approve: bool, actor_id: int | None
+) -> tuple[drafts.Broadcast, int | None]:
+    """An admin's [Duyệt] / [Từ chối] of an editor's broadcast: (broadcast, deliveries
+    created, or None when rejected). The caller wakes the dispatcher / posts progress."""
+    b = await drafts.get_broadcast(svc.db, broadcast_id)
+    actor = await actor_of(svc, actor_id)
+    if b.state != rules.B_AWAITING or b.auto:
+        raise InvalidInput("Bản tin này không còn chờ duyệt.")
+    if not approve:
+        await drafts.set_broadcast_state(
+            svc.db,
+            b.id,
+            rules.B_REJECTED,
+            (rules.B_AWAITING,),
+            actor_id=actor[0],
+            actor_role=actor[1],
+            now=clock.now(),
+            action="broadcast_reject",
+        )
+        return b, None
+    when = b.scheduled_at if b.scheduled_at and b.scheduled_at > clock.now() else None
+    total = await drafts.queue_broadcast(
+        svc.db,
+        b.id,
+        scheduled_at=when,
+        actor_id=actor[0],
+        actor_role=actor[1],
+        now=clock.now(),
+        admin_approved=True,
+    )
+    return b, total

@@ -582,3 +582,13 @@ def action_report_vi(
     lines = [head]
     lines += [f"  – {escape(op_reason_vi(r))}: {n}" for r, n in reasons]
     return "\n".join(lines)
+
+
+# A subscribed chat's cadre approval as staff see it (/subscribers, the web console).
+APPROVAL_LABELS_VI = {
+    "none": "công khai",
+    "pending": "chờ duyệt nhóm cán bộ",
+    "approved": "nhóm cán bộ (đã duyệt)",
+    "rejected": "công khai (không được duyệt làm nhóm cán bộ)",
+    "revoked": "công khai (đã thu hồi quyền nhóm cán bộ)",
+}

@@ -338,3 +338,8 @@ def render_markdown(s: Stats, chart_file: str | None, generated: str) -> str:
     if s.missing:
         md += [f"_Chưa có dữ liệu: {_md_escape(', '.join(s.missing))}._", ""]
     return "\n".join(md)
+
+
+def report_sections(s: Stats) -> list[tuple[str, list[str]]]:
+    """(section title, plain-text lines) of a report, as the web console shows them."""
+    return _lines(s)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -17,6 +16,7 @@ from telegram.ext import Application, CommandHandler
 from bot.actions.staff import change_role
 from bot.charts import render_stats_chart
 from bot.domain import clock
+from bot.domain.audit import detail_text
 from bot.domain.errors import InvalidInput, PermissionDenied
 from bot.domain.periods import parse_period
 from bot.domain.roles import ROLE_LABELS_VI, Role
@@ -266,19 +266,6 @@ async def revoke_command(update: Update, context: Context) -> None:
     await _change_role(update, context, grant=False)
 
 
-def _detail_text(detail: str | None) -> str:
-    """A short plain-text rendering of an audit detail (JSON objects as key=value)."""
-    if not detail:
-        return ""
-    try:
-        data = json.loads(detail)
-    except ValueError:
-        return detail[:200]
-    if isinstance(data, dict):
-        return ", ".join(f"{k}={v}" for k, v in data.items() if v is not None)[:200]
-    return str(data)[:200]
-
-
 @requires("admin")
 @user_errors
 async def audit_command(update: Update, context: Context) -> None:
@@ -309,7 +296,7 @@ async def audit_command(update: Update, context: Context) -> None:
         ]
         if e.target:
             parts.append(f"→ {e.target}")
-        detail = _detail_text(e.detail)
+        detail = detail_text(e.detail)
         if detail:
             parts.append(f"[{detail}]")
         lines.append(escape(" · ".join(parts)))

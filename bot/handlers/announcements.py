@@ -203,32 +203,6 @@ async def audience_button(update: Update, context: Context) -> None:
         await query.edit_message_text(text, reply_markup=markup)
 
 
-async def _start_sending(
-    context: Context,
-    b: drafts.Broadcast,
-    actor: tuple[int | None, str | None],
-    when: int | None,
-    *,
-    admin_approved: bool,
-) -> str:
-    """Create the deliveries (one transaction), post the progress message, wake the worker.
-
-    NeedsAdminApproval (from the store) when not `admin_approved` and a recipient is an
-    approved cadre chat.
-    """
-    svc = services(context)
-    total = await drafts.queue_broadcast(
-        svc.db,
-        b.id,
-        scheduled_at=when,
-        actor_id=actor[0],
-        actor_role=actor[1],
-        now=clock.now(),
-        admin_approved=admin_approved,
-    )
-    return await _announce_start(context, b, total, when)
-
-
 async def _announce_start(
     context: Context, b: drafts.Broadcast, total: int, when: int | None
 ) -> str:
@@ -339,8 +313,6 @@ async def schedule_text(update: Update, context: Context) -> int:
     message = update.effective_message
     try:
         when = clock.parse_local(message.text or "" if message else "", svc.settings.tz)
-        if when <= clock.now():
-            raise InvalidInput("Thời gian này đã qua. Hãy nhập một thời điểm trong tương lai.")
         await _confirm(update, context, when)
     except NotFound as exc:  # the draft is gone (or the conversation lost its id)
         _user_data(context).pop("bc_at", None)
@@ -385,25 +357,15 @@ async def approve_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     verdict, bid = query.data.split(":")[1], _id_from(update)
-    b = await drafts.get_broadcast(svc.db, bid)
-    actor = await _actor(update, context)
-    if b.state != rules.B_AWAITING or b.auto:
-        raise InvalidInput("Bản tin này không còn chờ duyệt.")
-    if verdict == "no":
-        await drafts.set_broadcast_state(
-            svc.db,
-            bid,
-            rules.B_REJECTED,
-            (rules.B_AWAITING,),
-            actor_id=actor[0],
-            actor_role=actor[1],
-            now=clock.now(),
-            action="broadcast_reject",
-        )
+    user = update.effective_user
+    b, total = await broadcast_actions.decide_approval(
+        svc, bid, approve=verdict != "no", actor_id=user.id if user else None
+    )
+    if total is None:
         line = f"❌ Bản tin #{bid} bị từ chối."
     else:
         when = b.scheduled_at if b.scheduled_at and b.scheduled_at > clock.now() else None
-        line = "✅ Đã duyệt. " + await _start_sending(context, b, actor, when, admin_approved=True)
+        line = "✅ Đã duyệt. " + await _announce_start(context, b, total, when)
     await answer_query(update)
     with contextlib.suppress(BadRequest):
         await query.edit_message_text(line)

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from bot.actions.directives import _audience_of, _directives
+from bot.actions.directives import _audience_of, _directives, remind_missing
 from bot.domain import broadcasts as rules
 from bot.domain import clock
 from bot.domain.broadcasts import parse_id
@@ -24,7 +24,7 @@ from bot.domain.directives import (
 )
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.text import pack_html_lines
-from bot.handlers.announcements import _actor, _dispatcher, _id_from, send_preview
+from bot.handlers.announcements import _dispatcher, _id_from, send_preview
 from bot.handlers.base import (
     Context,
     answer_query,
@@ -237,27 +237,12 @@ async def acks_command(update: Update, context: Context) -> None:
 @user_errors
 async def remind_button(update: Update, context: Context) -> None:
     """[Nhắc lại]: a reminder only to the chats that have not acknowledged."""
-    svc = services(context)
-    parent = await drafts.get_broadcast(svc.db, _id_from(update))
-    if not parent.with_ack or parent.kind == "reminder":
-        raise InvalidInput("Chỉ nhắc lại được chỉ đạo có nút xác nhận.")
-    actor = await _actor(update, context)
-    title = html.escape(parent.title or f"bản tin #{parent.id}")
-    body = (
-        f"🔔 <b>Nhắc lại</b>: đề nghị đồng chí xác nhận đã nhận chỉ đạo «{title}» "
-        f"(#{parent.id}) bằng nút bên dưới."
-    )
-    chat = update.effective_chat
-    rid = await directives.queue_reminder(
-        svc.db,
-        parent,
-        body=body,
-        parts=[body],
-        actor_id=actor[0],
-        actor_role=actor[1],
-        now=clock.now(),
+    chat, user = update.effective_chat, update.effective_user
+    b = await remind_missing(
+        services(context),
+        _id_from(update),
+        actor_id=user.id if user else None,
         report_chat_id=chat.id if chat else None,
     )
     _dispatcher(context).wake()
-    b = await drafts.get_broadcast(svc.db, rid)
     await answer_query(update, f"Đã gửi nhắc lại tới {b.total} nhóm.", alert=True)

@@ -21,7 +21,7 @@ from telegram.ext import (
 
 from bot.domain import broadcasts as rules
 from bot.domain import clock
-from bot.domain.broadcasts import normalize_label, parse_chat_id
+from bot.domain.broadcasts import APPROVAL_LABELS_VI, normalize_label, parse_chat_id
 from bot.domain.errors import InvalidInput
 from bot.domain.text import pack_html_lines
 from bot.handlers.base import (
@@ -42,13 +42,6 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callback)
 
 _ADMIN_STATUSES = frozenset({"creator", "administrator"})
-APPROVAL_LABELS_VI = {
-    "none": "công khai",
-    "pending": "chờ duyệt nhóm cán bộ",
-    "approved": "nhóm cán bộ (đã duyệt)",
-    "rejected": "công khai (không được duyệt làm nhóm cán bộ)",
-    "revoked": "công khai (đã thu hồi quyền nhóm cán bộ)",
-}
 # Telegram HTML: a literal "<" must be "&lt;" (tests/test_broadcast_texts.py checks).
 USAGE_SETUNIT = (
     "Cú pháp: /setunit &lt;mã nhóm&gt; &lt;đơn vị&gt;, ví dụ /setunit -100123 phuong-chi-lang"

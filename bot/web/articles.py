@@ -1,0 +1,46 @@
+"""Bài viết: list, search (without diacritics, as /timkiem), open an article card.
+Publishing, correcting and withdrawing belong to the newsroom's review (issue 12)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.domain.errors import NotFound
+from bot.store import articles as store
+from bot.store import console as views
+from bot.web.server import Call, Route
+
+PAGE = 30
+
+
+async def page(call: Call) -> web.StreamResponse:
+    """Newest first, or the search results for ?q=."""
+    query = call.query("q")
+    offset = call.int_query("offset")
+    if query:
+        found = await store.search(call.svc.db, query, limit=PAGE, offset=offset, prefix=True)
+        lines, total = found.results, found.total
+    else:
+        lines = await store.latest(call.svc.db, limit=PAGE, offset=offset)
+        total = await store.count(call.svc.db)
+    return call.render(
+        "articles.html", lines=lines, total=total, offset=offset, page_size=PAGE, q=query
+    )
+
+
+async def detail(call: Call) -> web.StreamResponse:
+    """One article: the card readers see (summary, key figures) and its comments."""
+    article_id = call.request.match_info.get("id", "")[:100]
+    article = await store.get(call.svc.db, article_id)
+    if article is None:
+        raise NotFound("Không tìm thấy bài viết này.")
+    comments, comment_total = await views.comments_page(
+        call.svc.db, status=None, article_id=article.id, since=None, until=None, limit=10
+    )
+    return call.render("article.html", a=article, comments=comments, comment_total=comment_total)
+
+
+ROUTES = [
+    Route("GET", "/ui/articles", page, "content"),
+    Route("GET", "/ui/articles/{id}", detail, "content"),
+]
