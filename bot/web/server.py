@@ -161,12 +161,17 @@ async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
     """Security headers on every answer, errors included; no caching of signed-in data."""
     try:
         response: web.StreamResponse = await handler(request)
-    except web.HTTPException as exc:
-        response = exc
+    except web.HTTPException as exc:  # 404, 405, 413…: raised, not returned (aiohttp)
+        _secure(request, exc)
+        raise
+    _secure(request, response)
+    return response
+
+
+def _secure(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.update(_SECURITY_HEADERS)
     if not request.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 class Console:
