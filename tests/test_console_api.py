@@ -108,9 +108,9 @@ async def test_api_answers_200_signed_and_401_otherwise(
     ):
         resp = await _get(url, headers)
         assert resp.status == 401, headers
-    async with aiohttp.ClientSession() as session:
-        async with session.get(url, headers={INIT_DATA_HEADER: init_data(ADMIN_ID)}) as resp:
-            me = await resp.json()
+    headers = {INIT_DATA_HEADER: init_data(ADMIN_ID)}
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as resp:
+        me = await resp.json()
     assert me["role"] == "owner"
     assert [p["title"] for p in me["pages"]] == [
         "Tổng quan",
@@ -128,7 +128,7 @@ def _concrete(path: str) -> str:
     """A route's path with its parameters filled in ({id} → 1, {x:a|b} → a)."""
 
     def fill(match: re.Match[str]) -> str:
-        name, _, pattern = match[1].partition(":")
+        _name, _, pattern = match[1].partition(":")
         return pattern.split("|")[0] if pattern else "1"
 
     return re.sub(r"\{([^}]+)\}", fill, path)
@@ -243,8 +243,9 @@ async def test_hostile_requests(bot_factory: Any, fake: FakeTelegram) -> None:
         ) as resp:
             body = await resp.json()
             assert resp.status == 400 and "script" in body["error"]
-        async with session.get(f"{base}/ui/broadcasts/99999999999999999999999", headers=headers) as r:
-            assert r.status == 404
+        huge = f"{base}/ui/broadcasts/99999999999999999999999"
+        async with session.get(huge, headers=headers) as resp:
+            assert resp.status == 404
         async with session.get(f"{base}/ui/feedback?from=31/02/2022", headers=headers) as resp:
             assert resp.status == 400
         async with session.get(f"{base}/api/me", headers=headers) as resp:

@@ -139,9 +139,7 @@ async def test_moderate_compose_send_table_export_stop(
     await _status(page, "Đang gửi bản tin #")
 
     def received() -> list[int]:
-        return [
-            sum("Họp khẩn" in m.content for m in fake.bot_messages(uid)) for uid, _ in CITIZENS
-        ]
+        return [sum("Họp khẩn" in m.content for m in fake.bot_messages(uid)) for uid, _ in CITIZENS]
 
     await eventually(lambda: received() == [1, 1, 1], timeout=10)
     bid = int(await bot.svc.db.fetch_value("SELECT MAX(id) FROM broadcasts"))
@@ -162,9 +160,10 @@ async def test_moderate_compose_send_table_export_stop(
     rows = page.locator("#deliveries tbody tr")
     await rows.nth(2).wait_for()
     assert await rows.count() == 3
-    assert "Đã gửi" in await rows.first.inner_text() or "đã gửi" in (
-        await rows.first.inner_text()
-    ).lower()
+    assert (
+        "Đã gửi" in await rows.first.inner_text()
+        or "đã gửi" in (await rows.first.inner_text()).lower()
+    )
     async with page.expect_download() as info:
         await page.get_by_role("button", name="⬇ Xuất .xlsx").click()
     download = await info.value
@@ -208,7 +207,7 @@ async def test_every_page_renders_and_is_screenshotted(
     bot = await staff_bot(bot_factory, ADMIN_ID, chat_rate=100, global_rate=1000)
     await _world(bot, fake)
     folder = Path(os.environ.get("LOA_CONSOLE_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     page = await _open(browser, mini_app_url(bot, ADMIN_ID), tmp_path)
     titles = await page.locator("#nav button").all_inner_texts()
     assert titles == [
@@ -221,15 +220,19 @@ async def test_every_page_renders_and_is_screenshotted(
         "Thống kê",
         "Nhật ký",
     ]
-    names = ["overview", "feedback", "broadcasts", "directives", "articles", "groups", "stats",
-             "audit"]
+    names = [
+        "overview",
+        "feedback",
+        "broadcasts",
+        "directives",
+        "articles",
+        "groups",
+        "stats",
+        "audit",
+    ]
     for title, name in zip(titles, names, strict=True):
         await _nav(page, title)
         assert await page.locator("main .error").count() == 0, title
-        if name == "stats":
-            chart = page.locator("img.chart[src^='blob:']")
-            await chart.wait_for()
-            await chart.evaluate("img => img.decode()")
         await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
         assert (folder / f"{name}.png").stat().st_size > 5000
 

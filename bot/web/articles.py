@@ -18,11 +18,11 @@ async def page(call: Call) -> web.StreamResponse:
     query = call.query("q")
     offset = call.int_query("offset")
     if query:
-        found = await store.search(call.svc.db, query, limit=PAGE, offset=offset, prefix=True)
+        found = await store.search(call.db, query, limit=PAGE, offset=offset, prefix=True)
         lines, total = found.results, found.total
     else:
-        lines = await store.latest(call.svc.db, limit=PAGE, offset=offset)
-        total = await store.count(call.svc.db)
+        lines = await store.latest(call.db, limit=PAGE, offset=offset)
+        total = await store.count(call.db)
     return call.render(
         "articles.html", lines=lines, total=total, offset=offset, page_size=PAGE, q=query
     )
@@ -31,11 +31,11 @@ async def page(call: Call) -> web.StreamResponse:
 async def detail(call: Call) -> web.StreamResponse:
     """One article: the card readers see (summary, key figures) and its comments."""
     article_id = call.request.match_info.get("id", "")[:100]
-    article = await store.get(call.svc.db, article_id)
+    article = await store.get(call.db, article_id)
     if article is None:
         raise NotFound("Không tìm thấy bài viết này.")
     comments, comment_total = await views.comments_page(
-        call.svc.db, status=None, article_id=article.id, since=None, until=None, limit=10
+        call.db, status=None, article_id=article.id, since=None, until=None, limit=10
     )
     return call.render("article.html", a=article, comments=comments, comment_total=comment_total)
 

@@ -27,7 +27,7 @@ async def page(call: Call) -> web.StreamResponse:
     actor = call.query("actor")
     offset = call.int_query("offset")
     lines, total = await views.audit_page(
-        call.svc.db,
+        call.db,
         action=call.query("action") or None,
         actor_id=int(actor) if actor.isascii() and actor.isdigit() and len(actor) < 19 else None,
         since=lo or None,
@@ -35,9 +35,9 @@ async def page(call: Call) -> web.StreamResponse:
         limit=PAGE,
         offset=offset,
     )
-    staff = await reports.list_staff(call.svc.db)
+    staff = await reports.list_staff(call.db)
     names = await reports.user_names(
-        call.svc.db, [m.user_id for m in staff] + sorted(call.svc.settings.admin_ids)
+        call.db, [m.user_id for m in staff] + sorted(call.svc.settings.admin_ids)
     )
     return call.render(
         "audit.html",
@@ -46,7 +46,7 @@ async def page(call: Call) -> web.StreamResponse:
         offset=offset,
         page_size=PAGE,
         detail=detail_text,
-        actions=await views.audit_actions(call.svc.db),
+        actions=await views.audit_actions(call.db),
         filters={k: call.query(k) for k in ("action", "actor", "from", "to")},
         staff=staff,
         owners=sorted(call.svc.settings.admin_ids),
@@ -65,7 +65,7 @@ async def set_role(call: Call) -> web.StreamResponse:
         raise InvalidInput("Vai trò không hợp lệ.")
     target = int(raw_user)
     role = None if raw_role == "none" else Role(raw_role)
-    names = await reports.user_names(call.svc.db, [target])
+    names = await reports.user_names(call.db, [target])
     label = names.get(target, str(target))
     previous = await change_role(
         call.svc, actor_id=call.user_id, target=target, role=role, label=label

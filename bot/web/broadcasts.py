@@ -26,7 +26,7 @@ BROADCASTS_PAGE = 20
 async def audiences(call: Call) -> list[tuple[str, str]]:
     """(key, Vietnamese label) of every audience an announcement can have."""
     choices = [(a, rules.parse_audience(a).label_vi()) for a in ("all", "public", "cadre")]
-    choices += [(f"unit:{u}", f"Đơn vị {u}") for u in await subs.list_units(call.svc.db)]
+    choices += [(f"unit:{u}", f"Đơn vị {u}") for u in await subs.list_units(call.db)]
     choices += [(f"topic:{t}", f"Chủ đề {t}") for t in call.svc.settings.topics]
     return choices
 
@@ -34,7 +34,7 @@ async def audiences(call: Call) -> list[tuple[str, str]]:
 async def page(call: Call) -> web.StreamResponse:
     """The compose form and the list of broadcasts, newest first."""
     offset = call.int_query("offset")
-    lines, total = await views.broadcasts_page(call.svc.db, limit=BROADCASTS_PAGE, offset=offset)
+    lines, total = await views.broadcasts_page(call.db, limit=BROADCASTS_PAGE, offset=offset)
     return call.render(
         "broadcasts.html",
         lines=lines,
@@ -59,11 +59,11 @@ def _filter(call: Call) -> views.DeliveryFilter:
 
 async def detail(call: Call) -> web.StreamResponse:
     """One broadcast: counts, actions and the per-recipient delivery table."""
-    b = await drafts.get_broadcast(call.svc.db, call.int_param("id"))
-    stats = await drafts.broadcast_stats(call.svc.db, b.id)
+    b = await drafts.get_broadcast(call.db, call.int_param("id"))
+    stats = await drafts.broadcast_stats(call.db, b.id)
     f = _filter(call)
     offset = call.int_query("offset")
-    lines, total = await views.deliveries_page(call.svc.db, b.id, f, limit=PAGE, offset=offset)
+    lines, total = await views.deliveries_page(call.db, b.id, f, limit=PAGE, offset=offset)
     return call.render(
         "broadcast.html",
         b=b,
@@ -73,7 +73,7 @@ async def detail(call: Call) -> web.StreamResponse:
         offset=offset,
         page_size=PAGE,
         f=f,
-        units=await subs.list_units(call.svc.db),
+        units=await subs.list_units(call.db),
         delivery_labels=rules.DELIVERY_LABELS_VI,
         kinds=rules.KIND_LABELS_VI,
         audience=rules.parse_audience(b.audience).label_vi(),
@@ -82,9 +82,9 @@ async def detail(call: Call) -> web.StreamResponse:
 
 async def deliveries_export(call: Call) -> web.StreamResponse:
     """The (filtered) delivery table as .xlsx or CSV."""
-    b = await drafts.get_broadcast(call.svc.db, call.int_param("id"))
+    b = await drafts.get_broadcast(call.db, call.int_param("id"))
     tz = call.svc.settings.tz
-    lines = await views.all_deliveries(call.svc.db, b.id, _filter(call))
+    lines = await views.all_deliveries(call.db, b.id, _filter(call))
     table = Table(
         ["Mã nhóm/người", "Tên", "Loại", "Đơn vị", "Trạng thái", "Lỗi", "Số lần thử", "Thời gian"],
         [
@@ -116,7 +116,7 @@ async def preview(call: Call) -> web.StreamResponse:
 async def audience_count(call: Call) -> web.StreamResponse:
     """How many chats an audience reaches right now."""
     audience = rules.parse_audience(call.query("audience", "all"))
-    count = await subs.count_recipients(call.svc.db, audience)
+    count = await subs.count_recipients(call.db, audience)
     return ok("", count=count, label=audience.label_vi())
 
 

@@ -22,10 +22,8 @@ ACK_PAGE = 100
 async def page(call: Call) -> web.StreamResponse:
     """Directives, newest first, with their acknowledgement counts."""
     offset = call.int_query("offset")
-    lines, total = await views.broadcasts_page(
-        call.svc.db, kind="directive", limit=PAGE, offset=offset
-    )
-    boards = {line.id: await views.ack_board(call.svc.db, line.id) for line in lines}
+    lines, total = await views.broadcasts_page(call.db, kind="directive", limit=PAGE, offset=offset)
+    boards = {line.id: await views.ack_board(call.db, line.id) for line in lines}
     return call.render(
         "directives.html",
         lines=lines,
@@ -39,12 +37,12 @@ async def page(call: Call) -> web.StreamResponse:
 
 async def detail(call: Call) -> web.StreamResponse:
     """One directive: the board by unit and every chat with its acknowledgement."""
-    b = await drafts.get_broadcast(call.svc.db, call.int_param("id"))
+    b = await drafts.get_broadcast(call.db, call.int_param("id"))
     missing = call.query("missing") == "1"
     offset = call.int_query("offset")
-    board = await views.ack_board(call.svc.db, b.id)
+    board = await views.ack_board(call.db, b.id)
     lines, total = await views.ack_lines(
-        call.svc.db, b.id, missing_only=missing, limit=ACK_PAGE, offset=offset
+        call.db, b.id, missing_only=missing, limit=ACK_PAGE, offset=offset
     )
     return call.render(
         "directive.html",
@@ -69,9 +67,9 @@ async def remind(call: Call) -> web.StreamResponse:
 
 async def export(call: Call) -> web.StreamResponse:
     """The acknowledgement list (every chat, or only the missing) as .xlsx or CSV."""
-    b = await drafts.get_broadcast(call.svc.db, call.int_param("id"))
+    b = await drafts.get_broadcast(call.db, call.int_param("id"))
     lines, _total = await views.ack_lines(
-        call.svc.db, b.id, missing_only=call.query("missing") == "1", limit=10**9
+        call.db, b.id, missing_only=call.query("missing") == "1", limit=10**9
     )
     tz = call.svc.settings.tz
     table = Table(

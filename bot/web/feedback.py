@@ -35,7 +35,7 @@ async def page(call: Call) -> web.StreamResponse:
     lo, hi = rules.day_range(start, end, call.svc.settings.tz)
     offset = call.int_query("offset")
     lines, total = await views.comments_page(
-        call.svc.db,
+        call.db,
         status=None if status == "all" else status,
         article_id=call.query("article") or None,
         since=lo or None,
@@ -57,8 +57,8 @@ async def page(call: Call) -> web.StreamResponse:
 
 async def detail(call: Call) -> web.StreamResponse:
     """One comment and its full history (every audited step)."""
-    comment = await store.get(call.svc.db, call.int_param("id"))
-    history = await views.history(call.svc.db, f"comment:{comment.id}")
+    comment = await store.get(call.db, call.int_param("id"))
+    history = await views.history(call.db, f"comment:{comment.id}")
     return call.render("comment.html", c=comment, history=history)
 
 
@@ -103,7 +103,7 @@ async def export(call: Call) -> web.StreamResponse:
     """The period's comments as .xlsx or CSV (masked text, as /export)."""
     start, end = _day(call.query("from")), _day(call.query("to"))
     lo, hi = rules.day_range(start, end, call.svc.settings.tz)
-    rows = await store.export_rows(call.svc.db, lo, hi, call.query("all") == "1")
+    rows = await store.export_rows(call.db, lo, hi, call.query("all") == "1")
     tz = call.svc.settings.tz
     table = Table(
         rules.EXPORT_HEADER,

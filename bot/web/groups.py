@@ -23,7 +23,7 @@ async def page(call: Call) -> web.StreamResponse:
     approval = approval if approval in APPROVAL_LABELS_VI else ""
     offset = call.int_query("offset")
     lines, total = await views.subscribers_page(
-        call.svc.db,
+        call.db,
         kind=None if kind == "all" else kind,
         approval=approval or None,
         limit=PAGE,
@@ -38,7 +38,7 @@ async def page(call: Call) -> web.StreamResponse:
         kind=kind,
         approval=approval,
         approvals=APPROVAL_LABELS_VI,
-        units=await views.unit_counts(call.svc.db),
+        units=await views.unit_counts(call.db),
     )
 
 

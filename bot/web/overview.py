@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from aiohttp import web
 
 from bot.domain import clock
-from bot.domain.periods import parse_period
 from bot.store import console as views
-from bot.store import reports
 from bot.web.server import Call, Route
+from bot.web.stats import period_stats
 
 
 async def page(call: Call) -> web.StreamResponse:
     """The overview fragment (refreshes itself every few seconds while open)."""
-    tz = call.svc.settings.tz
-    period = parse_period("", datetime.now(tz).date())
-    stats = await reports.gather_stats(call.svc.db, period, tz) if call.may("admin") else None
-    data = await views.overview(call.svc.db, clock.now())
+    period, stats = await period_stats(call, "") if call.may("admin") else (None, None)
+    data = await views.overview(call.db, clock.now())
     return call.render("overview.html", o=data, stats=stats, period=period)
 
 

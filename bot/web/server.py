@@ -29,6 +29,7 @@ from bot.domain.spreadsheets import Format, Table, render
 from bot.domain.stats import format_int
 from bot.services import Services
 from bot.store import web_sessions
+from bot.store.db import Database
 from bot.web.auth import AuthError, validate_init_data
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,12 @@ class Call:
     console: Console
     user_id: int
     role: Role | None
+
+    @property
+    def db(self) -> Database:
+        """The console's read-only connection: pages read there, so a long page query never
+        holds the bot's own connection (SQLite WAL readers do not block the writer)."""
+        return self.console.reader or self.svc.db
 
     def may(self, permission: str) -> bool:
         """The caller's role (read at the start of this request) holds `permission`."""
@@ -182,6 +189,8 @@ class Console:
         self.routes = routes
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
+        self.reader: Database | None = None
+        self._cache: dict[str, tuple[float, Any]] = {}
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -200,6 +209,19 @@ class Console:
         """Render a template to an HTML response."""
         html = self.templates.get_template(template).render(**values)
         return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+    async def cached(self, key: str, ttl: float, compute: Callable[[], Awaitable[Any]]) -> Any:
+        """`compute()` at most once per `ttl` seconds per key: a quarter's figures scan every
+        delivery, and the overview asks for them at each refresh."""
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]
+        value = await compute()
+        if len(self._cache) > 256:  # keys come from query strings: keep it bounded
+            self._cache.clear()
+        self._cache[key] = (now, value)
+        return value
 
     def web_app(self) -> web.Application:
         """The aiohttp application with every route guarded."""
@@ -256,7 +278,11 @@ class Console:
         return handle
 
     async def start(self, _app: Any = None) -> None:
-        """Listen on LOA_WEB_LISTEN:LOA_WEB_PORT (a bot starter)."""
+        """Open the read-only connection and listen on LOA_WEB_LISTEN:LOA_WEB_PORT."""
+        reader = Database(self.svc.db.path)
+        await reader.open(migrate=False)  # the bot's connection migrated it already
+        await reader.conn.execute("PRAGMA query_only=ON")
+        self.reader = reader
         runner = web.AppRunner(self.web_app(), access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, self.svc.settings.web_listen, self.svc.settings.web_bind_port)
@@ -264,6 +290,7 @@ class Console:
             await site.start()
         except OSError:
             await runner.cleanup()
+            await self._close_reader()
             raise
         self._runner = runner
         # The bound address tells the port chosen for LOA_WEB_PORT=0.
@@ -275,6 +302,12 @@ class Console:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await asyncio.wait_for(runner.cleanup(), timeout=10)
+        await self._close_reader()
+
+    async def _close_reader(self) -> None:
+        if self.reader is not None:
+            reader, self.reader = self.reader, None
+            await reader.close()
 
 
 def _same(a: str, b: str) -> bool:

@@ -28,7 +28,7 @@ async def index(call: Call) -> web.StreamResponse:
     csrf = ""
     cookie = call.request.cookies.get(SESSION_COOKIE, "")
     if cookie:
-        session = await web_sessions.session(call.svc.db, cookie, clock.now())
+        session = await web_sessions.session(call.db, cookie, clock.now())
         csrf = session.csrf if session else ""
     return call.render("shell.html", csrf=csrf)
 

@@ -1,14 +1,14 @@
-"""Thống kê: a period's figures (as /thongke) with the chart, and the quarterly report
-(Markdown, as `loa report`) and figures (.xlsx / CSV) to download."""
+"""Thống kê: a period's figures (as /thongke) with weekly charts (inline SVG: drawn in
+microseconds, unlike the PNG of `loa report`), and the quarterly report (Markdown, as
+`loa report`) and figures (.xlsx / CSV) to download."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from aiohttp import web
 
-from bot.charts import render_stats_chart
 from bot.domain import clock
 from bot.domain.periods import Period, parse_period
 from bot.domain.spreadsheets import Table
@@ -16,36 +16,56 @@ from bot.domain.stats import Stats, render_markdown, report_sections
 from bot.store import reports
 from bot.web.server import Call, Route, download, export_table
 
+STATS_TTL = 60.0  # seconds a period's figures are reused (they scan every delivery)
+
+
+async def period_stats(call: Call, text: str) -> tuple[Period, Stats]:
+    """A period's figures (as /thongke), computed at most once a minute per period."""
+    tz = call.svc.settings.tz
+    period = parse_period(text, datetime.now(tz).date())
+
+    async def compute() -> Stats:
+        return await reports.gather_stats(call.db, period, tz)
+
+    return period, await call.console.cached(f"stats:{period.key}", STATS_TTL, compute)
+
 
 async def _stats(call: Call) -> tuple[Period, Stats]:
-    tz = call.svc.settings.tz
-    period = parse_period(call.query("period"), datetime.now(tz).date())
-    return period, await reports.gather_stats(call.svc.db, period, tz)
+    return await period_stats(call, call.query("period"))
 
 
 async def page(call: Call) -> web.StreamResponse:
     """The figures by section, weekly bars, acknowledgement by unit, the chart."""
     period, stats = await _stats(call)
     weeks = sorted(set(stats.weekly_deliveries) | set(stats.weekly_comments))
-    top = max(
-        [1, *stats.weekly_deliveries.values(), *stats.weekly_comments.values()],
-    )
     return call.render(
         "stats.html",
         period=period,
         s=stats,
         sections=report_sections(stats),
-        weeks=weeks,
-        top=top,
+        deliveries=bar_chart([(w, stats.weekly_deliveries.get(w, 0)) for w in weeks]),
+        comments=bar_chart([(w, stats.weekly_comments.get(w, 0)) for w in weeks]),
         q=call.query("period"),
     )
 
 
-async def chart(call: Call) -> web.StreamResponse:
-    """The report's PNG chart (matplotlib in a thread: it is CPU-bound)."""
-    _period, stats = await _stats(call)
-    png = await asyncio.to_thread(render_stats_chart, stats)
-    return web.Response(body=png, content_type="image/png")
+@dataclass(frozen=True)
+class Bar:
+    """One bar of an SVG chart (coordinates in a 100-unit-high, 24-unit-per-bar box)."""
+
+    x: int
+    height: float
+    label: str
+    value: int
+
+
+def bar_chart(points: list[tuple[date, int]]) -> list[Bar]:
+    """Weekly values as bars scaled to the largest (drawn as inline SVG by the template)."""
+    top = max([1, *(v for _d, v in points)])
+    return [
+        Bar(i * 24, round(80 * v / top, 1), d.strftime("%d/%m"), v)
+        for i, (d, v) in enumerate(points)
+    ]
 
 
 async def report(call: Call) -> web.StreamResponse:
@@ -62,6 +82,5 @@ async def report(call: Call) -> web.StreamResponse:
 
 ROUTES = [
     Route("GET", "/ui/stats", page, "admin"),
-    Route("GET", "/api/stats/chart.png", chart, "admin"),
     Route("GET", "/api/stats/report", report, "admin"),
 ]
