@@ -27,6 +27,7 @@ def install(svc: Services) -> Console | None:
     if not svc.settings.web_enabled:
         return None
     console = Console(svc, ROUTES)
+    console.warmups.append(stats_page.warm_quarter)
     svc.features["console"] = console
     svc.starters.append(console.start)
     svc.stoppers.append(console.stop)

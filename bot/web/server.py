@@ -13,7 +13,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -191,6 +191,9 @@ class Console:
         self._runner: web.AppRunner | None = None
         self.reader: Database | None = None
         self._cache: dict[str, tuple[float, Any]] = {}
+        self._refreshing: dict[str, asyncio.Task[Any]] = {}
+        # Filled by pages (bot.web.routes): run in the background once the server is up.
+        self.warmups: list[Callable[[Console], Coroutine[Any, Any, Any]]] = []
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -211,16 +214,25 @@ class Console:
         return web.Response(text=html, content_type="text/html", charset="utf-8")
 
     async def cached(self, key: str, ttl: float, compute: Callable[[], Awaitable[Any]]) -> Any:
-        """`compute()` at most once per `ttl` seconds per key: a quarter's figures scan every
-        delivery, and the overview asks for them at each refresh."""
+        """`compute()` at most once per `ttl` seconds per key (a quarter's figures scan every
+        delivery, and the overview asks for them at each refresh). A stale value is served
+        at once while a background task refreshes it."""
         now = time.monotonic()
         hit = self._cache.get(key)
-        if hit is not None and now - hit[0] < ttl:
+        if hit is not None:
+            if now - hit[0] >= ttl and key not in self._refreshing:
+                self._refreshing[key] = asyncio.create_task(self._refresh(key, compute))
             return hit[1]
-        value = await compute()
+        return await self._refresh(key, compute)
+
+    async def _refresh(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            value = await compute()
+        finally:
+            self._refreshing.pop(key, None)
         if len(self._cache) > 256:  # keys come from query strings: keep it bounded
             self._cache.clear()
-        self._cache[key] = (now, value)
+        self._cache[key] = (time.monotonic(), value)
         return value
 
     def web_app(self) -> web.Application:
@@ -296,12 +308,19 @@ class Console:
         # The bound address tells the port chosen for LOA_WEB_PORT=0.
         self.port = int(runner.addresses[0][1]) if runner.addresses else None
         log.info("console listening on %s:%s", self.svc.settings.web_listen, self.port)
+        for warm in self.warmups:
+            task = asyncio.create_task(warm(self))
+            self._refreshing[f"warmup:{id(task)}"] = task
 
     async def stop(self) -> None:
         """Stop serving (a bot stopper); requests in flight get a moment to finish."""
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await asyncio.wait_for(runner.cleanup(), timeout=10)
+        for task in list(self._refreshing.values()):
+            task.cancel()
+        await asyncio.gather(*self._refreshing.values(), return_exceptions=True)
+        self._refreshing.clear()
         await self._close_reader()
 
     async def _close_reader(self) -> None:

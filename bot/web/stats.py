@@ -4,6 +4,7 @@ microseconds, unlike the PNG of `loa report`), and the quarterly report (Markdow
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -14,20 +15,35 @@ from bot.domain.periods import Period, parse_period
 from bot.domain.spreadsheets import Table
 from bot.domain.stats import Stats, render_markdown, report_sections
 from bot.store import reports
-from bot.web.server import Call, Route, download, export_table
+from bot.web.server import Call, Console, Route, download, export_table
+
+log = logging.getLogger(__name__)
 
 STATS_TTL = 60.0  # seconds a period's figures are reused (they scan every delivery)
 
 
-async def period_stats(call: Call, text: str) -> tuple[Period, Stats]:
+async def figures(console: Console, text: str) -> tuple[Period, Stats]:
     """A period's figures (as /thongke), computed at most once a minute per period."""
-    tz = call.svc.settings.tz
+    tz = console.svc.settings.tz
     period = parse_period(text, datetime.now(tz).date())
 
     async def compute() -> Stats:
-        return await reports.gather_stats(call.db, period, tz)
+        return await reports.gather_stats(console.reader or console.svc.db, period, tz)
 
-    return period, await call.console.cached(f"stats:{period.key}", STATS_TTL, compute)
+    return period, await console.cached(f"stats:{period.key}", STATS_TTL, compute)
+
+
+async def period_stats(call: Call, text: str) -> tuple[Period, Stats]:
+    """The figures of the period typed in `text` (empty: this quarter)."""
+    return await figures(call.console, text)
+
+
+async def warm_quarter(console: Console) -> None:
+    """Compute this quarter's figures when the console starts (the overview shows them)."""
+    try:
+        await figures(console, "")
+    except Exception:
+        log.exception("console: this quarter's figures could not be computed")
 
 
 async def _stats(call: Call) -> tuple[Period, Stats]:
