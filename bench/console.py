@@ -216,7 +216,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         bot = await start_bot(settings)
         try:
-            base = f"http://127.0.0.1:{bot.svc.features['console'].port}"
+            console = bot.svc.features["console"]
+            t0 = time.perf_counter()
+            await console.warmed()  # this quarter's figures, computed once at start
+            warm_up = time.perf_counter() - t0
+            base = f"http://127.0.0.1:{console.port}"
             headers = {INIT_DATA_HEADER: init_data(OWNER)}
             results: dict[str, list[float]] = {}
             async with aiohttp.ClientSession() as session:
@@ -265,6 +269,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "help_alone": (pct(alone, 50), pct(alone, 95)),
         "help_loaded": (pct(loaded, 50), pct(loaded, 95)),
         "hammer_requests": hammered,
+        "warm_up": warm_up,
         "ids": ids,
     }
 
@@ -294,6 +299,11 @@ def report(args: argparse.Namespace, res: dict[str, Any]) -> str:
             f"- Export of the biggest broadcast's recipients as {fmt}: {seconds:.2f} s "
             f"({size / 1e6:.1f} MB); written in a thread, it does not block the bot."
         )
+    lines.append(
+        f"- This quarter's figures (a scan of every delivery) are computed at start-up in "
+        f"the background ({res['warm_up']:.1f} s here) and then at most once a minute, "
+        "served from memory meanwhile."
+    )
     a50, a95 = res["help_alone"]
     l50, l95 = res["help_loaded"]
     lines.append(

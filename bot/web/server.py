@@ -194,6 +194,7 @@ class Console:
         self._refreshing: dict[str, asyncio.Task[Any]] = {}
         # Filled by pages (bot.web.routes): run in the background once the server is up.
         self.warmups: list[Callable[[Console], Coroutine[Any, Any, Any]]] = []
+        self._warming: list[asyncio.Task[Any]] = []
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -219,11 +220,20 @@ class Console:
         at once while a background task refreshes it."""
         now = time.monotonic()
         hit = self._cache.get(key)
+        running = self._refreshing.get(key)
+        if hit is None and running is not None:
+            return await asyncio.shield(running)  # being computed (at start-up): share it
+        if running is None and (hit is None or now - hit[0] >= ttl):
+            running = asyncio.create_task(self._refresh(key, compute))
+            self._refreshing[key] = running
         if hit is not None:
-            if now - hit[0] >= ttl and key not in self._refreshing:
-                self._refreshing[key] = asyncio.create_task(self._refresh(key, compute))
             return hit[1]
-        return await self._refresh(key, compute)
+        assert running is not None
+        return await asyncio.shield(running)
+
+    async def warmed(self) -> None:
+        """Wait until the start-up computations are done (benchmarks measure steady state)."""
+        await asyncio.gather(*self._warming, return_exceptions=True)
 
     async def _refresh(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
         try:
@@ -308,18 +318,17 @@ class Console:
         # The bound address tells the port chosen for LOA_WEB_PORT=0.
         self.port = int(runner.addresses[0][1]) if runner.addresses else None
         log.info("console listening on %s:%s", self.svc.settings.web_listen, self.port)
-        for warm in self.warmups:
-            task = asyncio.create_task(warm(self))
-            self._refreshing[f"warmup:{id(task)}"] = task
+        self._warming = [asyncio.create_task(warm(self)) for warm in self.warmups]
 
     async def stop(self) -> None:
         """Stop serving (a bot stopper); requests in flight get a moment to finish."""
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await asyncio.wait_for(runner.cleanup(), timeout=10)
-        for task in list(self._refreshing.values()):
+        tasks = [*self._refreshing.values(), *self._warming]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._refreshing.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._refreshing.clear()
         await self._close_reader()
 
