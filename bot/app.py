@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.handlers import admin, articles, broadcasts, common, console, feedback, menus
+from bot.handlers import admin, articles, broadcasts, casework, common, console, feedback, menus
 from bot.services import CommandInfo, Services
 from bot.store import people
 from bot.store.db import Database
@@ -90,6 +90,10 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
 
     # Feedback (issue 5): /ykien flow, moderation, answers, /inbox, /export, /forgetme.
     feedback.register(app, svc, start_payloads)
+
+    # Casework (issue 15): categories, routing to forum topics, claims, states, deadlines
+    # on working days with reminders, answer templates, ratings, public answers, exports.
+    casework.register(app, svc)
 
     # Reports and operations (issue 6): roles, audit, /stats; health monitor, daily backups.
     admin.register(app, svc, start_payloads)

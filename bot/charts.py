@@ -70,10 +70,13 @@ def render_stats_chart(stats: Stats) -> bytes:
                 transform=ax.transAxes,
             )
         else:
-            left = fig.add_subplot(1, 2, 1)
-            right = fig.add_subplot(1, 2, 2)
+            panels = 3 if stats.case_by_category else 2
+            left = fig.add_subplot(1, panels, 1)
+            right = fig.add_subplot(1, panels, 2)
             _weekly_panel(left, stats)
             _ack_panel(right, stats)
+            if stats.case_by_category:
+                _casework_panel(fig.add_subplot(1, panels, 3), stats)
             fig.tight_layout(rect=(0, 0, 1, 0.93))
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=DPI)
@@ -148,3 +151,28 @@ def _ack_panel(ax: Any, stats: Stats) -> None:
             va="center",
             fontsize=9,
         )
+
+
+def _casework_panel(ax: Any, stats: Stats) -> None:
+    """Cases by category (issue 15): answered on time, late (incl. overdue), still open."""
+    groups = list(stats.case_by_category)[:10]
+    names = [g.label if len(g.label) <= 20 else g.label[:19] + "…" for g in groups]
+    on_time = [g.on_time for g in groups]
+    late = [g.late for g in groups]
+    open_ok = [max(0, g.open - _open_late(g)) for g in groups]
+    y = list(range(len(groups)))
+    ax.barh(y, on_time, color="#27ae60", label="Đúng hạn")
+    ax.barh(y, late, left=on_time, color="#c0392b", label="Trễ hạn")
+    lefts = [a + b for a, b in zip(on_time, late, strict=True)]
+    ax.barh(y, open_ok, left=lefts, color="#bdc3c7", label="Chưa đến hạn")
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(_vi_int))
+    ax.set_title("Ý kiến theo lĩnh vực", fontsize=12)
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+
+
+def _open_late(g: Any) -> int:
+    """Open cases already counted as late: late minus those resolved late."""
+    return max(0, g.late - (g.received - g.open - g.on_time))

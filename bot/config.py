@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.domain import casework, workdays
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 
@@ -90,6 +93,70 @@ class Settings(BaseSettings):
     web_port: int | None = Field(None, ge=0, le=65535)  # 0: any free port (tests)
     web_url: str | None = None
     web_auth_max_age: int = Field(86400, ge=10, le=30 * 86400)
+
+    # Casework (issue 15): categories (buttons carry these names), deadlines in working
+    # days (default and per category), the office's make-up working days and extra days
+    # off, reminders within office hours, and the public channel for published answers.
+    feedback_categories: Annotated[tuple[str, ...], NoDecode] = casework.DEFAULT_CATEGORIES
+    feedback_deadline_days: int = Field(10, ge=1, le=365)
+    feedback_category_deadlines: str = ""
+    feedback_remind_days: int = Field(2, ge=0, le=60)
+    makeup_workdays: Annotated[frozenset[date], NoDecode] = frozenset()
+    extra_days_off: Annotated[frozenset[date], NoDecode] = frozenset()
+    office_hours: str = "07:30-17:00"
+    casework_check_interval: float = Field(300.0, gt=0, le=86400)
+    public_channel_id: str | None = None
+
+    @field_validator("feedback_categories", mode="before")
+    @classmethod
+    def _parse_categories(cls, value: Any) -> Any:
+        """ "đất đai, y tế" → names (NFC, unique); "khác" is always offered."""
+        return casework.parse_categories(value)
+
+    @field_validator("makeup_workdays", "extra_days_off", mode="before")
+    @classmethod
+    def _parse_day_list(cls, value: Any) -> Any:
+        """ "26/04/2025, 2026-01-03" → dates."""
+        if isinstance(value, str | list | tuple | set | frozenset) and all(
+            isinstance(v, str) for v in value
+        ):
+            return workdays.parse_dates(value)
+        return value
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours(cls, value: str) -> str:
+        """HH:MM-HH:MM, the end after the start."""
+        workdays.parse_office_hours(value)
+        return value.strip()
+
+    @field_validator("public_channel_id", mode="before")
+    @classmethod
+    def _channel(cls, value: Any) -> Any:
+        """A channel id (-100…) or @username; empty = not set."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        if not re.fullmatch(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}", text):
+            raise ValueError("must be a channel id like -1001234567890 or @channelname")
+        return text
+
+    @model_validator(mode="after")
+    def _category_deadlines(self) -> Settings:
+        """Every name in LOA_FEEDBACK_CATEGORY_DEADLINES must be a configured category."""
+        try:
+            casework.parse_category_days(self.feedback_category_deadlines, self.feedback_categories)
+        except ValueError as exc:
+            raise ValueError(f"LOA_FEEDBACK_CATEGORY_DEADLINES: {exc}") from None
+        return self
+
+    @property
+    def public_channel(self) -> int | str | None:
+        """LOA_PUBLIC_CHANNEL_ID as the Bot API takes it (an int id or "@name")."""
+        value = self.public_channel_id
+        if value is None:
+            return None
+        return value if value.startswith("@") else int(value)
 
     @field_validator("topics", mode="before")
     @classmethod

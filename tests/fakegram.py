@@ -124,6 +124,7 @@ _INT_KEYS = frozenset(
         "until_date",
         "max_connections",
         "sender_chat_id",
+        "icon_color",
     }
 )
 _FLOAT_KEYS = frozenset({"timeout"})
@@ -404,6 +405,9 @@ class FakeChat:
     migrated_to: int | None = None
     next_message_id: int = 1
     pinned_message_id: int | None = None
+    # Forum supergroups (topics): is_forum, and the topics by message_thread_id.
+    is_forum: bool = False
+    topics: dict[int, ForumTopic] = field(default_factory=dict)
 
     @property
     def is_group(self) -> bool:
@@ -428,7 +432,28 @@ class FakeChat:
         out = {"id": self.id, "type": self.type, "title": self.title or ""}
         if self.username:
             out["username"] = self.username
+        if self.is_forum:
+            out["is_forum"] = True  # Telegram sends the field only when true
         return out
+
+
+@dataclass(eq=False)
+class ForumTopic:
+    """A topic of a forum supergroup; its id is the id of its creation service message."""
+
+    message_thread_id: int
+    name: str
+    icon_color: int = 7322096
+    closed: bool = False
+    deleted: bool = False
+
+    def to_api(self) -> dict:
+        """Return the Bot API ForumTopic object."""
+        return {
+            "message_thread_id": self.message_thread_id,
+            "name": self.name,
+            "icon_color": self.icon_color,
+        }
 
 
 @dataclass(eq=False)
@@ -538,6 +563,7 @@ class StoredMessage:
     document: StoredFile | None = None
     photo: StoredFile | None = None
     extra: dict = field(default_factory=dict)  # other Message fields (sticker, service)
+    thread_id: int | None = None  # message_thread_id: the forum topic it was sent in
     deleted: bool = False
     pinned: bool = False
     edit_date: int | None = None
@@ -591,6 +617,10 @@ class StoredMessage:
         if self.inline_keyboard:
             # Telegram echoes only inline keyboards on messages.
             out["reply_markup"] = {"inline_keyboard": self.inline_keyboard}
+        if self.thread_id is not None:
+            out["message_thread_id"] = self.thread_id
+            if self.chat.is_forum:
+                out["is_topic_message"] = True
         if self.extra:
             out.update(self.extra)
         return out
@@ -618,6 +648,7 @@ class StoredMessage:
             "pinned": self.pinned,
             "edit_date": self.edit_date,
             "edits": [e.__dict__ for e in self.edits],
+            "thread_id": self.thread_id,
         }
 
 
@@ -1238,6 +1269,10 @@ class FakeTelegram:
             ("pinChatMessage", self._m_pin_chat_message, False),
             ("unpinChatMessage", self._m_unpin_chat_message, False),
             ("getFile", self._m_get_file, False),
+            ("createForumTopic", self._m_create_forum_topic, False),
+            ("closeForumTopic", self._m_close_forum_topic, False),
+            ("reopenForumTopic", self._m_reopen_forum_topic, False),
+            ("deleteForumTopic", self._m_delete_forum_topic, False),
         ):
             self._methods[name.lower()] = (name, func, is_async)
 
@@ -1327,8 +1362,12 @@ class FakeTelegram:
         admins: Iterable[FakeUser | int] = (),
         members: Iterable[FakeUser | int] = (),
         bot_status: str = "member",
+        forum: bool = False,
     ) -> FakeChat:
-        """Register a group (or supergroup) the bot is in."""
+        """Register a group (or supergroup) the bot is in; forum=True: a forum supergroup
+        (topics), which needs supergroup=True as on Telegram."""
+        if forum and not supergroup:
+            raise ValueError("only supergroups can be forums")
         if chat_id >= 0:
             raise ValueError("group chat ids are negative")
         if bot_status not in MEMBER_STATUSES:
@@ -1340,6 +1379,7 @@ class FakeTelegram:
         chat.title = title
         chat.username = username
         chat.bot_status = bot_status
+        chat.is_forum = forum
         for m in members:
             chat.members[self._user(m).id] = "member"
         for a in admins:
@@ -1598,17 +1638,24 @@ class FakeTelegram:
         *,
         reply_to: int | StoredMessage | None = None,
         entities: list[dict] | None = None,
+        thread_id: int | None = None,
     ) -> dict:
-        """Inject a text message from a user; bot_command/mention/url entities are computed."""
+        """Inject a text message from a user; bot_command/mention/url entities are computed.
+
+        In a forum, a reply stays in the topic of the message it replies to; `thread_id`
+        names the topic otherwise.
+        """
         u = self._user(user)
         c = self._inject_chat(chat, u)
+        ref = self._reply_ref(c, reply_to)
         msg = self._store_user_message(
             c,
             u,
             text=text,
             raw_text=text,
             entities=detect_entities(text) if entities is None else entities,
-            reply_to=self._reply_ref(c, reply_to),
+            reply_to=ref,
+            thread_id=thread_id if thread_id is not None else (ref.thread_id if ref else None),
         )
         return self._push("message", msg.to_api())
 
@@ -1637,6 +1684,7 @@ class FakeTelegram:
         user: FakeUser | int,
         caption: str | None = None,
         data: bytes = b"\xff\xd8\xff fake jpeg",
+        thread_id: int | None = None,
     ) -> dict:
         """Inject a photo message from a user."""
         u = self._user(user)
@@ -1645,6 +1693,7 @@ class FakeTelegram:
         msg = self._store_user_message(
             c,
             u,
+            thread_id=thread_id,
             photo=f,
             caption=caption,
             raw_caption=caption,
@@ -2233,6 +2282,7 @@ class FakeTelegram:
         if chat.type != "private" and _has_web_app(markup):
             # Inline web_app buttons work only in private chats (Bot API: InlineKeyboardButton).
             raise _bad("BUTTON_TYPE_INVALID")
+        thread = self._thread_of(chat, p)
         reply = self._reply_target(chat, p)
         msg = self._store_bot_message(
             chat,
@@ -2242,6 +2292,7 @@ class FakeTelegram:
             entities=ents,
             reply_markup=markup,
             reply_to=reply,
+            thread_id=thread if thread is not None else (reply.thread_id if reply else None),
         )
         return msg.to_api()
 
@@ -2259,9 +2310,11 @@ class FakeTelegram:
         f = self._input_file(p.get(kind), kind)
         caption, raw_caption, ents = self._caption(p)
         markup = _check_markup(p.get("reply_markup"))
+        thread = self._thread_of(chat, p)
         reply = self._reply_target(chat, p)
         msg = self._store_bot_message(
             chat,
+            thread_id=thread if thread is not None else (reply.thread_id if reply else None),
             caption=caption,
             raw_caption=raw_caption,
             caption_entities=ents,
@@ -2635,6 +2688,90 @@ class FakeTelegram:
             chat.pinned_message_id = None
         return True
 
+    # Forum topics (Bot API createForumTopic & co.): the bot must be an administrator
+    # (can_manage_topics) of a forum supergroup; a topic's id is the id of the service
+    # message announcing it, and sending to a missing topic fails.
+
+    def _forum_target(self, p: dict) -> FakeChat:
+        chat = self._send_target(p)
+        if chat.type != "supergroup" or not chat.is_forum:
+            raise _bad("the chat is not a forum")
+        if chat.bot_status not in ("administrator", "creator"):
+            raise _bad("not enough rights to manage topics")
+        return chat
+
+    def _topic(self, chat: FakeChat, p: dict) -> ForumTopic:
+        topic = chat.topics.get(p.get("message_thread_id"))  # type: ignore[arg-type]
+        if topic is None or topic.deleted:
+            raise _bad("message thread not found")
+        return topic
+
+    def _m_create_forum_topic(self, p: dict) -> dict:
+        chat = self._forum_target(p)
+        name = p.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise _bad("TOPIC_NAME_EMPTY")
+        if len(name) > 128:
+            raise _bad("TOPIC_NAME_INVALID")
+        color = p.get("icon_color", 7322096)
+        if isinstance(color, str) and color.isdigit():
+            color = int(color)
+        allowed = {7322096, 16766590, 13338331, 9367192, 16749490, 16478047}
+        if color not in allowed:
+            raise _bad("TOPIC_ICON_COLOR_INVALID")
+        service = self._store_bot_message(chat, extra={})
+        topic = ForumTopic(service.message_id, name, color)
+        service.thread_id = topic.message_thread_id
+        service.extra = {"forum_topic_created": {"name": name, "icon_color": color}}
+        chat.topics[topic.message_thread_id] = topic
+        return topic.to_api()
+
+    def _m_close_forum_topic(self, p: dict) -> bool:
+        self._topic(self._forum_target(p), p).closed = True
+        return True
+
+    def _m_reopen_forum_topic(self, p: dict) -> bool:
+        self._topic(self._forum_target(p), p).closed = False
+        return True
+
+    def _m_delete_forum_topic(self, p: dict) -> bool:
+        chat = self._forum_target(p)
+        topic = self._topic(chat, p)
+        topic.deleted = True
+        for msg in chat.messages.values():
+            if msg.thread_id == topic.message_thread_id:
+                msg.deleted = True
+        return True
+
+    def _thread_of(self, chat: FakeChat, p: dict) -> int | None:
+        """The message_thread_id a send names, checked: only a live, open topic of a forum."""
+        thread = p.get("message_thread_id")
+        if thread is None or thread == "":
+            return None
+        if not isinstance(thread, int):
+            raise _bad("message thread not found")
+        if not chat.is_forum:
+            raise _bad("message thread not found")
+        topic = self._topic(chat, p)
+        if topic.closed:
+            raise _bad("TOPIC_CLOSED")
+        return thread
+
+    def topic_messages(self, chat: FakeChat | int, thread_id: int) -> list[StoredMessage]:
+        """The bot's and users' messages in one forum topic (service message excluded)."""
+        return [
+            m
+            for m in self.messages(chat)
+            if m.thread_id == thread_id and "forum_topic_created" not in m.extra
+        ]
+
+    def topic_by_name(self, chat: FakeChat | int, name: str) -> ForumTopic | None:
+        """The live topic of that name in a forum, if the bot created it."""
+        for topic in self._chat(chat).topics.values():
+            if topic.name == name and not topic.deleted:
+                return topic
+        return None
+
     def _m_get_file(self, p: dict) -> dict:
         f = self.files.get(p.get("file_id") or "")
         if f is None:
@@ -2765,6 +2902,7 @@ class FakeTelegram:
             admins=b.get("admins", []),
             members=b.get("members", []),
             bot_status=b.get("bot_status", "member"),
+            forum=bool(b.get("forum", False)),
         )
         return chat.to_api()
 

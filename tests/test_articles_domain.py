@@ -402,3 +402,121 @@ def test_pathological_inputs_stay_fast() -> None:
     digest(["Con số 1.234 người và 5,6% " * 20000], "Tiêu đề")
     digest(["Một câu rất dài không có dấu chấm " * 5000], "Tiêu đề")
     assert time.perf_counter() - start < 5
+
+
+# ---------------------------------------------------------------- issue 13: read whole
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Đoạn đèo dài hơn 28km, có nhiều khúc cua.", [("28 km", "measure", "hơn")]),
+        ("Người dân hiến 12.000m2 đất.", [("12.000 m2", "measure", "")]),
+        ("Thu giữ 374,925g heroin.", [("374,925 g", "measure", "")]),
+        ("Hỗ trợ xây dựng 1904 nhà đại đoàn kết.", [("1904", "count", "")]),
+        ("Có 630/847 khu dân cư đạt chuẩn.", [("630/847", "ratio", "")]),
+        ("Thành phố gồm 5 phường 3 xã.", [("5", "count", ""), ("3", "count", "")]),
+        ("Trong hai ngày 10 và 11-1, hội nghị diễn ra.", [("10-11/1", "date", "")]),
+        ("Đợt cao điểm diễn ra từ ngày 1 đến hết 15-12.", [("1-15/12", "date", "")]),
+        ("Sáng 9.4, Công an tỉnh cho biết.", [("9/4", "date", "")]),
+        (
+            "Trong 8 tháng của năm 2025, tỉnh kết nạp 100 đảng viên.",
+            [("8 tháng năm 2025", "period", ""), ("100", "count", "")],
+        ),
+        (
+            "Trong những tháng cuối năm 2023, sản xuất phục hồi.",
+            [("những tháng cuối năm 2023", "period", "")],
+        ),
+        (
+            "Từ đầu năm 2021 đến nay, tỉnh xây dựng 87 mô hình.",
+            [("từ đầu năm 2021 đến nay", "period", ""), ("87", "count", "")],
+        ),
+        (
+            "Có 1 đồng chí 50 năm, 1 đồng chí 45 năm tuổi Đảng.",
+            [("1", "count", ""), ("1", "count", "")],
+        ),
+        ("Các nghị quyết đặt ra yêu cầu(1); bảo đảm quốc phòng(2).", []),
+        ("Xe khách BKS 51B-123.45 bị lật.", []),
+        ("Số vụ thấp hơn 5,4% so với cùng kỳ.", [("5,4%", "percent", "thấp hơn")]),
+        ("Thu ngân sách chỉ đạt 38% dự toán.", [("38%", "percent", "chỉ đạt")]),
+        ("Đã kết luận 2.980 đảng viên có vi phạm.", [("2.980", "count", "")]),
+    ],
+)
+def test_numbers_read_whole(sentence: str, expected: list[tuple[str, str, str]]) -> None:
+    got = [(f.value, f.kind, f.qualifier) for f in sentence_figures(sentence, 0)]
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "value", "subject"),
+    [
+        (
+            "Tổng thu đạt 52 tỷ đồng, tăng 15,5% so với cùng kỳ năm trước.",
+            "15,5%",
+            "so với cùng kỳ năm trước",
+        ),
+        ("Thu ngân sách đạt 45 tỷ đồng, bằng 38% dự toán.", "38%", "dự toán"),
+        ("Toàn tỉnh có 11 huyện, thành phố với 200 xã.", "11", "huyện, thành phố"),
+        ("Có 9.846 hộ còn dư nợ.", "9.846", "hộ còn dư nợ"),
+        ("Bắt giữ 126 vụ phạm tội về ma túy.", "126", "vụ phạm tội về ma túy"),
+        (
+            "Có 630/847 khu dân cư đạt chuẩn kiểu mẫu, chiếm 74,4%.",
+            "74,4%",
+            "khu dân cư đạt chuẩn kiểu mẫu",
+        ),
+        ("Sau 3 năm thực hiện, tỉnh hoàn thành.", "3 năm", "thời gian thực hiện"),
+        (
+            "Sáng 7/11, Đảng ủy phường tổ chức lễ trao Huy hiệu Đảng.",
+            "7/11",
+            "ngày tổ chức lễ trao Huy hiệu Đảng",
+        ),
+        (
+            "Các sở hoàn thành kế hoạch vốn trước ngày 31-1-2025.",
+            "31/1/2025",
+            "thời hạn hoàn thành kế hoạch vốn",
+        ),
+        ("Năm 2023, tăng trưởng đạt 5,06%.", "năm 2023", "kỳ báo cáo"),
+    ],
+)
+def test_subjects_are_noun_phrases(sentence: str, value: str, subject: str) -> None:
+    figures = {f.value: f for f in sentence_figures(sentence, 0)}
+    assert figures[value].subject == subject
+
+
+def test_list_lender_is_not_inherited_and_anaphor_is_resolved() -> None:
+    d = digest(
+        [
+            "Năm 2019, chị Lan vay 50 triệu đồng; năm 2022, anh A vay 140 triệu đồng.",
+            "Có 1.285 cán bộ được tập huấn kỹ năng số. Con số này gấp 2,3 lần năm trước.",
+        ]
+    )
+    subjects = {f.value: f.subject for f in d.figures}
+    assert subjects["50 triệu đồng"] == "chị Lan vay"
+    assert subjects["140 triệu đồng"] == "anh A vay"
+    assert subjects["2,3 lần"].startswith("cán bộ được tập huấn")  # not "Con số này"
+
+
+def test_summary_never_takes_page_furniture() -> None:
+    raw = "\n".join(
+        [
+            "Huyện tổ chức hội nghị tổng kết năm 2024",
+            "Huyện tổ chức hội nghị tổng kết năm 2024",
+            "Sáng 9/12, Huyện ủy tổ chức hội nghị tổng kết công tác năm 2024.",
+            "KẾT QUẢ NỔI BẬT",
+            "Năm 2024, huyện kết nạp 145 đảng viên, đạt 107% kế hoạch.",
+            "Quang cảnh hội nghị",
+            "Đồng chí Bí thư phát biểu tại hội nghị. Ảnh: P.H.",
+            "P.H.",
+            "Theo Báo Lạng Sơn",
+            "Tin liên quan",
+            "Huyện đón 1 triệu lượt khách",
+        ]
+    )
+    parts = split_raw(raw)
+    assert parts.author == "P.H."
+    assert not any("Tin liên quan" in p or "1 triệu" in p or "Ảnh:" in p for p in parts.paragraphs)
+    d = digest(parts.paragraphs, parts.title, k=3)
+    assert d.summary and all(
+        s[0].isupper() and s.endswith(".") and "KẾT QUẢ" not in s for s in d.summary
+    )
+    assert "Quang cảnh hội nghị" not in d.summary

@@ -626,3 +626,50 @@ async def test_out_of_process_control_api():
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_forum_topics_and_message_thread_id(fake, ptb, alice):
+    """createForumTopic on a forum supergroup (bot admin); sends name a live topic."""
+    forum = fake.group(-100555, "Kiểm duyệt", supergroup=True, forum=True, admins=[alice])
+    plain = fake.group(-100556, "Nhóm thường", supergroup=True, bot_status="administrator")
+    # The bot is not an administrator yet: no right to manage topics.
+    with pytest.raises(BadRequest, match=r"(?i)not enough rights"):
+        await ptb.create_forum_topic(forum.id, "Đất đai")
+    fake.group(-100555, "Kiểm duyệt", supergroup=True, forum=True, bot_status="administrator")
+    with pytest.raises(BadRequest, match=r"(?i)not a forum"):
+        await ptb.create_forum_topic(plain.id, "Đất đai")
+    with pytest.raises(BadRequest, match=r"(?i)TOPIC_NAME_EMPTY"):
+        await ptb.create_forum_topic(forum.id, " ")
+    topic = await ptb.create_forum_topic(forum.id, "Đất đai")
+    assert topic.name == "Đất đai" and topic.message_thread_id > 0
+    assert fake.topic_by_name(forum, "Đất đai").message_thread_id == topic.message_thread_id
+    chat = await ptb.get_chat(forum.id)
+    assert chat.is_forum is True
+    assert not (await ptb.get_chat(plain.id)).is_forum
+
+    sent = await ptb.send_message(forum.id, "Ý kiến #1", message_thread_id=topic.message_thread_id)
+    assert sent.message_thread_id == topic.message_thread_id and sent.is_topic_message
+    photo = await ptb.send_photo(
+        forum.id, b"\x89PNG\r\n\x1a\n" + b"\0" * 40, message_thread_id=topic.message_thread_id
+    )
+    assert photo.message_thread_id == topic.message_thread_id
+    assert [m.message_id for m in fake.topic_messages(forum, topic.message_thread_id)] == [
+        sent.message_id,
+        photo.message_id,
+    ]
+    # A user's reply stays in the topic.
+    fake.send_text(forum, alice, "Tôi nhận", reply_to=sent.message_id)
+    assert fake.messages(forum)[-1].thread_id == topic.message_thread_id
+    # Unknown topics, topics in non-forum chats, closed and deleted topics fail.
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await ptb.send_message(forum.id, "x", message_thread_id=99999)
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await ptb.send_message(plain.id, "x", message_thread_id=topic.message_thread_id)
+    await ptb.close_forum_topic(forum.id, topic.message_thread_id)
+    with pytest.raises(BadRequest, match=r"(?i)TOPIC_CLOSED"):
+        await ptb.send_message(forum.id, "x", message_thread_id=topic.message_thread_id)
+    await ptb.reopen_forum_topic(forum.id, topic.message_thread_id)
+    await ptb.delete_forum_topic(forum.id, topic.message_thread_id)
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await ptb.send_message(forum.id, "x", message_thread_id=topic.message_thread_id)
+    assert fake.topic_by_name(forum, "Đất đai") is None

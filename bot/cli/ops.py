@@ -300,7 +300,9 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     chart = output.with_suffix(".png")
 
     async def read(db: Database) -> reports.Stats:
-        return await reports.gather_stats(db, period, settings.tz)
+        from bot.actions.casework import policy_of
+
+        return await reports.gather_stats(db, period, settings.tz, policy=policy_of(settings))
 
     try:
         stats: reports.Stats = _run_read_only(settings, read)

@@ -332,10 +332,15 @@ _UNIT_NOTE = re.compile(r"\s*\([^()]{1,60}\)$")
 _NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_.]*\.?$")
 
 
+_INITIALS = re.compile(r"^(?:[A-ZĐ][a-zđ]?\.){1,3}[A-ZĐ]?\.?$")
+
+
 def _is_byline(line: str) -> bool:
-    """The author line: in capitals ("THANH MAI", "PV", "VĂN ĐỨC – THU HÀ", "T.L"), or a
-    capitalised name with its unit in brackets ("Nguyễn Văn Hải (TTVH huyện)"), or a
-    "Theo …" source credit ("Theo TTXVN")."""
+    """The author line: in capitals ("THANH MAI", "PV", "VĂN ĐỨC – THU HÀ", "T.L"), initials
+    ("P.H.", "Đ.T."), or a capitalised name with its unit in brackets ("Nguyễn Văn Hải
+    (TTVH huyện)"), or a "Theo …" source credit ("Theo TTXVN")."""
+    if _INITIALS.match(line):
+        return True
     if not 0 < len(line) <= 80 or line.endswith((".", ":", ";", ",", "!", "?")):
         return False
     if any(ch.isdigit() for ch in line):
@@ -379,6 +384,20 @@ _STAMP_LINE = re.compile(
     r"(?:\s*[|,-]?\s*\d{1,2}[:h]\d{2}(?:\s*(?:\(?GMT\+7\)?|SA|CH|AM|PM))?)?$",
     re.IGNORECASE,
 )
+# The page around the article, after its last line: related links ("Tin liên quan" and
+# the headlines under it), the masthead ("Tổng Biên tập: …", "Tòa soạn: …") and the source
+# line ("Theo Báo Lạng Sơn", "Nguồn: Tổng cục Thống kê").
+_RELATED = re.compile(
+    r"^(?:tin liên quan|bài liên quan|tin cùng chuyên mục|đọc thêm|xem thêm|tin khác)\s*:?$", re.I
+)
+_MASTHEAD = re.compile(
+    r"^(?:tổng biên tập|phó tổng biên tập|tòa soạn|toà soạn|địa chỉ|điện thoại|email|"
+    r"giấy phép|bản quyền|©)\s*:?",
+    re.IGNORECASE,
+)
+_SOURCE_LINE = re.compile(r"^(?:theo|nguồn\s*:)\s+\S", re.IGNORECASE)
+# A photo caption inside the body: "… phát biểu tại hội nghị. Ảnh: P.H.", "(Ảnh: Hà Trang)".
+_CAPTION_CREDIT = re.compile(r"(?:^|[.\s(])ảnh\s*:\s*\S.{0,40}$", re.IGNORECASE)
 _WIDGET_LINE = re.compile(
     r"^(?:chia sẻ|in bài|lưu|bản in|gửi bài|tin liên quan|bài liên quan)$", re.I
 )
@@ -387,6 +406,9 @@ _WIDGET_LINE = re.compile(
 def split_raw(text: str) -> RawParts:
     """Detect title, photo caption, body paragraphs and byline in raw article text."""
     lines = [line for line in clean(text).split("\n") if line.strip()]
+    related = next((i for i, line in enumerate(lines) if _RELATED.match(line)), None)
+    if related is not None and related > 1:
+        del lines[related:]  # the related-link headlines are other articles
     while lines and (_COMMENTS.match(lines[-1]) or _WIDGET_LINE.match(lines[-1])):
         lines.pop()
     stamp = None
@@ -399,6 +421,16 @@ def split_raw(text: str) -> RawParts:
     if not lines:
         raise ValueError("the text is empty")
     title = lines.pop(0)
+    while len(lines) > 1 and _MASTHEAD.match(lines[-1]):
+        lines.pop()
+    if (
+        len(lines) > 2
+        and _SOURCE_LINE.match(lines[-1])
+        and len(lines[-1].split()) <= 8
+        and not lines[-1].endswith(_SENTENCE_END)
+        and _is_byline(lines[-2])
+    ):
+        lines.pop()  # "Theo Báo Lạng Sơn" after the byline: the byline is the author
     author = None
     if lines and _is_byline(lines[-1]):
         author = _nice_name(lines.pop())
@@ -414,6 +446,11 @@ def split_raw(text: str) -> RawParts:
         lines[0] = _DATELINE.sub("", lines[0], count=1).strip() or lines[0]
     # later photo captions are not body text (the first one, under the title, is the caption)
     lines = [line for line in lines if not _PHOTO_LINE.match(line)] or lines
+    # a photo caption further down, or the title/caption repeated under a photo
+    repeats = {fold(title), fold(caption or "")}
+    lines = [
+        line for line in lines if fold(line) not in repeats and not _CAPTION_CREDIT.search(line)
+    ] or lines
     if caption and _PHOTO_LINE.match(caption):
         caption = caption.split(":", 1)[1].strip() or caption  # "Ảnh: Đường…" → "Đường…"
     if not lines:
@@ -554,15 +591,49 @@ def sentences_of(paragraphs: Iterable[str]) -> tuple[list[str], set[int]]:
     return sentences, starts
 
 
+_ALL_CAPS = re.compile(r"^[^a-zà-ỹđ]*$")
+_FOOTNOTE = re.compile(r"^\(\d{1,2}\)\s")
+
+
+def is_furniture(paragraph: str, title: str = "") -> bool:
+    """A line of the page, not of the story: a heading or photo caption (no sentence end),
+    an all-caps line ("KỶ LUẬT NGHIÊM"), a byline or credit ("P.H.", "Theo Báo Lạng Sơn",
+    "Nguồn: …"), a masthead line, a footnote ("(1) Nghị quyết …"), the title repeated."""
+    text = paragraph.strip()
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return True
+    if len(letters) >= 2 and _ALL_CAPS.match(text):
+        return True
+    if title and fold(text) == fold(title):
+        return True
+    if _is_byline(text) or _MASTHEAD.match(text) or _FOOTNOTE.match(text):
+        return True
+    if _CAPTION_CREDIT.search(text) or _PHOTO_LINE.match(text):
+        return True
+    if _SOURCE_LINE.match(text) and len(text.split()) <= 8 and not text.endswith(_SENTENCE_END):
+        return True
+    # a heading, caption or link headline: short and without a sentence end
+    return not text.rstrip("”\"'»)").endswith((".", "!", "?", "…", ";")) and len(text.split()) <= 25
+
+
 def digest(paragraphs: Iterable[str], title: str = "", k: int = 3) -> Digest:
-    """Summary (k sentences, article order) and ranked key figures of a body."""
+    """Summary (1..k sentences, article order) and ranked key figures of a body."""
+    paragraphs = list(paragraphs)
     sentences, starts = sentences_of(paragraphs)
     figures = extract_figures(sentences, starts)
     counts = [0] * len(sentences)
     for f in figures:
         if f.kind in _FIGURE_KINDS_FOR_SUMMARY:
             counts[f.sentence_index] += 1
-    chosen = summarize(sentences, title, k, counts)
+    excluded: set[int] = set()
+    index = 0
+    for paragraph in paragraphs:
+        n = len(split_sentences(paragraph))
+        if is_furniture(paragraph, title):
+            excluded.update(range(index, index + n))
+        index += n
+    chosen = summarize(sentences, title, k, counts, excluded=excluded)
     return Digest(
         sentences=tuple(sentences),
         summary=tuple(sentences[i] for i in chosen),

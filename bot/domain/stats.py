@@ -8,9 +8,13 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from bot.domain.periods import Period
 from bot.domain.text import escape
+
+if TYPE_CHECKING:  # casework imports this module's number formats
+    from bot.domain.casework import CaseFigures
 
 NO_UNIT = "(chưa gán đơn vị)"
 
@@ -152,6 +156,10 @@ class Stats:
     weekly_deliveries: dict[date, int] = field(default_factory=dict)  # Monday → count
     weekly_comments: dict[date, int] = field(default_factory=dict)
     missing: tuple[str, ...] = ()  # tables/columns that were absent (counted as zero)
+    # Casework (issue 15): the quarter's cases by category and by unit, and the total.
+    case_by_category: tuple[CaseFigures, ...] = ()
+    case_by_unit: tuple[CaseFigures, ...] = ()
+    case_total: CaseFigures | None = None
 
     @property
     def acks_delivered(self) -> int:
@@ -180,6 +188,7 @@ class Stats:
             or self.card_opens
             or self.fulltext_opens
             or self.comments_received
+            or self.case_total is not None
         )
 
 
@@ -223,13 +232,27 @@ def _lines(s: Stats) -> list[tuple[str, list[str]]]:
         f" đã trả lời: {n(s.comments_answered)}",
         f"Thời gian trả lời (trung vị): {format_duration(s.answer_median_seconds)}",
     ]
-    return [
+    sections = [
         ("Đăng ký nhận tin (cuối kỳ)", subs),
         ("Phát tin", sends),
         ("Chỉ thị và tỷ lệ xác nhận theo đơn vị", acks),
         ("Bài viết", articles),
         ("Ý kiến của Nhân dân", comments),
     ]
+    if s.case_total is not None:
+        from bot.domain.casework import NO_UNIT_VI, figures_line  # casework imports us
+
+        sections.append(
+            (
+                "Giải quyết ý kiến theo lĩnh vực (hạn tính theo ngày làm việc)",
+                [figures_line(s.case_total)] + [f"• {figures_line(g)}" for g in s.case_by_category],
+            )
+        )
+        if any(g.label != NO_UNIT_VI for g in s.case_by_unit):
+            sections.append(
+                ("Giải quyết ý kiến theo địa bàn", [f"• {figures_line(g)}" for g in s.case_by_unit])
+            )
+    return sections
 
 
 def render_telegram(s: Stats) -> str:
@@ -335,6 +358,8 @@ def render_markdown(s: Stats, chart_file: str | None, generated: str) -> str:
         f"- Thời gian trả lời (trung vị): {format_duration(s.answer_median_seconds)}",
         "",
     ]
+    if s.case_total is not None:
+        md += _casework_markdown(s)
     if s.missing:
         md += [f"_Chưa có dữ liệu: {_md_escape(', '.join(s.missing))}._", ""]
     return "\n".join(md)
@@ -343,3 +368,32 @@ def render_markdown(s: Stats, chart_file: str | None, generated: str) -> str:
 def report_sections(s: Stats) -> list[tuple[str, list[str]]]:
     """(section title, plain-text lines) of a report, as the web console shows them."""
     return _lines(s)
+
+
+def _casework_markdown(s: Stats) -> list[str]:
+    """The casework tables of the quarterly report (by category, by unit)."""
+    from bot.domain.casework import GOOD, POOR  # casework imports this module
+
+    md: list[str] = []
+    for title, rows in (
+        ("Giải quyết ý kiến theo lĩnh vực", s.case_by_category),
+        ("Giải quyết ý kiến theo địa bàn", s.case_by_unit),
+    ):
+        md += [
+            f"## {title}",
+            "",
+            "| | Nhận | Đúng hạn | Trễ hạn | Chưa xong | Trung vị (ngày làm việc) |"
+            " Hài lòng | Chưa hài lòng |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        total = s.case_total
+        for g in [*rows, *([total] if total is not None else [])]:
+            med = "—" if g.median_days is None else format_decimal(g.median_days)
+            label = f"**{_md_escape(g.label)}**" if g is total else _md_escape(g.label)
+            md.append(
+                f"| {label} | {format_int(g.received)} | {format_int(g.on_time)} |"
+                f" {format_int(g.late)} | {format_int(g.open)} | {med} |"
+                f" {format_percent(g.share(GOOD))} | {format_percent(g.share(POOR))} |"
+            )
+        md += ["", "Trễ hạn gồm cả ý kiến đã quá hạn mà chưa có kết quả.", ""]
+    return md

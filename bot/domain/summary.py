@@ -22,7 +22,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from bot.domain.text import fold
 
@@ -118,6 +118,9 @@ WEIGHTS = {"centrality": 0.35, "title": 0.25, "figures": 0.20, "position": 0.20}
 REDUNDANCY = 0.5
 DUPLICATE = 0.6
 MIN_SYLLABLES = 6
+# A further summary sentence must score (after the redundancy penalty) at least this share
+# of the best sentence's score.
+ENOUGH = 0.5
 # Candidates are the first MAX_CANDIDATES sentences: news puts what matters first, and
 # the similarity graph is quadratic, so a 1 MB paste must not take seconds.
 MAX_CANDIDATES = 120
@@ -236,8 +239,14 @@ def summarize(
     title: str = "",
     k: int = 3,
     figure_counts: Sequence[int] | None = None,
+    excluded: Collection[int] = (),
 ) -> list[int]:
-    """Indices (in article order) of the 1..k sentences that summarise the article."""
+    """Indices (in article order) of the 1..k sentences that summarise the article.
+
+    `excluded` sentences (page furniture: headings, captions, bylines) are never chosen.
+    k is the maximum: a further sentence is added only while its score (after the
+    redundancy penalty) is at least ENOUGH × the lead's, so a short or single-fact
+    article gets a shorter summary."""
     sentences = sentences[:MAX_CANDIDATES]
     if figure_counts is not None:
         figure_counts = figure_counts[:MAX_CANDIDATES]
@@ -245,12 +254,14 @@ def summarize(
     if n == 0 or k <= 0:
         return []
     scores, sim = _score(sentences, title, figure_counts)
+    allowed = [i for i in range(n) if i not in excluded] or list(range(n))
     chosen: list[int] = []
-    lead = next((i for i, s in enumerate(sentences) if len(s.split()) >= MIN_SYLLABLES), 0)
+    lead = next((i for i in allowed if len(sentences[i].split()) >= MIN_SYLLABLES), allowed[0])
     chosen.append(lead)
+    floor = ENOUGH * max(scores[lead], max(scores[i] for i in allowed))
     while len(chosen) < min(k, n):
         best, best_value = -1, -math.inf
-        for i in range(n):
+        for i in allowed:
             if i in chosen:
                 continue
             overlap = max(sim[i][j] for j in chosen)
@@ -259,7 +270,7 @@ def summarize(
             value = scores[i] - REDUNDANCY * overlap
             if value > best_value:
                 best, best_value = i, value
-        if best < 0:
+        if best < 0 or best_value < floor:
             break
         chosen.append(best)
     return sorted(chosen)

@@ -317,7 +317,7 @@ async def stats_command(update: Update, context: Context) -> None:
         return
     with contextlib.suppress(TelegramError):
         await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)
-    stats = await reports.gather_stats(svc.db, period, tz)
+    stats = await reports.gather_stats(svc.db, period, tz, policy=svc.features.get("case_policy"))
     log.info(
         "stats for %s requested by user %s",
         period.key,

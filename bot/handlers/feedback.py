@@ -28,10 +28,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot.actions import casework as case_actions
 from bot.domain import clock
 from bot.domain import feedback as rules
 from bot.domain.errors import InvalidInput
 from bot.domain.text import clean, escape
+from bot.handlers import casework_intake as intake
 from bot.handlers.base import (
     EXPIRED_BUTTON,
     Context,
@@ -68,6 +70,7 @@ from bot.handlers.moderation import (
     moderator_answer,
 )
 from bot.services import CommandInfo, Services
+from bot.store import cases
 from bot.store import feedback as store
 
 log = logging.getLogger(__name__)
@@ -183,6 +186,11 @@ async def awaiting_message(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
+    user = update.effective_user
+    draft = _state(context).draft(user.id if user else None, "confirm")
+    if message.photo and draft is not None:
+        await intake.attach_photo(update, context, draft)  # one photo with the comment
+        return
     if message.text is None:
         what = "Nhãn dán (sticker)" if message.sticker else "Ảnh, tệp hay tin nhắn thoại"
         await reply(
@@ -230,28 +238,8 @@ async def _take_text(
         await reply(update, exc.user_message)
         return
     draft.stage, draft.text, draft.at = "confirm", text, time.monotonic()
-    masked = rules.mask(text)
-    title = await _article_title(svc, draft.article_id)
-    about = f"\n📰 {_article_label(draft.article_id, title)}" if draft.article_id else ""
-    body = (
-        f"📝 <b>Xem lại ý kiến của bạn</b>{about}\n\n"
-        f"<blockquote>{escape(masked.text)}</blockquote>"
-        f"{_masking_note(masked.kinds, svc.settings.feedback_keep_original)}\n\n"
-        "Bấm <b>Gửi</b> để gửi, <b>Sửa</b> để viết lại, <b>Hủy</b> để thôi."
-    )
-    await reply(
-        update,
-        body,
-        reply_markup=InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton("📨 Gửi", callback_data="ykc:s"),
-                    InlineKeyboardButton("✏️ Sửa", callback_data="ykc:e"),
-                    InlineKeyboardButton("✖️ Hủy", callback_data="ykc:c"),
-                ]
-            ]
-        ),
-    )
+    # The preview carries the case's choices: category, place, photo, consent (issue 15).
+    await intake.show_preview(update, context, draft)
 
 
 async def _drop_buttons(update: Update) -> None:
@@ -288,6 +276,7 @@ async def confirm_button(update: Update, context: Context) -> None:
         await reply(update, "✏️ Mời bạn gửi lại ý kiến đã sửa (hoặc gõ /cancel để thôi).")
         return
     state.drafts.pop(user.id, None)
+    now = clock.now()
     try:
         comment = await store.submit(
             svc.db,
@@ -297,10 +286,11 @@ async def confirm_button(update: Update, context: Context) -> None:
             article_id=draft.article_id,
             text=draft.text,
             keep_original=svc.settings.feedback_keep_original,
-            now=clock.now(),
+            now=now,
             per_hour=svc.settings.feedback_per_hour,
             per_day=svc.settings.feedback_per_day,
             tz=svc.settings.tz,
+            intake=intake.intake_of(svc, draft, now),
         )
     except rules.FeedbackRefused as exc:
         await answer_query(update)
@@ -314,6 +304,7 @@ async def confirm_button(update: Update, context: Context) -> None:
         "duyệt sẽ hiển thị dưới bài viết kèm tên của bạn (không kèm số điện thoại hay mã "
         "Telegram). Khi cơ quan trả lời, Loa sẽ nhắn cho bạn tại đây.\n"
         "Xem tình trạng các ý kiến: /ykiencuatoi"
+        + await intake.receipt_lines(svc, comment.id)
         + _masking_note(comment.masked_kinds, svc.settings.feedback_keep_original)
         + f"\n\n<blockquote>{escape(comment.text)}</blockquote>"
     )
@@ -343,6 +334,8 @@ async def my_feedback(update: Update, context: Context) -> None:
         await reply(update, "Vui lòng dùng lệnh này trong tin nhắn riêng với Loa.")
         return
     comments = await store.of_user(svc.db, user.id, limit=10)
+    case_of = {c.id: c for c in await cases.of_user(svc.db, user.id, limit=10)}
+    policy = case_actions.policy(svc)
     if not comments:
         await reply(update, "Bạn chưa gửi ý kiến nào. Gõ /ykien để gửi ý kiến.")
         return
@@ -354,6 +347,8 @@ async def my_feedback(update: Update, context: Context) -> None:
             f"<b>{escape(c.status_vi)}</b>\n{_article_label(c.article_id, title)}\n"
             f"<i>{escape(_short(c.text, 200))}</i>"
         )
+        if c.id in case_of:
+            block += "\n" + intake.case_line(case_of[c.id], policy)
         if c.answer:
             block += f"\n↳ Trả lời: {escape(_short(c.answer, 300))}"
         blocks.append(block)  # one comment with its answer is never split

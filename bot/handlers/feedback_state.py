@@ -50,6 +50,15 @@ class Draft:
     text: str | None = None
     comment_id: int | None = None  # for "answer"
     at: float = field(default_factory=time.monotonic)
+    # Casework (issue 15): what the citizen chose on the preview (bot.handlers.casework_intake).
+    category: str | None = None
+    unit: str | None = None
+    units: tuple[str, ...] = ()  # the places offered on the preview
+    photo_file_id: str | None = None
+    photo_caption: str | None = None  # masked
+    allow_publish: bool = False
+    follow_up_of: int | None = None
+    preview_id: int | None = None  # the preview message (its buttons go when replaced)
 
 
 class FeedbackState:

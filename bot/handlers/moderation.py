@@ -31,6 +31,7 @@ from bot.domain import clock
 from bot.domain import feedback as rules
 from bot.domain.errors import LoaError
 from bot.domain.text import escape
+from bot.handlers import casework as casework_office
 from bot.handlers.base import (
     EXPIRED_BUTTON,
     Context,
@@ -41,6 +42,7 @@ from bot.handlers.base import (
     services,
     user_errors,
 )
+from bot.handlers.casework_intake import rating_keyboard
 from bot.handlers.feedback_state import (
     ANSWER,
     NOTICE,
@@ -79,6 +81,7 @@ def _moderation_keyboard(comment_id: int) -> InlineKeyboardMarkup:
                 InlineKeyboardButton("💬 Trả lời", callback_data=f"ykm:t:{comment_id}"),
                 InlineKeyboardButton("🚫 Chặn người gửi", callback_data=f"ykm:b:{comment_id}"),
             ],
+            casework_office.notice_row(comment_id),  # [Nhận xử lý] [Hồ sơ] (issue 15)
         ]
     )
 
@@ -91,6 +94,7 @@ async def _notice_text(svc: Services, c: store.Comment, footer: str = "") -> str
     ]
     if c.masked_kinds:
         parts.append(f"🔒 Đã che: {rules.masked_kinds_vi(c.masked_kinds)}")
+    parts.extend(await casework_office.notice_lines(svc, c.id))
     parts.append(f"<blockquote>{escape(c.text)}</blockquote>")
     parts.append(f"Trạng thái: <b>{escape(c.status_vi)}</b>{footer}")
     if c.answer:
@@ -107,22 +111,21 @@ async def notify_moderators(
     state: FeedbackState = app.bot_data[STATE_KEY]
     # Read now, not when queued: a moderator may have acted on it from /inbox meanwhile.
     comment = await store.get(svc.db, comment_id)
-    targets = (
-        [svc.settings.admin_chat_id]
-        if svc.settings.admin_chat_id is not None
-        else sorted(svc.settings.admin_ids)
-    )
     text = await _notice_text(svc, comment)
     notices: list[tuple[int, int]] = []
-    for chat_id in targets:
-        try:
-            message = await app.bot.send_message(
-                chat_id, text, reply_markup=_moderation_keyboard(comment.id)
-            )
-        except TelegramError as exc:
-            log.warning(
-                "could not show comment %s to moderators in %s: %s", comment_id, chat_id, exc
-            )
+    # Routed (issue 15): the category's topic of the admin chat, and named moderators.
+    targets = await casework_office.notice_targets(svc, comment_id)
+    for chat_id, category, photo, caption in targets:
+        message = await svc.features["case_router"].send(
+            chat_id,
+            text,
+            category=category,
+            markup=_moderation_keyboard(comment.id),
+            photo=photo,
+            caption=caption,
+        )
+        if message is None:
+            log.warning("could not show comment %s to moderators in %s", comment_id, chat_id)
             continue
         notices.append((chat_id, message.message_id))
     if notices or not targets:
@@ -175,7 +178,9 @@ async def deliver_answer(app: Application[Any, Any, Any, Any, Any, Any], comment
             )
         return
     try:
-        await app.bot.send_message(p.chat_id, _answer_text(p))
+        await app.bot.send_message(
+            p.chat_id, _answer_text(p), reply_markup=rating_keyboard(p.comment_id)
+        )
     except Forbidden as exc:  # 403: blocked the bot, account deleted
         log.info("answer to comment %s refused: %s", comment_id, exc)
         blocked = "blocked" in str(exc).lower()

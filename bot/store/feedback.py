@@ -9,8 +9,10 @@ from typing import Any
 import aiosqlite
 
 from bot.domain import feedback as rules
+from bot.domain.casework import Intake
 from bot.domain.clock import format_local
 from bot.domain.errors import NotFound
+from bot.store import cases
 from bot.store.db import Database
 from bot.store.staff import record_audit
 
@@ -138,8 +140,12 @@ async def submit(
     per_hour: int,
     per_day: int,
     tz: tzinfo,
+    intake: Intake | None = None,
 ) -> Comment:
     """Check ban, duplicate and limits and store the comment, all in one transaction.
+
+    `intake`: the case's category, place, photo, consent, follow-up link and due day
+    (issue 15; default: category "khác", due day computed later).
 
     Four round trips to the database thread: BEGIN, the checks (one SELECT), the
     INSERT … RETURNING the stored row, COMMIT; the comment is durable when this returns.
@@ -147,6 +153,7 @@ async def submit(
     masked = rules.mask(text)
     dup_key = rules.duplicate_key(text)
     limits = per_hour > 0 or per_day > 0
+    case = intake or Intake()
     async with db.transaction() as conn:
         rows = await conn.execute_fetchall(
             _SENDER_SQL[limits], _sender_params(user_id, dup_key, now)
@@ -154,7 +161,9 @@ async def submit(
         rules.check_sender(_sender_row(next(iter(rows))), now, per_hour, per_day, tz)
         rows = await conn.execute_fetchall(
             "INSERT INTO comments (user_id, chat_id, user_name, article_id, text_masked,"
-            " text_original, masked_kinds, dup_key, created_at) VALUES (?,?,?,?,?,?,?,?,?)"
+            " text_original, masked_kinds, dup_key, created_at, category, unit, photo_file_id,"
+            " photo_caption, allow_publish, follow_up_of, due_date)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             f" RETURNING {_COLUMNS}",
             (
                 user_id,
@@ -166,6 +175,13 @@ async def submit(
                 ",".join(sorted(masked.kinds)),
                 dup_key,
                 now,
+                case.category,
+                case.unit,
+                case.photo_file_id,
+                case.photo_caption,
+                int(case.allow_publish),
+                case.follow_up_of,
+                case.due.isoformat() if case.due else None,
             ),
         )
         return _comment(next(iter(rows)))
@@ -297,6 +313,7 @@ async def set_answer(
             target=f"comment:{comment_id}",
             detail={"from": before.status, "chars": len(answer)},
         )
+        await cases.record_answered(conn, comment_id, actor_id=actor_id, now=now)
         return await _one(conn, comment_id)
 
 

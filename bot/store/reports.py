@@ -14,6 +14,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.domain.casework import CasePolicy, figures
 from bot.domain.periods import Period
 from bot.domain.roles import Role
 from bot.domain.stats import (
@@ -26,6 +27,7 @@ from bot.domain.stats import (
     week_start,
     weeks_of,
 )
+from bot.store.cases import case_facts
 from bot.store.db import Database
 from bot.store.staff import record_audit
 
@@ -349,8 +351,17 @@ def _weekly(hour_counts: list[aiosqlite.Row], period: Period, tz: tzinfo) -> dic
     return out
 
 
-async def gather_stats(db: Database, period: Period, tz: tzinfo, top: int = 5) -> Stats:
-    """Every figure of the period, read in one consistent snapshot."""
+async def gather_stats(
+    db: Database,
+    period: Period,
+    tz: tzinfo,
+    top: int = 5,
+    *,
+    policy: CasePolicy | None = None,
+    today: date | None = None,
+) -> Stats:
+    """Every figure of the period, read in one consistent snapshot; with the casework
+    `policy`, also the cases by category and unit (deadlines in working days)."""
     start, end = period.bounds(tz)
     first_day, end_day = period.start.isoformat(), period.end.isoformat()
     values: dict[str, Any] = {}
@@ -491,6 +502,16 @@ async def gather_stats(db: Database, period: Period, tz: tzinfo, top: int = 5) -
                 period,
                 tz,
             )
+        if policy is not None and await schema.has(
+            "comments", "category", "unit", "due_date", "resolved_at", "rating"
+        ):
+            facts = await case_facts(conn, start, end, policy)
+            if facts:
+                day = today or datetime.now(tz).date()
+                cal = policy.calendar
+                values["case_by_category"] = tuple(figures(facts, cal, day, by="category"))
+                values["case_by_unit"] = tuple(figures(facts, cal, day, by="unit"))
+                values["case_total"] = figures(facts, cal, day, by="total")[0]
     values.setdefault("weekly_deliveries", {m: 0 for m in weeks_of(period)})
     values.setdefault("weekly_comments", {m: 0 for m in weeks_of(period)})
     return Stats(period=period, missing=tuple(schema.missing), **values)

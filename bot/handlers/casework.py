@@ -1,0 +1,815 @@
+"""Casework, the office's side (issue 15): the case lines and [Nhận xử lý] row on the
+moderators' notice, the case card (/hoso) with its state buttons, answers from
+templates (insert, edit, preview, send), reassignment, routing, public answers, the
+case export; and the registration of the whole casework feature.
+
+Rules live in bot.domain.casework and bot.actions.casework; this module is Telegram.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.actions import casework as actions
+from bot.domain import casework as rules
+from bot.domain import clock
+from bot.domain import feedback as feedback_rules
+from bot.domain.errors import InvalidInput, LoaError
+from bot.domain.periods import parse_period
+from bot.domain.text import clean, escape, fold
+from bot.handlers import casework_intake as intake
+from bot.handlers.base import (
+    EXPIRED_BUTTON,
+    Context,
+    alert_text,
+    answer_query,
+    command_text,
+    reply,
+    requires,
+    services,
+    user_errors,
+)
+from bot.handlers.feedback_state import (
+    ANSWER,
+    STATE_KEY,
+    FeedbackState,
+    _reply_blocks,
+    _short,
+    _staff_chat,
+)
+from bot.services import CommandInfo, Services
+from bot.store import cases, reports
+from bot.store import feedback as feedback_store
+from bot.workers.casework import CaseReminder, CaseRouter
+
+log = logging.getLogger(__name__)
+CASE_STATE_KEY = "casework_state"
+DRAFT_TTL = 1800  # seconds an answer being prepared from a template is remembered
+ANSWER_MAX = 3000
+STATE_BUTTONS = (
+    (rules.REFUSED, "⛔ Từ chối"),
+    (rules.DUPLICATE, "♊ Trùng lặp"),
+    (rules.CLOSED, "🔒 Đóng"),
+    (rules.IN_PROGRESS, "🔄 Mở lại"),
+)
+
+
+@dataclass
+class AnswerDraft:
+    """An answer a moderator prepares from a template before sending it."""
+
+    case_id: int
+    chat_id: int
+    text: str
+    at: float = field(default_factory=time.monotonic)
+
+
+class CaseworkState:
+    """In-memory: answer drafts per (user, case) and the "type the edited answer" prompts."""
+
+    def __init__(self) -> None:
+        self.drafts: dict[tuple[int, int], AnswerDraft] = {}
+        self.prompts: dict[tuple[int, int], tuple[int, int]] = {}  # (chat, msg) → (user, case)
+
+    def draft(self, user_id: int, case_id: int) -> AnswerDraft | None:
+        """The live draft (expired ones are dropped)."""
+        d = self.drafts.get((user_id, case_id))
+        if d is not None and time.monotonic() - d.at > DRAFT_TTL:
+            self.drafts.pop((user_id, case_id), None)
+            return None
+        return d
+
+
+def _state(context: Context) -> CaseworkState:
+    return context.application.bot_data[CASE_STATE_KEY]
+
+
+class _EditPrompt(filters.MessageFilter):
+    """A reply to a "type the edited answer" prompt."""
+
+    def __init__(self, state: CaseworkState) -> None:
+        super().__init__(name="CaseAnswerEdit")
+        self.state = state
+
+    def filter(self, message: Message) -> bool:
+        ref = message.reply_to_message
+        return ref is not None and (message.chat.id, ref.message_id) in self.state.prompts
+
+
+# --------------------------------------------------------------------------- notices
+
+
+def notice_row(case_id: int) -> list[InlineKeyboardButton]:
+    """[🙋 Nhận xử lý] [🗂 Hồ sơ] under a moderators' notice."""
+    return [
+        InlineKeyboardButton("🙋 Nhận xử lý", callback_data=f"cw:k:{case_id}"),
+        InlineKeyboardButton("🗂 Hồ sơ", callback_data=f"cw:v:{case_id}"),
+    ]
+
+
+async def _name(svc: Services, user_id: int | None) -> str:
+    if user_id is None:
+        return "—"
+    names = await reports.user_names(svc.db, [user_id])
+    return names.get(user_id) or str(user_id)
+
+
+async def notice_lines(svc: Services, case_id: int) -> list[str]:
+    """The case lines of a notice: category, place, state, due day, holder, follow-up."""
+    try:
+        case = await cases.get(svc.db, case_id)
+    except LoaError:
+        return []
+    policy = actions.policy(svc)
+    place = f" · 📍 {escape(case.unit)}" if case.unit else ""
+    lines = [
+        f"🏷 Lĩnh vực: <b>{escape(case.category)}</b>{place}",
+        f"📌 Xử lý: <b>{escape(case.state_vi)}</b>"
+        f" · ⏰ Hạn: {rules.format_day(case.due_or(policy))}",
+    ]
+    if case.holder_id is not None:
+        lines.append(f"🙋 Người xử lý: {escape(await _name(svc, case.holder_id))}")
+    if case.follow_up_of:
+        lines.append(f"↪️ Tiếp theo ý kiến #{case.follow_up_of}")
+    if case.photo_file_id:
+        lines.append("📷 Kèm ảnh (ở tin nhắn trên)")
+    return lines
+
+
+async def notice_targets(
+    svc: Services, case_id: int
+) -> list[tuple[int, str | None, str | None, str | None]]:
+    """(chat, category for its topic or None, photo file id, masked caption) for each
+    chat that shows a new case: the staff chats (topics) and named moderators."""
+    case = await cases.get(svc.db, case_id)
+    router: CaseRouter = svc.features["case_router"]
+    caption = (
+        f"📷 Ảnh kèm ý kiến #{case.id}" + (f": {case.photo_caption}" if case.photo_caption else "")
+    )[:1024]
+    photo = case.photo_file_id
+    out: list[tuple[int, str | None, str | None, str | None]] = []
+    staff = router.staff_chats()
+    for chat_id in staff:
+        out.append((chat_id, case.category, photo, escape(caption)))
+    for user_id in await router.moderators(case.category, case.unit):
+        if user_id not in staff:
+            out.append((user_id, None, photo, escape(caption)))
+    return out
+
+
+# --------------------------------------------------------------------------- the case card
+
+
+async def card_text(svc: Services, case: cases.Case) -> str:
+    """The case card: everything about a case and its history."""
+    tz = svc.settings.tz
+    lines = [
+        f"🗂 <b>Hồ sơ ý kiến #{case.id}</b> · nhận {clock.format_local(case.created_at, tz)}",
+        *await notice_lines(svc, case.id),
+    ]
+    if case.transferred_to:
+        lines.append(f"📤 Chuyển đến: {escape(case.transferred_to)}")
+    lines.append(f"<blockquote>{escape(_short(case.text, 1200))}</blockquote>")
+    if case.answer:
+        lines.append(f"💬 Đã trả lời: {escape(_short(case.answer, 600))}")
+    if case.rating:
+        lines.append(f"⭐ Đánh giá của người gửi: {rules.RATING_VI[case.rating]}")
+    lines.append(
+        "🌐 Người gửi "
+        + ("cho phép" if case.allow_publish else "không cho phép")
+        + " công bố ẩn danh."
+    )
+    published = await cases.public_answer(svc.db, case.id)
+    if published is not None and published.withdrawn_at is None:
+        lines.append("📢 Đã công bố (/hoidap).")
+    history = await cases.history(svc.db, case.id)
+    if history:
+        lines.append("<b>Lịch sử:</b>")
+        names: dict[int | None, str] = {}
+        for h in history[-8:]:
+            if h.actor_id not in names:
+                names[h.actor_id] = (
+                    "hệ thống/người gửi" if h.actor_id is None else await _name(svc, h.actor_id)
+                )
+            what = _EVENT_VI.get(h.event, h.event)
+            if h.to_state and h.event in ("state", "claim", "assign", "answer", "migrate"):
+                what += f" → {rules.STATE_VI.get(h.to_state, h.to_state)}"
+            if h.note and h.event in ("state", "rate"):
+                what += f" ({rules.RATING_VI.get(h.note, h.note)})"
+            lines.append(
+                f"• {clock.format_local(h.at, tz)} · {escape(names[h.actor_id])}: {escape(what)}"
+            )
+    return "\n".join(lines)
+
+
+_EVENT_VI = {
+    "state": "đổi trạng thái",
+    "claim": "nhận xử lý",
+    "assign": "được giao",
+    "answer": "trả lời",
+    "rate": "đánh giá",
+    "publish": "công bố",
+    "withdraw": "gỡ công bố",
+    "remind": "nhắc hạn",
+    "escalate": "báo quá hạn",
+    "migrate": "chuyển từ dữ liệu cũ",
+}
+
+
+def card_markup(case: cases.Case, published: bool) -> InlineKeyboardMarkup:
+    """The buttons a case card offers in its state."""
+    cid = case.id
+    rows = [
+        [*notice_row(cid)[:1], InlineKeyboardButton("📝 Mẫu trả lời", callback_data=f"cw:t:{cid}")]
+    ]
+    allowed = rules.TRANSITIONS.get(case.state, frozenset())
+    states = [
+        InlineKeyboardButton(label, callback_data=f"cw:s:{cid}:{state}")
+        for state, label in STATE_BUTTONS
+        if state in allowed
+    ]
+    rows += [states[i : i + 2] for i in range(0, len(states), 2)]
+    if case.answer and case.allow_publish:
+        rows.append(
+            [InlineKeyboardButton("↩️ Gỡ công bố", callback_data=f"cw:w:{cid}")]
+            if published
+            else [InlineKeyboardButton("📢 Công bố ẩn danh", callback_data=f"cw:p:{cid}")]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+async def _show_card(update: Update, context: Context, case_id: int, *, edit: bool) -> None:
+    svc = services(context)
+    case = await cases.get(svc.db, case_id)
+    published = await cases.public_answer(svc.db, case_id)
+    live = published is not None and published.withdrawn_at is None
+    text, markup = await card_text(svc, case), card_markup(case, live)
+    query = update.callback_query
+    if edit and query is not None and query.message is not None:
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_text(text, reply_markup=markup)
+            return
+    await _send_here(update, context, text, markup)
+
+
+async def _tell_citizen(context: Context, case: cases.Case, note: str | None) -> None:
+    """The citizen is told of a state change (nothing when they erased their data)."""
+    text = rules.citizen_notice(case.id, case.state, note)
+    if text is None or case.chat_id is None:
+        return
+    try:
+        await context.bot.send_message(case.chat_id, escape(text))
+    except TelegramError as exc:
+        log.info("could not tell the sender of case %s: %s", case.id, exc)
+
+
+@requires("moderate")
+@user_errors
+async def case_command(update: Update, context: Context) -> None:
+    """/hoso <số>: the case card."""
+    svc = services(context)
+    if not _staff_chat(svc, update):
+        await reply(update, "Dùng lệnh này trong nhóm quản trị hoặc tin nhắn riêng với Loa.")
+        return
+    case_id = feedback_rules.parse_id(command_text(update).lstrip("#"))
+    if case_id is None:
+        await reply(update, "Cú pháp: /hoso &lt;số ý kiến&gt;, ví dụ /hoso 12")
+        return
+    await _show_card(update, context, case_id, edit=False)
+
+
+@requires("moderate")
+@user_errors
+async def case_button(update: Update, context: Context) -> None:
+    """cw:<action>:<id>[:<arg>] on a notice or a case card."""
+    svc = services(context)
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None
+    parts = (query.data or "").split(":")
+    case_id = feedback_rules.parse_id(parts[2]) if len(parts) >= 3 else None
+    if case_id is None or len(parts) > 4:
+        await answer_query(update, EXPIRED_BUTTON, alert=True)
+        return
+    if not _staff_chat(svc, update):
+        await answer_query(update, "Chỉ xử lý trong nhóm quản trị hoặc tin nhắn riêng.", alert=True)
+        return
+    action, arg = parts[1], (parts[3] if len(parts) == 4 else None)
+    now = clock.now()
+    if action == "v":
+        await answer_query(update)
+        await _show_card(update, context, case_id, edit=False)
+    elif action == "k":
+        case, holder = await actions.claim(svc, case_id, actor_id=user.id, now=now)
+        if holder is not None and holder != user.id:
+            await answer_query(
+                update, f"Ý kiến #{case_id} đang do {await _name(svc, holder)} xử lý.", alert=True
+            )
+            return
+        await answer_query(update, f"Bạn đã nhận xử lý ý kiến #{case_id}")
+        if holder is None:
+            await _tell_citizen(context, case, None)
+        await _refresh_from(update, context, case_id)
+    elif action == "s" and arg in rules.STATE_VI:
+        case, changed = await actions.change_state(svc, case_id, arg, actor_id=user.id, now=now)
+        await answer_query(
+            update,
+            f"Ý kiến #{case_id}: {case.state_vi}" if changed else "Không có gì thay đổi",
+        )
+        if changed:
+            await _tell_citizen(context, case, None)
+        await _refresh_from(update, context, case_id)
+    elif action == "t":
+        await _offer_templates(update, context, case_id)
+    elif action == "u" and arg is not None:
+        template_id = feedback_rules.parse_id(arg)
+        if template_id is None:
+            await answer_query(update, EXPIRED_BUTTON, alert=True)
+            return
+        template = await cases.template(svc.db, template_id)
+        await answer_query(update)
+        await _start_draft(update, context, case_id, template.body.replace("{so}", str(case_id)))
+    elif action == "e":
+        await _ask_edit(update, context, case_id)
+    elif action == "a":
+        await _send_draft(update, context, case_id)
+    elif action == "x":
+        _state(context).drafts.pop((user.id, case_id), None)
+        await answer_query(update, "Đã hủy bản nháp")
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_reply_markup(None)
+    elif action == "p":
+        await _publish(update, context, case_id)
+    elif action == "w":
+        await _withdraw(update, context, case_id)
+    else:
+        await answer_query(update, EXPIRED_BUTTON, alert=True)
+
+
+async def _refresh_from(update: Update, context: Context, case_id: int) -> None:
+    """After a change pressed on a card, redraw the card; on a notice, its case lines."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    text = getattr(query.message, "text", "") or ""
+    if text.startswith("🗂"):
+        await _show_card(update, context, case_id, edit=True)
+        return
+    svc = services(context)
+    comment = await feedback_store.get(svc.db, case_id)
+    # Imported here: moderation imports this module for the notice's case lines.
+    from bot.handlers.moderation import _moderation_keyboard, _notice_text
+
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_text(
+            await _notice_text(svc, comment), reply_markup=_moderation_keyboard(case_id)
+        )
+
+
+# --------------------------------------------------------------------------- answers from templates
+
+
+async def _offer_templates(update: Update, context: Context, case_id: int) -> None:
+    svc = services(context)
+    case = await cases.get(svc.db, case_id)
+    if case.chat_id is None:
+        await answer_query(
+            update, "Người gửi đã xóa dữ liệu cá nhân; không thể gửi câu trả lời.", alert=True
+        )
+        return
+    found = await cases.templates(svc.db, case.category)
+    await answer_query(update)
+    rows = [
+        [InlineKeyboardButton(f"📄 {_short(t.body, 40)}", callback_data=f"cw:u:{case_id}:{t.id}")]
+        for t in found[:10]
+    ]
+    rows.append([InlineKeyboardButton("✍️ Tự soạn", callback_data=f"cw:e:{case_id}")])
+    head = (
+        f"📝 Mẫu trả lời lĩnh vực <b>{escape(case.category)}</b> cho ý kiến #{case_id}:"
+        if found
+        else f"Chưa có mẫu trả lời cho lĩnh vực <b>{escape(case.category)}</b> "
+        "(quản trị viên thêm bằng /mautraloi). Bạn có thể tự soạn:"
+    )
+    lines = [head] + [f"{i}. {escape(_short(t.body, 300))}" for i, t in enumerate(found[:10], 1)]
+    await _send_here(update, context, "\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+async def _send_here(update: Update, context: Context, text: str, markup: Any = None) -> Message:
+    """Send in the chat (and forum topic) the update came from."""
+    chat = update.effective_chat
+    assert chat is not None
+    source = update.effective_message
+    thread = source.message_thread_id if source is not None and source.is_topic_message else None
+    return await context.bot.send_message(
+        chat.id, text, reply_markup=markup, message_thread_id=thread
+    )
+
+
+async def _start_draft(update: Update, context: Context, case_id: int, text: str) -> None:
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    _state(context).drafts[(user.id, case_id)] = AnswerDraft(case_id, chat.id, text)
+    await _show_draft(update, context, case_id, text)
+
+
+async def _show_draft(update: Update, context: Context, case_id: int, text: str) -> None:
+    """The preview, exactly as the citizen will read the answer, with Gửi / Sửa / Hủy."""
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("📨 Gửi trả lời", callback_data=f"cw:a:{case_id}"),
+                InlineKeyboardButton("✏️ Sửa", callback_data=f"cw:e:{case_id}"),
+                InlineKeyboardButton("✖️ Hủy", callback_data=f"cw:x:{case_id}"),
+            ]
+        ]
+    )
+    await _send_here(
+        update,
+        context,
+        f"👁 <b>Xem trước câu trả lời cho ý kiến #{case_id}</b> (người gửi sẽ nhận đúng như sau):"
+        f"\n\n<blockquote>{escape(text)}</blockquote>",
+        markup,
+    )
+
+
+async def _ask_edit(update: Update, context: Context, case_id: int) -> None:
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    state = _state(context)
+    draft = state.draft(user.id, case_id)
+    await answer_query(update)
+    if draft is not None:
+        current = f"\nBản hiện tại:\n<code>{escape(_short(draft.text, 3000))}</code>"
+    else:
+        current = ""
+    prompt = await _send_here(
+        update,
+        context,
+        f"✏️ {escape(user.first_name)}, hãy trả lời (reply) tin nhắn này bằng nội dung câu trả lời"
+        f" cho ý kiến <b>#{case_id}</b>; Loa sẽ cho xem trước khi gửi.{current}",
+        ForceReply(selective=True, input_field_placeholder=f"Trả lời ý kiến #{case_id}"),
+    )
+    state.prompts[(chat.id, prompt.message_id)] = (user.id, case_id)
+
+
+@requires("moderate")
+async def edited_answer(update: Update, context: Context) -> None:
+    """The moderator's reply to an edit prompt becomes the draft, previewed again."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None or message.reply_to_message is None:
+        return
+    state = _state(context)
+    key = (chat.id, message.reply_to_message.message_id)
+    owner = state.prompts.get(key)
+    if owner is None or owner[0] != user.id:
+        return
+    text = clean(message.text or "")
+    if not text:
+        await reply(update, "Câu trả lời phải là chữ. Hãy trả lời (reply) lại tin nhắn yêu cầu.")
+        return
+    if len(text) > ANSWER_MAX:
+        await reply(update, f"Câu trả lời quá dài ({len(text)} ký tự; tối đa {ANSWER_MAX}).")
+        return
+    state.prompts.pop(key, None)
+    state.drafts[(user.id, owner[1])] = AnswerDraft(owner[1], chat.id, text)
+    await _show_draft(update, context, owner[1], text)
+
+
+async def _send_draft(update: Update, context: Context, case_id: int) -> None:
+    svc = services(context)
+    query, user, chat = update.callback_query, update.effective_user, update.effective_chat
+    assert query is not None and user is not None and chat is not None
+    state = _state(context)
+    draft = state.draft(user.id, case_id)
+    if draft is None:
+        await answer_query(update, EXPIRED_BUTTON, alert=True)
+        return
+    role = await svc.role_of(user.id)
+    comment = await feedback_store.set_answer(
+        svc.db,
+        case_id,
+        draft.text,
+        actor_id=user.id,
+        actor_role=str(role) if role else None,
+        now=clock.now(),
+        answered_in=chat.id,
+    )
+    state.drafts.pop((user.id, case_id), None)
+    # Stored first, delivered by the feedback worker (retries, outcome told in this chat).
+    feedback_state: FeedbackState = context.application.bot_data[STATE_KEY]
+    feedback_state.queue.put_nowait((ANSWER, comment.id))
+    await answer_query(update, f"Đã lưu câu trả lời cho ý kiến #{case_id}")
+    with contextlib.suppress(TelegramError):
+        await query.edit_message_reply_markup(None)
+
+
+# --------------------------------------------------------------------------- public answers
+
+
+async def _publish(update: Update, context: Context, case_id: int) -> None:
+    svc = services(context)
+    user = update.effective_user
+    assert user is not None
+    case = await cases.get(svc.db, case_id)
+    if not case.allow_publish:
+        await answer_query(update, "Người gửi không cho phép công bố ý kiến này.", alert=True)
+        return
+    if not case.answer:
+        await answer_query(update, "Ý kiến chưa có câu trả lời để công bố.", alert=True)
+        return
+    current = await cases.public_answer(svc.db, case_id)
+    if current is not None and current.withdrawn_at is None:
+        await answer_query(update, "Ý kiến này đã được công bố.", alert=True)
+        return
+    text = rules.public_text(case.id, case.category, case.text, case.answer)
+    channel = svc.settings.public_channel
+    message_id: int | None = None
+    chat_id: int | None = None
+    if channel is not None:
+        try:
+            sent = await context.bot.send_message(channel, escape(text))
+        except TelegramError as exc:
+            await answer_query(
+                update, alert_text(f"Không đăng được lên kênh công khai: {exc}"), alert=True
+            )
+            return
+        message_id, chat_id = sent.message_id, sent.chat.id
+    role = await svc.role_of(user.id)
+    await cases.record_published(
+        svc.db,
+        case_id,
+        text,
+        chat_id=chat_id,
+        message_id=message_id,
+        actor_id=user.id,
+        actor_role=str(role) if role else None,
+        now=clock.now(),
+    )
+    await answer_query(update, f"Đã công bố ý kiến #{case_id} (ẩn danh)")
+    await _refresh_from(update, context, case_id)
+
+
+async def _withdraw(update: Update, context: Context, case_id: int) -> None:
+    svc = services(context)
+    user = update.effective_user
+    assert user is not None
+    current = await cases.public_answer(svc.db, case_id)
+    if current is None or current.withdrawn_at is not None:
+        await answer_query(update, "Ý kiến này không đang được công bố.", alert=True)
+        return
+    if current.chat_id is not None and current.message_id is not None:
+        try:
+            await context.bot.delete_message(current.chat_id, current.message_id)
+        except TelegramError as exc:  # too old to delete, or removed by hand: still withdrawn
+            log.info("could not delete public answer %s: %s", case_id, exc)
+    role = await svc.role_of(user.id)
+    await cases.record_withdrawn(
+        svc.db, case_id, actor_id=user.id, actor_role=str(role) if role else None, now=clock.now()
+    )
+    await answer_query(update, f"Đã gỡ công bố ý kiến #{case_id}")
+    await _refresh_from(update, context, case_id)
+
+
+# --------------------------------------------------------------------------- admin commands
+
+
+def _split_id(text: str) -> tuple[int | None, str]:
+    head, _, rest = text.strip().partition(" ")
+    return feedback_rules.parse_id(head.lstrip("#")), rest.strip()
+
+
+@requires("admin")
+@user_errors
+async def assign_command(update: Update, context: Context) -> None:
+    """/giaoviec <số> <user_id>: an admin gives a case to a moderator."""
+    svc = services(context)
+    user = update.effective_user
+    assert user is not None
+    case_id, rest = _split_id(command_text(update))
+    holder = feedback_rules.parse_id(rest) if rest else None
+    if case_id is None or holder is None:
+        await reply(update, "Cú pháp: /giaoviec &lt;số ý kiến&gt; &lt;mã người dùng&gt;")
+        return
+    case = await actions.assign(svc, case_id, holder, actor_id=user.id, now=clock.now())
+    await reply(
+        update,
+        f"Đã giao ý kiến #{case.id} cho {escape(await _name(svc, holder))}"
+        f" (trạng thái: {escape(case.state_vi)}).",
+    )
+    with contextlib.suppress(TelegramError):
+        await context.bot.send_message(
+            holder, f"📌 Bạn được giao xử lý ý kiến <b>#{case.id}</b>. Xem: /hoso {case.id}"
+        )
+
+
+@requires("moderate")
+@user_errors
+async def transfer_command(update: Update, context: Context) -> None:
+    """/chuyen <số> <cơ quan>: the case goes to another body (named)."""
+    svc = services(context)
+    user = update.effective_user
+    assert user is not None
+    if not _staff_chat(svc, update):
+        await reply(update, "Dùng lệnh này trong nhóm quản trị hoặc tin nhắn riêng với Loa.")
+        return
+    case_id, body = _split_id(command_text(update))
+    if case_id is None:
+        await reply(update, "Cú pháp: /chuyen &lt;số ý kiến&gt; &lt;tên cơ quan nhận&gt;")
+        return
+    case, changed = await actions.change_state(
+        svc, case_id, rules.TRANSFERRED, actor_id=user.id, now=clock.now(), note=body
+    )
+    if changed:
+        await _tell_citizen(context, case, case.transferred_to)
+    await reply(
+        update,
+        f"Ý kiến #{case.id}: {escape(case.state_vi)} — {escape(case.transferred_to or '')}.",
+    )
+
+
+def _parse_route(text: str, categories: tuple[str, ...]) -> tuple[str, int, str | None, bool]:
+    """ "<lĩnh vực> [-]<user_id> [đơn vị]" → (category, moderator, unit, remove)."""
+    key = fold(text)
+    for name in sorted(categories, key=len, reverse=True):
+        if key.startswith(fold(name) + " "):
+            words = text.split()[len(name.split()) :]
+            if words:
+                remove = words[0].startswith("-")
+                moderator = feedback_rules.parse_id(words[0].lstrip("-"))
+                if moderator is not None:
+                    unit = " ".join(words[1:]) or None
+                    return name, moderator, unit, remove
+    raise InvalidInput(
+        "Cú pháp: /phancong &lt;lĩnh vực&gt; &lt;mã người dùng&gt; [đơn vị]"
+        " (thêm dấu - trước mã để bỏ). Lĩnh vực: " + escape(", ".join(categories))
+    )
+
+
+@requires("admin")
+@user_errors
+async def route_command(update: Update, context: Context) -> None:
+    """/phancong [<lĩnh vực> <user_id> [đơn vị]]: named moderators per category."""
+    svc = services(context)
+    user = update.effective_user
+    assert user is not None
+    text = command_text(update)
+    if text:
+        category, moderator, unit, remove = _parse_route(text, svc.settings.feedback_categories)
+        if not remove and not await svc.may(moderator, "moderate"):
+            raise InvalidInput(
+                f"Người dùng <code>{moderator}</code> chưa có vai trò kiểm duyệt"
+                " (cấp bằng /grant … moderator)."
+            )
+        role = await svc.role_of(user.id)
+        await cases.set_route(
+            svc.db,
+            category,
+            unit,
+            moderator,
+            actor_id=user.id,
+            actor_role=str(role) if role else None,
+            now=clock.now(),
+            remove=remove,
+        )
+    found = await cases.routes(svc.db)
+    lines = ["🧭 <b>Phân công theo lĩnh vực</b>"]
+    if not found:
+        lines.append("Chưa phân công ai; ý kiến chỉ gửi vào nhóm quản trị (theo chủ đề).")
+    for r in found:
+        where = f" · {escape(r.unit)}" if r.unit else ""
+        name = escape(await _name(svc, r.moderator_id))
+        lines.append(f"• {escape(r.category)}{where}: {name} (<code>{r.moderator_id}</code>)")
+    await reply(update, "\n".join(lines))
+
+
+@requires("moderate")
+@user_errors
+async def templates_command(update: Update, context: Context) -> None:
+    """/mautraloi: list; admins add "<lĩnh vực>: <nội dung>" or "xoa <số>"."""
+    svc = services(context)
+    user = update.effective_user
+    assert user is not None
+    text = command_text(update)
+    now = clock.now()
+    if text:
+        if not await svc.may(user.id, "admin"):
+            await reply(update, "⛔ Chỉ quản trị viên mới thêm hoặc xóa mẫu trả lời.")
+            return
+        role = await svc.role_of(user.id)
+        words = text.split()
+        if fold(words[0]) in ("xoa", "delete") and len(words) == 2:
+            template_id = feedback_rules.parse_id(words[1])
+            if template_id is None or not await cases.delete_template(
+                svc.db, template_id, actor_id=user.id, actor_role=str(role), now=now
+            ):
+                raise InvalidInput("Không tìm thấy mẫu trả lời này.")
+            await reply(update, f"Đã xóa mẫu trả lời số {template_id}.")
+            return
+        name, sep, body = text.partition(":")
+        category = rules.find_category(svc.settings.feedback_categories, name)
+        if not sep or category is None or not clean(body):
+            raise InvalidInput(
+                "Cú pháp: /mautraloi &lt;lĩnh vực&gt;: &lt;nội dung&gt; (dùng {so} cho số ý kiến),"
+                " hoặc /mautraloi xoa &lt;số mẫu&gt;. Lĩnh vực: "
+                + escape(", ".join(svc.settings.feedback_categories))
+            )
+        created = await cases.add_template(
+            svc.db, category, clean(body), actor_id=user.id, actor_role=str(role), now=now
+        )
+        await reply(update, f"Đã thêm mẫu trả lời số {created.id} cho lĩnh vực {escape(category)}.")
+        return
+    found = await cases.templates(svc.db)
+    if not found:
+        await reply(
+            update, "Chưa có mẫu trả lời. Thêm: /mautraloi &lt;lĩnh vực&gt;: &lt;nội dung&gt;"
+        )
+        return
+    blocks = ["📝 <b>Mẫu trả lời</b>"] + [
+        f"\n<b>{t.id}</b> · {escape(t.category)}\n{escape(_short(t.body, 500))}" for t in found
+    ]
+    await _reply_blocks(update, blocks)
+
+
+@requires("admin")
+@user_errors
+async def export_cases_command(update: Update, context: Context) -> None:
+    """/xuathoso [kỳ] [csv]: the period's cases as .xlsx (or CSV), masked."""
+    svc = services(context)
+    if not _staff_chat(svc, update):
+        await reply(update, "Dùng lệnh này trong nhóm quản trị hoặc tin nhắn riêng với Loa.")
+        return
+    text = command_text(update)
+    words = text.split()
+    fmt: Any = "xlsx"
+    if words and fold(words[-1]) in ("csv", "xlsx"):
+        fmt = fold(words.pop())
+    policy = actions.policy(svc)
+    today = datetime.now(policy.tz).date()
+    period = parse_period(" ".join(words), today)
+    data = await actions.export(svc.db, period, policy, fmt)
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_document(
+        chat.id,
+        document=data,
+        filename=f"ho-so-y-kien_{period.key}.{fmt}",
+        caption=f"🗂 Hồ sơ ý kiến {escape(period.label)}. Thông tin cá nhân đã được che.",
+    )
+
+
+# --------------------------------------------------------------------------- registration
+
+COMMANDS = [
+    CommandInfo("hoso", "Hồ sơ một ý kiến: /hoso <số>", aliases=("case",), permission="moderate"),
+    CommandInfo(
+        "chuyen", "Chuyển ý kiến sang cơ quan khác: /chuyen <số> <cơ quan>", permission="moderate"
+    ),
+    CommandInfo("giaoviec", "Giao ý kiến cho người xử lý: /giaoviec <số> <mã>", permission="admin"),
+    CommandInfo("phancong", "Phân công kiểm duyệt viên theo lĩnh vực", permission="admin"),
+    CommandInfo("mautraloi", "Mẫu trả lời theo lĩnh vực", permission="moderate"),
+    CommandInfo(
+        "xuathoso", "Xuất hồ sơ ý kiến (.xlsx/CSV): /xuathoso [kỳ] [csv]", permission="admin"
+    ),
+    CommandInfo("hoidap", "Các câu hỏi – trả lời đã công bố"),
+]
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> None:
+    """Casework: routing, the reminder worker, citizen and office buttons, commands."""
+    state = CaseworkState()
+    app.bot_data[CASE_STATE_KEY] = state
+    svc.commands.extend(COMMANDS)
+    svc.features["case_policy"] = actions.policy_of(svc.settings)
+    router = CaseRouter(app, svc)
+    svc.features["case_router"] = router
+    reminder = CaseReminder(router, interval=svc.settings.casework_check_interval)
+    svc.features["case_reminder"] = reminder
+    svc.starters.append(reminder.start)
+    svc.stoppers.append(reminder.stop)
+    svc.forgetters.append(cases.forget_user)
+
+    app.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & _EditPrompt(state), edited_answer)
+    )
+    app.add_handler(
+        CallbackQueryHandler(intake.intake_button, pattern=r"^(ykg|ykd|ykq):\d+$|^ykh$")
+    )
+    app.add_handler(CallbackQueryHandler(intake.rate_button, pattern=r"^cwr:"))
+    app.add_handler(CallbackQueryHandler(intake.follow_up_button, pattern=r"^cwf:"))
+    app.add_handler(CallbackQueryHandler(case_button, pattern=r"^cw:"))
+    app.add_handler(CommandHandler(["hoso", "case"], case_command))
+    app.add_handler(CommandHandler("chuyen", transfer_command))
+    app.add_handler(CommandHandler("giaoviec", assign_command))
+    app.add_handler(CommandHandler("phancong", route_command))
+    app.add_handler(CommandHandler("mautraloi", templates_command))
+    app.add_handler(CommandHandler("xuathoso", export_cases_command))
+    app.add_handler(CommandHandler("hoidap", intake.hoidap_command))
