@@ -2,7 +2,7 @@
 
 The page is opened the way Telegram opens a Mini App: initData signed with the test token
 in the URL hash (#tgWebAppData=…), read by the vendored telegram-web-app.js, sent by the
-page with every request and checked by the server. Set LOA_CONSOLE_SCREENSHOTS=docs/console
+page with every request and checked by the server. Set CONSOLE_SCREENSHOTS=docs/console
 to refresh the README's screenshots.
 """
 
@@ -201,12 +201,66 @@ def _state_is(bot: RunningBot, bid: int, state: str) -> Any:
     return check
 
 
+async def _office(bot: RunningBot, fake: FakeTelegram) -> None:
+    """Groups in units, a sent announcement with a failure, a directive half acknowledged:
+    enough for every page to show what it is for."""
+    now = clock.now()
+    db = bot.svc.db
+    groups = [
+        (-100201, "Chi bộ khu phố 1", "phuong-chi-lang"),
+        (-100202, "Chi bộ khu phố 2", "phuong-chi-lang"),
+        (-100203, "Đoàn thanh niên phường", "phuong-tan-thanh"),
+        (-100204, "Hội Cựu chiến binh", None),
+    ]
+    for cid, title, unit in groups:
+        await people.upsert_chat(db, cid, "supergroup", title, None, now)
+        await subs.subscribe(db, cid, ADMIN_ID, (), now)
+        approval = "approved" if unit else "pending"
+        await db.execute(
+            "UPDATE subscriptions SET approval = ?, audience = ?, unit = ? WHERE chat_id = ?",
+            (approval, "cadre" if unit else "public", unit, cid),
+        )
+    await db.execute(
+        "INSERT INTO broadcasts (id, kind, state, title, body, parts, audience, cadre_only,"
+        " cadre_ok, with_ack, directive_key, created_at, started_at, finished_at, total)"
+        " VALUES (50, 'directive', 'done', 'Chỉ đạo quý IV/2026: tuyên truyền bầu cử',"
+        " 'x', '[\"<b>Chỉ đạo</b>\"]', 'cadre', 1, 1, 1, '2026-Q4', ?, ?, ?, 3)",
+        (now - 7200, now - 7200, now - 7000),
+    )
+    await db.execute(
+        "INSERT INTO broadcasts (id, kind, state, body, parts, audience, created_at, started_at,"
+        " finished_at, total) VALUES (51, 'announcement', 'done',"
+        " 'Lịch tiếp công dân tháng 12', '[\"Lịch tiếp công dân tháng 12\"]', 'all', ?, ?, ?, 7)",
+        (now - 3600, now - 3600, now - 3500),
+    )
+    rows = [(50, cid, "sent", None) for cid, _t, unit in groups if unit]
+    rows += [(51, cid, "sent", None) for cid, _t, _u in groups]
+    rows += [(51, uid, "sent", None) for uid, _n in CITIZENS[:2]]
+    rows.append((51, CITIZENS[2][0], "blocked", "bot was blocked by the user"))
+    await db.executemany(
+        "INSERT INTO deliveries (broadcast_id, chat_id, state, last_error, sent_at, updated_at)"
+        f" VALUES (?, ?, ?, ?, {now - 3500}, {now - 3500})",
+        rows,
+    )
+    await db.execute(
+        "INSERT INTO acks (broadcast_id, chat_id, user_id, at) VALUES (50, -100201, ?, ?)",
+        (CITIZENS[1][0], now - 6000),
+    )
+
+
 async def test_every_page_renders_and_is_screenshotted(
     bot_factory: Any, fake: FakeTelegram, browser: Any, tmp_path: Path
 ) -> None:
-    bot = await staff_bot(bot_factory, ADMIN_ID, chat_rate=100, global_rate=1000)
+    content = Path(__file__).resolve().parent.parent / "content"
+    bot = await staff_bot(
+        bot_factory, ADMIN_ID, chat_rate=100, global_rate=1000, content_dir=content
+    )
     await _world(bot, fake)
-    folder = Path(os.environ.get("LOA_CONSOLE_SCREENSHOTS") or tmp_path)
+    await _office(bot, fake)
+    console = bot.svc.features["console"]
+    await console.warmed()
+    console.invalidate()  # the figures computed at start-up predate _office
+    folder = Path(os.environ.get("CONSOLE_SCREENSHOTS") or tmp_path)
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     page = await _open(browser, mini_app_url(bot, ADMIN_ID), tmp_path)
     titles = await page.locator("#nav button").all_inner_texts()

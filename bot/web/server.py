@@ -231,6 +231,10 @@ class Console:
         assert running is not None
         return await asyncio.shield(running)
 
+    def invalidate(self) -> None:
+        """Forget cached figures (after a change made through the console)."""
+        self._cache.clear()
+
     async def warmed(self) -> None:
         """Wait until the start-up computations are done (benchmarks measure steady state)."""
         await asyncio.gather(*self._warming, return_exceptions=True)
@@ -282,7 +286,10 @@ class Console:
                         "console: refused %s %s to user %s", request.method, route.path, user_id
                     )
                     raise PermissionDenied()
-                return await route.handler(Call(request, self.svc, self, user_id, role))
+                response = await route.handler(Call(request, self.svc, self, user_id, role))
+                if request.method == "POST":
+                    self.invalidate()  # figures shown next reflect the change just made
+                return response
             except AuthError as exc:
                 return _error(request, 401, exc.user_message)
             except PermissionDenied as exc:
