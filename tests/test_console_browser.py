@@ -40,6 +40,7 @@ pytestmark = pytest.mark.skipif(
     reason=f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium) and playwright",
 )
 
+CONTENT = Path(__file__).resolve().parent.parent / "content"
 CITIZENS = [(700101, "Lan"), (700102, "Minh"), (700103, "Tú")]
 THEME = {"bg_color": "#ffffff", "text_color": "#000000", "button_color": "#2481cc"}
 
@@ -251,7 +252,7 @@ async def _office(bot: RunningBot, fake: FakeTelegram) -> None:
 async def test_every_page_renders_and_is_screenshotted(
     bot_factory: Any, fake: FakeTelegram, browser: Any, tmp_path: Path
 ) -> None:
-    content = Path(__file__).resolve().parent.parent / "content"
+    content = CONTENT
     bot = await staff_bot(
         bot_factory, ADMIN_ID, chat_rate=100, global_rate=1000, content_dir=content
     )
