@@ -290,3 +290,42 @@ def test_console_link_prints_a_single_use_url(
     out = capsys.readouterr().out.strip().splitlines()[-1]
     assert re.fullmatch(r"https://loa\.example\.gov\.vn/login\?t=[A-Za-z0-9_-]{40,}", out)
     assert loa_main(["console-link", "--user", str(CITIZEN_ID)]) == 1
+
+
+async def test_comment_page_shows_its_case_and_cases_export(
+    bot_factory: Any, fake: FakeTelegram
+) -> None:
+    import io
+
+    import openpyxl
+
+    from bot.store import feedback as feedback_store
+
+    bot = await staff_bot(bot_factory, ADMIN_ID)
+    comment = await feedback_store.submit(
+        bot.svc.db,
+        user_id=CITIZEN_ID,
+        chat_id=CITIZEN_ID,
+        user_name="Lan",
+        article_id=None,
+        text="Đề nghị sửa cống thoát nước ở ngõ 12.",
+        keep_original=False,
+        now=int(time.time()),
+        per_hour=0,
+        per_day=0,
+        tz=bot.settings.tz,
+    )
+    base = console_url(bot)
+    headers = {INIT_DATA_HEADER: init_data(MODERATOR_ID)}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{base}/ui/feedback/{comment.id}", headers=headers) as resp:
+            page = await resp.text()
+        assert resp.status == 200
+        assert "Hồ sơ" in page and "Hạn xử lý" in page and "Mới" in page
+        owner = {INIT_DATA_HEADER: init_data(ADMIN_ID)}
+        async with session.get(f"{base}/api/cases/export?format=xlsx", headers=owner) as resp:
+            data = await resp.read()
+        assert resp.status == 200
+        assert "ho-so-y-kien-" in resp.headers["Content-Disposition"]
+        sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+        assert sheet is not None and sheet.max_row == 2

@@ -7,12 +7,16 @@ from datetime import date, datetime
 
 from aiohttp import web
 
+from bot.actions import casework
 from bot.actions import feedback as actions
+from bot.domain import casework as case_rules
 from bot.domain import feedback as rules
-from bot.domain.spreadsheets import Table
+from bot.domain.periods import parse_period
+from bot.domain.spreadsheets import Format, Table
+from bot.store import cases
 from bot.store import console as views
 from bot.store import feedback as store
-from bot.web.server import Call, Route, export_table, ok
+from bot.web.server import CSV, XLSX, Call, Route, download, export_table, ok
 
 PAGE = 30
 STATUSES = {
@@ -56,10 +60,28 @@ async def page(call: Call) -> web.StreamResponse:
 
 
 async def detail(call: Call) -> web.StreamResponse:
-    """One comment and its full history (every audited step)."""
+    """One comment and its full history: every audited step, and the case as casework
+    (issue 15) handles it (state, place, deadline, holder, every change)."""
     comment = await store.get(call.db, call.int_param("id"))
     history = await views.history(call.db, f"comment:{comment.id}")
-    return call.render("comment.html", c=comment, history=history)
+    case = await cases.get(call.db, comment.id)
+    return call.render(
+        "comment.html",
+        c=comment,
+        history=history,
+        case=case,
+        due=case.due_or(casework.policy(call.svc)),
+        case_history=await cases.history(call.db, comment.id),
+        states=case_rules.STATE_VI,
+    )
+
+
+async def export_cases(call: Call) -> web.StreamResponse:
+    """The period's cases (casework, as /xuathoso) as .xlsx or CSV."""
+    period = parse_period(call.query("period"), datetime.now(call.svc.settings.tz).date())
+    fmt: Format = "csv" if call.query("format") == "csv" else "xlsx"
+    data = await casework.export(call.db, period, casework.policy(call.svc), fmt)
+    return download(data, f"ho-so-y-kien-{period.key}.{fmt}", XLSX if fmt == "xlsx" else CSV)
 
 
 async def decide(call: Call) -> web.StreamResponse:
@@ -131,4 +153,5 @@ ROUTES = [
     Route("POST", "/api/feedback/answer-preview", preview_answer, "moderate"),
     Route("POST", "/api/feedback/{id}/block", block, "moderate"),
     Route("GET", "/api/feedback/export", export, "admin"),
+    Route("GET", "/api/cases/export", export_cases, "admin"),
 ]
