@@ -20,7 +20,18 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.handlers import admin, articles, broadcasts, casework, common, console, feedback, menus
+from bot.handlers import (
+    admin,
+    articles,
+    broadcasts,
+    casework,
+    common,
+    console,
+    feedback,
+    feeds,
+    menus,
+    newsroom,
+)
 from bot.services import CommandInfo, Services
 from bot.store import people
 from bot.store.db import Database
@@ -64,6 +75,10 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
     )
     if settings.bot_api_file_url:
         builder = builder.base_file_url(settings.bot_api_file_url)
+    elif settings.bot_api_url.endswith("/bot"):
+        # Files (the newsroom's .docx uploads) come from the same server as the API:
+        # https://api.telegram.org/bot → https://api.telegram.org/file/bot (Bot API getFile).
+        builder = builder.base_file_url(settings.bot_api_url[: -len("bot")] + "file/bot")
     app = builder.build()
     svc = Services(settings=settings, db=Database(settings.db_path), pacer=pacer)
     app.bot_data["services"] = svc
@@ -105,6 +120,11 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
     # runs in this process when LOA_WEB_PORT or LOA_WEB_URL is set.
     console.register(app, svc)
     web_routes.install(svc)
+
+    # Newsroom (issue 12): /dangbai drafts (text, .docx/.txt in private, URLs), review,
+    # publish + notify through the broadcast outbox, /suabai, /gobai; /nguontin + feeds worker.
+    newsroom.register(app, svc)
+    feeds.register(app, svc)
 
     # /forgetme: the users and private-chat rows go last, after every feature's data
     # (keep this after the last feature block).

@@ -94,6 +94,14 @@ class Settings(BaseSettings):
     web_url: str | None = None
     web_auth_max_age: int = Field(86400, ge=10, le=30 * 86400)
 
+    # Newsroom (issue 12): the bounded fetch of web pages and feeds, the feeds worker's
+    # interval, and the largest Word/text file an editor may send (Bot API getFile: 20 MB).
+    fetch_allow_private: bool = False
+    fetch_max_bytes: int = Field(3_000_000, ge=10_000, le=50_000_000)
+    fetch_timeout: float = Field(20.0, gt=0, le=300)
+    feed_interval: float = Field(900.0, ge=1, le=86_400)
+    upload_max_bytes: int = Field(5_000_000, ge=1_000, le=20_000_000)
+
     # Casework (issue 15): categories (buttons carry these names), deadlines in working
     # days (default and per category), the office's make-up working days and extra days
     # off, reminders within office hours, and the public channel for published answers.

@@ -1701,6 +1701,52 @@ class FakeTelegram:
         )
         return self._push("message", msg.to_api())
 
+    def send_document_from_user(
+        self,
+        chat: FakeChat | int,
+        user: FakeUser | int,
+        data: bytes,
+        file_name: str,
+        mime_type: str | None = None,
+        caption: str | None = None,
+    ) -> dict:
+        """Inject a document message from a user (downloadable with getFile + /file/)."""
+        u = self._user(user)
+        c = self._inject_chat(chat, u)
+        mime = mime_type or mimetypes.guess_type(file_name)[0] or "application/octet-stream"
+        f = self._new_file("document", data, file_name, mime)
+        msg = self._store_user_message(
+            c,
+            u,
+            document=f,
+            caption=caption,
+            raw_caption=caption,
+            caption_entities=detect_entities(caption) if caption else [],
+        )
+        return self._push("message", msg.to_api())
+
+    def forward_from_channel(
+        self, chat: FakeChat | int, user: FakeUser | int, text: str, channel_title: str
+    ) -> dict:
+        """Inject a channel post forwarded by a user (Bot API 7.0 forward_origin)."""
+        u = self._user(user)
+        c = self._inject_chat(chat, u)
+        origin = {
+            "type": "channel",
+            "chat": {"id": -1009876543210, "type": "channel", "title": channel_title},
+            "message_id": 77,
+            "date": self._now() - 3600,
+        }
+        msg = self._store_user_message(
+            c,
+            u,
+            text=text,
+            raw_text=text,
+            entities=detect_entities(text),
+            extra={"forward_origin": origin},
+        )
+        return self._push("message", msg.to_api())
+
     def press_button(
         self,
         chat: FakeChat | int,

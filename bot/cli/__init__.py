@@ -130,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli.console import add_cli as add_console_cli
 
     add_console_cli(sub)
+    # Newsroom (issue 12): export-articles.
+    from bot.cli.newsroom import add_cli as add_newsroom_cli
+
+    add_newsroom_cli(sub)
     return parser
 
 

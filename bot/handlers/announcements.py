@@ -267,12 +267,18 @@ async def send_now_button(update: Update, context: Context) -> None:
 
 async def _confirm(update: Update, context: Context, when: int | None) -> None:
     """Send or schedule the draft (bot.actions.broadcasts.confirm holds the rule)."""
-    svc = services(context)
     bid = (
         _id_from(update)
         if update.callback_query
         else parse_id(str(_user_data(context).get("bc_at", "")))
     )
+    await confirm_broadcast(update, context, bid, when)
+
+
+async def confirm_broadcast(update: Update, context: Context, bid: int, when: int | None) -> None:
+    """Send or schedule draft `bid` for the sender, or hand it to the admins (two-person
+    rule in bot.actions.broadcasts.confirm); reply how it went. Newsroom notices use it too."""
+    svc = services(context)
     user = update.effective_user
     done = await broadcast_actions.confirm(svc, bid, user.id if user else None, when)
     if done.awaiting_approval:

@@ -58,6 +58,7 @@ USAGE_ARTICLE = (
 )
 USAGE_SEARCH = "Gõ từ khóa sau lệnh, ví dụ: /timkiem tuyên giáo (có dấu hay không dấu đều được)."
 NO_ARTICLES = "Chưa có bài viết nào. Vui lòng quay lại sau."
+WITHDRAWN = "🚫 Bài viết này đã được gỡ. Xem các bài mới bằng /tin."
 
 
 def _not_found(article_id: str) -> str:
@@ -202,6 +203,9 @@ async def show_card(update: Update, context: Context, article_id: str) -> None:
     article_id = article_id.strip().lower()
     article = await store.get(svc.db, article_id) if SLUG.match(article_id) else None
     if article is None:
+        if SLUG.match(article_id) and await store.is_withdrawn(svc.db, article_id):
+            await reply(update, WITHDRAWN)
+            return
         await reply(update, _not_found(article_id))
         return
     await reply(update, card_text(article), reply_markup=await card_keyboard(svc, article.id))
@@ -351,7 +355,12 @@ async def on_button(update: Update, context: Context) -> None:
         return
     article = await store.get(svc.db, rest) if SLUG.match(rest) else None
     if article is None:
-        await answer_query(update, "Bài viết này không còn nữa.", alert=True)
+        withdrawn = SLUG.match(rest) and await store.is_withdrawn(svc.db, rest)
+        await answer_query(
+            update,
+            "Bài viết này đã được gỡ." if withdrawn else "Bài viết này không còn nữa.",
+            alert=True,
+        )
         return
     await answer_query(update)
     if action == "o":

@@ -98,9 +98,23 @@ def _search_text(a: Article) -> tuple[str, str]:
 
 async def sync(db: Database, folder: Path, *, summary_sentences: int, now: int) -> SyncResult:
     """Make the articles tables match the files in `folder` (added/changed/removed)."""
-    rows = await db.fetch_all("SELECT id, checksum FROM articles")
-    known = {str(r["id"]): str(r["checksum"]) for r in rows}
+    rows = await db.fetch_all("SELECT id, checksum, origin FROM articles")
+    known = {str(r["id"]): str(r["checksum"]) for r in rows if r["origin"] == "file"}
+    published = {str(r["id"]) for r in rows if r["origin"] != "file"}
     prepared, errors = await asyncio.to_thread(_prepare, folder, known, summary_sentences)
+    # Ids are unique across files and the database (newsroom, issue 12): a file claiming
+    # the id of an article published from Telegram is reported, never silently preferred.
+    clashes = [(a, d) for a, d in prepared if a.id in published]
+    prepared = [(a, d) for a, d in prepared if a.id not in published]
+    errors = list(errors) + [
+        ContentError(
+            a.path or a.id,
+            1,
+            f"id '{a.id}' is already used by an article published from Telegram"
+            " (rename the file's id, or withdraw that article)",
+        )
+        for a, _ in clashes
+    ]
     for err in errors:
         log.warning("skipping broken article file %s", err)
     added: list[str] = []
@@ -137,7 +151,7 @@ async def sync(db: Database, folder: Path, *, summary_sentences: int, now: int) 
                     (*values, article.id),
                 )
                 async with conn.execute(
-                    "SELECT rowid FROM articles WHERE id=?", (article.id,)
+                    "SELECT rowid, status FROM articles WHERE id=?", (article.id,)
                 ) as cur:
                     row = await cur.fetchone()
                 # listed in `known` (an UPDATE of a missing row would be a lost sync race)
@@ -145,6 +159,8 @@ async def sync(db: Database, folder: Path, *, summary_sentences: int, now: int) 
                 rowid = row[0]
                 await conn.execute("DELETE FROM articles_fts WHERE rowid=?", (rowid,))
                 changed.append(article.id)
+                if row[1] == "withdrawn":  # a withdrawn file article stays out of search
+                    continue
             else:
                 cur = await conn.execute(
                     "INSERT INTO articles (title, date, author, caption, source, tags, unit, body,"
@@ -196,9 +212,17 @@ def _article(row: aiosqlite.Row) -> StoredArticle:
 
 
 async def get(db: Database, article_id: str) -> StoredArticle | None:
-    """One article by id, or None."""
-    row = await db.fetch_one("SELECT * FROM articles WHERE id = ?", (article_id,))
+    """One published article by id, or None (withdrawn articles are hidden)."""
+    row = await db.fetch_one(
+        "SELECT * FROM articles WHERE id = ? AND status = 'published'", (article_id,)
+    )
     return None if row is None else _article(row)
+
+
+async def is_withdrawn(db: Database, article_id: str) -> bool:
+    """True when the article exists but was withdrawn (/gobai)."""
+    value = await db.fetch_value("SELECT status FROM articles WHERE id = ?", (article_id,))
+    return value == "withdrawn"
 
 
 async def title_of(db: Database, article_id: str) -> str | None:
@@ -208,14 +232,17 @@ async def title_of(db: Database, article_id: str) -> str | None:
 
 
 async def count(db: Database) -> int:
-    """Number of indexed articles."""
-    return int(await db.fetch_value("SELECT COUNT(*) FROM articles") or 0)
+    """Number of published articles."""
+    return int(
+        await db.fetch_value("SELECT COUNT(*) FROM articles WHERE status = 'published'") or 0
+    )
 
 
 async def latest(db: Database, *, limit: int, offset: int = 0) -> list[ArticleHeader]:
-    """Newest first (by date, then id)."""
+    """Newest published first (by date, then id)."""
     rows = await db.fetch_all(
-        "SELECT id, title, date FROM articles ORDER BY date DESC, id DESC LIMIT ? OFFSET ?",
+        "SELECT id, title, date FROM articles WHERE status = 'published'"
+        " ORDER BY date DESC, id DESC LIMIT ? OFFSET ?",
         (limit, offset),
     )
     return [ArticleHeader(r["id"], r["title"], r["date"]) for r in rows]
@@ -270,7 +297,7 @@ async def search(
             rows = await db.fetch_all(
                 "SELECT a.id, a.title, a.date FROM articles_fts f"
                 " JOIN articles a ON a.rowid = f.rowid"
-                " WHERE articles_fts MATCH ?"
+                " WHERE articles_fts MATCH ? AND a.status = 'published'"
                 " ORDER BY bm25(articles_fts, 5.0, 1.0), a.date DESC, a.id LIMIT ? OFFSET ?",
                 (expr, limit, offset),
             )

@@ -1,0 +1,875 @@
+"""The newsroom in Telegram: /dangbai (pasted or forwarded text collected until [Xong], a
+web page URL), .docx/.txt documents, the review of a draft, publishing with the notify
+choice, /suabai (corrections), /gobai (withdrawal), /bannhap (drafts waiting).
+
+Every command and every button checks the sender's role ("content": owners, admins,
+editors) from the database when it runs; moderators and citizens are refused. Operations
+live in bot.actions.newsroom; the notification goes through the announcement path
+(bot.handlers.announcements: the outbox, the two-person rule, the progress message).
+
+Callback data (≤ 64 bytes; draft ids are numbers, article ids ≤ 48 ASCII):
+  nr:done:<d>  [Xong]             nr:title:<d> / nr:date:<d> / nr:body:<d>  ask for a value
+  nr:sum:<d>   summary chooser    nr:st:<d>:<i>  toggle sentence i
+  nr:fig:<d>   figure chooser     nr:ft:<d>:<i>  toggle figure i
+  nr:topic:<d> topic chooser      nr:tp:<d>:<label or ->  set the topic
+  nr:back:<d> / nr:open:<d>  show the review     nr:pub:<d> [✅ Đăng]   nr:drop:<d> [🗑 Bỏ]
+  nr:nt:<t|a|n>:<article id>  notify topic / all / nobody
+  nr:rc:<article id>  recall the notification of a withdrawn article
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import html
+import logging
+import re
+import warnings
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.actions import newsroom as actions
+from bot.domain import broadcasts as rules
+from bot.domain import clock
+from bot.domain.articles import SLUG
+from bot.domain.errors import InvalidInput, LoaError, NotFound
+from bot.handlers import announcements, common
+from bot.handlers.articles import card_text
+from bot.handlers.base import (
+    Context,
+    answer_query,
+    command_text,
+    reply,
+    requires,
+    services,
+    user_errors,
+)
+from bot.handlers.subscriptions import private_or_admin_chat
+from bot.services import CommandInfo, Services
+from bot.store import articles as article_store
+from bot.store import newsroom as store
+from bot.store.newsroom import ArticleDraft
+
+log = logging.getLogger(__name__)
+
+COLLECT, TITLE, DATE, BODY = range(20, 24)
+MAX_LISTED = 40  # sentences / figures offered as toggle buttons (keyboards hold 100)
+_URL = re.compile(r"^https?://\S+$")
+_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+
+ASK_TEXT = (
+    "📝 Gửi nội dung bài viết (dòng đầu là tiêu đề; có thể gửi nhiều tin nhắn hoặc chuyển"
+    " tiếp bài từ kênh), hoặc một địa chỉ trang web. Gửi xong bấm [✅ Xong]. /cancel để hủy."
+)
+SOURCE_LABELS = {
+    "text": "văn bản dán vào",
+    "file": "tệp",
+    "url": "trang web",
+    "feed": "nguồn tin RSS",
+    "edit": "sửa bài đã đăng",
+}
+
+
+def _user_data(context: Context) -> dict[Any, Any]:
+    data = context.user_data
+    assert data is not None  # commands, buttons and messages here always have a user
+    return data
+
+
+async def _actor(update: Update, context: Context) -> tuple[int | None, str | None]:
+    user = update.effective_user
+    role = await services(context).role_of(user.id if user else None)
+    return (user.id if user else None), (str(role) if role else None)
+
+
+def _draft_id(update: Update) -> int:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    fields = query.data.split(":")
+    return rules.parse_id(fields[2] if len(fields) > 2 else "")
+
+
+def _done_keyboard(draft_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("✅ Xong", callback_data=f"nr:done:{draft_id}"),
+                InlineKeyboardButton("🗑 Bỏ", callback_data=f"nr:drop:{draft_id}"),
+            ]
+        ]
+    )
+
+
+# ---------------------------------------------------------------- review
+
+
+def preview_article(draft: ArticleDraft) -> article_store.StoredArticle:
+    """The draft as the article readers will get (the card is rendered from this)."""
+    return article_store.StoredArticle(
+        id=draft.target_id or draft.article_id or "ban-nhap",
+        title=draft.title,
+        date=draft.date or "",
+        author=draft.author,
+        caption=draft.caption,
+        source=draft.source,
+        tags=(draft.topic,) if draft.topic else (),
+        unit=None,
+        body=draft.body,
+        summary=draft.summary_sentences,
+        figures=draft.kept_figures,
+        path="",
+    )
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def control_text(draft: ArticleDraft) -> str:
+    """The review message under the card: source, topic, every detected figure."""
+    kind = SOURCE_LABELS.get(draft.source_kind, draft.source_kind)
+    source = f" — {html.escape(_cut(draft.source, 80))}" if draft.source else ""
+    head = "✏️ Sửa bài" if draft.target_id else "🗞 Bản nháp"
+    lines = [
+        f"👆 {head} #{draft.id} ({kind}{source}), đúng như bạn đọc sẽ thấy.",
+        f"Chủ đề: <b>{html.escape(draft.topic or 'chưa chọn')}</b>"
+        f" · {len(draft.paragraphs)} đoạn · {len(draft.sentences)} câu",
+    ]
+    if draft.target_id:
+        lines.append(f"Mã bài: <code>{html.escape(draft.target_id)}</code>")
+    if draft.figures:
+        lines.append(f"\n📊 <b>Số liệu phát hiện ({len(draft.figures)})</b>")
+        for i, f in enumerate(draft.figures[:MAX_LISTED]):
+            shown = html.escape(_cut(f.render(), 150))
+            lines.append(
+                f"{i + 1}. <s>{shown}</s> (đã bỏ)" if i in draft.dropped else f"{i + 1}. {shown}"
+            )
+        if len(draft.figures) > MAX_LISTED:
+            lines.append(f"… và {len(draft.figures) - MAX_LISTED} số liệu khác.")
+    else:
+        lines.append("\n📊 Không phát hiện số liệu nào.")
+    return "\n".join(lines)[:4000]
+
+
+def control_keyboard(draft: ArticleDraft) -> InlineKeyboardMarkup:
+    """The review buttons."""
+    d = draft.id
+    rows = [
+        [
+            InlineKeyboardButton("✏️ Tiêu đề", callback_data=f"nr:title:{d}"),
+            InlineKeyboardButton("📝 Câu tóm tắt", callback_data=f"nr:sum:{d}"),
+        ],
+        [
+            InlineKeyboardButton("🔢 Bỏ số liệu", callback_data=f"nr:fig:{d}"),
+            InlineKeyboardButton("🏷 Chủ đề", callback_data=f"nr:topic:{d}"),
+            InlineKeyboardButton("🗓 Ngày", callback_data=f"nr:date:{d}"),
+        ],
+    ]
+    if draft.target_id:
+        rows.append([InlineKeyboardButton("📄 Thay nội dung", callback_data=f"nr:body:{d}")])
+    rows.append(
+        [
+            InlineKeyboardButton("✅ Đăng", callback_data=f"nr:pub:{d}"),
+            InlineKeyboardButton("🗑 Bỏ", callback_data=f"nr:drop:{d}"),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+async def send_review(context: Context, chat_id: int, draft_id: int) -> None:
+    """The card exactly as readers will see it, then the control message with buttons."""
+    svc = services(context)
+    draft = await store.get_draft(svc.db, draft_id)
+    await context.bot.send_message(chat_id, card_text(preview_article(draft)))
+    await context.bot.send_message(
+        chat_id, control_text(draft), reply_markup=control_keyboard(draft)
+    )
+
+
+async def _review_here(update: Update, context: Context, draft_id: int) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    await send_review(context, chat.id, draft_id)
+
+
+async def _edit_query(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_text(text, reply_markup=markup)
+
+
+# ---------------------------------------------------------------- starting drafts
+
+
+async def _draft_from_command_text(update: Update, context: Context, text: str) -> None:
+    svc = services(context)
+    user = update.effective_user
+    uid = user.id if user else None
+    if _URL.match(text):
+        await reply(update, "⏳ Đang tải trang và tách nội dung bài…")
+        draft_id = await actions.draft_from_url(svc, text, uid)
+    else:
+        draft_id = await actions.draft_from_text(svc, text, uid)
+    await _review_here(update, context, draft_id)
+
+
+@requires("content", refused=ConversationHandler.END)
+@private_or_admin_chat
+@user_errors
+async def dangbai_command(update: Update, context: Context) -> int:
+    """/dangbai (/publish) [text or URL]: a draft; bare, it collects messages until [Xong]."""
+    text = command_text(update)
+    previous = _user_data(context).pop("nr_collect", None)
+    if isinstance(previous, int):  # a /dangbai left unfinished: its pieces are dropped
+        actor = await _actor(update, context)
+        await store.discard(
+            services(context).db, previous, actor_id=actor[0], actor_role=actor[1], now=clock.now()
+        )
+    if text:
+        await _draft_from_command_text(update, context, text)
+        return ConversationHandler.END
+    user = update.effective_user
+    draft_id = await actions.start_collecting(services(context), user.id if user else None)
+    _user_data(context)["nr_collect"] = draft_id
+    await reply(update, ASK_TEXT, reply_markup=_done_keyboard(draft_id))
+    return COLLECT
+
+
+def _message_text(update: Update) -> str:
+    message = update.effective_message
+    if message is None:
+        return ""
+    return (message.text or message.caption or "").strip()
+
+
+@private_or_admin_chat
+@requires("content", refused=ConversationHandler.END)
+async def collect_text(update: Update, context: Context) -> int:
+    """One message of the article (typed, pasted or forwarded from a channel)."""
+    svc = services(context)
+    text = _message_text(update)
+    draft_id = _user_data(context).get("nr_collect")
+    if not isinstance(draft_id, int):
+        return ConversationHandler.END
+    try:
+        draft = await store.get_draft(svc.db, draft_id)
+        if draft.state != store.D_COLLECTING:  # finished or discarded meanwhile
+            _user_data(context).pop("nr_collect", None)
+            await common.private_text_fallback(update, context)
+            return ConversationHandler.END
+        if not draft.pieces and _URL.match(text):
+            await store.discard(svc.db, draft_id, actor_id=None, actor_role=None, now=clock.now())
+            _user_data(context).pop("nr_collect", None)
+            await _draft_from_command_text(update, context, text)
+            return ConversationHandler.END
+        n = await actions.add_piece(svc, draft_id, text)
+    except LoaError as exc:
+        await reply(update, exc.user_message)
+        return COLLECT
+    await reply(
+        update,
+        f"📥 Đã nhận {n} tin nhắn. Gửi tiếp phần còn lại, hoặc bấm [✅ Xong].",
+        reply_markup=_done_keyboard(draft_id),
+    )
+    return COLLECT
+
+
+async def forwarded_start(update: Update, context: Context) -> int:
+    """A post forwarded by an editor in private, outside any flow: the first piece of a draft.
+    Anyone else gets the usual answer to a stray private message."""
+    svc = services(context)
+    user = update.effective_user
+    if not await svc.may(user.id if user else None, "content"):
+        await common.private_text_fallback(update, context)
+        return ConversationHandler.END
+    draft_id = await actions.start_collecting(svc, user.id if user else None)
+    _user_data(context)["nr_collect"] = draft_id
+    return await collect_text(update, context)
+
+
+@requires("content")
+@user_errors
+async def done_button(update: Update, context: Context) -> int | None:
+    """[Xong]: the collected messages become the draft under review."""
+    draft_id = _draft_id(update)
+    draft = await actions.finish_collecting(services(context), draft_id)
+    _user_data(context).pop("nr_collect", None)
+    await answer_query(update)
+    await _edit_query(update, f"✅ Đã nhận đủ nội dung bản nháp #{draft.id}.", None)
+    await _review_here(update, context, draft.id)
+    return ConversationHandler.END
+
+
+async def on_document(update: Update, context: Context) -> None:
+    """A .docx or .txt sent in private by an editor starts a draft; anything else from
+    anyone else gets the usual answer to a stray private message."""
+    svc = services(context)
+    user = update.effective_user
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    if not await svc.may(user.id if user else None, "content"):
+        await common.private_text_fallback(update, context)
+        return
+    document = message.document
+    refusal = actions.upload_refusal(document.file_name, document.file_size, svc.settings)
+    if refusal:
+        await reply(update, refusal)
+        return
+    try:
+        file = await document.get_file()
+        data = bytes(await file.download_as_bytearray())
+        draft_id = await actions.draft_from_upload(
+            svc, document.file_name or "bai.txt", data, user.id if user else None
+        )
+    except LoaError as exc:
+        await reply(update, exc.user_message)
+        return
+    except TelegramError as exc:
+        log.warning("cannot download an uploaded file: %s", exc)
+        await reply(update, "Không tải được tệp từ Telegram, vui lòng gửi lại.")
+        return
+    await _review_here(update, context, draft_id)
+
+
+# ---------------------------------------------------------------- review buttons
+
+
+async def _ask(update: Update, context: Context, key: str, prompt: str, state: int) -> int:
+    draft_id = _draft_id(update)
+    draft = await store.get_draft(services(context).db, draft_id)
+    if draft.state != store.D_REVIEW:
+        raise InvalidInput("Bản nháp này đã được đăng hoặc đã bỏ.")
+    _user_data(context)["nr_wait"] = (key, draft_id)
+    await answer_query(update)
+    await reply(update, prompt)
+    return state
+
+
+@requires("content", refused=ConversationHandler.END)
+@private_or_admin_chat
+@user_errors
+async def title_button(update: Update, context: Context) -> int:
+    """[✏️ Tiêu đề]: ask for the new title."""
+    return await _ask(
+        update, context, "title", "✏️ Gửi tiêu đề mới (tối đa 300 ký tự). /cancel để hủy.", TITLE
+    )
+
+
+@requires("content", refused=ConversationHandler.END)
+@private_or_admin_chat
+@user_errors
+async def date_button(update: Update, context: Context) -> int:
+    """[🗓 Ngày]: ask for the article's date."""
+    return await _ask(
+        update, context, "date", "🗓 Gửi ngày của bài dạng dd/mm/yyyy. /cancel để hủy.", DATE
+    )
+
+
+@requires("content", refused=ConversationHandler.END)
+@private_or_admin_chat
+@user_errors
+async def body_button(update: Update, context: Context) -> int:
+    """[📄 Thay nội dung] (corrections): ask for the new body text."""
+    return await _ask(
+        update,
+        context,
+        "body",
+        "📄 Gửi toàn bộ nội dung mới của bài (mỗi đoạn một dòng). Tiêu đề giữ nguyên."
+        " /cancel để hủy.",
+        BODY,
+    )
+
+
+async def _answer_value(update: Update, context: Context, key: str, state: int) -> int:
+    svc = services(context)
+    wait = _user_data(context).get("nr_wait")
+    if not (isinstance(wait, tuple) and wait[0] == key):
+        return ConversationHandler.END
+    draft_id = int(wait[1])
+    text = _message_text(update)
+    try:
+        if key == "title":
+            title = " ".join(text.split())
+            if not title or len(title) > 300:
+                raise InvalidInput("Tiêu đề cần từ 1 đến 300 ký tự.")
+            await store.update_fields(svc.db, draft_id, clock.now(), title=title)
+        elif key == "date":
+            m = _DATE.match(text)
+            try:
+                day = clock_date(int(m[3]), int(m[2]), int(m[1])) if m else None
+            except ValueError:
+                day = None
+            if day is None:
+                raise InvalidInput("Ngày cần dạng dd/mm/yyyy, ví dụ 08/04/2022.")
+            await store.update_fields(svc.db, draft_id, clock.now(), date=day)
+        else:
+            await actions.replace_body(svc, draft_id, text)
+    except (InvalidInput, NotFound) as exc:
+        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /cancel.")
+        return state
+    _user_data(context).pop("nr_wait", None)
+    await _review_here(update, context, draft_id)
+    return ConversationHandler.END
+
+
+def clock_date(year: int, month: int, day: int) -> str:
+    """An ISO date from its parts (ValueError when there is no such day)."""
+    return dt.date(year, month, day).isoformat()
+
+
+@private_or_admin_chat
+@requires("content", refused=ConversationHandler.END)
+async def title_text(update: Update, context: Context) -> int:
+    """The new title."""
+    return await _answer_value(update, context, "title", TITLE)
+
+
+@private_or_admin_chat
+@requires("content", refused=ConversationHandler.END)
+async def date_text(update: Update, context: Context) -> int:
+    """The new date."""
+    return await _answer_value(update, context, "date", DATE)
+
+
+@private_or_admin_chat
+@requires("content", refused=ConversationHandler.END)
+async def body_text(update: Update, context: Context) -> int:
+    """The new body (the digest is re-run only if it changed)."""
+    return await _answer_value(update, context, "body", BODY)
+
+
+async def cancel_command(update: Update, context: Context) -> int:
+    """/cancel inside the newsroom conversation (a collecting draft is discarded)."""
+    svc = services(context)
+    draft_id = _user_data(context).pop("nr_collect", None)
+    _user_data(context).pop("nr_wait", None)
+    if isinstance(draft_id, int):
+        actor = await _actor(update, context)
+        await store.discard(
+            svc.db, draft_id, actor_id=actor[0], actor_role=actor[1], now=clock.now()
+        )
+    await reply(update, "Đã hủy.")
+    return ConversationHandler.END
+
+
+def _summary_chooser(draft: ArticleDraft) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [f"📝 <b>Chọn câu tóm tắt</b> cho bản nháp #{draft.id} (bấm số để chọn/bỏ):"]
+    buttons = []
+    for i, sentence in enumerate(draft.sentences[:MAX_LISTED]):
+        mark = "✅" if i in draft.summary else "▫️"
+        lines.append(f"{mark} {i + 1}. {html.escape(_cut(sentence, 160))}")
+        buttons.append(
+            InlineKeyboardButton(f"{mark}{i + 1}", callback_data=f"nr:st:{draft.id}:{i}")
+        )
+    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+    rows.append([InlineKeyboardButton("↩️ Xong, xem lại thẻ", callback_data=f"nr:back:{draft.id}")])
+    return _fit("\n".join(lines)), InlineKeyboardMarkup(rows)
+
+
+def _figure_chooser(draft: ArticleDraft) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [f"🔢 <b>Bỏ số liệu sai</b> của bản nháp #{draft.id} (bấm số để bỏ/giữ):"]
+    buttons = []
+    for i, f in enumerate(draft.figures[:MAX_LISTED]):
+        dropped = i in draft.dropped
+        mark = "❌" if dropped else "✅"
+        lines.append(f"{mark} {i + 1}. {html.escape(_cut(f.render(), 150))}")
+        buttons.append(
+            InlineKeyboardButton(f"{mark}{i + 1}", callback_data=f"nr:ft:{draft.id}:{i}")
+        )
+    if not buttons:
+        lines.append("Không có số liệu nào.")
+    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+    rows.append([InlineKeyboardButton("↩️ Xong, xem lại thẻ", callback_data=f"nr:back:{draft.id}")])
+    return _fit("\n".join(lines)), InlineKeyboardMarkup(rows)
+
+
+def _fit(text: str) -> str:
+    """Whole lines only, under Telegram's 4096 (a cut inside a tag would not parse)."""
+    out: list[str] = []
+    size = 0
+    for line in text.split("\n"):
+        if size + len(line) + 1 > 4000:
+            out.append("…")
+            break
+        out.append(line)
+        size += len(line) + 1
+    return "\n".join(out)
+
+
+def _index(update: Update) -> int:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    raw = query.data.split(":")[-1]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 4:
+        raise NotFound("Nút này không hợp lệ.")
+    return int(raw)
+
+
+@requires("content")
+@user_errors
+async def review_button(update: Update, context: Context) -> None:
+    """Every review button that needs no typed answer."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    op = query.data.split(":")[1]
+    draft_id = _draft_id(update)
+    draft = await store.get_draft(svc.db, draft_id)
+    if op in ("back", "open"):
+        await answer_query(update)
+        await _review_here(update, context, draft_id)
+        return
+    if draft.state != store.D_REVIEW:
+        raise InvalidInput("Bản nháp này đã được đăng hoặc đã bỏ.")
+    now = clock.now()
+    if op == "sum":
+        text, markup = _summary_chooser(draft)
+        await answer_query(update)
+        await reply(update, text, reply_markup=markup)
+    elif op == "st":
+        i = _index(update)
+        if i >= len(draft.sentences):
+            raise NotFound("Câu này không có trong bài.")
+        chosen = set(draft.summary) ^ {i}
+        if not chosen:
+            raise InvalidInput("Tóm tắt cần ít nhất một câu.")
+        draft = await store.update_fields(svc.db, draft_id, now, summary=tuple(sorted(chosen)))
+        await answer_query(update)
+        await _edit_query(update, *_summary_chooser(draft))
+    elif op == "fig":
+        text, markup = _figure_chooser(draft)
+        await answer_query(update)
+        await reply(update, text, reply_markup=markup)
+    elif op == "ft":
+        i = _index(update)
+        if i >= len(draft.figures):
+            raise NotFound("Số liệu này không có trong bài.")
+        dropped = tuple(sorted(set(draft.dropped) ^ {i}))
+        draft = await store.update_fields(svc.db, draft_id, now, dropped=dropped)
+        await answer_query(update)
+        await _edit_query(update, *_figure_chooser(draft))
+    elif op == "topic":
+        rows = [
+            [InlineKeyboardButton(t, callback_data=f"nr:tp:{draft_id}:{t}")]
+            for t in svc.settings.topics
+        ]
+        rows.append([InlineKeyboardButton("Không chủ đề", callback_data=f"nr:tp:{draft_id}:-")])
+        await answer_query(update)
+        await reply(
+            update,
+            f"🏷 Chọn chủ đề cho bản nháp #{draft_id}:",
+            reply_markup=InlineKeyboardMarkup(rows),
+        )
+    elif op == "tp":
+        label = query.data.split(":", 3)[3] if query.data.count(":") >= 3 else ""
+        if label != "-" and label not in svc.settings.topics:
+            raise InvalidInput("Chủ đề này không có trong LOA_TOPICS.")
+        await store.update_fields(svc.db, draft_id, now, topic=None if label == "-" else label)
+        await answer_query(update, "Đã đặt chủ đề.")
+        await _edit_query(
+            update, f"🏷 Chủ đề: {html.escape(label if label != '-' else 'không')}", None
+        )
+        await _review_here(update, context, draft_id)
+    elif op == "drop":
+        actor = await _actor(update, context)
+        ok = await store.discard(svc.db, draft_id, actor_id=actor[0], actor_role=actor[1], now=now)
+        _user_data(context).pop("nr_collect", None)
+        await answer_query(update, "Đã bỏ bản nháp." if ok else "Bản nháp này đã được xử lý rồi.")
+        if ok:
+            await _edit_query(update, f"🗑 Đã bỏ bản nháp #{draft_id}.", None)
+    else:
+        raise NotFound("Nút này không hợp lệ.")
+
+
+def _notify_keyboard(article_id: str, topic: str | None) -> InlineKeyboardMarkup:
+    rows = []
+    if topic:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    f"🔔 Người theo dõi chủ đề {topic}", callback_data=f"nr:nt:t:{article_id}"
+                )
+            ]
+        )
+    rows.append(
+        [InlineKeyboardButton("📢 Tất cả người đăng ký", callback_data=f"nr:nt:a:{article_id}")]
+    )
+    rows.append([InlineKeyboardButton("🔕 Không gửi", callback_data=f"nr:nt:n:{article_id}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _dispatcher(context: Context) -> Any:
+    return services(context).features["dispatcher"]
+
+
+@requires("content")
+@private_or_admin_chat
+@user_errors
+async def publish_button(update: Update, context: Context) -> None:
+    """[✅ Đăng]: publish (or correct); then the notify choice (corrections edit the copies)."""
+    svc = services(context)
+    actor = await _actor(update, context)
+    draft = await store.get_draft(svc.db, _draft_id(update))
+    result = await actions.publish(svc, draft.id, actor[0], actor[1])
+    await answer_query(update, "Đã đăng.")
+    await _edit_query(update, control_text(await store.get_draft(svc.db, draft.id)), None)
+    title = html.escape(draft.title)
+    if result.corrected:
+        chat = update.effective_chat
+        notice = await actions.update_notice(
+            svc,
+            result.article_id,
+            actor_id=actor[0],
+            actor_role=actor[1],
+            report_chat_id=chat.id if chat else None,
+            bot_username=context.bot.username,
+        )
+        line = f"✏️ Đã sửa bài «{title}» (mã <code>{result.article_id}</code>)."
+        if notice.messages:
+            _dispatcher(context).forget(notice.broadcast_id)
+            _dispatcher(context).wake()
+            line += f" Đang sửa {notice.messages} tin nhắn thông báo đã gửi."
+        await reply(update, line)
+        return
+    await reply(
+        update,
+        f"✅ Đã đăng bài «{title}» (mã <code>{result.article_id}</code>).\nGửi thông báo cho ai?",
+        reply_markup=_notify_keyboard(result.article_id, draft.topic),
+    )
+
+
+_NOTIFY = re.compile(r"^nr:nt:([tan]):(.{1,48})$")
+
+
+@requires("content")
+@private_or_admin_chat
+@user_errors
+async def notify_button(update: Update, context: Context) -> None:
+    """The notify choice: topic subscribers, everyone (the announcement path) or nobody."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    m = _NOTIFY.match(query.data or "")
+    if not m or not SLUG.match(m[2]):
+        raise NotFound("Nút này không hợp lệ.")
+    choice, article_id = m[1], m[2]
+    if choice == "n":
+        await answer_query(update, "Không gửi thông báo.")
+        await _edit_query(update, f"🔕 Bài <code>{article_id}</code>: không gửi thông báo.", None)
+        return
+    article = await article_store.get(svc.db, article_id)
+    if article is None:
+        raise InvalidInput("Bài viết này không còn (đã gỡ).")
+    if choice == "t":
+        if not article.tags:
+            raise InvalidInput("Bài chưa có chủ đề.")
+        audience = rules.Audience("topic", article.tags[0])
+    else:
+        audience = rules.Audience("all")
+    actor = await _actor(update, context)
+    chat = update.effective_chat
+    b = await actions.create_notice(
+        svc,
+        article_id,
+        audience,
+        created_by=actor[0],
+        report_chat_id=chat.id if chat else None,
+        bot_username=context.bot.username,
+    )
+    await _edit_query(
+        update,
+        f"🔔 Bài <code>{article_id}</code>: thông báo #{b.id}"
+        f" tới {html.escape(audience.label_vi())}.",
+        None,
+    )
+    # The two-person rule and the progress message, as for /thongbao [Gửi ngay].
+    await announcements.confirm_broadcast(update, context, b.id, None)
+
+
+# ---------------------------------------------------------------- corrections, withdrawal
+
+
+@requires("content")
+@private_or_admin_chat
+@user_errors
+async def suabai_command(update: Update, context: Context) -> None:
+    """/suabai <id>: a correction draft of a published article, back through review."""
+    args = command_text(update).split()
+    if len(args) != 1 or not SLUG.match(args[0].lower()):
+        raise InvalidInput("Cú pháp: /suabai &lt;mã bài&gt;, ví dụ /suabai 2024-05-01-hoi-nghi.")
+    user = update.effective_user
+    draft_id = await actions.draft_for_correction(
+        services(context), args[0].lower(), user.id if user else None
+    )
+    await _review_here(update, context, draft_id)
+
+
+@requires("content")
+@private_or_admin_chat
+@user_errors
+async def gobai_command(update: Update, context: Context) -> None:
+    """/gobai <id> [thuhoi]: withdraw an article; `thuhoi` also recalls its notification."""
+    svc = services(context)
+    args = command_text(update).split()
+    if not 1 <= len(args) <= 2 or not SLUG.match(args[0].lower()):
+        raise InvalidInput(
+            "Cú pháp: /gobai &lt;mã bài&gt; [thuhoi] — thêm «thuhoi» để thu hồi cả"
+            " thông báo đã gửi."
+        )
+    recall = len(args) == 2 and args[1].lower() in ("thuhoi", "thu-hoi", "recall")
+    if len(args) == 2 and not recall:
+        raise InvalidInput("Tham số thứ hai chỉ có thể là «thuhoi».")
+    article_id = args[0].lower()
+    actor = await _actor(update, context)
+    chat = update.effective_chat
+    result = await actions.withdraw(
+        svc,
+        article_id,
+        recall=recall,
+        actor_id=actor[0],
+        actor_role=actor[1],
+        report_chat_id=chat.id if chat else None,
+    )
+    line = (
+        f"🚫 Đã gỡ bài <code>{article_id}</code>: không còn trong danh sách, tìm kiếm và liên kết."
+    )
+    markup = None
+    if recall and result.broadcast_id is not None:
+        _dispatcher(context).wake()
+        line += f"\nĐang thu hồi {result.messages} tin nhắn thông báo đã gửi."
+    elif result.broadcast_id is not None:
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        "🗑 Thu hồi thông báo đã gửi", callback_data=f"nr:rc:{article_id}"
+                    )
+                ]
+            ]
+        )
+    await reply(update, line, reply_markup=markup)
+
+
+@requires("content")
+@private_or_admin_chat
+@user_errors
+async def recall_button(update: Update, context: Context) -> None:
+    """[Thu hồi thông báo đã gửi] under /gobai's answer."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    article_id = (query.data or "").split(":", 2)[-1]
+    if not SLUG.match(article_id):
+        raise NotFound("Nút này không hợp lệ.")
+    if not await article_store.is_withdrawn(svc.db, article_id):
+        raise InvalidInput("Bài này chưa bị gỡ.")
+    bid = await store.notice_of(svc.db, article_id)
+    if bid is None:
+        raise InvalidInput("Bài này không có thông báo nào.")
+    actor = await _actor(update, context)
+    chat = update.effective_chat
+    result = await actions.recall_notice(
+        svc, bid, actor_id=actor[0], actor_role=actor[1], report_chat_id=chat.id if chat else None
+    )
+    _dispatcher(context).wake()
+    await answer_query(update, f"Đang thu hồi {result.messages} tin nhắn.", alert=True)
+    await _edit_query(
+        update, f"🚫 Đã gỡ bài <code>{article_id}</code>; đang thu hồi thông báo.", None
+    )
+
+
+@requires("content")
+@private_or_admin_chat
+async def drafts_command(update: Update, context: Context) -> None:
+    """/bannhap: drafts waiting for review (feeds' items included)."""
+    svc = services(context)
+    waiting = await store.waiting_drafts(svc.db)
+    if not waiting:
+        await reply(update, "Không có bản nháp nào đang chờ duyệt.")
+        return
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"#{d.id} {_cut(d.title or '(chưa có tiêu đề)', 40)}",
+                callback_data=f"nr:open:{d.id}",
+            )
+        ]
+        for d in waiting
+    ]
+    await reply(
+        update,
+        f"🗞 {len(waiting)} bản nháp đang chờ duyệt (bấm để xem):",
+        reply_markup=InlineKeyboardMarkup(rows),
+    )
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _conversation() -> ConversationHandler[Any]:
+    text = (filters.TEXT | filters.CAPTION) & ~filters.COMMAND
+    return ConversationHandler(
+        entry_points=[
+            CommandHandler(["dangbai", "publish"], dangbai_command),
+            CallbackQueryHandler(title_button, pattern=r"^nr:title:\d+$"),
+            CallbackQueryHandler(date_button, pattern=r"^nr:date:\d+$"),
+            CallbackQueryHandler(body_button, pattern=r"^nr:body:\d+$"),
+            MessageHandler(filters.ChatType.PRIVATE & filters.FORWARDED & text, forwarded_start),
+        ],
+        states={
+            COLLECT: [
+                MessageHandler(text, collect_text),
+                CallbackQueryHandler(done_button, pattern=r"^nr:done:\d+$"),
+            ],
+            TITLE: [MessageHandler(filters.TEXT & ~filters.COMMAND, title_text)],
+            DATE: [MessageHandler(filters.TEXT & ~filters.COMMAND, date_text)],
+            BODY: [MessageHandler(filters.TEXT & ~filters.COMMAND, body_text)],
+        },
+        fallbacks=[CommandHandler("cancel", cancel_command)],
+        allow_reentry=True,
+        name="newsroom",
+    )
+
+
+def register(app: Any, svc: Services) -> None:
+    """Commands, the draft conversation, review buttons, documents in private."""
+    svc.commands.extend(
+        [
+            CommandInfo(
+                "dangbai",
+                "Đăng bài mới (văn bản, tệp Word, trang web)",
+                aliases=("publish",),
+                permission="content",
+            ),
+            CommandInfo("suabai", "Sửa bài đã đăng: /suabai <mã bài>", permission="content"),
+            CommandInfo("gobai", "Gỡ bài: /gobai <mã bài> [thuhoi]", permission="content"),
+            CommandInfo("bannhap", "Bản nháp bài viết đang chờ duyệt", permission="content"),
+        ]
+    )
+    with warnings.catch_warnings():
+        # CallbackQuery entry points with per_message=False are intended: the conversation
+        # is per user and chat, started from a button of a draft.
+        warnings.simplefilter("ignore", PTBUserWarning)
+        app.add_handler(_conversation())
+    app.add_handler(CallbackQueryHandler(done_button, pattern=r"^nr:done:\d+$"))
+    app.add_handler(CallbackQueryHandler(publish_button, pattern=r"^nr:pub:\d+$"))
+    app.add_handler(CallbackQueryHandler(notify_button, pattern=r"^nr:nt:"))
+    app.add_handler(CallbackQueryHandler(recall_button, pattern=r"^nr:rc:"))
+    app.add_handler(CallbackQueryHandler(review_button, pattern=r"^nr:"))
+    app.add_handler(CommandHandler("suabai", suabai_command))
+    app.add_handler(CommandHandler("gobai", gobai_command))
+    app.add_handler(CommandHandler("bannhap", drafts_command))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, on_document))
