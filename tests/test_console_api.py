@@ -329,3 +329,28 @@ async def test_comment_page_shows_its_case_and_cases_export(
         assert "ho-so-y-kien-" in resp.headers["Content-Disposition"]
         sheet = openpyxl.load_workbook(io.BytesIO(data)).active
         assert sheet is not None and sheet.max_row == 2
+
+
+async def test_an_editor_withdraws_an_article(bot_factory: Any, fake: FakeTelegram) -> None:
+    from pathlib import Path
+
+    content = Path(__file__).resolve().parent.parent / "content"
+    bot = await staff_bot(bot_factory, ADMIN_ID, content_dir=content)
+    article = "2022-04-08-giao-ban-tuyen-giao-quy-i"
+    base = console_url(bot)
+    headers = {INIT_DATA_HEADER: init_data(EDITOR_ID)}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{base}/ui/articles", headers=headers) as resp:
+            assert article in await resp.text()
+        async with session.get(f"{base}/ui/articles/{article}", headers=headers) as resp:
+            assert resp.status == 200 and "Gỡ bài" in await resp.text()
+        url = f"{base}/api/articles/{article}/withdraw"
+        async with session.post(url, headers=headers, json={}) as resp:
+            body = await resp.json()
+        assert resp.status == 200, body
+        async with session.get(f"{base}/ui/articles", headers=headers) as resp:
+            assert article not in await resp.text()
+    audit = await bot.svc.db.fetch_all(
+        "SELECT actor_id FROM audit_log WHERE action LIKE '%withdraw%'"
+    )
+    assert [r[0] for r in audit] == [EDITOR_ID]

@@ -1,14 +1,17 @@
-"""Bài viết: list, search (without diacritics, as /timkiem), open an article card.
-Publishing, correcting and withdrawing belong to the newsroom's review (issue 12)."""
+"""Bài viết: list, search (without diacritics, as /timkiem), open an article card, and
+withdraw it (as /gobai, through bot.actions.newsroom). Publishing and corrections go
+through the newsroom's review in Telegram (/dangbai, /suabai: issue 12)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from bot.actions import newsroom
+from bot.actions.broadcasts import actor_of, wake_dispatcher
 from bot.domain.errors import NotFound
 from bot.store import articles as store
 from bot.store import console as views
-from bot.web.server import Call, Route
+from bot.web.server import Call, Route, ok
 
 PAGE = 30
 
@@ -40,7 +43,29 @@ async def detail(call: Call) -> web.StreamResponse:
     return call.render("article.html", a=article, comments=comments, comment_total=comment_total)
 
 
+async def withdraw(call: Call) -> web.StreamResponse:
+    """Withdraw an article (as /gobai), optionally recalling its sent notification."""
+    form = await call.form()
+    article_id = call.request.match_info.get("id", "")[:100]
+    recall = str(form.get("recall", "")) in ("1", "on", "true")
+    actor = await actor_of(call.svc, call.user_id)
+    result = await newsroom.withdraw(
+        call.svc,
+        article_id,
+        recall=recall,
+        actor_id=actor[0],
+        actor_role=actor[1],
+        report_chat_id=None,
+    )
+    line = f"🚫 Đã gỡ bài {article_id}: không còn trong danh sách, tìm kiếm và liên kết."
+    if recall and result.broadcast_id is not None:
+        wake_dispatcher(call.svc)
+        line += f" Đang thu hồi {result.messages} tin nhắn thông báo đã gửi."
+    return ok(line)
+
+
 ROUTES = [
     Route("GET", "/ui/articles", page, "content"),
     Route("GET", "/ui/articles/{id}", detail, "content"),
+    Route("POST", "/api/articles/{id}/withdraw", withdraw, "content"),
 ]
