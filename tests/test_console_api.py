@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -29,6 +30,7 @@ from tests.console_support import (
 from tests.fakegram import FakeTelegram
 from tests.harness import TEST_TOKEN, RunningBot
 
+CONTENT = Path(__file__).resolve().parent.parent / "content"
 ROLES = {
     "owner": (ADMIN_ID, Role.OWNER),
     "admin": (STAFF_ADMIN_ID, Role.ADMIN),
@@ -332,10 +334,7 @@ async def test_comment_page_shows_its_case_and_cases_export(
 
 
 async def test_an_editor_withdraws_an_article(bot_factory: Any, fake: FakeTelegram) -> None:
-    from pathlib import Path
-
-    content = Path(__file__).resolve().parent.parent / "content"
-    bot = await staff_bot(bot_factory, ADMIN_ID, content_dir=content)
+    bot = await staff_bot(bot_factory, ADMIN_ID, content_dir=CONTENT)
     article = "2022-04-08-giao-ban-tuyen-giao-quy-i"
     base = console_url(bot)
     headers = {INIT_DATA_HEADER: init_data(EDITOR_ID)}
