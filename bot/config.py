@@ -246,9 +246,10 @@ class Settings(BaseSettings):
 
     @field_validator("web_url")
     @classmethod
-    def _https_web_url(cls, value: str | None) -> str | None:
-        """Telegram opens Mini Apps only over HTTPS (Bot API: WebAppInfo.url)."""
-        if value is not None and not value.startswith("https://"):
+    def _web_url(cls, value: str | None) -> str | None:
+        """An http(s) address; Telegram opens Mini Apps only over HTTPS (WebAppInfo.url),
+        so /quantri explains that when it is plain http (a test or an SSH tunnel)."""
+        if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with https:// (Telegram opens Mini Apps over HTTPS)")
         return value.rstrip("/") if value is not None else None
 

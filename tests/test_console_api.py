@@ -353,3 +353,13 @@ async def test_an_editor_withdraws_an_article(bot_factory: Any, fake: FakeTelegr
         "SELECT actor_id FROM audit_log WHERE action LIKE '%withdraw%'"
     )
     assert [r[0] for r in audit] == [EDITOR_ID]
+
+
+async def test_quantri_explains_a_plain_http_address(bot_factory: Any, fake: FakeTelegram) -> None:
+    owner = fake.user(ADMIN_ID, "Hạnh")
+    chat = fake.private_chat(owner)
+    await staff_bot(bot_factory, ADMIN_ID, web_url="http://127.0.0.1:8080")
+    assert ADMIN_ID not in fake.menu_buttons  # Telegram refused it (HTTPS only); no crash
+    fake.send_text(chat, owner, "/quantri")
+    msg = await fake.wait_for_message(chat, contains="HTTPS")
+    assert "127.0.0.1:8080" in msg.content and not msg.buttons

@@ -3,6 +3,7 @@ staff private chats get a menu button opening the Mini App (setChatMenuButton)."
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
@@ -16,7 +17,7 @@ from telegram import (
     WebAppInfo,
 )
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CommandHandler
 
 from bot.handlers.base import Context, reply, requires, services
@@ -45,13 +46,22 @@ async def quantri_command(update: Update, context: Context) -> None:
     if chat is None or chat.type != ChatType.PRIVATE:
         await reply(update, PRIVATE_ONLY)
         return
-    await reply(
-        update,
-        "🗂 Bảng quản trị Loa: ý kiến, thông báo, chỉ đạo, thống kê, nhật ký.",
-        reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton("Mở bảng quản trị", web_app=WebAppInfo(url=url + "/"))]]
-        ),
-    )
+    try:
+        await reply(
+            update,
+            "🗂 Bảng quản trị Loa: ý kiến, thông báo, chỉ đạo, thống kê, nhật ký.",
+            reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton("Mở bảng quản trị", web_app=WebAppInfo(url=url + "/"))]]
+            ),
+        )
+    except BadRequest as exc:  # e.g. an http:// LOA_WEB_URL: Mini Apps need HTTPS
+        log.warning("/quantri: Telegram refused the web_app button: %s", exc)
+        await reply(
+            update,
+            f"Telegram không mở được bảng quản trị tại {html.escape(url)}/ (Mini App cần địa "
+            "chỉ HTTPS trong LOA_WEB_URL). Mở địa chỉ đó trong trình duyệt, đăng nhập bằng "
+            "<code>loa console-link</code>.",
+        )
 
 
 async def set_menu_button(bot: Bot, svc: Services, user_id: int, staff: bool) -> None:
