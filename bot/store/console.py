@@ -315,7 +315,7 @@ class DeliveryFilter:
             where += " AND s.unit = ?"
             params.append(self.unit)
         if self.query:
-            where += " AND (c.title LIKE ? ESCAPE '\\' OR CAST(d.chat_id AS TEXT) = ?)"
+            where += " AND (c.title LIKE ? ESCAPE '\\' OR CAST(c.id AS TEXT) = ?)"
             like = self.query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params.extend([f"%{like}%", self.query])
         return where, params
