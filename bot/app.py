@@ -31,9 +31,12 @@ from bot.handlers import (
     feeds,
     menus,
     newsroom,
+    outreach,
+    subscriptions,
 )
+from bot.handlers.persistence import SqlitePersistence
 from bot.services import CommandInfo, Services
-from bot.store import people
+from bot.store import people, tg_state
 from bot.store.db import Database
 from bot.tg.pacer import Pacer
 from bot.tg.transport import AiohttpRequest
@@ -44,7 +47,7 @@ log = logging.getLogger(__name__)
 
 CORE_COMMANDS = [
     CommandInfo("start", "Bắt đầu, lời chào"),
-    CommandInfo("help", "Danh sách các lệnh"),
+    CommandInfo("help", "Danh sách các lệnh", aliases=("trogiup",)),
 ]
 
 
@@ -60,6 +63,7 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
     # request (bot.tg.transport; BENCHMARKS.md "Feedback"). getUpdates has its own single
     # connection, whose answers are stamped so the health check sees a stalled poll (issue 6).
     poll_request = AiohttpRequest(connection_pool_size=1)
+    db = Database(settings.db_path)
     builder = (
         ApplicationBuilder()
         .token(settings.token())
@@ -69,6 +73,9 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .rate_limiter(pacer)
         .concurrent_updates(PerChatUpdateProcessor(settings.update_concurrency))
+        # Drafts and conversations survive a restart: PTB persistence on the same SQLite
+        # file (bot.handlers.persistence; issue 11).
+        .persistence(SqlitePersistence(db))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -80,7 +87,7 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
         # https://api.telegram.org/bot → https://api.telegram.org/file/bot (Bot API getFile).
         builder = builder.base_file_url(settings.bot_api_url[: -len("bot")] + "file/bot")
     app = builder.build()
-    svc = Services(settings=settings, db=Database(settings.db_path), pacer=pacer)
+    svc = Services(settings=settings, db=db, pacer=pacer)
     app.bot_data["services"] = svc
     svc.features["polling_request"] = poll_request
     _register(app, svc)
@@ -126,13 +133,26 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
     newsroom.register(app, svc)
     feeds.register(app, svc)
 
+    # Outreach (issue 16): units directory, polls, session reports, directive reminders,
+    # the quarterly briefing (after broadcasts: polls ride on its dispatcher).
+    outreach.register(app, svc, start_payloads)
+
     # /forgetme: the users and private-chat rows go last, after every feature's data
     # (keep this after the last feature block).
+    svc.forgetters.append(tg_state.forget_user)  # saved drafts (issue 11)
     svc.forgetters.append(people.forget_user)
 
     # /start last among commands so deep-link prefixes registered above are known.
     app.add_handler(CommandHandler("start", common.make_start(start_payloads)))
-    app.add_handler(CommandHandler("help", common.help_command))
+    app.add_handler(CommandHandler(["help", "trogiup"], common.help_command))
+    # Rough edges (issue 11): /start's buttons run these commands' handlers.
+    start_buttons = {
+        "tin": articles.news,
+        "dangky": subscriptions.subscribe_command,
+        "ykien": feedback.ykien_command,
+        "help": common.help_command,
+    }
+    app.add_handler(CallbackQueryHandler(common.make_start_button(start_buttons), pattern=r"^st:"))
 
     # Fallbacks: unknown commands, stray private messages, buttons nobody knows.
     app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
@@ -149,7 +169,8 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Open the database (migrating it), publish the command menus, start workers."""
     svc: Services = app.bot_data["services"]
-    version = await svc.db.open()
+    # Persistence may have opened (and migrated) the database during initialize().
+    version = await svc.db.schema_version() if svc.db.is_open else await svc.db.open()
     log.info("database %s at schema version %d", svc.db.path, version)
     await menus.publish_commands(app.bot, svc)
     for start in svc.starters:

@@ -129,7 +129,7 @@ def _weekly_panel(ax: Any, stats: Stats) -> None:
 def _ack_panel(ax: Any, stats: Stats) -> None:
     units = [u for u in stats.ack_by_unit if u.delivered]
     if not units:
-        _no_data(ax, "Không có chỉ thị nào\nđược gửi trong kỳ")
+        _no_data(ax, "Không có chỉ đạo nào\nđược gửi trong kỳ")
         return
     units = units[:12]  # the chart stays legible; the text lists every unit
     names = [u.unit if len(u.unit) <= 28 else u.unit[:27] + "…" for u in units]
@@ -176,3 +176,35 @@ def _casework_panel(ax: Any, stats: Stats) -> None:
 def _open_late(g: Any) -> int:
     """Open cases already counted as late: late minus those resolved late."""
     return max(0, g.late - (g.received - g.open - g.on_time))
+
+
+def render_poll_chart(title: str, options: list[str], counts: list[int], voters: int) -> bytes:
+    """A poll's results (issue 16): one horizontal bar per option, count and share."""
+    with matplotlib.rc_context(_RC):
+        height = max(2.6, 0.55 * len(options) + 1.6)
+        fig = Figure(figsize=(9.0, height), dpi=DPI)
+        FigureCanvasAgg(fig)
+        fig.suptitle(title if len(title) <= 90 else title[:89] + "…", fontsize=12)
+        ax = fig.add_subplot(1, 1, 1)
+        names = [o if len(o) <= 40 else o[:39] + "…" for o in options]
+        y = list(range(len(options)))
+        bars = ax.barh(y, counts, color="#c0392b")
+        ax.set_yticks(y, names)
+        ax.invert_yaxis()
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(_vi_int))
+        ax.set_xlim(0, max(max(counts, default=0), 1) * 1.35)
+        ax.set_xlabel(f"Số lượt chọn ({format_int(voters)} người trả lời)")
+        for bar, n in zip(bars, counts, strict=True):
+            share = n / voters if voters else None
+            ax.text(
+                bar.get_width() + 0.1,
+                bar.get_y() + bar.get_height() / 2,
+                f"{format_int(n)} ({format_percent(share)})",
+                va="center",
+                fontsize=9,
+            )
+        fig.tight_layout(rect=(0, 0, 1, 0.92))
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import zoneinfo
 from datetime import date
 from pathlib import Path
@@ -31,89 +32,305 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    bot_token: SecretStr | None = None
-    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
-    admin_chat_id: int | None = None
-    db_path: Path = Path("data/loa.db")
-    content_dir: Path = Path("content")
-    timezone: str = "Asia/Ho_Chi_Minh"
-    bot_api_url: str = TELEGRAM_API_URL
-    bot_api_file_url: str | None = None
+    # Each field's description is its documentation: `python3 tasks.py docs` writes the
+    # README settings table and .env.example from them (tests/test_docs.py keeps them in step).
+    bot_token: SecretStr | None = Field(
+        None, description="The bot's token from @BotFather (required to run; never logged)."
+    )
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(
+        frozenset(),
+        description="Owners: comma-separated Telegram user ids with every right"
+        " (cannot be removed from Telegram).",
+    )
+    admin_chat_id: int | None = Field(
+        None,
+        description="Group where moderators and admins work (notifications, approvals); optional.",
+    )
+    db_path: Path = Field(
+        Path("data/loa.db"),
+        description="SQLite database file (one file; WAL mode). The folder is created if"
+        " missing; in Docker it must be writable by uid 10001.",
+    )
+    content_dir: Path = Field(Path("content"), description="Folder with articles/ and directives/.")
+    timezone: str = Field(
+        "Asia/Ho_Chi_Minh",
+        description="Time zone for everything shown and typed (dd/mm/yyyy hh:mm), log lines"
+        " and file names included.",
+    )
+    bot_api_url: str = Field(
+        TELEGRAM_API_URL,
+        description="Bot API base URL; point it at a local Bot API server or the fake one"
+        " for tests.",
+    )
+    bot_api_file_url: str | None = Field(
+        None, description="File download base URL for a local Bot API server (optional)."
+    )
 
-    # Telegram's sending limits (shared/telegram-limits.md); the pacer keeps every
-    # outgoing message inside them, broadcasts and replies alike.
-    global_rate: float = Field(30.0, gt=0, le=100_000)  # high values: benchmarks only
-    group_rate: float = Field(20.0, gt=0, le=1000)
-    chat_rate: float = Field(1.0, gt=0, le=100)
-    # A 429 shorter than this is waited out and retried for interactive replies.
-    max_retry_after: float = Field(60.0, ge=0)
+    # Telegram's sending limits (Bot API FAQ "My bot is hitting limits"); the pacer keeps
+    # every outgoing message inside them, broadcasts and replies alike.
+    global_rate: float = Field(
+        30.0,
+        gt=0,
+        le=100_000,  # high values: benchmarks only
+        description="Telegram's limit on messages per second in total (every outgoing"
+        " message is paced).",
+    )
+    group_rate: float = Field(
+        20.0, gt=0, le=1000, description="Telegram's limit on messages per minute in one group."
+    )
+    chat_rate: float = Field(
+        1.0, gt=0, le=100, description="Telegram's limit on messages per second in one chat."
+    )
+    max_retry_after: float = Field(
+        60.0,
+        ge=0,
+        description="A 429 asking to wait at most this many seconds is waited out for"
+        " replies to people.",
+    )
 
-    webhook_url: str | None = None
-    webhook_listen: str = "0.0.0.0"
-    webhook_port: int = Field(8443, ge=1, le=65535)
-    webhook_secret: SecretStr | None = None
+    webhook_url: str | None = Field(
+        None,
+        description="Public HTTPS address Telegram posts updates to; set = webhook mode,"
+        " empty = long polling.",
+    )
+    webhook_listen: str = Field(
+        "0.0.0.0",
+        description="Address the webhook server listens on (behind your TLS proxy).",
+    )
+    webhook_port: int = Field(
+        8443,
+        ge=1,
+        le=65535,
+        description="Port the webhook server listens on (the Docker image EXPOSEs 8443).",
+    )
+    webhook_secret: SecretStr | None = Field(
+        None,
+        description="Required with LOA_WEBHOOK_URL: Telegram sends it in every request,"
+        " others cannot forge updates without it (1-256 characters of A-Z a-z 0-9 _ -).",
+    )
 
-    update_concurrency: int = Field(64, ge=1, le=1024)
-    log_level: str = "INFO"
+    update_concurrency: int = Field(
+        64,
+        ge=1,
+        le=1024,
+        description="Updates processed at once (different chats; one chat's updates stay"
+        " in order).",
+    )
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 
-    # Articles (issue 3): sentences in an article card's summary.
-    summary_sentences: int = Field(3, ge=1, le=3)
+    # Articles (issue 3).
+    summary_sentences: int = Field(
+        3, ge=1, le=3, description="Sentences in an article card's summary (1-3)."
+    )
 
-    # Feedback (issue 5): per-user limits (0 = no limit) and whether the unmasked text
-    # of a comment is stored (moderators and exports always see the masked text).
-    feedback_per_hour: int = Field(5, ge=0, le=10000)
-    feedback_per_day: int = Field(20, ge=0, le=100000)
-    feedback_keep_original: bool = False
+    # Feedback (issue 5).
+    feedback_per_hour: int = Field(
+        5, ge=0, le=10000, description="Comments one person may send per hour (0 = no limit)."
+    )
+    feedback_per_day: int = Field(
+        20,
+        ge=0,
+        le=100000,
+        description="Comments one person may send per 24 hours (0 = no limit).",
+    )
+    feedback_keep_original: bool = Field(
+        False,
+        description="1 = also store the unmasked text of each comment (phones, ID numbers,"
+        " emails, bank accounts). Moderators and exports always see the masked text;"
+        " citizens are told.",
+    )
 
-    # Reports and operations (issue 6): JSON log lines, daily backups, the health file.
-    log_json: bool = False
-    backup_dir: Path | None = None
-    backup_keep: int = Field(7, ge=1, le=365)
-    backup_time: str = Field("03:00", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")
-    health_file: Path | None = None  # None: health.json beside the database
-    health_interval: float = Field(15.0, gt=0, le=600)
-    health_max_age: float = Field(90.0, gt=0)
-    health_stall: float = Field(120.0, gt=0)
+    # Reports and operations (issue 6).
+    log_json: bool = Field(
+        False,
+        description="1 = log JSON lines (one object per event) instead of plain text; the"
+        " token is redacted either way.",
+    )
+    backup_dir: Path | None = Field(
+        None,
+        description="Folder for the automatic daily backup (empty = no automatic backup)."
+        " `loa backup PATH` works anyway.",
+    )
+    backup_keep: int = Field(
+        7,
+        ge=1,
+        le=365,
+        description="How many daily backups to keep in LOA_BACKUP_DIR (older ones are deleted).",
+    )
+    backup_time: str = Field(
+        "03:00",
+        pattern=r"^([01]?\d|2[0-3]):[0-5]\d$",
+        description="Local time (LOA_TIMEZONE) of the daily backup, HH:MM.",
+    )
+    health_file: Path | None = Field(
+        None,
+        description="Health file refreshed by the running bot while polling and dispatching"
+        " make progress; `loa health` (the Docker HEALTHCHECK) reads it. Empty ="
+        " health.json beside the database.",
+    )
+    health_interval: float = Field(
+        15.0, gt=0, le=600, description="Seconds between health checks inside the bot."
+    )
+    health_max_age: float = Field(
+        90.0,
+        gt=0,
+        description="`loa health` fails when the bot was last healthy longer ago than this"
+        " (seconds).",
+    )
+    health_stall: float = Field(
+        120.0,
+        gt=0,
+        description="Polling or a worker without progress for this long (seconds) counts"
+        " as stalled.",
+    )
 
-    # Broadcasts (issue 4): the delivery engine (concurrent sends, bounded retries, the
-    # admin's progress message) and the topics chats may subscribe to.
-    dispatcher_concurrency: int = Field(8, ge=1, le=512)
-    dispatcher_max_attempts: int = Field(5, ge=1, le=100)
-    dispatcher_batch: int = Field(200, ge=1, le=10000)
-    progress_interval: float = Field(5.0, ge=0, le=3600)
-    topics: Annotated[tuple[str, ...], NoDecode] = (
-        "tuyen-truyen",
-        "quoc-phong-an-ninh",
-        "kinh-te-xa-hoi",
+    # Broadcasts (issue 4).
+    dispatcher_concurrency: int = Field(
+        8,
+        ge=1,
+        le=512,
+        description="Deliveries sent at once by the dispatcher. After a crash (SIGKILL) at"
+        " most this many recipients may receive a message twice (they were in flight);"
+        " nobody is ever skipped.",
+    )
+    dispatcher_max_attempts: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Tries per recipient for timeouts / 5xx before the delivery is marked"
+        " failed (429 never counts).",
+    )
+    dispatcher_batch: int = Field(
+        200, ge=1, le=10000, description="Due deliveries read from the outbox per query."
+    )
+    progress_interval: float = Field(
+        5.0,
+        ge=0,
+        le=3600,
+        description="Seconds between edits of the admin's progress message while a"
+        " broadcast is sent (0 = none).",
+    )
+    topics: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("tuyen-truyen", "quoc-phong-an-ninh", "kinh-te-xa-hoi"),
+        description="Topics chats may subscribe to with /dangky <topic> (comma-separated"
+        " labels; names shown in Telegram come from LOA_TOPIC_NAMES).",
+    )
+
+    # Rough edges (issue 11): what Telegram shows.
+    topic_names: Annotated[dict[str, str], NoDecode] = Field(
+        {
+            "tuyen-truyen": "Tuyên truyền",
+            "quoc-phong-an-ninh": "Quốc phòng – An ninh",
+            "kinh-te-xa-hoi": "Kinh tế – Xã hội",
+        },
+        description="Vietnamese names of the topics, as `label=Name` pairs separated by"
+        " `;` (a topic without a name is shown by its label).",
+    )
+    sender_line: str = Field(
+        "",
+        max_length=200,
+        description="Bold first line of every announcement, naming the office (e.g."
+        " `📢 Ban Tuyên giáo Thành ủy Lạng Sơn`); empty = no sender line.",
     )
 
     # Web console (issue 14): the Mini App served by the bot process. Off unless
     # LOA_WEB_PORT or LOA_WEB_URL is set (LOA_WEB_URL alone listens on 8080).
-    web_listen: str = "127.0.0.1"
-    web_port: int | None = Field(None, ge=0, le=65535)  # 0: any free port (tests)
-    web_url: str | None = None
-    web_auth_max_age: int = Field(86400, ge=10, le=30 * 86400)
+    web_listen: str = Field(
+        "127.0.0.1",
+        description="Address the web console listens on (put your TLS proxy in front).",
+    )
+    web_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,  # 0: any free port (tests)
+        description="Port of the web console; empty = off (unless LOA_WEB_URL is set: then 8080).",
+    )
+    web_url: str | None = Field(
+        None,
+        description="Public HTTPS address of the console: staff menu buttons and /quantri"
+        " open it (Telegram opens Mini Apps over HTTPS only).",
+    )
+    web_auth_max_age: int = Field(
+        86400,
+        ge=10,
+        le=30 * 86400,
+        description="Seconds a Mini App's signed initData stays valid (its auth_date).",
+    )
 
     # Newsroom (issue 12): the bounded fetch of web pages and feeds, the feeds worker's
     # interval, and the largest Word/text file an editor may send (Bot API getFile: 20 MB).
-    fetch_allow_private: bool = False
-    fetch_max_bytes: int = Field(3_000_000, ge=10_000, le=50_000_000)
-    fetch_timeout: float = Field(20.0, gt=0, le=300)
-    feed_interval: float = Field(900.0, ge=1, le=86_400)
-    upload_max_bytes: int = Field(5_000_000, ge=1_000, le=20_000_000)
+    fetch_allow_private: bool = Field(
+        False,
+        description="1 = fetching web pages and feeds may reach private and loopback addresses"
+        " (tests, an intranet site); 0 refuses them (every resolved address is checked,"
+        " redirects included).",
+    )
+    fetch_max_bytes: int = Field(
+        3_000_000,
+        ge=10_000,
+        le=50_000_000,
+        description="Largest web page or feed fetched, in bytes.",
+    )
+    fetch_timeout: float = Field(
+        20.0, gt=0, le=300, description="Seconds one fetch (redirects included) may take."
+    )
+    feed_interval: float = Field(
+        900.0,
+        ge=1,
+        le=86_400,
+        description="Seconds between two polls of one RSS/Atom feed (`/nguontin`).",
+    )
+    upload_max_bytes: int = Field(
+        5_000_000,
+        ge=1_000,
+        le=20_000_000,
+        description="Largest .docx/.txt file an editor may send to start a draft, in bytes"
+        " (Bot API: 20 MB).",
+    )
 
     # Casework (issue 15): categories (buttons carry these names), deadlines in working
     # days (default and per category), the office's make-up working days and extra days
     # off, reminders within office hours, and the public channel for published answers.
-    feedback_categories: Annotated[tuple[str, ...], NoDecode] = casework.DEFAULT_CATEGORIES
-    feedback_deadline_days: int = Field(10, ge=1, le=365)
-    feedback_category_deadlines: str = ""
-    feedback_remind_days: int = Field(2, ge=0, le=60)
-    makeup_workdays: Annotated[frozenset[date], NoDecode] = frozenset()
-    extra_days_off: Annotated[frozenset[date], NoDecode] = frozenset()
-    office_hours: str = "07:30-17:00"
-    casework_check_interval: float = Field(300.0, gt=0, le=86400)
-    public_channel_id: str | None = None
+    feedback_categories: Annotated[tuple[str, ...], NoDecode] = Field(
+        casework.DEFAULT_CATEGORIES,
+        description="Categories citizens pick by button (comma-separated; «khác» is always added).",
+    )
+    feedback_deadline_days: int = Field(
+        10, ge=1, le=365, description="Working days the office has to answer a comment."
+    )
+    feedback_category_deadlines: str = Field(
+        "", description="Per-category deadlines, e.g. `đất đai=15, y tế=5`."
+    )
+    feedback_remind_days: int = Field(
+        2,
+        ge=0,
+        le=60,
+        description="Remind the holder and the category's topic when this many working days"
+        " (or fewer) are left.",
+    )
+    makeup_workdays: Annotated[frozenset[date], NoDecode] = Field(
+        frozenset(),
+        description="The office's make-up working days (weekend days worked), dd/mm/yyyy,"
+        " comma-separated.",
+    )
+    extra_days_off: Annotated[frozenset[date], NoDecode] = Field(
+        frozenset(),
+        description="The office's extra days off beyond Vietnam's public holidays (lunar"
+        " ones included), dd/mm/yyyy, comma-separated.",
+    )
+    office_hours: str = Field(
+        "07:30-17:00",
+        description="Reminders and escalations go out only on working days within these"
+        " local hours.",
+    )
+    casework_check_interval: float = Field(
+        300.0, gt=0, le=86400, description="Seconds between passes of the reminder worker."
+    )
+    public_channel_id: str | None = Field(
+        None,
+        description="Public channel (-100… id or @name) for published answers; empty ="
+        " `/hoidap` only.",
+    )
 
     @field_validator("feedback_categories", mode="before")
     @classmethod
@@ -166,6 +383,73 @@ class Settings(BaseSettings):
             return None
         return value if value.startswith("@") else int(value)
 
+    # Outreach (issue 16): polls, session reports (/baocao), directive follow-up.
+    poll_default_hours: float = Field(
+        72.0,
+        gt=0,
+        le=24 * 90,
+        description='Hours a poll stays open when /khaosat names no "hạn:" (closing time).',
+    )
+    poll_check_interval: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Seconds between checks for polls whose closing time has come (they are"
+        " then stopped in every chat).",
+    )
+    outreach_topics: Annotated[tuple[str, ...], NoDecode] = Field(
+        (
+            "chỉ thị, nghị quyết",
+            "kinh tế – xã hội",
+            "quốc phòng – an ninh",
+            "phòng chống dịch",
+            "giáo dục lịch sử, truyền thống",
+        ),
+        description="Topics a cadre picks from in the /baocao form (names separated by `;`).",
+    )
+    report_edit_days: int = Field(
+        3,
+        ge=0,
+        le=365,
+        description="Days a cadre may still correct or delete their own session report"
+        " (staff: always).",
+    )
+    report_reminder_days: int = Field(
+        7,
+        ge=0,
+        le=45,
+        description="Units with no session report this quarter are reminded once, in the"
+        " quarter's last N days.",
+    )
+    ack_reminder_hours: float = Field(
+        24.0,
+        ge=0,
+        le=24 * 60,
+        description="Hours after a directive (or its last reminder) before chats that have not"
+        " acknowledged it are reminded automatically.",
+    )
+    ack_reminder_max: int = Field(
+        2,
+        ge=0,
+        le=20,
+        description="At most this many reminders per directive (0 = no automatic reminders).",
+    )
+    # Reminders go out only in LOA_OFFICE_HOURS on working days (casework's setting).
+
+    @field_validator("outreach_topics", mode="before")
+    @classmethod
+    def _parse_outreach_topics(cls, value: Any) -> Any:
+        """Accept "a; b; c" (names may contain commas, so ';' separates them)."""
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(";") if p.strip()]
+        value = tuple(str(v).strip() for v in value)
+        if not value:
+            raise ValueError("must name at least one topic (separated by ';')")
+        for topic in value:
+            if len(topic) > 60:
+                raise ValueError(f"topic {topic[:20]!r}... is longer than 60 characters")
+        return value
+
     @field_validator("topics", mode="before")
     @classmethod
     def _parse_topics(cls, value: Any) -> Any:
@@ -176,6 +460,26 @@ class Settings(BaseSettings):
             if not re.match(r"^[a-z0-9][a-z0-9-]{0,39}$", str(topic)):
                 raise ValueError(f"topic {topic!r} must be like tuyen-truyen")
         return tuple(value)
+
+    @field_validator("topic_names", mode="before")
+    @classmethod
+    def _parse_topic_names(cls, value: Any) -> Any:
+        """Accept "label=Name; label=Name" (names NFC, labels as in LOA_TOPICS)."""
+        if isinstance(value, str):
+            pairs = [p.partition("=") for p in value.split(";") if p.strip()]
+            if any(not sep or not name.strip() for _label, sep, name in pairs):
+                raise ValueError("must be label=Name pairs separated by ;")
+            return {
+                label.strip().lower(): unicodedata.normalize("NFC", name.strip())
+                for label, _sep, name in pairs
+            }
+        return value
+
+    @field_validator("sender_line")
+    @classmethod
+    def _nfc_sender(cls, value: str) -> str:
+        """Stored and sent in NFC like every Vietnamese text."""
+        return unicodedata.normalize("NFC", value.strip())
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -268,7 +572,8 @@ class Settings(BaseSettings):
         """A token looks like 123456:ABC...; say so without echoing it."""
         if value is not None:
             head, _, tail = value.get_secret_value().strip().partition(":")
-            if not head.isdigit() or not tail:
+            # BotFather tokens are digits, a colon, then letters, digits, _ and - only.
+            if not head.isdigit() or not re.fullmatch(r"[A-Za-z0-9_-]+", tail):
                 raise ValueError("does not look like a bot token (digits:letters from @BotFather)")
         return value
 
@@ -310,6 +615,10 @@ class Settings(BaseSettings):
                 "LOA_BOT_TOKEN is not set: create a bot with @BotFather and export its token"
             )
         return self.bot_token.get_secret_value().strip()
+
+    def topic_name(self, label: str) -> str:
+        """A topic's Vietnamese name for Telegram (its label when none is configured)."""
+        return self.topic_names.get(label, label)
 
     def is_owner(self, user_id: int | None) -> bool:
         """Owners are the ids in LOA_ADMIN_IDS."""

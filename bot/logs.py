@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
-import time
+from datetime import tzinfo
 
 
 class RedactingFormatter(logging.Formatter):
     """Formats a record (traceback included) and replaces every secret with ***."""
 
-    def __init__(self, fmt: str, secrets: list[str]) -> None:
+    def __init__(self, fmt: str, secrets: list[str], tz: tzinfo | None = None) -> None:
         super().__init__(fmt)
         self._secrets = [s for s in secrets if s]
+        # LOA_TIMEZONE, like every time Loa shows and every file name it makes (a
+        # container's local time is UTC, which would disagree with the backup names).
+        self._tz = tz or dt.UTC
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """The record's time in LOA_TIMEZONE, with milliseconds."""
+        when = dt.datetime.fromtimestamp(record.created, self._tz)
+        return when.strftime(datefmt or "%Y-%m-%d %H:%M:%S") + f",{int(record.msecs):03d}"
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
@@ -29,13 +38,15 @@ JSON_EXTRA_FIELDS = ("chat_id", "user_id", "broadcast_id", "article_id", "commen
 class JsonFormatter(RedactingFormatter):
     """One JSON object per line (LOA_LOG_JSON=1); secrets redacted in the final line."""
 
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__("%(message)s", secrets)
+    def __init__(self, secrets: list[str], tz: tzinfo | None = None) -> None:
+        super().__init__("%(message)s", secrets, tz)
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            # ISO 8601 with the LOA_TIMEZONE offset (UTC when none is given).
+            "ts": dt.datetime.fromtimestamp(record.created, self._tz).isoformat(
+                timespec="milliseconds"
+            ),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
@@ -53,14 +64,16 @@ class JsonFormatter(RedactingFormatter):
         return text
 
 
-def setup_logging(level: str, secrets: list[str], *, json_lines: bool = False) -> None:
+def setup_logging(
+    level: str, secrets: list[str], *, json_lines: bool = False, tz: tzinfo | None = None
+) -> None:
     """One line per event on stderr; httpx quietened (it logs URLs, which hold the token)."""
     handler = logging.StreamHandler()
     if json_lines:
-        handler.setFormatter(JsonFormatter(secrets))
+        handler.setFormatter(JsonFormatter(secrets, tz))
     else:
         handler.setFormatter(
-            RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+            RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets, tz)
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -17,13 +17,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CommandInfo:
-    """A command as /help and the Telegram menu show it."""
+    """A command as /help and the Telegram menu show it.
+
+    `name` is the Vietnamese name shown everywhere; `aliases` (English names) keep working.
+    """
 
     name: str
     description: str  # Vietnamese, <= 256 characters (Bot API limit)
     aliases: tuple[str, ...] = ()
     permission: str | None = None  # None: everyone; else a key of bot.domain.roles
     in_menu: bool = True
+    # Where it works, for /help and the menus: "all", "private" (private chats only) or
+    # "groups" (group chats only). Staff commands also need a private or the admin chat.
+    chats: str = "all"
 
 
 @dataclass

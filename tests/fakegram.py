@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import copy
 import json
 import math
 import mimetypes
@@ -48,8 +49,15 @@ LIMITED_METHODS = frozenset(
         "editMessageText",
         "editMessageReplyMarkup",
         "editMessageCaption",
+        "sendPoll",
+        "stopPoll",
     }
 )
+
+# sendPoll (Bot API): question 1-300 characters, 2-12 options of 1-100 characters.
+MAX_POLL_QUESTION = 300
+MAX_POLL_OPTION = 100
+MIN_POLL_OPTIONS, MAX_POLL_OPTIONS = 2, 12
 
 # Update kinds Telegram leaves out unless allowed_updates names them explicitly.
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -131,6 +139,7 @@ _FLOAT_KEYS = frozenset({"timeout"})
 _TEXT_KEYS = frozenset(
     {
         "text",
+        "question",
         "caption",
         "query",
         "data",
@@ -1224,6 +1233,10 @@ class FakeTelegram:
         self._next_file = 1
         self._next_query = 1
         self._poll_gen = 0
+        # Native polls sent by the bot: poll id -> {"poll": Poll JSON, "chat_id",
+        # "message_id", "votes": {user id: [option ids]}}.
+        self.polls: dict[str, dict] = {}
+        self._next_poll = 1
         self._faults: list[_FaultRule] = []
         self._limiter = _Limiter()
         self._waiters: list[asyncio.Future] = []
@@ -1273,6 +1286,8 @@ class FakeTelegram:
             ("closeForumTopic", self._m_close_forum_topic, False),
             ("reopenForumTopic", self._m_reopen_forum_topic, False),
             ("deleteForumTopic", self._m_delete_forum_topic, False),
+            ("sendPoll", self._m_send_poll, False),
+            ("stopPoll", self._m_stop_poll, False),
         ):
             self._methods[name.lower()] = (name, func, is_async)
 
@@ -1867,6 +1882,57 @@ class FakeTelegram:
         c.bot_status = "member"
         return self._my_chat_member(c, u, "kicked", "member")
 
+    def vote(
+        self,
+        chat: FakeChat | int,
+        user: FakeUser | int,
+        message_id: int,
+        option_ids: list[int],
+    ) -> str:
+        """A user answers (or, with [], retracts) a bot's poll in a chat: Telegram sends a
+        `poll_answer` update for non-anonymous polls and a `poll` update with the new
+        totals (bots get those for the polls they sent). Returns the poll id."""
+        u = self._user(user)
+        c = self._inject_chat(chat, u)
+        msg = c.messages.get(message_id)
+        poll = (msg.extra.get("poll") if msg is not None and not msg.deleted else None) or None
+        if poll is None:
+            raise ValueError(f"no poll in message {message_id} of chat {c.id}")
+        if poll["is_closed"]:
+            raise ValueError(f"poll {poll['id']} is closed")
+        n = len(poll["options"])
+        if any(not 0 <= i < n for i in option_ids) or len(set(option_ids)) != len(option_ids):
+            raise ValueError(f"option ids {option_ids} out of range 0..{n - 1}")
+        if len(option_ids) > 1 and not poll["allows_multiple_answers"]:
+            raise ValueError("this poll allows one answer")
+        entry = self.polls[poll["id"]]
+        previous = entry["votes"].pop(u.id, [])
+        for i in previous:
+            poll["options"][i]["voter_count"] -= 1
+        if option_ids:
+            entry["votes"][u.id] = list(option_ids)
+        for i in option_ids:
+            poll["options"][i]["voter_count"] += 1
+        poll["total_voter_count"] = len(entry["votes"])
+        if not poll["is_anonymous"]:
+            self._push(
+                "poll_answer",
+                {
+                    "poll_id": poll["id"],
+                    "user": u.to_api(),
+                    "option_ids": list(option_ids),
+                    "option_persistent_ids": [
+                        poll["options"][i]["persistent_id"] for i in option_ids
+                    ],
+                },
+            )
+        self._push("poll", copy.deepcopy(poll))
+        return str(poll["id"])
+
+    def poll_messages(self, chat: FakeChat | int) -> list[StoredMessage]:
+        """The bot's poll messages in a chat (not deleted)."""
+        return [m for m in self.bot_messages(chat) if "poll" in m.extra]
+
     def deactivate_user(self, user: FakeUser | int) -> None:
         """The user deletes their account; later sends answer 403 'user is deactivated'."""
         self._user(user).deactivated = True
@@ -2341,6 +2407,86 @@ class FakeTelegram:
             thread_id=thread if thread is not None else (reply.thread_id if reply else None),
         )
         return msg.to_api()
+
+    def _m_send_poll(self, p: dict) -> dict:
+        chat = self._send_target(p)
+        question = p.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise _bad("poll question must be non-empty")
+        question, question_entities = self._render(
+            question, p.get("question_parse_mode"), p.get("question_entities")
+        )
+        if not question.strip():
+            raise _bad("poll question must be non-empty")
+        if len(question) > MAX_POLL_QUESTION:
+            raise _bad("poll question length must not exceed 300")
+        raw = p.get("options")
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                raise _bad("can't parse options JSON object") from None
+        if not isinstance(raw, list):
+            raise _bad('field "options" must be an Array')
+        options = []
+        for item in raw:
+            text = item.get("text") if isinstance(item, dict) else item
+            if not isinstance(text, str) or not text.strip():
+                raise _bad("poll options must be non-empty")
+            mode = item.get("text_parse_mode") if isinstance(item, dict) else None
+            text = self._render(text, mode, None)[0]
+            if not text.strip():
+                raise _bad("poll options must be non-empty")
+            if len(text) > MAX_POLL_OPTION:
+                raise _bad("poll options length must not exceed 100")
+            # Bot API 9.6: every option has a persistent id that survives reordering.
+            options.append({"persistent_id": f"o{len(options)}", "text": text, "voter_count": 0})
+        if not MIN_POLL_OPTIONS <= len(options) <= MAX_POLL_OPTIONS:
+            raise _bad("poll must have 2-12 options")
+        anonymous = p.get("is_anonymous", True) not in (False, "false", "False", 0)
+        if not anonymous and chat.type == "channel":
+            raise _bad("non-anonymous polls can't be sent to channel chats")
+        multiple = p.get("allows_multiple_answers") in (True, "true", "True", 1)
+        for key, low, high in (("open_period", 5, 600),):
+            if p.get(key) is not None and not low <= int(p[key]) <= high:
+                raise _bad(f"{key} must be between {low} and {high}")
+        poll_id = str(5_000_000_000_000_000_000 + self._next_poll)
+        self._next_poll += 1
+        poll = {
+            "id": poll_id,
+            "question": question,
+            "options": options,
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": anonymous,
+            "type": p.get("type") or "regular",
+            "allows_multiple_answers": multiple,
+            "allows_revoting": p.get("allows_revoting", True) not in (False, "false"),
+            "members_only": p.get("members_only") in (True, "true"),
+        }
+        if question_entities:
+            poll["question_entities"] = question_entities
+        markup = _check_markup(p.get("reply_markup"))
+        msg = self._store_bot_message(chat, reply_markup=markup, extra={"poll": poll})
+        self.polls[poll_id] = {
+            "poll": poll,
+            "chat_id": chat.id,
+            "message_id": msg.message_id,
+            "votes": {},
+        }
+        return msg.to_api()
+
+    def _m_stop_poll(self, p: dict) -> dict:
+        chat = self._send_target(p)
+        msg = self._find_message(chat, p.get("message_id"), "message to stop poll not found")
+        poll = msg.extra.get("poll")
+        if poll is None or not msg.from_bot:
+            raise _bad("message with poll to stop not found")
+        if poll["is_closed"]:
+            raise _bad("poll has already been closed")
+        poll["is_closed"] = True
+        self._push("poll", copy.deepcopy(poll))
+        return copy.deepcopy(poll)
 
     def _caption(self, p: dict) -> tuple[str | None, str | None, list[dict]]:
         raw = p.get("caption")
@@ -2907,6 +3053,8 @@ class FakeTelegram:
             return True
         if kind == "migrate":
             return self.migrate_group(int(b.get("old_id", chat)), int(b["new_id"]), user).to_api()
+        if kind == "vote":
+            return self.vote(chat, user, int(b["message_id"]), list(b.get("option_ids", [])))
         if kind == "raw":
             return self.push_update(b["update"])
         raise ValueError(f"unknown update kind {kind!r}")

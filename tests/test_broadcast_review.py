@@ -305,9 +305,9 @@ async def test_broken_directive_file_does_not_stop_the_bot(
 async def test_usage_texts_render(bot: RunningBot, fake: FakeTelegram) -> None:
     owner = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
     for command, expected in (
-        ("/setunit 1", "Cú pháp: /setunit <mã nhóm> <đơn vị>"),
-        ("/broadcast abc", "Cú pháp: /broadcast <số bản tin>"),
-        ("/acks abc", "Cú pháp: /acks <số bản tin>"),
+        ("/setunit 1", "Cú pháp: /gandonvi <mã nhóm> <đơn vị>"),
+        ("/broadcast abc", "Cú pháp: /xembantin <số bản tin>"),
+        ("/acks abc", "Cú pháp: /xacnhan <số bản tin>"),
     ):
         await _say(fake, owner.id, ADMIN_ID, command, expected)
     assert not any("Đã có lỗi" in t for t in _texts(fake, owner.id))

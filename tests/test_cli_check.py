@@ -21,7 +21,7 @@ def test_check_reports_broken_articles_and_directives(
     monkeypatch.setenv("LOA_CONTENT_DIR", str(content))
     monkeypatch.chdir(tmp_path)
     assert main(["check"]) == 0
-    assert "OK" in capsys.readouterr().out
+    assert "hợp lệ" in capsys.readouterr().out
 
     (content / "articles" / "hong.md").write_text(
         "---\nid: hong\ntitle: Bài hỏng\ndate: 2022-02-30\n---\nNội dung.\n", encoding="utf-8"
@@ -33,4 +33,4 @@ def test_check_reports_broken_articles_and_directives(
     err = capsys.readouterr().err.splitlines()
     assert any(line.startswith(f"{content / 'articles' / 'hong.md'}:4: ") for line in err), err
     assert any(line.startswith(f"{content / 'directives' / 'sai.md'}:2: ") for line in err), err
-    assert err[-1] == "2 problem(s) found"
+    assert err[-1] == "Có 2 lỗi trong các tệp nội dung (xem ở trên)."

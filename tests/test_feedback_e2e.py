@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from typing import Any
 
 import pytest
@@ -238,7 +239,7 @@ async def test_answer_button_in_private_without_admin_chat(
     admin = fake.users[ADMIN_ID]
     last = _after(ADMIN_ID, fake)
     fake.press_button(ADMIN_ID, admin, notice.message_id, "ykm:t:1")
-    prompt = await fake.wait_for_message(ADMIN_ID, contains="trả lời (reply)", after=last)
+    prompt = await fake.wait_for_message(ADMIN_ID, contains="hãy trả lời tin nhắn này", after=last)
     before = _after(chat, fake)
     fake.send_text(ADMIN_ID, admin, "Thứ Bảy tuần này tại trạm y tế.", reply_to=prompt)
     got = await fake.wait_for_message(chat, contains="Thứ Bảy tuần này", after=before)
@@ -352,7 +353,7 @@ async def test_export_excludes_rejected_and_keeps_vietnamese(
 
     admin_chat = fake.private_chat(admin)
     last = _after(admin_chat, fake)
-    fake.send_text(admin_chat, admin, "/export")
+    fake.send_text(admin_chat, admin, "/export csv")
     doc = await fake.wait_for_message(admin_chat, after=last, predicate=lambda m: m.document)
     rows = rows_of(doc)
     assert rows[0] == ["Số", "Thời gian", "Bài viết", "Trạng thái", "Ý kiến", "Trả lời"]
@@ -362,7 +363,7 @@ async def test_export_excludes_rejected_and_keeps_vietnamese(
     assert TITLE in rows[1][2]
 
     last = _after(admin_chat, fake)
-    fake.send_text(admin_chat, admin, "/export 2000-01-01 31/12/2099 tatca")
+    fake.send_text(admin_chat, admin, "/export 2000-01-01 31/12/2099 tatca csv")
     doc = await fake.wait_for_message(admin_chat, after=last, predicate=lambda m: m.document)
     rows = rows_of(doc)
     assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
@@ -370,10 +371,23 @@ async def test_export_excludes_rejected_and_keeps_vietnamese(
 
     # Outside the period: nothing but the header. Bad dates: a Vietnamese message.
     last = _after(admin_chat, fake)
-    fake.send_text(admin_chat, admin, "/export 01/01/2001 31/12/2001")
+    fake.send_text(admin_chat, admin, "/xuatykien 01/01/2001 31/12/2001 csv")
     doc = await fake.wait_for_message(admin_chat, after=last, predicate=lambda m: m.document)
     assert len(rows_of(doc)) == 1
     await _say(fake, admin_chat, admin, "/export 31/02/2022", "Ngày không hợp lệ")
+
+    # The default is an .xlsx workbook (Excel on Vietnamese Windows splits CSV on ";").
+    last = _after(admin_chat, fake)
+    fake.send_text(admin_chat, admin, "/xuatykien")
+    doc = await fake.wait_for_message(admin_chat, after=last, predicate=lambda m: m.document)
+    assert doc.document is not None and doc.document.file_name.endswith(".xlsx")
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(doc.document.data)).active
+    assert sheet is not None
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert cells[0] == ["Số", "Thời gian", "Bài viết", "Trạng thái", "Ý kiến", "Trả lời"]
+    assert [r[0] for r in cells[1:]] == ["1", "3"]
 
     # A citizen may not export.
     citizen = fake.users[5200]
@@ -382,7 +396,7 @@ async def test_export_excludes_rejected_and_keeps_vietnamese(
     # The CLI gives the same rows from the same database.
     from bot.cli.feedback import export
 
-    data, count = await export(bot.settings, "2000-01-01", "2099-12-31", False)
+    data, count = await export(bot.settings, date(2000, 1, 1), date(2099, 12, 31), False)
     assert count == 2
     cli_rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert [r[0] for r in cli_rows[1:]] == ["1", "3"]
@@ -425,7 +439,8 @@ def test_cli_export_feedback_writes_csv(tmp_path: Any, monkeypatch: pytest.Monke
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"), newline="")))
     assert [r[0] for r in rows[1:]] == ["1"]
     assert rows[1][4] == "Ý kiến tháng hai về môi trường"
-    assert main([*args, "--all"]) == 0
+    assert main([*args, "--all"]) == 2  # the file exists: one --force policy
+    assert main([*args, "--all", "--force"]) == 0
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"), newline="")))
     assert [r[0] for r in rows[1:]] == ["1", "2"]
     assert main(["export-feedback", "--from", "hôm qua", "-o", str(out)]) == 2

@@ -14,7 +14,7 @@ from bot.cli.newsroom import cmd_export_articles
 from bot.domain.articles import load_directory
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, StoredMessage
-from tests.harness import RunningBot
+from tests.harness import RunningBot, eventually
 from tests.newsroom_site import NewsSite, rss, sample_articles
 from tests.test_newsroom_sources import make_docx
 
@@ -86,13 +86,13 @@ async def test_paste_review_publish_notify_correct_withdraw(
     assert len(figures) >= 3
 
     # fix a figure: drop the first one
-    await _press(fake, EDITOR, control, "Bỏ số liệu")
+    await _press(fake, EDITOR, control, "Số liệu sai")
     chooser = await fake.wait_for_message(chat, "Bỏ số liệu sai", after=control.message_id)
     fake.press_button(chat, EDITOR, chooser.message_id, f"nr:ft:{draft[0]}:0")
     await fake.wait_for(lambda: "❌" in fake.message(chat, chooser.message_id).content)
     dropped = await _rows(bot, "SELECT dropped FROM article_drafts WHERE id = ?", (draft[0],))
     assert json.loads(dropped[0][0]) == [0]
-    await _press(fake, EDITOR, fake.message(chat, chooser.message_id), "xem lại thẻ")
+    await _press(fake, EDITOR, fake.message(chat, chooser.message_id), "Quay lại thẻ")
     control = await fake.wait_for_message(chat, "(đã bỏ)", after=chooser.message_id)
 
     # a moderator pressing the editor's [Đăng] is refused; nothing is published
@@ -285,5 +285,31 @@ async def test_url_and_feed_through_the_bot(bot_factory: Any, fake: FakeTelegram
         await _say(fake, ADMIN_ID, "/nguontin xoa 99", "Không có nguồn tin số 99")
         drafts = await bot.svc.db.fetch_value("SELECT COUNT(*) FROM article_drafts")
         assert drafts == 2
+    finally:
+        await site.stop()
+
+
+async def test_failing_feed_is_paused_and_admins_told(bot_factory: Any, fake: FakeTelegram) -> None:
+    site = NewsSite()
+    await site.start()
+    try:
+        bot = await bot_factory(fetch_allow_private=True, feed_interval=1)
+        owner = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
+        site.feeds["/hong.xml"] = "<rss><channel><item><title>Bài bị cắt giữa chừng"
+        await _say(fake, ADMIN_ID, f"/nguontin them {site.url('/hong.xml')}", "Đã thêm")
+        worker = bot.svc.features["feeds"]
+        for n in range(1, 6):
+
+            async def failed(n: int = n) -> bool:
+                value = await bot.svc.db.fetch_value("SELECT failures FROM feeds")
+                return int(value) >= n
+
+            await eventually(failed, timeout=8)
+            await bot.svc.db.execute("UPDATE feeds SET next_poll_at = 0")
+            worker.wake()
+        notice = await fake.wait_for_message(owner, "đã tạm dừng", timeout=8)
+        assert "/nguontin tiep 1" in notice.content
+        assert await bot.svc.db.fetch_value("SELECT state FROM feeds") == "paused"
+        assert await bot.svc.db.fetch_value("SELECT COUNT(*) FROM article_drafts") == 0
     finally:
         await site.stop()

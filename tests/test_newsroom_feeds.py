@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -180,3 +181,34 @@ async def test_slow_feed_and_unreadable_link_lose_nothing(
     # /slow.html has no article at all: still not taken, retried at the next poll
     assert again.new_drafts == ()
     assert site.hits["/slow.html"] == 2
+
+
+async def test_restamped_feed_is_not_parsed_again(
+    site: NewsSite, worker: FeedWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.workers import feeds as feeds_worker
+
+    parses: list[str] = []
+    real = feeds_worker.parse_feed
+
+    def counting(data: bytes, url: str) -> Any:
+        parses.append(url)
+        return real(data, url)
+
+    monkeypatch.setattr(feeds_worker, "parse_feed", counting)
+    site.etags = False
+    site.stamp = True  # every answer differs (lastBuildDate), the items do not
+    site.feeds["/rss.xml"] = rss(site.base, _items(site, 2))
+    await _add(worker, site.url("/rss.xml"))
+    [first] = await worker.poll_due()
+    assert len(first.new_drafts) == 2 and len(parses) == 1
+    for _ in range(2):
+        await _due_now(worker)
+        [again] = await worker.poll_due()
+        assert again.status == "unchanged"
+    assert len(parses) == 1 and site.stamps == 3
+    # a new item: parsed, taken
+    site.feeds["/rss.xml"] = rss(site.base, _items(site, 3))
+    await _due_now(worker)
+    [more] = await worker.poll_due()
+    assert len(more.new_drafts) == 1 and len(parses) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import docx
 import pytest
@@ -59,6 +60,12 @@ def test_broken_docx_is_a_clear_error() -> None:
         docx_parts(b"PK\x03\x04 not really a zip")
     with pytest.raises(SourceError):
         docx_parts(make_docx("Chỉ có tiêu đề", []))
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"<w:document>" + b" " * 70_000_000)
+    assert len(bomb.getvalue()) < 200_000
+    with pytest.raises(SourceError, match="giải nén"):
+        docx_parts(bomb.getvalue())
 
 
 def test_text_file_encodings() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import ops as cli_ops
+from bot.cli.common import UsageError
 from bot.domain.roles import Role
 from bot.store import staff
 from bot.store.db import Database
@@ -56,7 +57,8 @@ async def test_grant_then_revoke_records_audit_and_refreshes_menu(
     await fake.wait_for_message(1001, contains="biên tập viên")
     menu = await fake.wait_for(lambda: fake.my_commands({"type": "chat", "chat_id": 1001}))
     names = {c["command"] for c in menu}
-    assert "admins" in names and "grant" not in names and "stats" not in names
+    assert "canbo" in names and "capquyen" not in names and "thongke" not in names
+    assert "napbai" in names and not names & {"admins", "grant", "reload"}  # no aliases
     assert await bot.svc.may(1001, "content")
 
     text = await say(fake, OWNER, "/revoke_role 1001", "Chủ")
@@ -197,4 +199,7 @@ def test_loa_audit_cli_prints_since_date(
     out = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[3] for line in out] == ["a5", "a9"]
     assert out[0].startswith("05/04/2022 09:00\t7\tadmin\ta5\tx")
-    assert cli_ops.cmd_audit(argparse.Namespace(since="5/4/2022", limit=5), settings) == 2
+    # dd/mm/yyyy works as well (one date parser for every command); nonsense is refused.
+    assert cli_ops.cmd_audit(argparse.Namespace(since="05/04/2022", limit=5), settings) == 0
+    with pytest.raises(UsageError):
+        cli_ops.cmd_audit(argparse.Namespace(since="5 tháng 4", limit=5), settings)

@@ -97,8 +97,16 @@ def _loa(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedPro
     )
 
 
-def test_cli_check_without_token_fails_with_one_line(tmp_path: Path) -> None:
+def test_cli_check_validates_content_without_a_token(tmp_path: Path) -> None:
+    """Editors check content with `loa check` on a machine that has no bot token."""
     result = _loa(["check"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hợp lệ" in result.stdout and "LOA_BOT_TOKEN: chưa đặt" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_run_without_token_fails_with_one_line(tmp_path: Path) -> None:
+    result = _loa(["run"], tmp_path)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -123,7 +131,10 @@ def test_cli_run_with_rejected_token_is_one_line_without_the_token(tmp_path: Pat
     )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("loa: LOA_BOT_API_URL"), result.stderr
+    # The network is named as the cause, with the URL (LOA_BOT_API_URL is not the default).
+    assert len(lines) == 1 and lines[0].startswith("loa: cannot reach the Bot API"), result.stderr
+    assert f"127.0.0.1:{port}" in lines[0] and "network" in lines[0]
+    assert "LOA_BOT_API_URL" in lines[0]
     assert SECRET not in result.stderr + result.stdout
 
 

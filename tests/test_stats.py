@@ -344,7 +344,7 @@ def test_empty_chart_says_so() -> None:
     # Only the title and one sentence: much smaller than a chart with bars and axes.
     assert len(png) < 40_000
     text = render_telegram(s)
-    assert "Không có chỉ thị nào được gửi trong kỳ." in text
+    assert "Không có chỉ đạo nào được gửi trong kỳ." in text
 
 
 def test_chart_without_directives_keeps_the_weekly_panel() -> None:

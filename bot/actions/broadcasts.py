@@ -13,7 +13,7 @@ from bot.domain import clock
 from bot.domain.errors import InvalidInput
 from bot.domain.roles import allows
 from bot.services import Services
-from bot.store import drafts, message_ops
+from bot.store import drafts, message_ops, polls
 from bot.store import subscriptions as subs
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ async def create_announcement(
     audience: rules.Audience | None = None,
 ) -> drafts.Broadcast:
     """Validate the HTML, split it into messages and store a draft (InvalidInput if bad)."""
-    body, parts = rules.prepare_text(source)
+    body, parts = rules.prepare_text(source, sender=svc.settings.sender_line)
     bid = await drafts.create_draft(
         svc.db,
         kind="announcement",
@@ -127,6 +127,17 @@ async def _request_approval(
     return Confirmed(await drafts.get_broadcast(svc.db, b.id), True)
 
 
+async def check_editable(svc: Services, broadcast_id: int) -> drafts.Broadcast:
+    """The broadcast, if its sent text may be edited ([Sửa]); InvalidInput otherwise."""
+    b = await drafts.get_broadcast(svc.db, broadcast_id)
+    if b.kind == "directive" and b.title:
+        raise InvalidInput("Chỉ đạo được sửa trong tệp nội dung, không sửa tại đây.")
+    if await polls.poll_of_broadcast(svc.db, b.id) is not None:
+        # Telegram cannot edit a sent poll (issue 16): only stop or recall it.
+        raise InvalidInput("Không sửa được khảo sát đã gửi; có thể đóng hoặc thu hồi.")
+    return b
+
+
 async def edit_sent(
     svc: Services,
     broadcast_id: int,
@@ -136,10 +147,9 @@ async def edit_sent(
     report_chat_id: int | None,
 ) -> int:
     """Queue the new text of a sent broadcast as durable edits; the number of messages."""
-    b = await drafts.get_broadcast(svc.db, broadcast_id)
-    if b.kind == "directive" and b.title:
-        raise InvalidInput("Chỉ đạo được sửa trong tệp nội dung, không sửa tại đây.")
-    body, parts = rules.prepare_text(source)
+    b = await check_editable(svc, broadcast_id)
+    sender = svc.settings.sender_line if b.kind == "announcement" else ""
+    body, parts = rules.prepare_text(source, sender=sender)
     if len(parts) != len(b.parts):
         raise InvalidInput(f"Nội dung mới phải vừa {len(b.parts)} tin nhắn như bản cũ.")
     actor = await actor_of(svc, actor_id)

@@ -102,7 +102,7 @@ async def _schedule_one(
     if d.publish_at < now - 86400:
         log.warning(
             "directive %s: publish_at is more than a day ago; not sent automatically"
-            " (use /directive %s)",
+            " (use /guichidao %s)",
             d.quarter,
             d.quarter,
         )
@@ -194,7 +194,7 @@ async def refresh_auto_directive(svc: Services, b: drafts.Broadcast) -> AutoChec
             send=False,
             note=(
                 f"⚠️ Chỉ đạo {html.escape(label)} (#{b.id}) không được gửi tự động:"
-                f" {html.escape(why)}. Sửa tệp rồi gửi bằng /directive {html.escape(quarter)}."
+                f" {html.escape(why)}. Sửa tệp rồi gửi bằng /guichidao {html.escape(quarter)}."
             ),
         )
     if digest == b.source_hash:
@@ -228,11 +228,7 @@ async def remind_missing(
     if not parent.with_ack or parent.kind == "reminder":
         raise InvalidInput("Chỉ nhắc lại được chỉ đạo có nút xác nhận.")
     role = await svc.role_of(actor_id)
-    title = html.escape(parent.title or f"bản tin #{parent.id}")
-    body = (
-        f"🔔 <b>Nhắc lại</b>: đề nghị đồng chí xác nhận đã nhận chỉ đạo «{title}» "
-        f"(#{parent.id}) bằng nút bên dưới."
-    )
+    body = rules.reminder_body(parent.title, parent.id)
     rid = await directives.queue_reminder(
         svc.db,
         parent,

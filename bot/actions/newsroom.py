@@ -214,7 +214,7 @@ async def draft_for_correction(svc: Services, article_id: str, created_by: int |
     if state is None or article is None:
         raise InvalidInput(f"Không có bài viết «{html.escape(article_id)}» (hoặc bài đã gỡ).")
     if state.origin != "db":
-        raise InvalidInput("Bài này lấy từ tệp nội dung trên máy chủ: hãy sửa tệp rồi /reload.")
+        raise InvalidInput("Bài này lấy từ tệp nội dung trên máy chủ: hãy sửa tệp rồi /napbai.")
     reviewed = await store.reviewed_digest(svc.db, article_id)
     if reviewed is not None:  # the text has not changed: no new digest
         text = reviewed.text

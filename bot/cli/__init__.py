@@ -12,10 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from bot.config import Settings, SettingsError, load_settings
+from bot.cli.common import UsageError, command, describe_os_error, owner_hint
+from bot.config import TELEGRAM_API_URL, Settings, SettingsError, load_settings
 from bot.logs import setup_logging
 from bot.store.db import Database
 
@@ -53,7 +56,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 async def _preflight(settings: Settings) -> None:
     """getMe once with a throw-away Bot: a rejected token or an unreachable API is one line."""
     from telegram import Bot
-    from telegram.error import InvalidToken, TelegramError
+    from telegram.error import InvalidToken, NetworkError, TelegramError
 
     from bot.tg.transport import AiohttpRequest
 
@@ -67,11 +70,26 @@ async def _preflight(settings: Settings) -> None:
             f"LOA_BOT_TOKEN was rejected by the Bot API at {settings.bot_api_url}"
             " (check the token with @BotFather, and LOA_BOT_API_URL)"
         ) from None
+    except NetworkError as exc:
+        # Timeouts and refused or failed connections: usually the network, not a setting.
+        raise SettingsError(
+            f"cannot reach the Bot API at {settings.bot_api_url}: the network or the server"
+            f" is down ({exc.message}). Check the connection"
+            + (
+                ""
+                if settings.bot_api_url == TELEGRAM_API_URL
+                else " and LOA_BOT_API_URL (it is not Telegram's default)"
+            )
+        ) from None
     except TelegramError as exc:
         raise SettingsError(
-            f"LOA_BOT_API_URL: cannot reach the Bot API at {settings.bot_api_url}"
-            f" ({type(exc).__name__})"
+            f"LOA_BOT_API_URL: the Bot API at {settings.bot_api_url} answered with an error"
+            f" ({exc.message})"
         ) from None
+    # The database before the Application exists: a folder that cannot be created or
+    # written is then one line naming it (a failing Application would leave sessions open).
+    async with Database(settings.db_path):
+        pass
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -87,8 +105,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    """Validate settings (the token included) and every content file."""
-    settings.token()
+    """Validate settings and every content file; the token only when it is set (its shape
+    was checked when the settings loaded), so editors can check content without it."""
     from bot.cli.articles import check_articles
     from bot.domain.directives import load_directives
 
@@ -97,22 +115,32 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        print(f"Có {len(problems)} lỗi trong các tệp nội dung (xem ở trên).", file=sys.stderr)
         return 1
-    print("settings and content OK")
+    token = "đã đặt" if settings.bot_token else "chưa đặt (cần khi chạy bot)"
+    print(f"Cấu hình và nội dung hợp lệ. LOA_BOT_TOKEN: {token}.")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
-        prog="loa", description="Loa, the Telegram bot of the information and outreach office."
+        prog="loa",
+        description="Loa, the Telegram bot of the information and outreach office.",
+        epilog="Settings come from LOA_* variables or .env (see .env.example).",
     )
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", help="start the bot (needs LOA_BOT_TOKEN)").set_defaults(func=cmd_run)
-    sub.add_parser("migrate", help="apply database migrations and print the schema version")
-    sub.choices["migrate"].set_defaults(func=cmd_migrate)
-    sub.add_parser("check", help="validate settings and content files").set_defaults(func=cmd_check)
+    command(sub, "run", "start the bot (needs LOA_BOT_TOKEN)", "loa run").set_defaults(func=cmd_run)
+    command(
+        sub, "migrate", "apply database migrations and print the schema version", "loa migrate"
+    ).set_defaults(func=cmd_migrate)
+    command(
+        sub,
+        "check",
+        "validate settings and content files (no bot token needed)",
+        "LOA_CONTENT_DIR=content loa check",
+    ).set_defaults(func=cmd_check)
     # --- later features add their sub-commands below ---
     # Articles (issue 3): import, digest; article files in `loa check`.
     from bot.cli.articles import add_cli as add_articles_cli
@@ -134,27 +162,72 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli.newsroom import add_cli as add_newsroom_cli
 
     add_newsroom_cli(sub)
+    # Outreach (issue 16): briefing.
+    from bot.cli.outreach import add_cli as add_outreach_cli
+
+    add_outreach_cli(sub)
     return parser
+
+
+class _Version(argparse.Action):
+    """--version: read from the installed package only when asked (keeps start-up fast)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any, **__: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("loa")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            number = "unknown (not installed)"
+        print(f"loa {number}")
+        parser.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, build Settings once, run the sub-command; errors are one line."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or argparse's usage error (exit 2)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"loa: {exc}", file=sys.stderr)
         return 2
     token = settings.bot_token.get_secret_value().strip() if settings.bot_token else ""
-    setup_logging(settings.log_level, [token], json_lines=settings.log_json)
+    # One-shot commands print their result; their INFO log lines would say it twice.
+    level = settings.log_level if args.command == "run" else _at_least_warning(settings)
+    setup_logging(level, [token], json_lines=settings.log_json, tz=settings.tz)
     try:
         return int(args.func(args, settings))
-    except SettingsError as exc:
+    except (SettingsError, UsageError) as exc:
         print(f"loa: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.OperationalError as exc:
+        # "unable to open database file": the folder exists but is not writable.
+        folder = settings.db_path.parent
+        print(
+            f"loa: database {settings.db_path} (LOA_DB_PATH): {exc}; {owner_hint(folder)}",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as exc:
+        # A folder that cannot be created or written (a root-owned bind mount, a full
+        # disk): the file and the fix in one line, not a traceback.
+        print(f"loa: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except Exception:
         # Through the logging formatter, so the traceback has the token redacted.
         log.exception("loa %s failed", args.command)
         return 1
+
+
+def _at_least_warning(settings: Settings) -> str:
+    """The configured level, raised to WARNING (DEBUG stays available for the bot run)."""
+    order = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+    return max(settings.log_level, "WARNING", key=order.index)

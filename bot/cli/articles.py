@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.cli.common import add_force, command, day, progress
 from bot.config import Settings
 from bot.domain.articles import (
     article_date,
@@ -24,14 +25,17 @@ from bot.domain.clock import now
 from bot.domain.errors import ContentError
 from bot.store.articles import articles_dir
 
-
-def _date(value: str) -> dt.date:
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise argparse.ArgumentTypeError("date must be YYYY-MM-DD or dd/mm/yyyy")
+# How `loa digest` names each kind of key figure for editors.
+FIGURE_KINDS_VI = {
+    "period": "thời gian",
+    "date": "ngày",
+    "count": "số lượng",
+    "money": "tiền",
+    "percent": "tỷ lệ",
+    "measure": "đo lường",
+    "range": "khoảng",
+    "ratio": "tỷ số",
+}
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -43,7 +47,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         print("loa import: --source must be an http(s) URL", file=sys.stderr)
         return 2
     failures = 0
-    for name in args.files:
+    for name in progress(args.files, desc="import"):
         path = Path(name)
         try:
             text = path.read_text(encoding="utf-8")
@@ -76,7 +80,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             if target.read_text(encoding="utf-8") == rendered:
                 print(f"{target} (unchanged)")
                 continue
-            print(f"{target}: exists; pass --force to overwrite", file=sys.stderr)
+            print(f"{target}: exists; pass --force to overwrite it", file=sys.stderr)
             failures += 1
             continue
         target.write_text(rendered, encoding="utf-8")
@@ -114,16 +118,21 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
     print(data["title"])
-    print(f"Ngày: {data['date'] or '(chưa rõ)'}")
+    day_text = (
+        dt.date.fromisoformat(data["date"]).strftime("%d/%m/%Y") if data["date"] else "(chưa rõ)"
+    )
+    print(f"Ngày: {day_text}")
     print("\nTóm tắt:")
     for sentence in data["summary"]:
-        print(f"  {sentence}")
-    print("\nSố liệu:")
+        print(f"  • {sentence}")
+    print("\nSố liệu chính:")
+    if not data["figures"]:
+        print("  (không có)")
     for f in data["figures"]:
         qualifier = f"{f['qualifier']} " if f["qualifier"] else ""
-        print(
-            f"  [{f['kind']}] {qualifier}{f['value']} — {f['subject']} (câu {f['sentence_index']})"
-        )
+        subject = f" — {f['subject']}" if f["subject"] else ""
+        kind = FIGURE_KINDS_VI.get(f["kind"], f["kind"])
+        print(f"  • {qualifier}{f['value']}{subject} ({kind}, câu thứ {f['sentence_index'] + 1})")
     return 0
 
 
@@ -135,15 +144,25 @@ def check_articles(settings: Settings) -> list[str]:
 
 def add_cli(sub: Any) -> None:
     """Register the import and digest sub-commands."""
-    p = sub.add_parser("import", help="convert raw article text into content/articles/*.md")
+    p = command(
+        sub,
+        "import",
+        "convert raw article text into content/articles/*.md",
+        "loa import bai-viet.txt --date 08/04/2022 --source https://example.vn/bai-viet",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--date", type=_date, help="article date (YYYY-MM-DD); else from name/text")
+    p.add_argument("--date", type=day, help="article date (dd/mm/yyyy or yyyy-mm-dd)")
     p.add_argument("--source", help="URL of the original article")
     p.add_argument("--out", help="output folder (default: $LOA_CONTENT_DIR/articles)")
-    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    add_force(p)
     p.set_defaults(func=cmd_import)
-    d = sub.add_parser("digest", help="print an article's summary and key figures")
+    d = command(
+        sub,
+        "digest",
+        "print an article's summary and key figures as readers will see them",
+        "loa digest content/articles/giao-ban.md",
+    )
     d.add_argument("file", metavar="FILE", help="a content file or raw article text")
     d.add_argument("--json", action="store_true", help="stable JSON output")
-    d.add_argument("--date", type=_date, help="date for raw text without one")
+    d.add_argument("--date", type=day, help="date for raw text without one (dd/mm/yyyy)")
     d.set_defaults(func=cmd_digest)

@@ -1,32 +1,43 @@
-"""`loa export-feedback`: the comments of a period as CSV, without the bot running."""
+"""`loa export-feedback`: the comments of a period as .xlsx or CSV, without the bot running."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cli.common import add_force, command, day, output_file, progress
 from bot.config import Settings
 from bot.domain import feedback as rules
 from bot.domain.errors import InvalidInput
+from bot.domain.spreadsheets import Format
 from bot.store import feedback as store
 from bot.store.db import Database
 
 
 def add_cli(sub: Any) -> None:
     """Register the export-feedback sub-command."""
-    p = sub.add_parser(
+    p = command(
+        sub,
         "export-feedback",
-        help="export comments of a period as CSV (UTF-8 with BOM; masked text)",
+        "export the comments of a period for Excel (.xlsx, or CSV by the file name; masked text)",
+        "loa export-feedback --from 01/04/2022 --to 30/06/2022 -o y-kien-quy-2.xlsx",
     )
-    p.add_argument("--from", dest="start", help="first day, yyyy-mm-dd or dd/mm/yyyy")
-    p.add_argument("--to", dest="end", help="last day (inclusive), yyyy-mm-dd or dd/mm/yyyy")
-    p.add_argument("-o", "--output", required=True, help="CSV file to write ('-' for stdout)")
+    p.add_argument("--from", dest="start", type=day, help="first day, dd/mm/yyyy or yyyy-mm-dd")
+    p.add_argument("--to", dest="end", type=day, help="last day (inclusive), same forms")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="file to write: NAME.xlsx (Excel) or NAME.csv (UTF-8 with BOM); '-' = CSV on stdout",
+    )
     p.add_argument(
         "--all", action="store_true", help="include rejected and deleted comments as well"
     )
+    add_force(p)
     p.set_defaults(func=cmd_export_feedback)
 
 
@@ -43,27 +54,33 @@ async def _titles(db: Database, ids: set[str]) -> dict[str, str]:
 
 
 async def export(
-    settings: Settings, start: str | None, end: str | None, include_all: bool
+    settings: Settings,
+    start: dt.date | None,
+    end: dt.date | None,
+    include_all: bool,
+    fmt: Format = "csv",
 ) -> tuple[bytes, int]:
-    """CSV bytes and the number of comments for the period."""
-    lo, hi = rules.day_range(
-        rules.parse_day(start) if start else None,
-        rules.parse_day(end) if end else None,
-        settings.tz,
-    )
+    """The file's bytes and the number of comments for the period."""
+    lo, hi = rules.day_range(start, end, settings.tz)
     async with Database(settings.db_path) as db:
         rows = await store.export_rows(db, lo, hi, include_all)
         titles = await _titles(db, {r.article_id for r in rows if r.article_id})
-    lines = [store.export_line(r, titles.get(r.article_id or ""), settings.tz) for r in rows]
-    return rules.export_csv(lines), len(rows)
+    lines = [
+        store.export_line(r, titles.get(r.article_id or ""), settings.tz)
+        for r in progress(rows, desc="comments")
+    ]
+    return rules.export_file(lines, fmt), len(rows)
 
 
 def cmd_export_feedback(args: argparse.Namespace, settings: Settings) -> int:
-    """Write the CSV; one line on stderr says how many comments and where."""
+    """Write the file; one line on stderr says how many comments and where."""
+    fmt: Format = "xlsx" if str(args.output).lower().endswith(".xlsx") else "csv"
+    if args.output != "-":
+        output_file(args.output, force=args.force)
     try:
-        data, count = asyncio.run(export(settings, args.start, args.end, args.all))
-    except InvalidInput as exc:
-        print(f"loa: {exc.user_message}", file=sys.stderr)
+        data, count = asyncio.run(export(settings, args.start, args.end, args.all, fmt))
+    except InvalidInput as exc:  # the period ends before it starts
+        print(f"loa: --from/--to: {exc.user_message}", file=sys.stderr)
         return 2
     if args.output == "-":
         sys.stdout.buffer.write(data)

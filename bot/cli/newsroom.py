@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cli.common import command
 from bot.config import Settings
 from bot.domain.articles import render_article
 from bot.store.db import Database
@@ -47,7 +48,12 @@ def cmd_export_articles(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_cli(sub: Any) -> None:
     """Register export-articles."""
-    p = sub.add_parser("export-articles", help="write articles published from Telegram as files")
+    p = command(
+        sub,
+        "export-articles",
+        "write articles published from Telegram as content files",
+        "loa export-articles content/articles/",
+    )
     p.add_argument("dir", metavar="DIR", help="output folder")
     p.add_argument("--all", action="store_true", help="include withdrawn articles")
     p.add_argument("--force", action="store_true", help="overwrite existing files")

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.cli.common import UsageError, add_force, command, day, output_file, positive_int
 from bot.config import Settings
 from bot.domain import clock
 from bot.services import Services
@@ -97,9 +98,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     dest = Path(args.path)
     if dest.is_dir():
         dest = dest / backup_file_name(time.time(), settings.tz)
-    if dest.exists() and not args.force:
-        print(f"loa: {dest} exists (use --force to overwrite)", file=sys.stderr)
-        return 1
+    output_file(dest, force=getattr(args, "force", False), option="PATH")
     if dest.resolve() == settings.db_path.resolve():
         print("loa: the backup cannot replace the database itself", file=sys.stderr)
         return 1
@@ -229,11 +228,10 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     since = 0
     if args.since:
         try:
-            day = date.fromisoformat(args.since)
-        except ValueError:
-            print("loa: --since must be YYYY-MM-DD", file=sys.stderr)
-            return 2
-        since = int(datetime(day.year, day.month, day.day, tzinfo=settings.tz).timestamp())
+            first: date = args.since if isinstance(args.since, date) else day(args.since)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"--since: {exc}") from None
+        since = int(datetime(first.year, first.month, first.day, tzinfo=settings.tz).timestamp())
 
     async def read(db: Database) -> list[staff.AuditEntry]:
         return await staff.latest_audit(db, limit=args.limit, since=since)
@@ -262,25 +260,47 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_cli(sub: Any) -> None:
     """Register backup, restore, health, status, audit and report under `loa`."""
-    p = sub.add_parser("backup", help="consistent copy of the live database (online backup API)")
-    p.add_argument("path", help="target file, or a folder for loa-<date>-<time>.db")
-    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p = command(
+        sub,
+        "backup",
+        "consistent copy of the live database (online backup API)",
+        "loa backup /data/backups/",
+    )
+    p.add_argument("path", metavar="PATH", help="target file, or a folder for loa-<date>-<time>.db")
+    add_force(p)
     p.set_defaults(func=cmd_backup)
-    p = sub.add_parser("restore", help="replace the database by a backup (bot stopped)")
-    p.add_argument("path", help="the backup file")
+    p = command(
+        sub,
+        "restore",
+        "replace the database by a backup (stop the bot first)",
+        "loa restore /data/backups/loa-2022-06-30-0300.db",
+    )
+    p.add_argument("path", metavar="BACKUP", help="the backup file")
     p.add_argument("--force", action="store_true", help="even if the bot seems to be running")
     p.set_defaults(func=cmd_restore)
-    sub.add_parser("health", help="exit 1 unless the running bot is healthy (HEALTHCHECK)")
-    sub.choices["health"].set_defaults(func=cmd_health)
-    sub.add_parser("status", help="schema, counts, next broadcast, last backup")
-    sub.choices["status"].set_defaults(func=cmd_status)
-    p = sub.add_parser("audit", help="print the audit log")
-    p.add_argument("--since", help="YYYY-MM-DD (local date)")
-    p.add_argument("--limit", type=int, default=1000, help="at most N entries (newest)")
+    command(
+        sub, "health", "exit 1 unless the running bot is healthy (Docker HEALTHCHECK)", "loa health"
+    ).set_defaults(func=cmd_health)
+    command(
+        sub, "status", "schema, counts, next broadcast, last backup", "loa status"
+    ).set_defaults(func=cmd_status)
+    p = command(
+        sub, "audit", "print the audit log, oldest first", "loa audit --since 01/04/2022 --limit 50"
+    )
+    p.add_argument("--since", type=day, help="first local day, dd/mm/yyyy or yyyy-mm-dd")
+    p.add_argument("--limit", type=positive_int, default=1000, help="at most N entries (newest)")
     p.set_defaults(func=cmd_audit)
-    p = sub.add_parser("report", help="quarterly report as Markdown with a PNG chart")
-    p.add_argument("--quarter", required=True, help="e.g. 2022-Q2 or 'quý II/2022'")
-    p.add_argument("-o", "--output", default=None, help="report file (default report-<q>.md)")
+    p = command(
+        sub,
+        "report",
+        "quarterly report as Markdown with a PNG chart beside it",
+        "loa report --quarter 2022-Q2 -o reports/quy-2-2022.md",
+    )
+    p.add_argument(
+        "--quarter", required=True, help="e.g. 2022-Q2, 'quý II/2022', or Q2 (this year)"
+    )
+    p.add_argument("-o", "--output", default=None, help="report file (default report-<quarter>.md)")
+    add_force(p)
     p.set_defaults(func=cmd_report)
 
 
@@ -291,13 +311,19 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.domain.periods import parse_period
     from bot.domain.stats import render_markdown
 
+    today = datetime.now(settings.tz).date()
     try:
-        period = parse_period(args.quarter, datetime.now(settings.tz).date())
+        period = parse_period(args.quarter, today)
     except InvalidInput as exc:
         print(f"loa: --quarter: {exc.user_message}", file=sys.stderr)
         return 2
-    output = Path(args.output or f"report-{period.key}.md")
-    chart = output.with_suffix(".png")
+    if str(period.start.year) not in args.quarter:
+        print(f"--quarter {args.quarter}: taking {period.key} (this year)", file=sys.stderr)
+    force = getattr(args, "force", False)
+    output = output_file(args.output or f"report-{period.key}.md", force=force)
+    # The chart sits beside the report, named after it (report.md -> report.png).
+    chart = output.with_name(output.stem + ".png")
+    output_file(chart, force=force)
 
     async def read(db: Database) -> reports.Stats:
         from bot.actions.casework import policy_of
@@ -309,7 +335,6 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     except DatabaseUnavailable as exc:
         print(exc, file=sys.stderr)
         return 1
-    output.parent.mkdir(parents=True, exist_ok=True)
     chart.write_bytes(render_stats_chart(stats))
     generated = clock.format_local(time.time(), settings.tz)
     output.write_text(render_markdown(stats, chart.name, generated), encoding="utf-8")

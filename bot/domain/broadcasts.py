@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -107,7 +108,7 @@ def parse_chat_id(raw: str) -> int:
         raise InvalidInput("Mã nhóm phải là số, ví dụ -1001234567890.")
     value = int(raw)
     if len(digits) > 19 or abs(value) > _MAX_ID or value == 0:
-        raise InvalidInput("Mã nhóm không hợp lệ (quá lớn). Xem mã đúng bằng /subscribers.")
+        raise InvalidInput("Mã nhóm không hợp lệ (quá lớn). Xem mã đúng bằng /dsdangky.")
     return value
 
 
@@ -147,8 +148,13 @@ class Audience:
         """The stored form."""
         return f"{self.kind}:{self.value}" if self.value else self.kind
 
-    def label_vi(self) -> str:
-        """How the audience is named on screen."""
+    def label_vi(
+        self,
+        unit_names: Mapping[str, str] | None = None,
+        topic_names: Mapping[str, str] | None = None,
+    ) -> str:
+        """How the audience is named on screen (units by name when `unit_names` maps codes,
+        topics by their Vietnamese names)."""
         if self.kind == "all":
             return "tất cả người đăng ký"
         if self.kind == "public":
@@ -156,8 +162,10 @@ class Audience:
         if self.kind == "cadre":
             return "các nhóm cán bộ đã duyệt"
         if self.kind == "unit":
-            return f"nhóm cán bộ của đơn vị {', '.join(self.units)}"
-        return f"người đăng ký chủ đề {self.value}"
+            names = unit_names or {}
+            return f"nhóm cán bộ của đơn vị {', '.join(names.get(u, u) for u in self.units)}"
+        topic = self.value or ""
+        return f"người đăng ký chủ đề {(topic_names or {}).get(topic, topic)}"
 
 
 def parse_audience(key: str) -> Audience:
@@ -463,12 +471,20 @@ def _tag_name(raw: str) -> str:
     return match[1].lower()
 
 
-def prepare_text(source: str, limit: int = TELEGRAM_TEXT_LIMIT) -> tuple[str, list[str]]:
-    """Validate and split: (normalised HTML, message parts); errors are HTML-safe."""
+def prepare_text(
+    source: str, limit: int = TELEGRAM_TEXT_LIMIT, *, sender: str = ""
+) -> tuple[str, list[str]]:
+    """Validate and split: (normalised HTML, message parts); errors are HTML-safe.
+
+    `sender` (LOA_SENDER_LINE, e.g. "📢 Ban Tuyên giáo Thành ủy Lạng Sơn") heads the
+    first part in bold, so recipients see who speaks; empty: no sender line.
+    """
     try:
         body = validate_html(source)
     except InvalidInput as exc:
         raise InvalidInput(escape(exc.user_message)) from None
+    if sender.strip() and not body.startswith(f"<b>{escape(sender.strip())}</b>\n"):
+        body = f"<b>{escape(sender.strip())}</b>\n\n{body}"
     return body, split_html(body, limit)
 
 
@@ -515,13 +531,30 @@ def ack_label(count: int) -> str:
 
 
 def progress_text(
-    broadcast_id: int, sent: int, done: int, total: int, elapsed: float, *, finished: bool
+    broadcast_id: int,
+    sent: int,
+    done: int,
+    total: int,
+    elapsed: float,
+    *,
+    finished: bool,
+    stopped: bool = False,
 ) -> str:
-    """The admin's progress line: sent/total, rate and estimated time left."""
+    """The admin's progress line: sent/total, rate and estimated time left; once finished,
+    a final state ("Đã gửi xong …" / "Đã dừng …") so it never stays on "Đang gửi"."""
     rate = done / elapsed if elapsed > 0 else 0.0
     left = total - done
+    if finished and stopped:
+        return (
+            f"⏹ Đã dừng bản tin #{broadcast_id}: {sent}/{total} cuộc trò chuyện đã nhận"
+            " trước khi dừng."
+        )
     if finished:
-        return f"✅ Bản tin #{broadcast_id}: đã xử lý xong {done}/{total} ({sent} đã gửi)."
+        not_sent = f", {total - sent} không gửi được" if total > sent else ""
+        return (
+            f"✅ Đã gửi xong bản tin #{broadcast_id}: {sent}/{total} cuộc trò chuyện đã nhận"
+            f"{not_sent} ({_duration_vi(elapsed)})."
+        )
     eta = _duration_vi(left / rate) if rate > 0 else "đang tính"
     return (
         f"📤 Đang gửi bản tin #{broadcast_id}: {sent}/{total} đã gửi, "
@@ -582,6 +615,16 @@ def action_report_vi(
     lines = [head]
     lines += [f"  – {escape(op_reason_vi(r))}: {n}" for r, n in reasons]
     return "\n".join(lines)
+
+
+def reminder_body(title: str | None, broadcast_id: int) -> str:
+    """The text of a reminder to chats that have not acknowledged a directive (sent by the
+    [Nhắc lại] button and by the automatic follow-up, issue 16)."""
+    name = html.escape(title or f"bản tin #{broadcast_id}")
+    return (
+        f"🔔 <b>Nhắc lại</b>: đề nghị đồng chí xác nhận đã nhận chỉ đạo «{name}» "
+        f"(#{broadcast_id}) bằng nút bên dưới."
+    )
 
 
 # A subscribed chat's cadre approval as staff see it (/subscribers, the web console).

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from bot.domain.errors import InvalidInput, LoaError
-from bot.domain.spreadsheets import Table, to_csv
+from bot.domain.spreadsheets import Format, Table, render, to_csv
 from bot.domain.text import clean, fold
 
 MIN_CHARS = 10
@@ -319,26 +319,31 @@ class ExportArgs:
     start: date | None
     end: date | None
     include_all: bool
+    fmt: Format = "xlsx"  # Excel opens .xlsx right everywhere; "csv" on request
 
 
 _ALL_WORDS = {"tatca", "tat-ca", "all", "--all", "tất cả", "tấtcả"}
+_FORMAT_WORDS: dict[str, Format] = {"csv": "csv", "xlsx": "xlsx", "excel": "xlsx"}
 
 
 def parse_export_args(text: str) -> ExportArgs:
     """ "[from] [to] [tatca]" → ExportArgs; InvalidInput on a bad date."""
     words = text.split()
     include_all = False
+    fmt: Format = "xlsx"
     days: list[date] = []
     for word in words:
         if fold(word) in {fold(w) for w in _ALL_WORDS}:
             include_all = True
+        elif fold(word) in _FORMAT_WORDS:
+            fmt = _FORMAT_WORDS[fold(word)]
         else:
             days.append(parse_day(word))
     if len(days) > 2:
-        raise InvalidInput("Cú pháp: /export [từ ngày] [đến ngày] [tatca]")
+        raise InvalidInput("Cú pháp: /xuatykien [từ ngày] [đến ngày] [tatca] [csv]")
     start = days[0] if days else None
     end = days[1] if len(days) > 1 else None
-    return ExportArgs(start, end, include_all)
+    return ExportArgs(start, end, include_all, fmt)
 
 
 EXPORT_HEADER = ("Số", "Thời gian", "Bài viết", "Trạng thái", "Ý kiến", "Trả lời")
@@ -347,3 +352,8 @@ EXPORT_HEADER = ("Số", "Thời gian", "Bài viết", "Trạng thái", "Ý ki�
 def export_csv(rows: Iterable[Sequence[str]]) -> bytes:
     """CSV bytes in UTF-8 with BOM, CRLF lines, formula-like cells neutralised."""
     return to_csv(Table(EXPORT_HEADER, [list(r) for r in rows]))
+
+
+def export_file(rows: Iterable[Sequence[str]], fmt: Format) -> bytes:
+    """The comments export as .xlsx or CSV (bot.domain.spreadsheets writes both)."""
+    return render(Table(EXPORT_HEADER, [list(r) for r in rows], sheet="Ý kiến"), fmt)

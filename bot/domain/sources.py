@@ -17,6 +17,7 @@ import html
 import io
 import re
 import xml.sax
+import zipfile
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -25,6 +26,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.text import clean, fold, nfc
 
 MAX_PARAGRAPHS = 2000
+MAX_DOCX_EXPANDED = 60_000_000  # bytes inside a .docx (text, styles, pictures)
 
 
 class SourceError(InvalidInput):
@@ -81,6 +83,14 @@ def docx_parts(data: bytes) -> RawParts:
         from docx.opc.exceptions import PackageNotFoundError
     except ImportError as exc:  # pragma: no cover - a dependency of the package
         raise SourceError("Máy chủ thiếu thư viện đọc tệp Word (python-docx).") from exc
+    try:
+        # A .docx is a zip: refuse one that would expand past MAX_DOCX_EXPANDED (a zip bomb)
+        # before python-docx reads it.
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(i.file_size for i in archive.infolist()) > MAX_DOCX_EXPANDED:
+                raise SourceError("Tệp Word quá lớn khi giải nén, không đọc được.")
+    except zipfile.BadZipFile as exc:
+        raise SourceError("Tệp .docx bị hỏng hoặc không phải tệp Word, không đọc được.") from exc
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
@@ -238,6 +248,29 @@ def parse_feed(data: bytes, url: str) -> list[FeedEntry]:
         published = dt.date(stamp.tm_year, stamp.tm_mon, stamp.tm_mday) if stamp else None
         items.append(FeedEntry(key[:500], link, title, text, published))
     return items
+
+
+_ITEM_START = re.compile(rb"<(?:item|entry)[\s>]", re.I)
+_ITEM_ID = re.compile(
+    rb"<(guid|id)\b[^>]*>(.*?)</\1\s*>|<link\b[^>]*?(?:href=[\"']([^\"']*)[\"'][^>]*)?>([^<]*)<",
+    re.I | re.S,
+)
+
+
+def raw_item_ids(data: bytes) -> frozenset[bytes] | None:
+    """The items' identities as written in the document (guid/id, else link), found without
+    parsing it; None when some item has none (then only a real parse can tell). Sites that
+    re-stamp <lastBuildDate> on every request change the body but not this set, so the
+    feeds worker skips feedparser when the set holds nothing new."""
+    chunks = _ITEM_START.split(data)[1:]
+    ids: set[bytes] = set()
+    for chunk in chunks:
+        m = _ITEM_ID.search(chunk)
+        value = (m.group(2) or m.group(3) or m.group(4) or b"").strip() if m else b""
+        if not value:
+            return None
+        ids.add(value)
+    return frozenset(ids)
 
 
 _BLOCK = re.compile(r"</?(?:p|div|br|li|h[1-6]|blockquote|tr)\b[^>]*>", re.I)

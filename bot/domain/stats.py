@@ -207,7 +207,7 @@ def _lines(s: Stats) -> list[tuple[str, list[str]]]:
     total_tries = s.delivered + s.failed + s.blocked
     sends = [
         f"Bản tin đã gửi: {n(s.broadcasts)} (thông báo: {n(s.announcements)},"
-        f" chỉ thị: {n(s.directives)})",
+        f" chỉ đạo: {n(s.directives)})",
         f"Tin nhắn đã đến: {n(s.delivered)}"
         + (f" ({format_percent(s.delivered / total_tries)})" if total_tries else ""),
         f"Gửi lỗi: {n(s.failed)}; bị chặn: {n(s.blocked)}",
@@ -216,7 +216,7 @@ def _lines(s: Stats) -> list[tuple[str, list[str]]]:
     for u in s.ack_by_unit:
         acks.append(f"• {u.unit}: {n(u.acked)}/{n(u.delivered)} ({format_percent(u.rate)})")
     if not s.ack_by_unit:
-        acks = ["Không có chỉ thị nào được gửi trong kỳ."]
+        acks = ["Không có chỉ đạo nào được gửi trong kỳ."]
     articles = [
         f"Bài viết đăng trong kỳ: {n(s.articles_published)}",
         f"Lượt mở thẻ bài: {n(s.card_opens)}; lượt đọc toàn văn: {n(s.fulltext_opens)}",
@@ -315,7 +315,7 @@ def render_markdown(s: Stats, chart_file: str | None, generated: str) -> str:
         "| --- | ---: |",
         f"| Bản tin đã gửi | {n(s.broadcasts)} |",
         f"| — thông báo | {n(s.announcements)} |",
-        f"| — chỉ thị | {n(s.directives)} |",
+        f"| — chỉ đạo | {n(s.directives)} |",
         f"| Tin nhắn đã đến | {n(s.delivered)} |",
         f"| Gửi lỗi | {n(s.failed)} |",
         f"| Bị chặn | {n(s.blocked)} |",
@@ -332,7 +332,7 @@ def render_markdown(s: Stats, chart_file: str | None, generated: str) -> str:
             f"| **Tổng** | {n(s.acks_delivered)} | {n(s.acks)} | {format_percent(s.ack_rate)} |"
         )
     else:
-        md.append("Không có chỉ thị nào được gửi trong kỳ.")
+        md.append("Không có chỉ đạo nào được gửi trong kỳ.")
     md += [
         "",
         "## Bài viết",

@@ -1,6 +1,7 @@
 """Extractive summaries of Vietnamese news articles.
 
-Method (no model, no word segmenter; shared/vietnamese-text.md: syllable n-grams work):
+Method (no model, no word segmenter: Vietnamese is written as space-separated syllables,
+so syllable n-grams work):
 - each sentence becomes a TF-IDF vector over folded syllables and syllable pairs
   (stop syllables removed; IDF over the article's sentences);
 - centrality: TextRank (PageRank on the cosine-similarity graph, damping 0.85);

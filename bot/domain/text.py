@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable
 
 # Old-style ("hoà", "uỷ") and new-style ("hòa", "ủy") tone placement are both NFC but
-# differ; folding removes the marks entirely so both match (shared/vietnamese-text.md).
+# differ; folding removes the marks entirely so both match (Unicode NFC/NFD, UAX #15).
 _D_MAP = str.maketrans({"đ": "d", "Đ": "D"})
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
@@ -38,6 +38,19 @@ def fold(text: str) -> str:
 def escape(text: str) -> str:
     """Escape text for Telegram's HTML parse mode (only <, > and & matter there)."""
     return html.escape(text, quote=False)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters, cut at a word boundary with "…" (a Vietnamese
+    syllable is a word: cutting inside one makes another word, or none)."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    if not text[limit - 1].isspace():
+        cut = max(head.rfind(" "), head.rfind("\n"))
+        if cut > 0:
+            head = head[:cut]
+    return head.rstrip(" \n,;:–-") + "…"
 
 
 def utf16_len(text: str) -> int:

@@ -31,16 +31,31 @@ from bot.workers import health
 log = logging.getLogger(__name__)
 
 COMMANDS = [
-    CommandInfo("admins", "Danh sách cán bộ quản trị và vai trò", permission="staff"),
     CommandInfo(
-        "grant", "Cấp vai trò: /grant <user_id> <admin|editor|moderator>", permission="admin"
+        "canbo", "Danh sách cán bộ quản trị và vai trò", aliases=("admins",), permission="staff"
     ),
-    CommandInfo("revoke_role", "Thu hồi vai trò: /revoke_role <user_id>", permission="admin"),
-    CommandInfo("audit", "Nhật ký thao tác quản trị: /audit [số dòng]", permission="admin"),
     CommandInfo(
-        "stats",
+        "capquyen",
+        "Cấp vai trò: /capquyen <mã người dùng> <quản trị|biên tập|kiểm duyệt>",
+        aliases=("grant",),
+        permission="admin",
+    ),
+    CommandInfo(
+        "thuhoiquyen",
+        "Thu hồi vai trò: /thuhoiquyen <mã người dùng>",
+        aliases=("revoke_role",),
+        permission="admin",
+    ),
+    CommandInfo(
+        "nhatky",
+        "Nhật ký thao tác quản trị: /nhatky [số dòng]",
+        aliases=("audit",),
+        permission="admin",
+    ),
+    CommandInfo(
+        "thongke",
         "Thống kê theo quý hoặc khoảng ngày, kèm biểu đồ",
-        aliases=("thongke",),
+        aliases=("stats",),
         permission="admin",
     ),
 ]
@@ -61,14 +76,15 @@ _ROLE_WORDS: dict[str, Role] = {
 _OWNER_WORDS = {"owner", "chusohuu", "chu"}
 
 GRANT_USAGE = (
-    "Cách dùng: <code>/grant &lt;user_id&gt; &lt;vai trò&gt;</code> hoặc trả lời tin nhắn của "
-    "người đó bằng <code>/grant &lt;vai trò&gt;</code>.\n"
-    "Vai trò: <b>admin</b> (quản trị viên), <b>editor</b> (biên tập viên), "
-    "<b>moderator</b> (kiểm duyệt viên)."
+    "Cách dùng: <code>/capquyen &lt;mã người dùng&gt; &lt;vai trò&gt;</code> hoặc trả lời "
+    "tin nhắn của người đó bằng <code>/capquyen &lt;vai trò&gt;</code>.\n"
+    "Vai trò: <b>quản trị</b> (quản trị viên), <b>biên tập</b> (biên tập viên), "
+    "<b>kiểm duyệt</b> (kiểm duyệt viên)."
 )
 REVOKE_USAGE = (
-    "Cách dùng: <code>/revoke_role &lt;user_id&gt;</code> hoặc trả lời tin nhắn của người đó "
-    "bằng <code>/revoke_role</code>."
+    "Cách dùng: <code>/thuhoiquyen &lt;mã người dùng&gt;</code> hoặc trả lời tin nhắn của "
+    "người đó "
+    "bằng <code>/thuhoiquyen</code>."
 )
 NO_OWNER_GRANT = (
     "⛔ Không thể cấp quyền chủ sở hữu từ Telegram. "
@@ -89,11 +105,11 @@ def register(
 ) -> None:
     """Roles, audit and statistics commands; the health monitor and the backup worker."""
     svc.commands.extend(COMMANDS)
-    app.add_handler(CommandHandler("admins", admins_command))
-    app.add_handler(CommandHandler("grant", grant_command))
-    app.add_handler(CommandHandler("revoke_role", revoke_command))
-    app.add_handler(CommandHandler("audit", audit_command))
-    app.add_handler(CommandHandler(["stats", "thongke"], stats_command))
+    app.add_handler(CommandHandler(["canbo", "admins"], admins_command))
+    app.add_handler(CommandHandler(["capquyen", "grant"], grant_command))
+    app.add_handler(CommandHandler(["thuhoiquyen", "revoke_role"], revoke_command))
+    app.add_handler(CommandHandler(["nhatky", "audit"], audit_command))
+    app.add_handler(CommandHandler(["thongke", "stats"], stats_command))
     health.install(app, svc)
 
 
@@ -174,8 +190,8 @@ async def admins_command(update: Update, context: Context) -> None:
     """/admins: owners (from settings) and every stored grant."""
     svc = services(context)
     tz = svc.settings.tz
-    lines = ["<b>Cán bộ quản trị Loa</b>", "", f"<b>Chủ sở hữu</b> ({ROLE_LABELS_VI[Role.OWNER]}):"]
     owners = sorted(svc.settings.admin_ids)
+    lines = ["<b>Cán bộ quản trị Loa</b>", "", f"<b>Chủ sở hữu</b> ({len(owners)}):"]
     names = await reports.user_names(svc.db, owners)
     for owner in owners:
         name = f"{escape(names[owner])} · " if owner in names else ""
@@ -275,7 +291,7 @@ async def audit_command(update: Update, context: Context) -> None:
     limit = 20
     if arg:
         if not arg.isdigit() or not 1 <= int(arg) <= 200:
-            raise InvalidInput("Cách dùng: /audit [số dòng từ 1 đến 200], ví dụ /audit 50.")
+            raise InvalidInput("Cách dùng: /nhatky [số dòng từ 1 đến 200], ví dụ /nhatky 50.")
         limit = int(arg)
     entries = await staff.latest_audit(svc.db, limit=limit)
     if not entries:

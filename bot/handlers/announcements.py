@@ -33,7 +33,7 @@ from bot.domain import broadcasts as rules
 from bot.domain import clock
 from bot.domain.broadcasts import parse_id
 from bot.domain.errors import InvalidInput, NotFound
-from bot.domain.text import pack_html_lines
+from bot.domain.text import pack_html_lines, shorten
 from bot.handlers.base import (
     Context,
     answer_query,
@@ -45,7 +45,7 @@ from bot.handlers.base import (
 )
 from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import Services
-from bot.store import drafts, message_ops, outbox
+from bot.store import drafts, message_ops, outbox, units
 from bot.store import subscriptions as subs
 from bot.workers.dispatcher import Dispatcher, ack_markup, summary_text
 
@@ -58,9 +58,9 @@ TEXT, WHEN, EDIT = range(3)
 ASK_TEXT = (
     "✍️ Gửi nội dung thông báo trong tin nhắn tiếp theo.\n"
     "Định dạng HTML của Telegram: &lt;b&gt;đậm&lt;/b&gt;, &lt;i&gt;nghiêng&lt;/i&gt;, "
-    '&lt;a href="https://…"&gt;liên kết&lt;/a&gt;. Gõ /cancel để hủy.'
+    '&lt;a href="https://…"&gt;liên kết&lt;/a&gt;. Gõ /huy để hủy.'
 )
-USAGE_BROADCAST = "Cú pháp: /broadcast &lt;số bản tin&gt;, xem /broadcasts."
+USAGE_BROADCAST = "Cú pháp: /xembantin &lt;số bản tin&gt;, xem /bantin."
 APPROVAL_REQUESTED = "🔐 Bản tin #{id} sẽ tới nhóm cán bộ: đã chuyển quản trị viên duyệt."
 
 
@@ -89,10 +89,12 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
     audience = rules.parse_audience(b.audience)
     count = await subs.count_recipients(svc.db, audience)
     kind = rules.KIND_LABELS_VI.get(b.kind, b.kind)
+    unit_names = await units.names_by_code(svc.db)  # units are shown by name (issue 16)
+    label = audience.label_vi(unit_names, topic_names=svc.settings.topic_names)
     text = (
         f"👆 Xem trước {kind.lower()} #{b.id} ({len(b.parts)} tin nhắn),"
         " đúng như người nhận sẽ thấy.\n"
-        f"Đối tượng: <b>{html.escape(audience.label_vi())}</b>\n"
+        f"Đối tượng: <b>{html.escape(label)}</b>\n"
         f"Số cuộc trò chuyện sẽ nhận: <b>{count}</b>"
     )
     if b.scheduled_at:
@@ -111,11 +113,14 @@ async def _control(svc: Services, b: drafts.Broadcast) -> tuple[str, InlineKeybo
         )
     else:
         rows.append([button("Mọi nhóm cán bộ", "cadre")])
-    units = await subs.list_units(svc.db)
-    unit_buttons = [button(f"Đơn vị {u}", f"unit:{u}") for u in units[:8]]
+    codes = await subs.list_units(svc.db)
+    unit_buttons = [button(unit_names.get(u, f"Đơn vị {u}"), f"unit:{u}") for u in codes[:8]]
     rows.extend(unit_buttons[i : i + 2] for i in range(0, len(unit_buttons), 2))
     if b.kind == "announcement":
-        topic_buttons = [button(f"Chủ đề {t}", f"topic:{t}") for t in svc.settings.topics[:6]]
+        topic_buttons = [
+            button(f"Chủ đề: {svc.settings.topic_name(t)}", f"topic:{t}")
+            for t in svc.settings.topics[:6]
+        ]
         rows.extend(topic_buttons[i : i + 2] for i in range(0, len(topic_buttons), 2))
     rows.append(
         [
@@ -167,7 +172,7 @@ async def announce_text(update: Update, context: Context) -> int | None:
     try:
         await _new_announcement(update, context, message.text if message and message.text else "")
     except InvalidInput as exc:
-        await reply(update, f"{exc.user_message}\nHãy gửi lại nội dung đã sửa, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nHãy gửi lại nội dung đã sửa, hoặc /huy.")
         return TEXT
     return ConversationHandler.END
 
@@ -211,7 +216,7 @@ async def _announce_start(
     if when is not None and when > clock.now():
         return (
             f"⏰ Đã hẹn gửi bản tin #{b.id} lúc {clock.format_local(when, svc.settings.tz)} "
-            f"đến {total} cuộc trò chuyện. Dừng: /broadcast {b.id}"
+            f"đến {total} cuộc trò chuyện. Dừng: /xembantin {b.id}"
         )
     if b.report_chat_id is not None and total:
         try:
@@ -222,7 +227,10 @@ async def _announce_start(
         except TelegramError as exc:
             log.warning("no progress message for %s: %s", b.id, exc)
     _dispatcher(context).wake()
-    return f"📤 Đang gửi bản tin #{b.id} đến {total} cuộc trò chuyện."
+    return (
+        f"📤 Đã bắt đầu gửi bản tin #{b.id} đến {total} cuộc trò chuyện; tiến độ ở tin nhắn"
+        f" bên dưới. Dừng: /xembantin {b.id}"
+    )
 
 
 async def ask_approval(bot: Bot, svc: Services, b: drafts.Broadcast, who: str) -> None:
@@ -252,7 +260,8 @@ async def ask_approval(bot: Bot, svc: Services, b: drafts.Broadcast, who: str) -
     await bot.send_message(
         admin_chat,
         f"🔐 {html.escape(who)} đề nghị gửi bản tin #{b.id} (ở trên) tới "
-        f"<b>{html.escape(audience.label_vi())}</b> ({count} cuộc trò chuyện).{when}\n"
+        f"<b>{html.escape(audience.label_vi(topic_names=svc.settings.topic_names))}</b>"
+        f" ({count} cuộc trò chuyện).{when}\n"
         "Cần một quản trị viên duyệt.",
         reply_markup=keyboard,
     )
@@ -275,9 +284,12 @@ async def _confirm(update: Update, context: Context, when: int | None) -> None:
     await confirm_broadcast(update, context, bid, when)
 
 
-async def confirm_broadcast(update: Update, context: Context, bid: int, when: int | None) -> None:
+async def confirm_broadcast(
+    update: Update, context: Context, bid: int, when: int | None, *, edit_control: bool = True
+) -> None:
     """Send or schedule draft `bid` for the sender, or hand it to the admins (two-person
-    rule in bot.actions.broadcasts.confirm); reply how it went. Newsroom notices use it too."""
+    rule in bot.actions.broadcasts.confirm); reply how it went. Newsroom notices use it too
+    (edit_control=False: their button's message stays as the newsroom wrote it)."""
     svc = services(context)
     user = update.effective_user
     done = await broadcast_actions.confirm(svc, bid, user.id if user else None, when)
@@ -289,6 +301,15 @@ async def confirm_broadcast(update: Update, context: Context, bid: int, when: in
         return
     message = await _announce_start(context, done.broadcast, done.total, when)
     await answer_query(update)
+    query = update.callback_query
+    if edit_control and query is not None and query.message is not None:
+        # The draft's control message becomes the summary: its buttons (audience, [Gửi
+        # ngay], [Hủy]) would now act on a broadcast that is already on its way.
+        try:
+            await query.edit_message_text(message, reply_markup=None)
+            return
+        except TelegramError as exc:
+            log.info("control message of #%s not edited: %s", done.broadcast.id, exc)
     await reply(update, message)
 
 
@@ -306,7 +327,7 @@ async def schedule_button(update: Update, context: Context) -> int:
     await reply(
         update,
         "⏰ Nhập thời gian gửi dạng dd/mm/yyyy hh:mm (giờ Việt Nam), ví dụ "
-        f"{clock.format_local(clock.now() + 3600, svc.settings.tz)}. /cancel để hủy.",
+        f"{clock.format_local(clock.now() + 3600, svc.settings.tz)}. /huy để hủy.",
     )
     return WHEN
 
@@ -325,7 +346,7 @@ async def schedule_text(update: Update, context: Context) -> int:
         await reply(update, exc.user_message)
         return ConversationHandler.END
     except InvalidInput as exc:
-        await reply(update, f"{exc.user_message}\nNhập lại, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nNhập lại, hoặc /huy.")
         return WHEN
     _user_data(context).pop("bc_at", None)
     return ConversationHandler.END
@@ -394,7 +415,7 @@ async def broadcasts_command(update: Update, context: Context) -> None:
     for b in await drafts.recent_broadcasts(svc.db, 15):
         stats = await drafts.broadcast_stats(svc.db, b.id)
         sent = stats.counts.get(rules.SENT, 0)
-        title = html.escape((b.title or rules.visible_text(b.body))[:40])
+        title = html.escape(shorten(b.title or rules.visible_text(b.body), 40))
         when = (
             f" — gửi lúc {clock.format_local(b.scheduled_at, svc.settings.tz)}"
             if b.auto and b.state == rules.B_AWAITING and b.scheduled_at
@@ -406,7 +427,7 @@ async def broadcasts_command(update: Update, context: Context) -> None:
         )
     if len(lines) == 1:
         lines.append("Chưa có bản tin nào.")
-    lines.append("Chi tiết: /broadcast &lt;số&gt;")
+    lines.append("Chi tiết: /xembantin &lt;số&gt;")
     for text in pack_html_lines(lines):
         await reply(update, text)
 
@@ -471,12 +492,10 @@ async def retry_button(update: Update, context: Context) -> None:
 async def edit_button(update: Update, context: Context) -> int:
     """[Sửa]: ask for the new text of a sent broadcast."""
     bid = _id_from(update)
-    await drafts.get_broadcast(services(context).db, bid)
+    await broadcast_actions.check_editable(services(context), bid)
     _user_data(context)["bc_edit"] = bid
     await answer_query(update)
-    await reply(
-        update, f"✏️ Gửi nội dung mới cho bản tin #{bid} (cùng số tin nhắn). /cancel để hủy."
-    )
+    await reply(update, f"✏️ Gửi nội dung mới cho bản tin #{bid} (cùng số tin nhắn). /huy để hủy.")
     return EDIT
 
 
@@ -498,7 +517,7 @@ async def edit_text(update: Update, context: Context) -> int:
             report_chat_id=chat.id,
         )
     except (InvalidInput, NotFound) as exc:
-        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /huy.")
         return EDIT
     _user_data(context).pop("bc_edit", None)
     await reply(update, f"✏️ Đang sửa bản tin #{bid} ở {n} tin nhắn đã gửi…")

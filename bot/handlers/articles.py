@@ -20,6 +20,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InputTextMessageContent,
     Update,
 )
@@ -30,7 +31,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, InlineQueryHandle
 from bot.domain import clock
 from bot.domain.articles import SLUG
 from bot.domain.figures import Figure, card_figures
-from bot.domain.text import escape, pack_html_lines, split_for_telegram
+from bot.domain.text import escape, pack_html_lines, shorten, split_for_telegram
 from bot.handlers.base import (
     Context,
     answer_query,
@@ -59,6 +60,13 @@ USAGE_ARTICLE = (
 USAGE_SEARCH = "Gõ từ khóa sau lệnh, ví dụ: /timkiem tuyên giáo (có dấu hay không dấu đều được)."
 NO_ARTICLES = "Chưa có bài viết nào. Vui lòng quay lại sau."
 WITHDRAWN = "🚫 Bài viết này đã được gỡ. Xem các bài mới bằng /tin."
+SEARCH_HINTS = (
+    "🔎 <b>Cách tìm bài</b>\n"
+    "• Trong tin nhắn riêng: /timkiem &lt;từ khóa&gt;, ví dụ /timkiem giao ban.\n"
+    "• Trong mọi cuộc trò chuyện: gõ @{bot} rồi từ khóa, ví dụ @{bot} tuyen giao.\n"
+    "Có dấu hay không dấu đều được; dùng ít từ, là những từ chính của bài. "
+    "Xem tin mới nhất: /tin."
+)
 
 
 def _not_found(article_id: str) -> str:
@@ -182,7 +190,7 @@ def _list_keyboard(
 ) -> InlineKeyboardMarkup:
     rows = []
     for n, item in enumerate(items, start=first_number):
-        label = item.title if len(item.title) <= 45 else item.title[:44] + "…"
+        label = shorten(item.title, 45)
         rows.append([InlineKeyboardButton(f"{n}. {label}", callback_data=f"ar:o:{item.id}")])
     buttons = []
     if page > 0:
@@ -248,7 +256,7 @@ async def _search_page(
             None,
         )
     result = await store.search(svc.db, query, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
-    shown = escape(query if len(query) <= 60 else query[:59] + "…")
+    shown = escape(shorten(query, 60))
     if result.total == 0:
         return (
             f"🔎 Không tìm thấy bài viết nào cho «{shown}».\n"
@@ -419,14 +427,26 @@ async def inline(update: Update, context: Context) -> None:
             )
         )
     next_offset = str(offset + INLINE_LIMIT) if offset + INLINE_LIMIT < total else ""
-    await query.answer(results, cache_time=30, next_offset=next_offset)
+    # Nothing found: a button above the (empty) list opens the private chat with the
+    # search hints (Bot API answerInlineQuery.button, start_parameter 1-64 of A-Za-z0-9_-).
+    button = (
+        InlineQueryResultsButton(text="Không thấy bài nào — xem cách tìm", start_parameter="tim")
+        if not results and offset == 0
+        else None
+    )
+    await query.answer(results, cache_time=30, next_offset=next_offset, button=button)
+
+
+async def search_hints(update: Update, context: Context, _rest: str) -> None:
+    """Deep link ?start=tim (the inline "nothing found" button): how to search."""
+    await reply(update, SEARCH_HINTS.format(bot=context.bot.username))
 
 
 RELOAD_ERRORS = 50  # broken files listed by /reload (the rest are counted)
 
 
 def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shorten(text, limit)
 
 
 def make_reload(lock: asyncio.Lock) -> Any:
@@ -504,19 +524,25 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
     lock = asyncio.Lock()
     svc.commands.extend(
         [
-            CommandInfo("news", "Tin bài mới nhất", aliases=("tin",)),
-            CommandInfo("article", "Đọc một bài theo mã bài", aliases=("bai",)),
-            CommandInfo("search", "Tìm bài viết theo từ khóa", aliases=("timkiem",)),
-            CommandInfo("reload", "Nạp lại bài viết từ thư mục nội dung", permission="content"),
+            CommandInfo("tin", "Tin bài mới nhất", aliases=("news",)),
+            CommandInfo("bai", "Đọc một bài: /bai <mã bài>", aliases=("article",)),
+            CommandInfo("timkiem", "Tìm bài viết: /timkiem <từ khóa>", aliases=("search",)),
+            CommandInfo(
+                "napbai",
+                "Nạp lại bài viết từ thư mục nội dung",
+                aliases=("reload",),
+                permission="content",
+            ),
         ]
     )
     app.add_handler(CommandHandler(["news", "tin"], news))
     app.add_handler(CommandHandler(["article", "bai"], article_command))
     app.add_handler(CommandHandler(["search", "timkiem"], search_command))
-    app.add_handler(CommandHandler("reload", make_reload(lock)))
+    app.add_handler(CommandHandler(["napbai", "reload"], make_reload(lock)))
     app.add_handler(CallbackQueryHandler(on_button, pattern=r"^ar:"))
     app.add_handler(InlineQueryHandler(inline))
     start_payloads["a_"] = open_from_link
+    start_payloads["tim"] = search_hints
 
     async def title(article_id: str) -> str | None:
         return await store.title_of(svc.db, article_id)

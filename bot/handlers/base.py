@@ -107,8 +107,8 @@ def user_errors(func: F) -> F:
 def command_text(update: Update) -> str:
     """The text after the leading /command, newlines kept (NFC, trimmed)."""
     message = update.effective_message
-    if message is None or not message.text:
-        return ""
+    if message is None or not message.text or update.callback_query is not None:
+        return ""  # a button (e.g. /start's) runs a command without arguments
     text = message.text
     if text.startswith("/"):
         # The command ends at the first space or newline, whichever comes first.

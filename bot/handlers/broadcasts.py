@@ -102,20 +102,35 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
 
     svc.commands.extend(
         [
-            CommandInfo("chidao", "Chỉ đạo của quý này (nhóm cán bộ)"),
+            CommandInfo("chidao", "Chỉ đạo của quý này (nhóm cán bộ)", chats="groups"),
             CommandInfo(
-                "announce",
+                "thongbao",
                 "Soạn thông báo gửi người đăng ký",
-                aliases=("thongbao",),
+                aliases=("announce",),
                 permission="broadcast",
             ),
-            CommandInfo("directive", "Gửi chỉ đạo quý: /directive 2022-Q2", permission="broadcast"),
-            CommandInfo("broadcasts", "Các bản tin gần đây", permission="broadcast"),
             CommandInfo(
-                "broadcast", "Chi tiết một bản tin: /broadcast <số>", permission="broadcast"
+                "guichidao",
+                "Gửi chỉ đạo quý: /guichidao 2022-Q2",
+                aliases=("directive",),
+                permission="broadcast",
             ),
-            CommandInfo("acks", "Nhóm chưa xác nhận chỉ đạo: /acks <số>", permission="broadcast"),
-            CommandInfo("cancel", "Hủy thao tác đang làm", in_menu=False),
+            CommandInfo(
+                "bantin", "Các bản tin gần đây", aliases=("broadcasts",), permission="broadcast"
+            ),
+            CommandInfo(
+                "xembantin",
+                "Chi tiết một bản tin: /xembantin <số>",
+                aliases=("broadcast",),
+                permission="broadcast",
+            ),
+            CommandInfo(
+                "xacnhan",
+                "Nhóm chưa xác nhận chỉ đạo: /xacnhan <số>",
+                aliases=("acks",),
+                permission="broadcast",
+            ),
+            CommandInfo("huy", "Hủy thao tác đang làm", aliases=("cancel",), in_menu=False),
         ]
     )
     with warnings.catch_warnings():
@@ -131,7 +146,7 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
 def _conversation() -> ConversationHandler[Any]:
     return ConversationHandler(
         entry_points=[
-            CommandHandler(["announce", "thongbao"], announce_command),
+            CommandHandler(["thongbao", "announce"], announce_command),
             CallbackQueryHandler(schedule_button, pattern=r"^bc:at:\d+$"),
             CallbackQueryHandler(edit_button, pattern=r"^bc:edit:\d+$"),
         ],
@@ -140,18 +155,19 @@ def _conversation() -> ConversationHandler[Any]:
             WHEN: [MessageHandler(filters.TEXT & ~filters.COMMAND, schedule_text)],
             EDIT: [MessageHandler(filters.TEXT & ~filters.COMMAND, edit_text)],
         },
-        fallbacks=[CommandHandler("cancel", cancel_command)],
+        fallbacks=[CommandHandler(["huy", "cancel"], cancel_command)],
         allow_reentry=True,
         name="announce",
+        persistent=True,  # an announcement being written survives a restart (issue 11)
     )
 
 
 def _register_rest(app: Any) -> None:
-    app.add_handler(CommandHandler("broadcasts", broadcasts_command))
-    app.add_handler(CommandHandler("broadcast", broadcast_command))
-    app.add_handler(CommandHandler("directive", directive_command))
+    app.add_handler(CommandHandler(["bantin", "broadcasts"], broadcasts_command))
+    app.add_handler(CommandHandler(["xembantin", "broadcast"], broadcast_command))
+    app.add_handler(CommandHandler(["guichidao", "directive"], directive_command))
     app.add_handler(CommandHandler("chidao", chidao_command))
-    app.add_handler(CommandHandler("acks", acks_command))
+    app.add_handler(CommandHandler(["xacnhan", "acks"], acks_command))
     app.add_handler(CallbackQueryHandler(audience_button, pattern=r"^bc:a:\d+:"))
     app.add_handler(CallbackQueryHandler(send_now_button, pattern=r"^bc:go:\d+$"))
     app.add_handler(CallbackQueryHandler(discard_button, pattern=r"^bc:x:\d+$"))

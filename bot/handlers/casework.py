@@ -667,7 +667,7 @@ async def route_command(update: Update, context: Context) -> None:
         if not remove and not await svc.may(moderator, "moderate"):
             raise InvalidInput(
                 f"Người dùng <code>{moderator}</code> chưa có vai trò kiểm duyệt"
-                " (cấp bằng /grant … moderator)."
+                " (cấp bằng /capquyen … kiểm duyệt)."
             )
         role = await svc.role_of(user.id)
         await cases.set_route(

@@ -341,7 +341,7 @@ async def follow_up_button(update: Update, context: Context) -> None:
     await reply(
         update,
         f"✍️ Mời bạn nhập ý kiến tiếp theo cho ý kiến <b>#{case.id}</b> (từ 10 đến 2.000 ký tự)."
-        "\nGõ /cancel để thôi.",
+        "\nGõ /huy để thôi.",
     )
 
 

@@ -6,17 +6,25 @@ import contextlib
 import html
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
-from telegram import Chat, ChatMember, ChatMemberUpdated, Update
+from telegram import (
+    Chat,
+    ChatMember,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.domain import clock
-from bot.domain.roles import ROLE_LABELS_VI, allows
+from bot.domain.roles import ROLE_LABELS_VI
 from bot.domain.text import nfc
+from bot.handlers import menus
 from bot.handlers.base import EXPIRED_BUTTON, Context, answer_query, reply, services
 from bot.store import people
 
@@ -117,14 +125,75 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
         log.info("bot added to / unblocked in chat %s", chat.id)
     for hook in svc.features.get("membership_hooks", []):
         await hook(update, context, was, now_member)
+    if now_member and not was:
+        await introduce_in_group(update, context)
 
 
 WELCOME = (
     "👋 Xin chào {name}!\n\n"
     "Tôi là <b>Loa</b> — kênh thông tin của Ban Tuyên giáo trên Telegram. "
     "Tại đây bạn có thể đọc tin tức, nhận thông báo và gửi ý kiến đến cơ quan.\n\n"
-    "Gõ /help để xem các lệnh."
+    "Chọn một việc bên dưới, hoặc gõ /help để xem các lệnh."
 )
+
+GROUP_INTRO = (
+    "👋 Xin chào cả nhóm! Tôi là <b>Loa</b> — kênh thông tin của Ban Tuyên giáo.\n\n"
+    "Để nhóm nhận thông báo, một <b>quản trị viên của nhóm</b> gõ /dangky. "
+    "Nhóm cán bộ, đảng viên được Ban Tuyên giáo duyệt sẽ nhận thêm chỉ đạo nội bộ "
+    "và xác nhận bằng nút [✅ Đã nhận].\n"
+    "Ý kiến cá nhân xin gửi trong tin nhắn riêng với Loa (/ykien) để bảo vệ thông tin "
+    "của người gửi.\n\n"
+    "<b>Lệnh dùng được trong nhóm</b>\n{commands}"
+)
+
+# /start's buttons: (label, command run by the button). The commands are registered by
+# their features; a button press runs the same handler with no arguments.
+START_BUTTONS = (
+    ("📰 Tin mới", "tin"),
+    ("🔔 Đăng ký nhận tin", "dangky"),
+    ("💬 Gửi ý kiến", "ykien"),
+    ("❓ Các lệnh", "help"),
+)
+StartButtonHandler = Callable[[Update, Context], Coroutine[Any, Any, Any]]
+
+
+def start_keyboard() -> InlineKeyboardMarkup:
+    """The main actions under the welcome; search opens inline mode in this chat."""
+    buttons = [
+        InlineKeyboardButton(label, callback_data=f"st:{cmd}") for label, cmd in START_BUTTONS
+    ]
+    buttons.insert(1, InlineKeyboardButton("🔎 Tìm bài", switch_inline_query_current_chat=""))
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def make_start_button(handlers: Mapping[str, StartButtonHandler]) -> StartButtonHandler:
+    """Callback st:<command>: run that command's handler for the presser."""
+
+    async def start_button(update: Update, context: Context) -> None:
+        """One of /start's buttons."""
+        data = update.callback_query.data if update.callback_query else None
+        handler = handlers.get((data or "").partition(":")[2])
+        if handler is None:
+            await answer_query(update, EXPIRED_BUTTON, alert=True)
+            return
+        await answer_query(update)
+        await handler(update, context)
+
+    return start_button
+
+
+async def introduce_in_group(update: Update, context: Context) -> None:
+    """The bot was added to a group: say what it does and how the group subscribes."""
+    change = update.my_chat_member
+    if change is None or change.chat.type == ChatType.PRIVATE or change.chat.type == "channel":
+        return
+    svc = services(context)
+    listed = menus.visible_commands(svc, None, private=False)
+    commands = "\n".join(f"/{c.name} — {html.escape(c.description)}" for c in listed)
+    try:
+        await context.bot.send_message(change.chat.id, GROUP_INTRO.format(commands=commands))
+    except TelegramError as exc:  # e.g. the group allows no messages from bots
+        log.info("could not introduce the bot in chat %s: %s", change.chat.id, exc)
 
 
 def make_start(payloads: Mapping[str, StartPayloadHandler]) -> Callable[[Update, Context], Any]:
@@ -145,27 +214,32 @@ def make_start(payloads: Mapping[str, StartPayloadHandler]) -> Callable[[Update,
                 return
         user = update.effective_user
         name = html.escape(nfc(user.first_name)) if user else "bạn"
-        await reply(update, WELCOME.format(name=name))
+        private = chat is None or chat.type == ChatType.PRIVATE
+        await reply(
+            update, WELCOME.format(name=name), reply_markup=start_keyboard() if private else None
+        )
 
     return start
 
 
 async def help_command(update: Update, context: Context) -> None:
-    """/help: the commands this user may use, staff commands included for staff."""
+    """/help: what works here for this person (bot.handlers.menus.visible_commands)."""
     svc = services(context)
-    user = update.effective_user
+    user, chat = update.effective_user, update.effective_chat
     role = await svc.role_of(user.id if user else None)
+    private = chat is None or chat.type == ChatType.PRIVATE
+    admin_chat = chat is not None and chat.id == svc.settings.admin_chat_id
     public: list[str] = []
     staff: list[str] = []
-    for info in svc.commands:
-        if info.permission is not None and not allows(role, info.permission):
-            continue
-        aliases = "".join(f", /{a}" for a in info.aliases)
-        line = f"/{info.name}{aliases} — {html.escape(info.description)}"
+    for info in menus.visible_commands(svc, role, private=private, admin_chat=admin_chat):
+        line = f"/{info.name} — {html.escape(info.description)}"
         (public if info.permission is None else staff).append(line)
-    text = "<b>Các lệnh của Loa</b>\n" + "\n".join(public)
+    title = "Các lệnh của Loa" if private else "Các lệnh của Loa dùng được trong nhóm"
+    text = f"<b>{title}</b>\n" + "\n".join(public)
     if staff and role is not None:
         text += f"\n\n<b>Dành cho {ROLE_LABELS_VI[role]}</b>\n" + "\n".join(staff)
+    elif not private and role is not None:
+        text += "\n\nCác lệnh quản trị dùng trong tin nhắn riêng với Loa hoặc nhóm quản trị."
     await reply(update, text)
 
 

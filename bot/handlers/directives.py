@@ -35,13 +35,13 @@ from bot.handlers.base import (
     user_errors,
 )
 from bot.handlers.subscriptions import private_or_admin_chat
-from bot.store import directives, drafts
+from bot.store import directives, drafts, units
 from bot.store import subscriptions as subs
 from bot.workers.dispatcher import ack_markup
 
 log = logging.getLogger(__name__)
-USAGE_ACKS = "Cú pháp: /acks &lt;số bản tin&gt;"
-USAGE_DIRECTIVE = "Cú pháp: /directive 2022-Q2 [đơn vị]"
+USAGE_ACKS = "Cú pháp: /xacnhan &lt;số bản tin&gt;"
+USAGE_DIRECTIVE = "Cú pháp: /guichidao 2022-Q2 [đơn vị]"
 CHIDAO_INTERNAL = (
     "🔒 Chỉ đạo là tài liệu nội bộ, chỉ xem được trong nhóm cán bộ đã được Ban Tuyên giáo"
     " duyệt. Nhóm của đồng chí có thể đăng ký bằng /dangky rồi chờ duyệt."
@@ -215,10 +215,11 @@ async def acks_command(update: Update, context: Context) -> None:
         f"{stats.counts.get(rules.SENT, 0)} nhóm đã xác nhận."
     ]
     if missing:
+        names = await units.names_by_code(svc.db)  # units by name (issue 16)
         lines.append(f"Chưa xác nhận ({len(missing)} nhóm):")
         lines += [
             f"• {html.escape(c.title or str(c.chat_id))}"
-            + (f" ({html.escape(c.unit)})" if c.unit else "")
+            + (f" ({html.escape(names.get(c.unit, c.unit))})" if c.unit else "")
             for c in missing
         ]
     markup = (

@@ -82,7 +82,7 @@ log = logging.getLogger(__name__)
 PROMPT = (
     "✍️ Mời bạn nhập ý kiến{about} (từ 10 đến 2.000 ký tự, chỉ nhận chữ).\n"
     "Số điện thoại, số CCCD, email, số tài khoản trong ý kiến sẽ được che trước khi "
-    "chuyển đến người kiểm duyệt.\nGõ /cancel để thôi."
+    "chuyển đến người kiểm duyệt.\nGõ /huy để thôi."
 )
 
 
@@ -196,7 +196,7 @@ async def awaiting_message(update: Update, context: Context) -> None:
         await reply(
             update,
             f"{what} không được nhận làm ý kiến. {rules.ACCEPTED_HINT}\n"
-            "Mời bạn nhập ý kiến bằng chữ, hoặc gõ /cancel để thôi.",
+            "Mời bạn nhập ý kiến bằng chữ, hoặc gõ /huy để thôi.",
         )
         return
     await _take_text(update, context, message.text)
@@ -219,7 +219,7 @@ async def _take_text(
     try:
         text = rules.validate_text(raw)
     except InvalidInput as exc:
-        await reply(update, exc.user_message + "\nMời bạn nhập lại, hoặc gõ /cancel để thôi.")
+        await reply(update, exc.user_message + "\nMời bạn nhập lại, hoặc gõ /huy để thôi.")
         return
     now = clock.now()
     per_hour, per_day = svc.settings.feedback_per_hour, svc.settings.feedback_per_day
@@ -237,7 +237,7 @@ async def _take_text(
         state.drafts.pop(user.id, None)
         await reply(update, exc.user_message)
         return
-    draft.stage, draft.text, draft.at = "confirm", text, time.monotonic()
+    draft.stage, draft.text, draft.at = "confirm", text, time.time()
     # The preview carries the case's choices: category, place, photo, consent (issue 15).
     await intake.show_preview(update, context, draft)
 
@@ -270,10 +270,10 @@ async def confirm_button(update: Update, context: Context) -> None:
         await reply(update, "Đã hủy, ý kiến chưa được gửi. Gõ /ykien khi bạn muốn gửi ý kiến.")
         return
     if action == "e":
-        draft.stage, draft.at = "text", time.monotonic()
+        draft.stage, draft.at = "text", time.time()
         await answer_query(update)
         await _drop_buttons(update)
-        await reply(update, "✏️ Mời bạn gửi lại ý kiến đã sửa (hoặc gõ /cancel để thôi).")
+        await reply(update, "✏️ Mời bạn gửi lại ý kiến đã sửa (hoặc gõ /huy để thôi).")
         return
     state.drafts.pop(user.id, None)
     now = clock.now()
@@ -442,6 +442,9 @@ async def forgetme_button(update: Update, context: Context) -> None:
         for forget in svc.forgetters:
             erased.extend(await forget(conn, user.id))
     _state(context).drafts.pop(user.id, None)
+    # Everything kept for this user across restarts goes too (bot.handlers.persistence).
+    if context.user_data is not None:
+        context.user_data.clear()
     log.info("personal data erased on request (%d item groups)", len(erased))
     if erased:
         text = "✅ Đã xóa dữ liệu cá nhân của bạn:\n" + "\n".join(
@@ -462,11 +465,16 @@ async def forgetme_button(update: Update, context: Context) -> None:
 
 COMMANDS = [
     CommandInfo("ykien", "Gửi ý kiến đến Ban Tuyên giáo", aliases=("feedback",)),
-    CommandInfo("ykiencuatoi", "Xem các ý kiến bạn đã gửi", aliases=("myfeedback",)),
-    CommandInfo("forgetme", "Xóa dữ liệu cá nhân của bạn", aliases=("xoadulieu",)),
-    CommandInfo("inbox", "Ý kiến chờ duyệt", aliases=("choduyet",), permission="moderate"),
     CommandInfo(
-        "export", "Xuất ý kiến ra CSV: /export [từ ngày] [đến ngày] [tatca]", permission="admin"
+        "ykiencuatoi", "Xem các ý kiến bạn đã gửi", aliases=("myfeedback",), chats="private"
+    ),
+    CommandInfo("xoadulieu", "Xóa dữ liệu cá nhân của bạn", aliases=("forgetme",), chats="private"),
+    CommandInfo("choduyet", "Ý kiến chờ duyệt", aliases=("inbox",), permission="moderate"),
+    CommandInfo(
+        "xuatykien",
+        "Xuất ý kiến ra Excel và CSV: /xuatykien [từ ngày] [đến ngày] [tatca]",
+        aliases=("export",),
+        permission="admin",
     ),
 ]
 
@@ -477,7 +485,7 @@ def register(
     start_payloads: dict[str, Any],
 ) -> None:
     """Add the feedback handlers, commands, hooks and the notification worker."""
-    state = FeedbackState()
+    state = FeedbackState(app.user_data)
     app.bot_data[STATE_KEY] = state
     svc.commands.extend(COMMANDS)
     svc.features["feedback_count"] = lambda article_id: feedback_count(svc, article_id)
@@ -509,7 +517,7 @@ def register(
     app.add_handler(CommandHandler(["ykiencuatoi", "myfeedback"], my_feedback))
     app.add_handler(CommandHandler(["forgetme", "xoadulieu"], forgetme_command))
     app.add_handler(CommandHandler(["inbox", "choduyet"], inbox_command))
-    app.add_handler(CommandHandler("export", export_command))
+    app.add_handler(CommandHandler(["xuatykien", "export"], export_command))
     app.add_handler(CallbackQueryHandler(article_button, pattern=r"^yk:"))
     app.add_handler(CallbackQueryHandler(view_approved, pattern=r"^ykv:"))
     app.add_handler(CallbackQueryHandler(confirm_button, pattern=r"^ykc:[sec]$"))

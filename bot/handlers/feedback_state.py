@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import (
     InlineKeyboardMarkup,
@@ -21,11 +24,12 @@ from telegram.ext import (
 )
 
 from bot.domain import feedback as rules
-from bot.domain.text import escape, pack_html_lines
+from bot.domain.text import escape, pack_html_lines, shorten
 from bot.handlers.base import (
     Context,
     reply,
 )
+from bot.handlers.persistence import keep
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,7 @@ Job = tuple[str, int]
 STATE_KEY = "feedback_state"
 
 
+@keep  # kept in user_data, so it survives a restart (bot.handlers.persistence)
 @dataclass
 class Draft:
     """Where one user is in the comment flow (or a moderator in the answer flow)."""
@@ -49,7 +54,7 @@ class Draft:
     article_id: str | None = None
     text: str | None = None
     comment_id: int | None = None  # for "answer"
-    at: float = field(default_factory=time.monotonic)
+    at: float = field(default_factory=time.time)  # wall clock: it outlives the process
     # Casework (issue 15): what the citizen chose on the preview (bot.handlers.casework_intake).
     category: str | None = None
     unit: str | None = None
@@ -61,11 +66,34 @@ class Draft:
     preview_id: int | None = None  # the preview message (its buttons go when replaced)
 
 
-class FeedbackState:
-    """In-memory state of the feature: drafts, notice keys, the notification queue."""
+DRAFT_KEY = "feedback_draft"
 
-    def __init__(self) -> None:
-        self.drafts: dict[int, Draft] = {}
+
+class UserDrafts:
+    """user id → Draft, kept in each user's PTB user_data (persisted on the SQLite file)."""
+
+    def __init__(self, user_data: Mapping[int, dict[Any, Any]]) -> None:
+        self._user_data = user_data  # Application.user_data (read-only view, mutable dicts)
+
+    def get(self, user_id: int, default: Draft | None = None) -> Draft | None:
+        """The user's draft, if any (never creates an empty user_data)."""
+        data = self._user_data.get(user_id)
+        return data.get(DRAFT_KEY, default) if data else default
+
+    def __setitem__(self, user_id: int, draft: Draft) -> None:
+        self._user_data[user_id][DRAFT_KEY] = draft
+
+    def pop(self, user_id: int, default: Draft | None = None) -> Draft | None:
+        """Remove and return the user's draft."""
+        data = self._user_data.get(user_id)
+        return data.pop(DRAFT_KEY, default) if data else default
+
+
+class FeedbackState:
+    """The feature's state: drafts (in user_data), notice keys, the notification queue."""
+
+    def __init__(self, user_data: Mapping[int, dict[Any, Any]] | None = None) -> None:
+        self.drafts = UserDrafts(user_data if user_data is not None else defaultdict(dict))
         self.notice_keys: set[tuple[int, int]] = set()
         self.queue: asyncio.Queue[Job | None] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
@@ -90,7 +118,7 @@ class FeedbackState:
         d = self.drafts.get(user_id)
         if d is None:
             return None
-        if time.monotonic() - d.at > DRAFT_TTL:
+        if time.time() - d.at > DRAFT_TTL:
             self.drafts.pop(user_id, None)
             return None
         return d if d.stage in stages else None
@@ -176,7 +204,7 @@ async def _reply_blocks(
 
 
 def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return shorten(text, limit)
 
 
 def _deep_link(context: Context, payload: str) -> str:

@@ -1,26 +1,56 @@
-"""The Telegram command menus: a public one, and one per staff member by role."""
+"""The Telegram command menus and /help: Vietnamese names, by chat type and by role.
+
+One rule decides which commands a person sees (`visible_commands`): the public ones that
+work in this kind of chat, plus the staff ones of their role where staff work (a private
+chat or the admin chat). The menus Telegram shows and /help both use it.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+)
 from telegram.error import TelegramError
 
 from bot.domain.roles import Role, allows
 from bot.handlers.console import set_menu_button
-from bot.services import Services
+from bot.services import CommandInfo, Services
 
 log = logging.getLogger(__name__)
 
 
-def menu_for(svc: Services, role: Role | None) -> list[BotCommand]:
-    """The menu for a role (None: the public menu); aliases stay out of it."""
+def visible_commands(
+    svc: Services, role: Role | None, *, private: bool, admin_chat: bool = False
+) -> list[CommandInfo]:
+    """The commands a person with `role` can use in this kind of chat, in menu order."""
+    shown = []
+    for info in svc.commands:
+        if info.chats == ("groups" if private else "private"):
+            continue
+        # Staff commands answer only in a private chat or the admin chat.
+        staff_here = (private or admin_chat) and allows(role, info.permission or "staff")
+        if info.permission is not None and not staff_here:
+            continue
+        shown.append(info)
+    return shown
+
+
+def menu_for(
+    svc: Services, role: Role | None, *, private: bool = True, admin_chat: bool = False
+) -> list[BotCommand]:
+    """A Telegram menu (aliases and hidden commands stay out of it)."""
     return [
         BotCommand(info.name, info.description[:256])
-        for info in svc.commands
-        if info.in_menu and (info.permission is None or allows(role, info.permission))
+        for info in visible_commands(svc, role, private=private, admin_chat=admin_chat)
+        if info.in_menu
     ]
 
 
@@ -41,11 +71,22 @@ async def refresh_staff_menu(bot: Bot, svc: Services, user_id: int) -> None:
 
 
 async def publish_commands(bot: Any, svc: Services) -> None:
-    """setMyCommands for everyone, then a fuller menu in each staff member's private chat."""
-    try:
-        await bot.set_my_commands(menu_for(svc, None), scope=BotCommandScopeDefault())
-    except TelegramError as exc:
-        log.warning("could not publish the command menu: %s", exc)
+    """setMyCommands per scope: private chats, groups, the admin chat, each staff member."""
+    citizen = menu_for(svc, None, private=True)
+    scopes: list[tuple[Any, list[BotCommand]]] = [
+        (BotCommandScopeDefault(), citizen),
+        (BotCommandScopeAllPrivateChats(), citizen),
+        (BotCommandScopeAllGroupChats(), menu_for(svc, None, private=False)),
+    ]
+    if svc.settings.admin_chat_id is not None:
+        # Everyone in the admin chat is staff; each command re-checks the sender's role.
+        staff_menu = menu_for(svc, Role.ADMIN, private=False, admin_chat=True)
+        scopes.append((BotCommandScopeChat(chat_id=svc.settings.admin_chat_id), staff_menu))
+    for scope, commands in scopes:
+        try:
+            await bot.set_my_commands(commands, scope=scope)
+        except TelegramError as exc:
+            log.warning("could not publish the command menu (%s): %s", scope.type, exc)
     staff_ids = set(svc.settings.admin_ids)
     rows = await svc.db.fetch_all("SELECT user_id FROM staff_roles")
     staff_ids.update(int(r[0]) for r in rows)

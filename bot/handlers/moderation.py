@@ -30,6 +30,7 @@ from bot.actions.feedback import check_answer
 from bot.domain import clock
 from bot.domain import feedback as rules
 from bot.domain.errors import LoaError
+from bot.domain.spreadsheets import Format
 from bot.domain.text import escape
 from bot.handlers import casework as casework_office
 from bot.handlers.base import (
@@ -99,7 +100,7 @@ async def _notice_text(svc: Services, c: store.Comment, footer: str = "") -> str
     parts.append(f"Trạng thái: <b>{escape(c.status_vi)}</b>{footer}")
     if c.answer:
         parts.append(f"↳ Đã trả lời: {escape(_short(c.answer, 500))}")
-    parts.append("↩️ Trả lời (reply) tin nhắn này để gửi câu trả lời cho người gửi.")
+    parts.append("↩️ Trả lời tin nhắn này để gửi câu trả lời cho người gửi.")
     return "\n".join(parts)
 
 
@@ -302,8 +303,8 @@ async def _ask_answer(update: Update, context: Context, comment_id: int) -> None
     await answer_query(update)
     prompt = await context.bot.send_message(
         chat.id,
-        f"✍️ {escape(user.first_name)}, hãy trả lời (reply) tin nhắn này bằng câu trả lời cho "
-        f"ý kiến <b>#{comment_id}</b>. Gõ /cancel để thôi.",
+        f"✍️ {escape(user.first_name)}, hãy trả lời tin nhắn này bằng câu trả lời cho "
+        f"ý kiến <b>#{comment_id}</b>. Gõ /huy để thôi.",
         reply_markup=ForceReply(input_field_placeholder=f"Trả lời ý kiến #{comment_id}"),
     )
     await store.add_notice(svc.db, chat.id, prompt.message_id, comment_id)
@@ -493,9 +494,14 @@ async def inbox_page(update: Update, context: Context) -> None:
 
 
 async def build_export(
-    svc: Services, start: date | None, end: date | None, include_all: bool
+    svc: Services,
+    start: date | None,
+    end: date | None,
+    include_all: bool,
+    fmt: Format = "csv",
 ) -> tuple[bytes, int]:
-    """The CSV bytes and row count for a period (titles via the articles feature)."""
+    """The file's bytes (.xlsx or CSV) and row count for a period (titles via the
+    articles feature)."""
     lo, hi = rules.day_range(start, end, svc.settings.tz)
     rows = await store.export_rows(svc.db, lo, hi, include_all)
     titles: dict[str, str | None] = {}
@@ -504,7 +510,7 @@ async def build_export(
         if r.article_id and r.article_id not in titles:
             titles[r.article_id] = await _article_title(svc, r.article_id)
         out.append(store.export_line(r, titles.get(r.article_id or ""), svc.settings.tz))
-    return rules.export_csv(out), len(rows)
+    return rules.export_file(out, fmt), len(rows)
 
 
 @requires("admin")
@@ -516,11 +522,11 @@ async def export_command(update: Update, context: Context) -> None:
         await reply(update, "Dùng lệnh này trong nhóm quản trị hoặc tin nhắn riêng với Loa.")
         return
     args = rules.parse_export_args(command_text(update))
-    data, count = await build_export(svc, args.start, args.end, args.include_all)
+    data, count = await build_export(svc, args.start, args.end, args.include_all, args.fmt)
     today = date.today()
     name = (
         f"y-kien_{(args.start or date(2000, 1, 1)).isoformat()}_"
-        f"{(args.end or today).isoformat()}{'_tatca' if args.include_all else ''}.csv"
+        f"{(args.end or today).isoformat()}{'_tatca' if args.include_all else ''}.{args.fmt}"
     )
     period = (
         f"từ {args.start.strftime('%d/%m/%Y') if args.start else 'đầu'} "
@@ -537,5 +543,6 @@ async def export_command(update: Update, context: Context) -> None:
         chat.id,
         document=data,
         filename=name,
-        caption=f"📊 {count} ý kiến {period}; {scope}. Thông tin cá nhân đã được che.",
+        caption=f"📊 {count} ý kiến {period}; {scope}. Thông tin cá nhân đã được che."
+        + ("" if args.fmt == "csv" else " Cần tệp CSV: thêm <code>csv</code> vào lệnh."),
     )

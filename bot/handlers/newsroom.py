@@ -69,7 +69,7 @@ _DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 
 ASK_TEXT = (
     "📝 Gửi nội dung bài viết (dòng đầu là tiêu đề; có thể gửi nhiều tin nhắn hoặc chuyển"
-    " tiếp bài từ kênh), hoặc một địa chỉ trang web. Gửi xong bấm [✅ Xong]. /cancel để hủy."
+    " tiếp bài từ kênh), hoặc một địa chỉ trang web. Gửi xong bấm [✅ Xong]. /huy để hủy."
 )
 SOURCE_LABELS = {
     "text": "văn bản dán vào",
@@ -170,7 +170,7 @@ def control_keyboard(draft: ArticleDraft) -> InlineKeyboardMarkup:
             InlineKeyboardButton("📝 Câu tóm tắt", callback_data=f"nr:sum:{d}"),
         ],
         [
-            InlineKeyboardButton("🔢 Bỏ số liệu", callback_data=f"nr:fig:{d}"),
+            InlineKeyboardButton("🔢 Số liệu sai", callback_data=f"nr:fig:{d}"),
             InlineKeyboardButton("🏷 Chủ đề", callback_data=f"nr:topic:{d}"),
             InlineKeyboardButton("🗓 Ngày", callback_data=f"nr:date:{d}"),
         ],
@@ -300,6 +300,7 @@ async def forwarded_start(update: Update, context: Context) -> int:
 
 
 @requires("content")
+@private_or_admin_chat
 @user_errors
 async def done_button(update: Update, context: Context) -> int | None:
     """[Xong]: the collected messages become the draft under review."""
@@ -364,7 +365,7 @@ async def _ask(update: Update, context: Context, key: str, prompt: str, state: i
 async def title_button(update: Update, context: Context) -> int:
     """[✏️ Tiêu đề]: ask for the new title."""
     return await _ask(
-        update, context, "title", "✏️ Gửi tiêu đề mới (tối đa 300 ký tự). /cancel để hủy.", TITLE
+        update, context, "title", "✏️ Gửi tiêu đề mới (tối đa 300 ký tự). /huy để hủy.", TITLE
     )
 
 
@@ -374,7 +375,7 @@ async def title_button(update: Update, context: Context) -> int:
 async def date_button(update: Update, context: Context) -> int:
     """[🗓 Ngày]: ask for the article's date."""
     return await _ask(
-        update, context, "date", "🗓 Gửi ngày của bài dạng dd/mm/yyyy. /cancel để hủy.", DATE
+        update, context, "date", "🗓 Gửi ngày của bài dạng dd/mm/yyyy. /huy để hủy.", DATE
     )
 
 
@@ -387,8 +388,7 @@ async def body_button(update: Update, context: Context) -> int:
         update,
         context,
         "body",
-        "📄 Gửi toàn bộ nội dung mới của bài (mỗi đoạn một dòng). Tiêu đề giữ nguyên."
-        " /cancel để hủy.",
+        "📄 Gửi toàn bộ nội dung mới của bài (mỗi đoạn một dòng). Tiêu đề giữ nguyên. /huy để hủy.",
         BODY,
     )
 
@@ -418,7 +418,7 @@ async def _answer_value(update: Update, context: Context, key: str, state: int) 
         else:
             await actions.replace_body(svc, draft_id, text)
     except (InvalidInput, NotFound) as exc:
-        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /cancel.")
+        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /huy.")
         return state
     _user_data(context).pop("nr_wait", None)
     await _review_here(update, context, draft_id)
@@ -452,7 +452,7 @@ async def body_text(update: Update, context: Context) -> int:
 
 
 async def cancel_command(update: Update, context: Context) -> int:
-    """/cancel inside the newsroom conversation (a collecting draft is discarded)."""
+    """/huy inside the newsroom conversation (a collecting draft is discarded)."""
     svc = services(context)
     draft_id = _user_data(context).pop("nr_collect", None)
     _user_data(context).pop("nr_wait", None)
@@ -475,7 +475,7 @@ def _summary_chooser(draft: ArticleDraft) -> tuple[str, InlineKeyboardMarkup]:
             InlineKeyboardButton(f"{mark}{i + 1}", callback_data=f"nr:st:{draft.id}:{i}")
         )
     rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    rows.append([InlineKeyboardButton("↩️ Xong, xem lại thẻ", callback_data=f"nr:back:{draft.id}")])
+    rows.append([InlineKeyboardButton("↩️ Quay lại thẻ", callback_data=f"nr:back:{draft.id}")])
     return _fit("\n".join(lines)), InlineKeyboardMarkup(rows)
 
 
@@ -492,7 +492,7 @@ def _figure_chooser(draft: ArticleDraft) -> tuple[str, InlineKeyboardMarkup]:
     if not buttons:
         lines.append("Không có số liệu nào.")
     rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    rows.append([InlineKeyboardButton("↩️ Xong, xem lại thẻ", callback_data=f"nr:back:{draft.id}")])
+    rows.append([InlineKeyboardButton("↩️ Quay lại thẻ", callback_data=f"nr:back:{draft.id}")])
     return _fit("\n".join(lines)), InlineKeyboardMarkup(rows)
 
 
@@ -519,6 +519,7 @@ def _index(update: Update) -> int:
 
 
 @requires("content")
+@private_or_admin_chat
 @user_errors
 async def review_button(update: Update, context: Context) -> None:
     """Every review button that needs no typed answer."""
@@ -696,7 +697,7 @@ async def notify_button(update: Update, context: Context) -> None:
         None,
     )
     # The two-person rule and the progress message, as for /thongbao [Gửi ngay].
-    await announcements.confirm_broadcast(update, context, b.id, None)
+    await announcements.confirm_broadcast(update, context, b.id, None, edit_control=False)
 
 
 # ---------------------------------------------------------------- corrections, withdrawal
@@ -838,7 +839,7 @@ def _conversation() -> ConversationHandler[Any]:
             DATE: [MessageHandler(filters.TEXT & ~filters.COMMAND, date_text)],
             BODY: [MessageHandler(filters.TEXT & ~filters.COMMAND, body_text)],
         },
-        fallbacks=[CommandHandler("cancel", cancel_command)],
+        fallbacks=[CommandHandler(["huy", "cancel"], cancel_command)],
         allow_reentry=True,
         name="newsroom",
     )
@@ -872,4 +873,10 @@ def register(app: Any, svc: Services) -> None:
     app.add_handler(CommandHandler("suabai", suabai_command))
     app.add_handler(CommandHandler("gobai", gobai_command))
     app.add_handler(CommandHandler("bannhap", drafts_command))
-    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, on_document))
+    # A file whose caption is a command belongs to that command (/donvi nhap, issue 16).
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.Document.ALL & ~filters.CaptionRegex(r"^/"),
+            on_document,
+        )
+    )

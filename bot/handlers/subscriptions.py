@@ -21,7 +21,7 @@ from telegram.ext import (
 
 from bot.domain import broadcasts as rules
 from bot.domain import clock
-from bot.domain.broadcasts import APPROVAL_LABELS_VI, normalize_label, parse_chat_id
+from bot.domain.broadcasts import APPROVAL_LABELS_VI, parse_chat_id
 from bot.domain.errors import InvalidInput
 from bot.domain.text import pack_html_lines
 from bot.handlers.base import (
@@ -35,7 +35,7 @@ from bot.handlers.base import (
     user_errors,
 )
 from bot.services import CommandInfo, Services
-from bot.store import people
+from bot.store import people, units
 from bot.store import subscriptions as subs
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,10 @@ F = TypeVar("F", bound=Callback)
 _ADMIN_STATUSES = frozenset({"creator", "administrator"})
 # Telegram HTML: a literal "<" must be "&lt;" (tests/test_broadcast_texts.py checks).
 USAGE_SETUNIT = (
-    "Cú pháp: /setunit &lt;mã nhóm&gt; &lt;đơn vị&gt;, ví dụ /setunit -100123 phuong-chi-lang"
+    "Cú pháp: /gandonvi &lt;mã nhóm&gt; &lt;đơn vị&gt;, ví dụ /gandonvi -100123 phuong-chi-lang"
     " (dùng - để xóa)."
 )
-USAGE_CHAT_ID = "Cần ghi mã nhóm, ví dụ /approve -1001234567890"
+USAGE_CHAT_ID = "Cần ghi mã nhóm, ví dụ /duyetnhom -1001234567890"
 PLACE_REFUSAL = (
     "🔒 Việc này chỉ làm trong cuộc trò chuyện riêng với bot hoặc trong nhóm quản trị,"
     " để nội dung nội bộ không hiện ra ở nhóm khác."
@@ -97,7 +97,7 @@ def _parse_topics(svc: Services, text: str) -> list[str]:
     unknown = [w for w in words if w not in svc.settings.topics]
     if unknown:
         raise InvalidInput(
-            f"Chủ đề không có: {html.escape(', '.join(unknown))}. Gõ /topics để xem danh sách."
+            f"Chủ đề không có: {html.escape(', '.join(unknown))}. Gõ /chude để xem danh sách."
         )
     return words
 
@@ -119,7 +119,8 @@ async def subscribe_command(update: Update, context: Context) -> None:
         svc.db, chat.id, chat.type, chat.title or chat.full_name, chat.username, now
     )
     sub, _new = await subs.subscribe(svc.db, chat.id, user.id if user else None, topics, now)
-    topic_text = ", ".join(sub.topics) if sub.topics else "tất cả chủ đề"
+    names = [svc.settings.topic_name(t) for t in sub.topics]
+    topic_text = ", ".join(names) if names else "tất cả chủ đề"
     text = f"✅ Đã đăng ký nhận tin ({html.escape(topic_text)})."
     if is_group:
         if sub.approval in ("none", "rejected", "revoked"):
@@ -183,12 +184,16 @@ async def topics_command(update: Update, context: Context) -> None:
     svc = services(context)
     chat = update.effective_chat
     lines = ["<b>Các chủ đề có thể đăng ký</b>"]
-    lines += [f"• <code>{t}</code>" for t in svc.settings.topics]
+    lines += [
+        f"• {html.escape(svc.settings.topic_name(t))}: <code>{t}</code>"
+        for t in svc.settings.topics
+    ]
     lines.append("\nVí dụ: /dangky tuyen-truyen — không ghi chủ đề là nhận tất cả.")
     if chat is not None:
         sub = await subs.get_subscription(svc.db, chat.id)
         if sub is not None and sub.active:
-            chosen = ", ".join(sub.topics) if sub.topics else "tất cả"
+            names = [svc.settings.topic_name(t) for t in sub.topics]
+            chosen = ", ".join(names) if names else "tất cả"
             lines.append(f"Đang nhận: {html.escape(chosen)}.")
     await reply(update, "\n".join(lines))
 
@@ -268,7 +273,7 @@ async def approval_button(update: Update, context: Context) -> None:
         await answer_query(
             update,
             f"Nhóm này đã được quyết định trước đó (hiện: {label}). Nút này không còn hiệu lực;"
-            " muốn thu hồi hãy dùng /revoke.",
+            " muốn thu hồi hãy dùng /thuhoinhom.",
             alert=True,
         )
         return
@@ -285,23 +290,31 @@ async def approval_button(update: Update, context: Context) -> None:
 async def setunit_command(update: Update, context: Context) -> None:
     """/setunit <chat_id> <unit|->: label a chat with its ward/commune."""
     svc = services(context)
-    args = command_text(update).split()
+    args = command_text(update).split(maxsplit=1)
     if len(args) != 2:
         raise InvalidInput(USAGE_SETUNIT)
     chat_id = _chat_id_arg(update)
-    unit = None if args[1] == "-" else normalize_label(args[1])
     user = update.effective_user
     role = await svc.role_of(user.id if user else None)
+    actor = (user.id if user else None, str(role) if role else None)
+    # The unit comes from the directory (issue 16): a code, an old code or a name.
+    found = (
+        None
+        if args[1] == "-"
+        else await units.ensure_unit(svc.db, args[1], actor=actor, now=clock.now())
+    )
     await subs.set_unit(
         svc.db,
         chat_id,
-        unit,
-        actor_id=user.id if user else None,
-        actor_role=str(role) if role else None,
+        found.code if found else None,
+        actor_id=actor[0],
+        actor_role=actor[1],
         now=clock.now(),
     )
     await reply(
-        update, f"Đã gán đơn vị {html.escape(unit or '(không)')} cho <code>{chat_id}</code>."
+        update,
+        f"Đã gán đơn vị {html.escape(found.name if found else '(không)')}"
+        f" cho <code>{chat_id}</code>.",
     )
 
 
@@ -315,12 +328,13 @@ async def subscribers_command(update: Update, context: Context) -> None:
     """
     svc = services(context)
     private, groups = await subs.subscription_overview(svc.db)
+    names = await units.names_by_code(svc.db)  # units by name, never by code (issue 16)
     lines = [f"<b>Đăng ký nhận tin</b>: {private} cá nhân, {len(groups)} nhóm"]
     for g in groups:
         state = APPROVAL_LABELS_VI.get(g.approval, g.approval)
         if not g.active:
             state += f", ngừng nhận ({html.escape(g.inactive_reason or '')})"
-        unit = f", đơn vị {html.escape(g.unit)}" if g.unit else ""
+        unit = f", {html.escape(names.get(g.unit, g.unit))}" if g.unit else ""
         lines.append(f"• {html.escape(g.title or '?')} <code>{g.chat_id}</code>: {state}{unit}")
     for text in pack_html_lines(lines):
         await reply(update, text)
@@ -362,23 +376,40 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
     """Subscription handlers and hooks."""
     svc.commands.extend(
         [
-            CommandInfo("subscribe", "Đăng ký nhận thông báo", aliases=("dangky",)),
-            CommandInfo("unsubscribe", "Hủy đăng ký nhận thông báo", aliases=("huydangky",)),
-            CommandInfo("topics", "Các chủ đề có thể đăng ký"),
-            CommandInfo("subscribers", "Danh sách nhóm đăng ký", permission="admin"),
-            CommandInfo("approve", "Duyệt nhóm cán bộ: /approve <mã nhóm>", permission="admin"),
-            CommandInfo("revoke", "Thu hồi nhóm cán bộ: /revoke <mã nhóm>", permission="admin"),
-            CommandInfo("setunit", "Gán đơn vị: /setunit <mã nhóm> <đơn vị>", permission="admin"),
+            CommandInfo("dangky", "Đăng ký nhận thông báo", aliases=("subscribe",)),
+            CommandInfo("huydangky", "Hủy đăng ký nhận thông báo", aliases=("unsubscribe",)),
+            CommandInfo("chude", "Các chủ đề có thể đăng ký", aliases=("topics",)),
+            CommandInfo(
+                "dsdangky", "Danh sách nhóm đăng ký", aliases=("subscribers",), permission="admin"
+            ),
+            CommandInfo(
+                "duyetnhom",
+                "Duyệt nhóm cán bộ: /duyetnhom <mã nhóm>",
+                aliases=("approve",),
+                permission="admin",
+            ),
+            CommandInfo(
+                "thuhoinhom",
+                "Thu hồi nhóm cán bộ: /thuhoinhom <mã nhóm>",
+                aliases=("revoke",),
+                permission="admin",
+            ),
+            CommandInfo(
+                "gandonvi",
+                "Gán đơn vị: /gandonvi <mã nhóm> <đơn vị>",
+                aliases=("setunit",),
+                permission="admin",
+            ),
         ]
     )
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrate))
     app.add_handler(CommandHandler(["subscribe", "dangky"], subscribe_command))
     app.add_handler(CommandHandler(["unsubscribe", "huydangky"], unsubscribe_command))
-    app.add_handler(CommandHandler("topics", topics_command))
-    app.add_handler(CommandHandler("subscribers", subscribers_command))
-    app.add_handler(CommandHandler("approve", approve_command))
-    app.add_handler(CommandHandler("revoke", revoke_command))
-    app.add_handler(CommandHandler("setunit", setunit_command))
+    app.add_handler(CommandHandler(["chude", "topics"], topics_command))
+    app.add_handler(CommandHandler(["dsdangky", "subscribers"], subscribers_command))
+    app.add_handler(CommandHandler(["duyetnhom", "approve"], approve_command))
+    app.add_handler(CommandHandler(["thuhoinhom", "revoke"], revoke_command))
+    app.add_handler(CommandHandler(["gandonvi", "setunit"], setunit_command))
     app.add_handler(CallbackQueryHandler(approval_button, pattern=r"^sub:(ok|no):-?\d+$"))
     svc.features.setdefault("membership_hooks", []).append(on_membership)
     svc.features.setdefault("start_hooks", []).append(on_start)

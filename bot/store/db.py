@@ -84,6 +84,11 @@ class Database:
         self._lock = asyncio.Lock()
 
     @property
+    def is_open(self) -> bool:
+        """True between open() and close()."""
+        return self._conn is not None
+
+    @property
     def conn(self) -> aiosqlite.Connection:
         """The open connection; raises if open() was not awaited."""
         if self._conn is None:

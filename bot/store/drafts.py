@@ -16,6 +16,7 @@ from bot.store.db import Database
 from bot.store.rows import as_bool, as_int, as_str, opt_float, opt_int, opt_str
 from bot.store.staff import record_audit
 from bot.store.subscriptions import _cadre_among, _recipients
+from bot.store.units import canonical_audience
 
 # --- broadcasts ----------------------------------------------------------------------
 
@@ -234,7 +235,13 @@ async def queue_broadcast(
             row = await cur.fetchone()
         if row is None:
             raise InvalidInput("Bản tin này đã được gửi, đã hủy hoặc không còn chờ xác nhận.")
-        audience = parse_audience(str(row[0]))
+        # Old unit codes (renamed or merged units, issue 16) resolve to the current ones.
+        key = await canonical_audience(conn, str(row[0]))
+        if key != str(row[0]):
+            await conn.execute(
+                "UPDATE broadcasts SET audience = ? WHERE id = ?", (key, broadcast_id)
+            )
+        audience = parse_audience(key)
         chats = await _recipients(conn, audience)
         if not admin_approved and await _cadre_among(conn, chats):
             raise rules.NeedsAdminApproval()

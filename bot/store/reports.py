@@ -384,11 +384,18 @@ async def gather_stats(
                 )
             )
         if await schema.has("broadcasts", "kind", "started_at"):
+            # Polls ride on announcement broadcasts (issue 16): counted as polls, not here.
+            not_poll = ""
+            if await schema.has("polls", "broadcast_id", "stop_broadcast_id"):
+                not_poll = (
+                    " AND id NOT IN (SELECT broadcast_id FROM polls UNION"
+                    " SELECT stop_broadcast_id FROM polls WHERE stop_broadcast_id IS NOT NULL)"
+                )
             kinds = {
                 str(r[0]): int(r[1])
                 for r in await schema.rows(
                     "SELECT kind, COUNT(*) FROM broadcasts"
-                    " WHERE started_at >= ? AND started_at < ? GROUP BY kind",
+                    f" WHERE started_at >= ? AND started_at < ?{not_poll} GROUP BY kind",
                     (start, end),
                 )
             }
@@ -427,6 +434,13 @@ async def gather_stats(
             if await schema.has("subscriptions", "unit"):
                 unit_sql = "s.unit"
                 join = " LEFT JOIN subscriptions s ON s.chat_id = d.chat_id"
+                if await schema.has("units", "name") and await schema.has("unit_codes", "code"):
+                    # Units by name, never by code (issue 16's directory).
+                    unit_sql = "COALESCE(un.name, s.unit)"
+                    join += (
+                        " LEFT JOIN unit_codes uc ON uc.code = s.unit"
+                        " LEFT JOIN units un ON un.id = uc.unit_id"
+                    )
             reminder = ""
             if await schema.has("broadcasts", "parent_id"):
                 reminder = (

@@ -14,6 +14,7 @@ from bot.domain.errors import InvalidInput, NotFound
 from bot.store.db import Database
 from bot.store.rows import as_bool, as_int, as_str, opt_int, opt_str
 from bot.store.staff import record_audit
+from bot.store.units import canonical_audience
 
 # --- subscriptions -------------------------------------------------------------------
 
@@ -209,6 +210,8 @@ async def list_units(db: Database) -> list[str]:
 
 
 async def _recipients(conn: aiosqlite.Connection, audience: Audience) -> list[int]:
+    if audience.kind == "unit":  # old unit codes resolve to the current ones (issue 16)
+        audience = parse_audience(await canonical_audience(conn, audience.key()))
     sql = (
         "SELECT s.chat_id, s.active, s.approval, s.unit, s.topics FROM subscriptions s"
         " JOIN chats c ON c.id = s.chat_id WHERE s.active = 1 AND c.active = 1"

@@ -1,8 +1,8 @@
 """The rate limiter every Bot API call goes through: Telegram's limits, 429 pauses, priority.
 
 python-telegram-bot's AIORateLimiter lets bursts through, has no per-private-chat
-limit and reportedly exceeds the group limit (PTB #3772); see shared/telegram-limits.md
-for how such limiters fare against a strict window. This one holds windows for the
+limit and reportedly exceeds the group limit (PTB #3772; the limits: Bot API FAQ, "My bot
+is hitting limits"). This one holds windows for the
 global, per-chat and per-group limits (bot.domain.pacing), pauses everything on a 429
 and serves interactive replies before bulk broadcast traffic.
 """

@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
-from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -113,13 +112,16 @@ class AiohttpRequest(BaseRequest):
     def _timeout(
         self, read: Any, write: Any, connect: Any, pool: Any, *, files: bool
     ) -> aiohttp.ClientTimeout:
-        if isinstance(read, DefaultValue):
+        # PTB passes its public BaseRequest.DEFAULT_NONE for "not given" (no private
+        # telegram._utils import: those modules change between minor releases).
+        unset = BaseRequest.DEFAULT_NONE
+        if read is unset:
             read = self._read_timeout
-        if isinstance(connect, DefaultValue):
+        if connect is unset:
             connect = self._connect_timeout
-        if isinstance(pool, DefaultValue):
+        if pool is unset:
             pool = self._pool_timeout
-        if isinstance(write, DefaultValue):
+        if write is unset:
             write = self._media_write_timeout if files else self._write_timeout
         # aiohttp has no write timeout of its own: a request must be written and its
         # answer read within write + read; `connect` covers waiting for a pooled

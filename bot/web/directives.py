@@ -92,6 +92,6 @@ async def export(call: Call) -> web.StreamResponse:
 ROUTES = [
     Route("GET", "/ui/directives", page, "broadcast"),
     Route("GET", "/ui/directives/{id}", detail, "broadcast"),
-    Route("POST", "/api/directives/{id}/remind", remind, "broadcast"),
+    Route("POST", "/api/directives/{id}/remind", remind, "admin"),  # as [Nhắc lại]
     Route("GET", "/api/directives/{id}/acks", export, "broadcast"),
 ]

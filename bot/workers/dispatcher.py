@@ -114,6 +114,24 @@ class GroupCommit(Generic[T, R]):
                 future.set_result(result)
 
 
+# Sends part `index` of a broadcast to a chat and returns the Telegram message id. Text
+# messages are the default; other kinds of delivery (a native poll, stopping one) come
+# from Dispatcher.part_senders. Telegram errors propagate: _send turns them into outcomes.
+PartSender = Callable[
+    [Any, drafts.Broadcast, int, int, InlineKeyboardMarkup | None], Awaitable[int]
+]
+
+
+async def send_text_part(
+    bot: Any, b: drafts.Broadcast, chat_id: int, index: int, markup: InlineKeyboardMarkup | None
+) -> int:
+    """The default kind of delivery: one sendMessage per part."""
+    message = await bot.send_message(
+        chat_id, b.parts[index], reply_markup=markup, rate_limit_args={"bulk": True}
+    )
+    return int(message.message_id)
+
+
 def ack_markup(broadcast_id: int, count: int = 0) -> InlineKeyboardMarkup:
     """The [✅ Đã nhận] button under a directive."""
     return InlineKeyboardMarkup(
@@ -186,6 +204,11 @@ class Dispatcher:
         # broadcasts handlers, which know the content folder); None: send it as stored.
         self.refresh_auto: Callable[[drafts.Broadcast], Awaitable[AutoCheck]] | None = None
         self.bot: Any = None
+        # Other kinds of delivery: each resolver returns the PartSender for broadcasts of
+        # its kind, None for the others (polls: bot.handlers.polls). Resolved once per
+        # broadcast and cached with it.
+        self.part_senders: list[Callable[[drafts.Broadcast], Awaitable[PartSender | None]]] = []
+        self._senders: dict[int, PartSender] = {}
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
@@ -397,8 +420,21 @@ class Dispatcher:
             b = self._broadcasts[broadcast_id] = await drafts.get_broadcast(self.db, broadcast_id)
         return b
 
+    async def _sender(self, b: drafts.Broadcast) -> PartSender:
+        sender = self._senders.get(b.id)
+        if sender is None:
+            sender = send_text_part
+            for resolve in self.part_senders:
+                found = await resolve(b)
+                if found is not None:
+                    sender = found
+                    break
+            self._senders[b.id] = sender
+        return sender
+
     async def _send(self, d: outbox.Due, chat_id: int) -> outbox.Outcome | None:
         b = await self._broadcast(d.broadcast_id)
+        send_part = await self._sender(b)
         ids = list(d.message_ids)
         parts: Sequence[str] = b.parts
         ack_target = b.parent_id if b.kind == "reminder" and b.parent_id else b.id
@@ -413,12 +449,7 @@ class Dispatcher:
             last = index == len(parts) - 1
             markup = ack_markup(ack_target) if b.with_ack and last else None
             try:
-                message = await self.bot.send_message(
-                    chat_id,
-                    parts[index],
-                    reply_markup=markup,
-                    rate_limit_args={"bulk": True},
-                )
+                message_id = await send_part(self.bot, b, chat_id, index, markup)
             except RetryAfter as exc:
                 # The pacer already paused every sender; this is not a failure.
                 wait = retry_after_seconds(exc)
@@ -462,7 +493,7 @@ class Dispatcher:
                 )
             except TelegramError as exc:
                 return outcome(rules.FAILED, error=str(exc)[:200], used_attempt=True)
-            ids.append(int(message.message_id))
+            ids.append(message_id)
             if len(ids) < len(parts):
                 # Record each part of a split text so a crash repeats at most one part.
                 await self._outcomes.submit(outcome(rules.SENDING))
@@ -517,6 +548,7 @@ class Dispatcher:
     async def _finished(self, broadcast_id: int) -> None:
         log.info("broadcast %s finished", broadcast_id)
         self._broadcasts.pop(broadcast_id, None)
+        self._senders.pop(broadcast_id, None)
         for hook in self.on_finished:
             try:
                 await hook(broadcast_id)
@@ -541,6 +573,7 @@ class Dispatcher:
                         stats.total,
                         elapsed,
                         finished=True,
+                        stopped=b.state == rules.B_CANCELLED,
                     ),
                     chat_id=b.report_chat_id,
                     message_id=b.report_message_id,

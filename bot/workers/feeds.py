@@ -30,7 +30,14 @@ from bot.actions.fetch import FetchError, fetch, new_session
 from bot.domain import clock
 from bot.domain.articles import RawParts, split_raw
 from bot.domain.errors import LoaError
-from bot.domain.sources import FeedEntry, decode, page_parts, parse_feed, text_checksum
+from bot.domain.sources import (
+    FeedEntry,
+    decode,
+    page_parts,
+    parse_feed,
+    raw_item_ids,
+    text_checksum,
+)
 from bot.services import Services
 from bot.store import feeds as store
 
@@ -72,6 +79,9 @@ class FeedWorker:
         self._wake = asyncio.Event()
         self._session: aiohttp.ClientSession | None = None
         self._lock = asyncio.Lock()
+        # Per feed, the raw item identities of the last body fully taken (in memory: after
+        # a restart the first poll of each feed parses once).
+        self._taken_ids: dict[str, frozenset[bytes]] = {}  # by feed URL
 
     async def start(self, app: Any) -> None:
         """Start polling (called after the database opens)."""
@@ -164,8 +174,24 @@ class FeedWorker:
                     now=now,
                 )
                 return PollResult(feed.id, "unchanged")
+            raw_ids = raw_item_ids(result.body)
+            if raw_ids is not None and raw_ids <= self._taken_ids.get(feed.url, frozenset()):
+                # a new body (a re-stamped date, reordered items) but no item it has not
+                # given before: nothing to parse
+                await store.record_success(
+                    svc.db,
+                    feed.id,
+                    etag=result.etag,
+                    last_modified=result.last_modified,
+                    body_hash=body_hash,
+                    next_poll_at=now + interval,
+                    now=now,
+                )
+                return PollResult(feed.id, "unchanged")
             entries = await asyncio.to_thread(parse_feed, result.body, result.url)
             drafts, published, skipped, complete = await self._take(feed, entries)
+            if complete and raw_ids is not None:
+                self._taken_ids[feed.url] = raw_ids
             await store.record_success(
                 svc.db,
                 feed.id,

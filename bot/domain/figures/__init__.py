@@ -162,7 +162,8 @@ def rank(figures: list[Figure]) -> list[Figure]:
 
 
 def card_figures(figures: list[Figure], limit: int = 6) -> list[Figure]:
-    """The figures a card shows: at most 2 periods and 1 date, then the best of the rest."""
+    """The figures a card shows: at most 2 periods and 1 date (each with its subject),
+    then the best of the rest."""
     caps = {"period": 2, "date": 1}
     chosen: list[Figure] = []
     used: dict[str, int] = {}
@@ -170,6 +171,8 @@ def card_figures(figures: list[Figure], limit: int = 6) -> list[Figure]:
         cap = caps.get(f.kind)
         if cap is not None and used.get(f.kind, 0) >= cap:
             continue
+        if cap is not None and not f.subject.strip():
+            continue  # a bare "quý I/2022" or "08/4" tells the reader nothing on a card
         used[f.kind] = used.get(f.kind, 0) + 1
         chosen.append(f)
         if len(chosen) >= limit:
