@@ -7,6 +7,7 @@ import asyncio
 import sys
 from typing import Any
 
+from bot.cli.common import command
 from bot.cli.ops import missing_database
 from bot.config import Settings
 from bot.domain import clock
@@ -59,6 +60,11 @@ def cmd_console_link(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_cli(sub: Any) -> None:
     """Register `loa console-link`."""
-    p = sub.add_parser("console-link", help="print a one-time sign-in link to the web console")
+    p = command(
+        sub,
+        "console-link",
+        "print a one-time sign-in link to the web console (one use, 10 minutes)",
+        "loa console-link --user 123456789",
+    )
     p.add_argument("--user", type=int, default=None, help="Telegram user id (default: an owner)")
     p.set_defaults(func=cmd_console_link)
