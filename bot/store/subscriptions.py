@@ -209,9 +209,14 @@ async def list_units(db: Database) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-async def _recipients(conn: aiosqlite.Connection, audience: Audience) -> list[int]:
+async def _resolve(conn: aiosqlite.Connection, audience: Audience) -> Audience:
     if audience.kind == "unit":  # old unit codes resolve to the current ones (issue 16)
         audience = parse_audience(await canonical_audience(conn, audience.key()))
+    return audience
+
+
+async def _recipients(conn: aiosqlite.Connection, audience: Audience) -> list[int]:
+    audience = await _resolve(conn, audience)
     sql = (
         "SELECT s.chat_id, s.active, s.approval, s.unit, s.topics FROM subscriptions s"
         " JOIN chats c ON c.id = s.chat_id WHERE s.active = 1 AND c.active = 1"
@@ -237,11 +242,14 @@ async def count_recipients(db: Database, audience: Audience) -> int:
     distinct (approval, unit, topics) combination counted in SQL: the console's live count
     stays fast with 100,000 subscribers (bench/console.py).
     """
-    rows = await db.fetch_all(
-        "SELECT s.approval, s.unit, s.topics, COUNT(*) FROM subscriptions s"
-        " JOIN chats c ON c.id = s.chat_id WHERE s.active = 1 AND c.active = 1"
-        " GROUP BY s.approval, s.unit, s.topics"
-    )
+    async with db.snapshot() as conn:
+        audience = await _resolve(conn, audience)
+        async with conn.execute(
+            "SELECT s.approval, s.unit, s.topics, COUNT(*) FROM subscriptions s"
+            " JOIN chats c ON c.id = s.chat_id WHERE s.active = 1 AND c.active = 1"
+            " GROUP BY s.approval, s.unit, s.topics"
+        ) as cur:
+            rows = await cur.fetchall()
     return sum(
         int(r[3])
         for r in rows
