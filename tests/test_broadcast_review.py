@@ -551,16 +551,18 @@ async def _value_is(bot: RunningBot, sql: str, expected: Any) -> bool:
 
 
 def _flaky_record(monkeypatch: Any, failures: int) -> dict[str, int]:
-    real = outbox.record_outcomes
+    # The dispatcher records outcomes (with the marks of other deliveries) in one
+    # transaction: outbox.commit_batch.
+    real = outbox.commit_batch
     seen = {"failed": 0}
 
-    async def flaky(db: Any, outcomes: Any, now: float) -> list[int]:
+    async def flaky(db: Any, ids: Any, outcomes: Any, now: float) -> Any:
         if seen["failed"] < failures and any(o.state == "sent" for o in outcomes):
             seen["failed"] += 1
             raise sqlite3.OperationalError("disk I/O error")
-        return await real(db, outcomes, now)
+        return await real(db, ids, outcomes, now)
 
-    monkeypatch.setattr(outbox, "record_outcomes", flaky)
+    monkeypatch.setattr(outbox, "commit_batch", flaky)
     return seen
 
 

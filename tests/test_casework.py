@@ -190,3 +190,25 @@ def test_figures_on_time_late_open_median_and_satisfaction() -> None:
     units = {g.label for g in rules.figures(facts, cal, today, by="unit")}
     assert units == {"p1", rules.NO_UNIT_VI}
     assert "trễ hạn 1" in rules.figures_line(land) and "hài lòng 50" in rules.figures_line(land)
+
+
+def test_stats_message_stays_under_telegram_limit_with_many_places() -> None:
+    from bot.domain.periods import parse_period
+    from bot.domain.stats import Stats, render_telegram
+
+    cal = WorkCalendar()
+    today = date(2025, 3, 31)
+    facts = [
+        rules.CaseFact(cat, f"phuong-{i:03d}-co-ten-rat-dai", date(2025, 3, 3), date(2025, 3, 17),
+                       None, None)
+        for i in range(80)
+        for cat in ("đất đai", "y tế")
+    ]  # fmt: skip
+    stats = Stats(
+        period=parse_period("2025-Q1", today),
+        case_by_category=tuple(rules.figures(facts, cal, today, by="category")),
+        case_by_unit=tuple(rules.figures(facts, cal, today, by="unit")),
+        case_total=rules.figures(facts, cal, today, by="total")[0],
+    )
+    text = render_telegram(stats)
+    assert len(text) <= 4000 and "đất đai: nhận 80" in text and "phuong-000" in text

@@ -376,3 +376,72 @@ async def test_late_case_in_report_and_exports(fake: FakeTelegram, bot_factory: 
     fake.private_chat(citizen)
     await _say(fake, citizen.id, citizen, "/hoso 1", "không có quyền")
     await _say(fake, citizen.id, citizen, "/xuathoso", "không có quyền")
+
+
+async def test_hostile_buttons_commands_and_fallbacks(fake: FakeTelegram, bot_factory: Any) -> None:
+    """Forged or stale case buttons, wrong roles, wrong arguments: a clear Vietnamese
+    answer, nothing changed; a forum where the bot may not create topics still gets the
+    notice in the group itself; /forgetme drops the photo."""
+    bot = await _start(bot_factory, fake)
+    # The bot lost its admin rights: topics cannot be created, notices go to the group.
+    fake.group(ADMIN_CHAT, "Kiểm duyệt ý kiến", supergroup=True, forum=True, bot_status="member")
+    admin, mod = fake.users[ADMIN_ID], fake.users[MOD_ID]
+    lan = fake.user(CITIZEN_ID, "Lan")
+    chat = fake.private_chat(lan)
+    preview = await _say(fake, chat, lan, "/ykien Cống thoát nước ở ngõ 7 bị tắc", "Xem lại ý kiến")
+    fake.send_photo_from_user(chat, lan, caption="ảnh cống")
+    with_photo = await fake.wait_for_message(
+        chat, contains="Đã đính kèm 1 ảnh", after=preview.message_id
+    )
+    qid = fake.press_button(chat, lan, with_photo.message_id, "ykc:s")
+    await eventually(lambda: qid in fake.callback_answers)
+    notice = await fake.wait_for_message(
+        ADMIN_CHAT, contains="Ý kiến #1", predicate=lambda m: bool(m.buttons)
+    )
+    assert notice.thread_id is None and "khác" in notice.text  # no category chosen: khác
+    assert not [c for c in fake.calls_to("createForumTopic") if c.ok]
+
+    for data in ("cw:s:1:bogus", "cw:k:abc", "cw:k:99999999999999999999", "cw:z:1", "cw:u:1:x"):
+        qid = fake.press_button(ADMIN_CHAT, mod, notice.message_id, data, check=False)
+        await eventually(lambda q=qid: q in fake.callback_answers)
+        assert fake.callback_answers[qid]["show_alert"], data
+    qid = fake.press_button(ADMIN_CHAT, mod, notice.message_id, "cw:k:424242", check=False)
+    await eventually(lambda: qid in fake.callback_answers)
+    assert "Không tìm thấy" in fake.callback_answers[qid]["text"]
+    # A case button pressed in some other group is refused.
+    other_group = fake.group(-100401, "Nhóm khác", supergroup=True, members=[mod])
+    posted = await _say(fake, other_group, mod, "/help", "Các lệnh")
+    qid = fake.press_button(other_group, mod, posted.message_id, "cw:k:1", check=False)
+    await eventually(lambda: qid in fake.callback_answers)
+    assert "nhóm quản trị" in fake.callback_answers[qid]["text"]
+    row = await _case(bot, 1)
+    assert row["holder_id"] is None and row["case_state"] == "moi"
+
+    # Commands with wrong roles and arguments.
+    await _say(fake, MOD_ID, mod, f"/giaoviec 1 {MOD_ID}", "không có quyền")
+    await _say(fake, MOD_ID, mod, "/mautraloi khác: Nội dung", "Chỉ quản trị viên")
+    await _say(fake, ADMIN_ID, admin, "/giaoviec 1 5998", "không phải kiểm duyệt viên")
+    await _say(fake, ADMIN_ID, admin, "/giaoviec một hai", "Cú pháp")
+    await _say(fake, ADMIN_ID, admin, "/chuyen 1", "tên cơ quan")
+    await _say(fake, ADMIN_ID, admin, "/phancong thể thao 5", "Cú pháp")
+    await _say(fake, ADMIN_ID, admin, "/mautraloi vô định: abc", "Cú pháp")
+    await _say(fake, ADMIN_ID, admin, "/hoso 77", "Không tìm thấy")
+    assert (await _case(bot, 1))["case_state"] == "moi"
+    before = _after(chat, fake)
+    await _say(fake, ADMIN_ID, admin, f"/giaoviec 1 {MOD_ID}", "Đã giao ý kiến #1")
+    await fake.wait_for_message(MOD_ID, contains="Bạn được giao xử lý ý kiến")
+    await fake.wait_for_message(chat, contains="đang được cán bộ xử lý", after=before)
+    await _say(fake, ADMIN_ID, admin, "/chuyen 1 UBND phường Chi Lăng", "Chuyển cơ quan khác")
+    told = await fake.wait_for_message(chat, contains="đã được chuyển đến")
+    assert "UBND phường Chi Lăng" in told.text
+    mine = await _say(fake, chat, lan, "/ykiencuatoi", "Ý kiến của bạn")
+    assert "Chuyển cơ quan khác" in mine.text and "Hạn:" in mine.text
+
+    # /forgetme: the citizen's photo goes with their ids; the case stays.
+    ask = await _say(fake, chat, lan, "/forgetme", "Bạn có chắc chắn")
+    last = _after(chat, fake)
+    fake.press_button(chat, lan, ask.message_id, "ykf:y")
+    await fake.wait_for_message(chat, contains="Đã xóa dữ liệu", after=last)
+    row = await _case(bot, 1)
+    assert row["user_id"] is None and row["photo_file_id"] is None
+    assert row["case_state"] == "chuyen" and row["category"] == "khác"

@@ -339,3 +339,28 @@ async def test_old_unit_codes_still_reach_the_unit(tmp_path: Path) -> None:
         )
         assert total == 1
         assert (await drafts.get_broadcast(db, bid)).audience == "unit:phuong-moi"
+
+
+async def test_briefing_counts_on_time_by_the_casework_deadline(tmp_path: Path) -> None:
+    """The briefing's "đúng hạn" is casework's rule (working days), not a rule of its own."""
+    from bot.actions import briefing as briefing_actions
+
+    hanoi = ZoneInfo("Asia/Ho_Chi_Minh")
+    received = int(datetime(2022, 1, 4, 9, 0, tzinfo=hanoi).timestamp())
+    answered = {
+        1: int(datetime(2022, 1, 6, 9, 0, tzinfo=hanoi).timestamp()),  # 2 working days
+        2: int(datetime(2022, 2, 25, 9, 0, tzinfo=hanoi).timestamp()),  # weeks late
+    }
+    settings = load_settings(db_path=tmp_path / "loa.db", content_dir=tmp_path / "content")
+    async with Database(tmp_path / "loa.db") as db:
+        for cid, at in answered.items():
+            await db.execute(
+                "INSERT INTO comments (id, user_id, chat_id, user_name, text_masked, dup_key,"
+                " status, decision, answer, answered_at, resolved_at, created_at)"
+                " VALUES (?, ?, ?, 'A', 'Ý kiến', ?, 'answered', 'approved', 'Đã trả lời.',"
+                " ?, ?, ?)",
+                (cid, 100 + cid, 100 + cid, f"k{cid}", at, at, received + cid),
+            )
+        data = await briefing_actions.gather(db, quarter(2022, 1), settings)
+    assert (data.comments, data.answered, data.answered_on_time) == (2, 2, 1)
+    assert "trong đó 1 ý kiến được trả lời đúng hạn." in " ".join(briefing.write(data).paragraphs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -67,7 +68,7 @@ async def test_slow_answer_is_timed_out(serve) -> None:
         await request.shutdown()
 
 
-async def test_form_encoded_parameters_reach_the_server(serve) -> None:
+async def test_parameters_reach_the_server_as_json(serve) -> None:
     seen: list[bytes] = []
 
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -94,4 +95,4 @@ async def test_form_encoded_parameters_reach_the_server(serve) -> None:
     finally:
         await request.shutdown()
     assert status == 200 and body == b'{"ok":true,"result":true}'
-    assert seen == [b"text=Xin+ch%C3%A0o+%26+t%E1%BA%A1m+bi%E1%BB%87t"]
+    assert [json.loads(body) for body in seen] == [{"text": "Xin chào & tạm biệt"}]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from bot.actions import casework
 from bot.config import Settings
 from bot.domain import briefing as rules
 from bot.domain.errors import InvalidInput
@@ -28,14 +29,11 @@ def parse_quarter(text: str, today: date) -> Period:
 async def gather(db: Database, period: Period, settings: Settings) -> rules.BriefingData:
     """Every figure of the briefing for `period`."""
     tz = settings.tz
-    stats = await reports.gather_stats(db, period, tz)
+    # "On time" is casework's rule (the category's deadline in working days), not a
+    # second definition here.
+    stats = await reports.gather_stats(db, period, tz, policy=casework.policy_of(settings))
     totals = await sessions.totals(db, period.start, period.end, period.label)
     start, end = period.bounds(tz)
-    on_time = await db.fetch_value(
-        "SELECT COUNT(*) FROM comments WHERE created_at >= ? AND created_at < ?"
-        " AND answered_at IS NOT NULL AND answered_at - created_at <= ?",
-        (start, end, rules.ANSWER_ON_TIME_DAYS * 86400),
-    )
     summaries = []
     for poll in await polls.polls_closed_in(db, start, end):
         results = await polls.results(db, poll)
@@ -65,7 +63,7 @@ async def gather(db: Database, period: Period, settings: Settings) -> rules.Brie
         reads=stats.card_opens + stats.fulltext_opens,
         comments=stats.comments_received,
         answered=stats.comments_answered,
-        answered_on_time=int(on_time or 0),
+        answered_on_time=stats.case_total.on_time if stats.case_total else 0,
         polls=summaries,
     )
 

@@ -5,6 +5,7 @@ claims and assignments, and the quarterly figures and exports.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 
 from bot.config import Settings
@@ -113,4 +114,7 @@ async def export(db: Database, period: Period, policy: rules.CasePolicy, fmt: Fo
     names = await reports.user_names(db, [int(r[0]) for r in holders])
     rows = await cases.export_cases(db, start, end, policy, names)
     today = datetime.now(policy.tz).date()
-    return render(rules.export_table(rows, policy.calendar, today), fmt, tz=policy.tz)
+    table = rules.export_table(rows, policy.calendar, today)
+    # openpyxl needs ~1.5 ms per row (bench/casework.py): off the event loop, so the bot
+    # keeps answering while a big quarter is written.
+    return await asyncio.to_thread(render, table, fmt, tz=policy.tz)

@@ -5,30 +5,37 @@ report).
 
 Import direction: the top of the stack (domain ← store ← actions ← handlers / web /
 workers ← app ← cli); nothing imports bot.cli except bot.__main__.
+
+Start-up time: building the parser imports only the standard library, and each command
+imports what it needs when it runs (`loa --help` < 0.3 s, `loa digest` < 0.5 s; issue 17,
+BENCHMARKS.md "Performance"). Keep the top of these modules free of telegram, aiohttp,
+aiosqlite, pydantic (bot.config), the store and matplotlib;
+tests/test_startup_imports.py checks it.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import UsageError, command, describe_os_error, owner_hint
-from bot.config import TELEGRAM_API_URL, Settings, SettingsError, load_settings
-from bot.logs import setup_logging
-from bot.store.db import Database
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger("loa")
 
-Command = Callable[[argparse.Namespace, Settings], int]
+Command = Callable[[argparse.Namespace, "Settings"], int]
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the bot: long polling, or a webhook when LOA_WEBHOOK_URL is set."""
+    import asyncio
+
     from telegram import Update
 
     from bot.app import build_application
@@ -58,6 +65,8 @@ async def _preflight(settings: Settings) -> None:
     from telegram import Bot
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
+    from bot.config import TELEGRAM_API_URL, SettingsError
+    from bot.store.db import Database
     from bot.tg.transport import AiohttpRequest
 
     bot = Bot(settings.token(), base_url=settings.bot_api_url, request=AiohttpRequest())
@@ -94,6 +103,9 @@ async def _preflight(settings: Settings) -> None:
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     """Apply pending migrations and print the schema version."""
+    import asyncio
+
+    from bot.store.db import Database
 
     async def go() -> int:
         async with Database(settings.db_path) as db:
@@ -192,6 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, or argparse's usage error (exit 2)
         return exc.code if isinstance(exc.code, int) else 2
+    from bot.config import SettingsError, load_settings
+    from bot.logs import setup_logging
+
     try:
         settings = load_settings()
     except SettingsError as exc:

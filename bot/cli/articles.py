@@ -7,23 +7,17 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import add_force, command, day, progress
-from bot.config import Settings
-from bot.domain.articles import (
-    article_date,
-    digest,
-    import_raw,
-    load_directory,
-    read_any,
-    render_article,
-    split_raw,
-)
 from bot.domain.clock import now
 from bot.domain.errors import ContentError
-from bot.store.articles import articles_dir
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+# The article pipeline (yaml, pydantic, the figure patterns) is imported by the commands
+# that use it, not by `loa --help` (bot.cli's docstring).
 
 # How `loa digest` names each kind of key figure for editors.
 FIGURE_KINDS_VI = {
@@ -40,6 +34,11 @@ FIGURE_KINDS_VI = {
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Convert raw article texts into content files under content/articles/."""
+    from zoneinfo import ZoneInfo
+
+    from bot.domain.articles import article_date, import_raw, render_article, split_raw
+    from bot.store.articles import articles_dir
+
     out = Path(args.out) if args.out else articles_dir(settings.content_dir)
     today = dt.datetime.fromtimestamp(now(), ZoneInfo(settings.timezone)).date()
     out.mkdir(parents=True, exist_ok=True)
@@ -93,6 +92,8 @@ def digest_json(path: Path, k: int, date: dt.date | None = None) -> dict[str, An
     {"title", "date" (YYYY-MM-DD or null), "summary": [sentences],
      "figures": [{"value", "qualifier", "subject", "kind", "sentence_index"}]}
     sentence_index counts the body's sentences from 0 (title, caption, byline excluded)."""
+    from bot.domain.articles import digest, read_any
+
     article, parts = read_any(path, date=date)
     result = digest(parts.paragraphs, parts.title, k)
     return result.public(article, title=parts.title, date=None)
@@ -138,6 +139,9 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
 def check_articles(settings: Settings) -> list[str]:
     """`loa check`: every broken article file as path:line: message."""
+    from bot.domain.articles import load_directory
+    from bot.store.articles import articles_dir
+
     _, errors = load_directory(articles_dir(settings.content_dir))
     return [str(e) for e in errors]
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import add_force, command, day, output_file, progress
-from bot.config import Settings
-from bot.domain import feedback as rules
-from bot.domain.errors import InvalidInput
-from bot.domain.spreadsheets import Format
-from bot.store import feedback as store
-from bot.store.db import Database
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.domain.spreadsheets import Format
+    from bot.store.db import Database
+
+# The store (aiosqlite) is imported by the command, not by `loa --help` (bot.cli).
 
 
 def add_cli(sub: Any) -> None:
@@ -61,6 +61,10 @@ async def export(
     fmt: Format = "csv",
 ) -> tuple[bytes, int]:
     """The file's bytes and the number of comments for the period."""
+    from bot.domain import feedback as rules
+    from bot.store import feedback as store
+    from bot.store.db import Database
+
     lo, hi = rules.day_range(start, end, settings.tz)
     async with Database(settings.db_path) as db:
         rows = await store.export_rows(db, lo, hi, include_all)
@@ -74,6 +78,10 @@ async def export(
 
 def cmd_export_feedback(args: argparse.Namespace, settings: Settings) -> int:
     """Write the file; one line on stderr says how many comments and where."""
+    import asyncio
+
+    from bot.domain.errors import InvalidInput
+
     fmt: Format = "xlsx" if str(args.output).lower().endswith(".xlsx") else "csv"
     if args.output != "-":
         output_file(args.output, force=args.force)

@@ -8,20 +8,24 @@ database still holds them, they are reported as id clashes (never silently prefe
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import command
-from bot.config import Settings
-from bot.domain.articles import render_article
-from bot.store.db import Database
-from bot.store.newsroom import database_articles
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def cmd_export_articles(args: argparse.Namespace, settings: Settings) -> int:
     """Write every published database article as DIR/<id>.md."""
+    # Imported here, not by `loa --help` (bot.cli's docstring).
+    import asyncio
+
+    from bot.domain.articles import render_article
+    from bot.store.db import Database
+    from bot.store.newsroom import database_articles
 
     async def load() -> list[Any]:
         async with Database(settings.db_path) as db:
@@ -40,7 +44,11 @@ def cmd_export_articles(args: argparse.Namespace, settings: Settings) -> int:
         if path.exists() and not args.force:
             print(f"{path}: exists (use --force to overwrite)", file=sys.stderr)
             continue
-        path.write_text(render_article(article), encoding="utf-8")
+        try:
+            path.write_text(render_article(article), encoding="utf-8")
+        except OSError as exc:
+            print(f"{path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         written += 1
     print(f"{written} article(s) written to {out}")
     return 0

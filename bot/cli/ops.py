@@ -4,55 +4,31 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sqlite3
 import sys
 import time
-import urllib.parse
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import UsageError, add_force, command, day, output_file, positive_int
-from bot.config import Settings
 from bot.domain import clock
-from bot.services import Services
-from bot.store import reports
-from bot.store.backup import (
-    BackupError,
-    BackupResult,
-    backup_database,
-    backup_file_name,
-)
-from bot.store.db import Database
-from bot.workers.backups import run_backup
-from bot.workers.health import read_health
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.store import reports
+    from bot.store.backup import BackupResult
+    from bot.store.db import Database
+
+# The store (aiosqlite), the workers (telegram, aiohttp) and the charts are imported by
+# the commands that use them, not by `loa --help` (bot.cli's docstring).
 
 log = logging.getLogger(__name__)
 
 
 # --- CLI --------------------------------------------------------------------------
-
-
-class ReadOnlyDatabase(Database):
-    """The database opened read-only (SQLite URI mode=ro): never created nor migrated.
-
-    For the operator's read-only commands (status, audit, report): a mistyped
-    LOA_DB_PATH must fail loudly instead of creating an empty file that reports zeros.
-    """
-
-    async def open(self, *, migrate: bool = False) -> int:
-        """Open the existing file read-only; return its schema version (no migrations)."""
-        uri = f"file:{urllib.parse.quote(str(self.path.absolute()))}?mode=ro"
-        self._conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
-        self._conn.row_factory = aiosqlite.Row
-        await self._conn.execute("PRAGMA busy_timeout=5000")
-        await self._conn.execute("PRAGMA query_only=ON")
-        return await self.schema_version()
 
 
 def missing_database(settings: Settings) -> str | None:
@@ -73,6 +49,10 @@ class DatabaseUnavailable(Exception):
 def _run_read_only(settings: Settings, work: Callable[[Database], Awaitable[Any]]) -> Any:
     """Run `work` on the existing database opened read-only; DatabaseUnavailable with one
     clear line when the file is missing or is not a readable Loa database."""
+    import asyncio
+
+    from bot.store.db import ReadOnlyDatabase
+
     problem = missing_database(settings)
     if problem is not None:
         raise DatabaseUnavailable(problem)
@@ -95,6 +75,13 @@ def _fmt(ts: float | None, tz: tzinfo) -> str:
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     """Consistent copy of the live database to PATH (a file, or a folder for loa-<time>.db)."""
+    import asyncio
+
+    from bot.services import Services
+    from bot.store.backup import BackupError, backup_file_name
+    from bot.store.db import Database
+    from bot.workers.backups import run_backup
+
     dest = Path(args.path)
     if dest.is_dir():
         dest = dest / backup_file_name(time.time(), settings.tz)
@@ -123,6 +110,12 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     """Replace the database by a backup (the bot must be stopped); the old one is kept aside."""
+    import asyncio
+
+    from bot.store.backup import backup_database
+    from bot.store.db import Database
+    from bot.workers.health import read_health
+
     source = Path(args.path)
     if not source.is_file():
         print(f"loa: {source} is not a file", file=sys.stderr)
@@ -167,6 +160,8 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 0 when the running bot reported itself healthy recently, else 1 (Docker HEALTHCHECK)."""
+    from bot.workers.health import read_health
+
     healthy, reason = read_health(settings.health_path, settings.health_max_age)
     print(reason, file=sys.stdout if healthy else sys.stderr)
     return 0 if healthy else 1
@@ -210,6 +205,8 @@ def format_status(st: reports.Status, settings: Settings, health: str) -> str:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Schema version, counts, next scheduled broadcast, last backup, health."""
+    from bot.store import reports
+    from bot.workers.health import read_health
 
     try:
         st: reports.Status = _run_read_only(settings, reports.status)
@@ -310,6 +307,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.domain.errors import InvalidInput
     from bot.domain.periods import parse_period
     from bot.domain.stats import render_markdown
+    from bot.store import reports
 
     today = datetime.now(settings.tz).date()
     try:

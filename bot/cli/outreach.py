@@ -6,11 +6,13 @@ import argparse
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import command
-from bot.config import Settings
 from bot.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def cmd_briefing(args: argparse.Namespace, settings: Settings) -> int:

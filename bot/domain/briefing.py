@@ -17,7 +17,6 @@ from bot.domain.periods import Period
 from bot.domain.stats import format_int, format_percent
 
 # A comment counts as answered on time when answered within this many days.
-ANSWER_ON_TIME_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -177,8 +176,7 @@ def write(data: BriefingData) -> Draft:
         )
         if data.answered:
             opinion += (
-                f", trong đó {w.exact(data.answered_on_time, 'ý kiến')} được trả lời trong"
-                f" vòng {ANSWER_ON_TIME_DAYS} ngày."
+                f", trong đó {w.exact(data.answered_on_time, 'ý kiến')} được trả lời đúng hạn."
             )
         else:
             opinion += "."

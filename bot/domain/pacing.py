@@ -6,67 +6,81 @@ the two. So a slot is held from the moment a request starts until `period` secon
 after its answer: request k+N may start only after answer k came back plus the
 period. That bounds any server window to N whatever the network delay, while costing
 only one round trip per period (about 0.5 % at 30/s on loopback).
+
+Admission is constant-time whatever the rate: a window counts its in-flight requests
+and keeps the end times of the finished holds in a queue that is sorted by
+construction (answers are stamped with a monotonic clock), so "how many are held" is
+a counter plus a length and "when does the next one free up" is the queue's head.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
 
 
-@dataclass
 class Slot:
-    """One request's hold on a window: in flight until `done_at` is set."""
+    """One request's hold on a window: in flight until `release(now)` is called."""
 
-    done_at: float | None = None
+    __slots__ = ("_window", "done_at")
+
+    def __init__(self, window: Window) -> None:
+        self._window: Window | None = window
+        self.done_at: float | None = None
+
+    def release(self, now: float) -> None:
+        """The answer came back at `now`: the hold ends one period later (idempotent)."""
+        window, self._window = self._window, None
+        if window is not None:
+            self.done_at = now
+            window.finish(now)
 
 
-@dataclass
 class Window:
     """At most `capacity` requests in any `period` seconds, counted conservatively."""
 
-    capacity: int
-    period: float
-    slots: deque[Slot] = field(default_factory=deque)
+    __slots__ = ("capacity", "in_flight", "period", "releases")
+
+    def __init__(self, capacity: int, period: float) -> None:
+        self.capacity = capacity
+        self.period = period
+        self.in_flight = 0  # taken, answer not back yet: held for an unknown time
+        self.releases: deque[float] = deque()  # hold end times of answered requests, sorted
 
     def _expire(self, now: float) -> None:
-        """Forget slots whose hold ended; in-flight slots stay (they may arrive late)."""
-        while self.slots:
-            head = self.slots[0]
-            if head.done_at is not None and head.done_at + self.period <= now:
-                self.slots.popleft()
-            else:
-                break
+        """Forget holds that ended; in-flight slots stay (they may arrive late)."""
+        releases = self.releases
+        while releases and releases[0] <= now:
+            releases.popleft()
 
     def wait_time(self, now: float) -> float | None:
         """0 if a request may start now, seconds to wait, or None to await a completion."""
         self._expire(now)
-        held = 0
-        earliest_release: float | None = None
-        for slot in self.slots:
-            if slot.done_at is None or slot.done_at + self.period > now:
-                held += 1
-                if slot.done_at is not None:
-                    release = slot.done_at + self.period
-                    if earliest_release is None or release < earliest_release:
-                        earliest_release = release
-        if held < self.capacity:
+        if self.in_flight + len(self.releases) < self.capacity:
             return 0.0
-        if earliest_release is None:
+        if not self.releases:
             return None  # every slot is in flight: only an answer can free one
-        return max(earliest_release - now, 0.0)
+        return max(self.releases[0] - now, 0.0)
 
     def take(self) -> Slot:
         """Hold a slot (call only after wait_time returned 0)."""
-        slot = Slot()
-        self.slots.append(slot)
-        return slot
+        self.in_flight += 1
+        return Slot(self)
+
+    def finish(self, now: float) -> None:
+        """One in-flight request was answered at `now` (use Slot.release)."""
+        self.in_flight -= 1
+        end = now + self.period
+        # Kept sorted in O(1): an answer stamped earlier than the last one (a clock that
+        # is not monotonic) is held as long as that one, which is only stricter.
+        if self.releases and end < self.releases[-1]:
+            end = self.releases[-1]
+        self.releases.append(end)
 
     def idle(self, now: float) -> bool:
         """True when nothing is held: the window can be dropped."""
         self._expire(now)
-        return not self.slots
+        return not self.in_flight and not self.releases
 
 
 def window_for_rate(count: float, unit_seconds: float) -> Window:

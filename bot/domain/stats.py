@@ -273,6 +273,10 @@ def render_telegram(s: Stats) -> str:
     while len(text) > 4000 and s.top_articles:  # very long titles: fewer articles
         s = Stats(**{**s.__dict__, "top_articles": s.top_articles[:-1]})
         text = render_telegram(s)
+    while len(text) > 4000 and s.case_by_unit:  # many places: the busiest ones (report: all)
+        kept = sorted(s.case_by_unit, key=lambda g: -g.received)[: len(s.case_by_unit) - 1]
+        s = Stats(**{**s.__dict__, "case_by_unit": tuple(sorted(kept, key=lambda g: g.label))})
+        text = render_telegram(s)
     return text
 
 

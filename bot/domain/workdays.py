@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-import holidays
-
 from bot.domain.errors import InvalidInput
 
 MAX_DAYS = 365  # a deadline longer than a year of working days is a typo
@@ -26,6 +24,10 @@ MAX_DAYS = 365  # a deadline longer than a year of working days is a typo
 @lru_cache(maxsize=64)
 def _public_holidays(year: int) -> dict[date, str]:
     """Vietnam's public holidays of a year, Vietnamese names (cached: the lunar maths is slow)."""
+    # Imported on first use: Settings validation imports this module, and `holidays`
+    # (~170 ms) would otherwise slow every `loa` command (issue 17: `loa digest` < 0.5 s).
+    import holidays
+
     return dict(holidays.country_holidays("VN", years=year, language="vi").items())
 
 

@@ -14,7 +14,6 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from bot.actions.staff import change_role
-from bot.charts import render_stats_chart
 from bot.domain import clock
 from bot.domain.audit import detail_text
 from bot.domain.errors import InvalidInput, PermissionDenied
@@ -321,6 +320,14 @@ async def audit_command(update: Update, context: Context) -> None:
         await reply(update, part)
 
 
+def _chart_png(stats: Any) -> bytes:
+    """The chart, drawn in a worker thread; matplotlib and numpy (~50 MB) are imported on
+    the first /stats, not when the bot starts (issue 17: idle memory)."""
+    from bot.charts import render_stats_chart
+
+    return render_stats_chart(stats)
+
+
 @requires("admin")
 @user_errors
 async def stats_command(update: Update, context: Context) -> None:
@@ -340,7 +347,7 @@ async def stats_command(update: Update, context: Context) -> None:
         update.effective_user.id if update.effective_user else None,
     )
     await reply(update, render_telegram(stats))
-    png = await asyncio.to_thread(render_stats_chart, stats)
+    png = await asyncio.to_thread(_chart_png, stats)
     await context.bot.send_photo(
         chat.id,
         photo=png,

@@ -10,6 +10,7 @@ Callback data (all ≤ 64 bytes; ids are ≤ 48 ASCII characters):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import math
@@ -115,15 +116,44 @@ def _cut(text: str, limit: int) -> str:
     return (head[:space] if space > limit // 2 else head).rstrip(" ,;:") + "…"
 
 
-async def card_keyboard(svc: Services, article_id: str) -> InlineKeyboardMarkup:
-    """[📄 Toàn văn] [📊 Số liệu] / [💬 Ý kiến (N)]."""
-    count = 0
-    counter = svc.features.get("feedback_count")
-    if counter is not None:
-        try:
-            count = int(await counter(article_id))
-        except Exception:
-            log.exception("feedback_count failed for %s", article_id)
+class CardCache:
+    """Card texts and keyboards built once per article (issue 17: every card open and
+    button press rebuilt them). A text is rebuilt when the store hands out a new article
+    object, i.e. after the index changed; keyboards are immutable Telegram objects, kept
+    per (article, comment count)."""
+
+    MAX_KEYBOARDS = 4096
+
+    def __init__(self) -> None:
+        self._texts: dict[str, tuple[store.StoredArticle, str]] = {}
+        self._keyboards: dict[tuple[str, int], InlineKeyboardMarkup] = {}
+
+    def text(self, article: store.StoredArticle) -> str:
+        """card_text(article), from memory while the article is unchanged."""
+        hit = self._texts.get(article.id)
+        if hit is not None and hit[0] is article:
+            return hit[1]
+        text = card_text(article)
+        self._texts[article.id] = (article, text)
+        return text
+
+    def keyboard(self, article_id: str, count: int) -> InlineKeyboardMarkup:
+        """The card's buttons for this comment count."""
+        key = (article_id, count)
+        markup = self._keyboards.get(key)
+        if markup is None:
+            if len(self._keyboards) >= self.MAX_KEYBOARDS:
+                self._keyboards.clear()
+            markup = self._keyboards[key] = _card_keyboard(article_id, count)
+        return markup
+
+
+def _cards(svc: Services) -> CardCache:
+    cache: CardCache = svc.features.setdefault("article_cards", CardCache())
+    return cache
+
+
+def _card_keyboard(article_id: str, count: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
@@ -133,6 +163,27 @@ async def card_keyboard(svc: Services, article_id: str) -> InlineKeyboardMarkup:
             [InlineKeyboardButton(f"💬 Ý kiến ({count})", callback_data=f"yk:{article_id}")],
         ]
     )
+
+
+async def card_keyboard(svc: Services, article_id: str) -> InlineKeyboardMarkup:
+    """[📄 Toàn văn] [📊 Số liệu] / [💬 Ý kiến (N)]."""
+    count = 0
+    counter = svc.features.get("feedback_count")
+    if counter is not None:
+        try:
+            count = int(await counter(article_id))
+        except Exception:
+            log.exception("feedback_count failed for %s", article_id)
+    return _cards(svc).keyboard(article_id, count)
+
+
+async def _record_read(svc: Services, article_id: str, *, fulltext: bool) -> None:
+    """Count an open; the counter writes in batches (bot.store.articles.ReadCounter)."""
+    reads: store.ReadCounter | None = svc.features.get("article_reads")
+    if reads is None:  # not registered (a bare Services): write it now
+        await store.record_read(svc.db, article_id, _today(svc), fulltext=fulltext)
+    elif reads.add(article_id, _today(svc), fulltext=fulltext):
+        await reads.flush(svc.db)
 
 
 def _kind_icon(f: Figure) -> str:
@@ -216,8 +267,9 @@ async def show_card(update: Update, context: Context, article_id: str) -> None:
             return
         await reply(update, _not_found(article_id))
         return
-    await reply(update, card_text(article), reply_markup=await card_keyboard(svc, article.id))
-    await store.record_read(svc.db, article.id, _today(svc), fulltext=False)
+    text = _cards(svc).text(article)
+    await reply(update, text, reply_markup=await card_keyboard(svc, article.id))
+    await _record_read(svc, article.id, fulltext=False)
 
 
 async def _news_page(svc: Services, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -372,12 +424,13 @@ async def on_button(update: Update, context: Context) -> None:
         return
     await answer_query(update)
     if action == "o":
-        await reply(update, card_text(article), reply_markup=await card_keyboard(svc, article.id))
-        await store.record_read(svc.db, article.id, _today(svc), fulltext=False)
+        text = _cards(svc).text(article)
+        await reply(update, text, reply_markup=await card_keyboard(svc, article.id))
+        await _record_read(svc, article.id, fulltext=False)
     elif action == "f":
         for part in fulltext_messages(article):
             await reply(update, part)
-        await store.record_read(svc.db, article.id, _today(svc), fulltext=True)
+        await _record_read(svc, article.id, fulltext=True)
     else:
         for part in figures_messages(article):
             await reply(update, part)
@@ -419,7 +472,7 @@ async def inline(update: Update, context: Context) -> None:
                 title=article.title[:200],
                 description=f"{_date_vi(article.date)} · {description[:150]}",
                 input_message_content=InputTextMessageContent(
-                    card_text(article), parse_mode=ParseMode.HTML
+                    _cards(svc).text(article), parse_mode=ParseMode.HTML
                 ),
                 reply_markup=InlineKeyboardMarkup(
                     [[InlineKeyboardButton("📖 Đọc toàn văn trong Loa", url=link)]]
@@ -443,6 +496,7 @@ async def search_hints(update: Update, context: Context, _rest: str) -> None:
 
 
 RELOAD_ERRORS = 50  # broken files listed by /reload (the rest are counted)
+READS_FLUSH_INTERVAL = 1.0  # seconds between batched writes of article reads
 
 
 def _short(text: str, limit: int) -> str:
@@ -554,3 +608,29 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
             await reindex(svc)
 
     svc.starters.append(index_at_start)
+
+    # Reads are counted in memory and written once a second (and at stop).
+    reads = svc.features["article_reads"] = store.ReadCounter()
+    flusher: list[asyncio.Task[None]] = []
+
+    async def flush_reads_every_second() -> None:
+        while True:
+            await asyncio.sleep(READS_FLUSH_INTERVAL)
+            try:
+                await reads.flush(svc.db)
+            except Exception:
+                log.exception("could not write article reads; retrying")
+
+    async def start_reads(_app: Any) -> None:
+        flusher.append(asyncio.create_task(flush_reads_every_second(), name="loa-reads"))
+
+    async def stop_reads() -> None:
+        for task in flusher:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        flusher.clear()
+        await reads.flush(svc.db)
+
+    svc.starters.append(start_reads)
+    svc.stoppers.append(stop_reads)

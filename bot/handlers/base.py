@@ -10,11 +10,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.domain.errors import LoaError
 from bot.domain.text import nfc
 from bot.services import Services
+from bot.tg import raw
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,18 @@ async def reply(update: Update, text: str, **kwargs: Any) -> None:
     """Reply in the chat of the update (message or button press)."""
     chat = update.effective_chat
     if chat is None:
+        return
+    message = update.effective_message
+    if (
+        chat.type == ChatType.PRIVATE
+        and kwargs.keys() <= {"reply_markup"}
+        and (message is None or not (message.is_topic_message or message.direct_messages_topic))
+    ):
+        # What reply_text does in a private chat (no quote, no topic), without building a
+        # Message from the answer nobody reads (bot.tg.raw; issue 17).
+        await raw.send_text(
+            update.get_bot(), chat.id, text, reply_markup=kwargs.get("reply_markup")
+        )
         return
     if update.effective_message is not None and update.callback_query is None:
         await update.effective_message.reply_text(text, **kwargs)

@@ -1,7 +1,8 @@
-"""Casework, the office's side (issue 15): the case lines and [Nhận xử lý] row on the
-moderators' notice, the case card (/hoso) with its state buttons, answers from
-templates (insert, edit, preview, send), reassignment, routing, public answers, the
-case export; and the registration of the whole casework feature.
+"""Casework, the office's side (issue 15): the case card (/hoso) and the case buttons
+(claim, states, answers from templates — insert, edit, preview, send —, public answers);
+and the registration of the whole casework feature. The notice's case lines are in
+bot.handlers.casework_notice, the admins' commands in bot.handlers.casework_admin, the
+citizen's side in bot.handlers.casework_intake.
 
 Rules live in bot.domain.casework and bot.actions.casework; this module is Telegram.
 """
@@ -12,7 +13,6 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -23,9 +23,7 @@ from bot.actions import casework as actions
 from bot.domain import casework as rules
 from bot.domain import clock
 from bot.domain import feedback as feedback_rules
-from bot.domain.errors import InvalidInput, LoaError
-from bot.domain.periods import parse_period
-from bot.domain.text import clean, escape, fold
+from bot.domain.text import clean, escape
 from bot.handlers import casework_intake as intake
 from bot.handlers.base import (
     EXPIRED_BUTTON,
@@ -38,16 +36,26 @@ from bot.handlers.base import (
     services,
     user_errors,
 )
+from bot.handlers.casework_admin import (
+    assign_command,
+    export_cases_command,
+    route_command,
+    staff_name,
+    tell_citizen,
+    templates_command,
+    transfer_command,
+)
+from bot.handlers.casework_notice import notice_lines, notice_row
 from bot.handlers.feedback_state import (
     ANSWER,
     STATE_KEY,
     FeedbackState,
-    _reply_blocks,
     _short,
     _staff_chat,
 )
+from bot.handlers.moderation import _moderation_keyboard, _notice_text
 from bot.services import CommandInfo, Services
-from bot.store import cases, reports
+from bot.store import case_office, cases
 from bot.store import feedback as feedback_store
 from bot.workers.casework import CaseReminder, CaseRouter
 
@@ -55,6 +63,7 @@ log = logging.getLogger(__name__)
 CASE_STATE_KEY = "casework_state"
 DRAFT_TTL = 1800  # seconds an answer being prepared from a template is remembered
 ANSWER_MAX = 3000
+MAX_PROMPTS = 200  # "type the edited answer" prompts remembered (oldest dropped first)
 STATE_BUTTONS = (
     (rules.REFUSED, "⛔ Từ chối"),
     (rules.DUPLICATE, "♊ Trùng lặp"),
@@ -105,67 +114,6 @@ class _EditPrompt(filters.MessageFilter):
         return ref is not None and (message.chat.id, ref.message_id) in self.state.prompts
 
 
-# --------------------------------------------------------------------------- notices
-
-
-def notice_row(case_id: int) -> list[InlineKeyboardButton]:
-    """[🙋 Nhận xử lý] [🗂 Hồ sơ] under a moderators' notice."""
-    return [
-        InlineKeyboardButton("🙋 Nhận xử lý", callback_data=f"cw:k:{case_id}"),
-        InlineKeyboardButton("🗂 Hồ sơ", callback_data=f"cw:v:{case_id}"),
-    ]
-
-
-async def _name(svc: Services, user_id: int | None) -> str:
-    if user_id is None:
-        return "—"
-    names = await reports.user_names(svc.db, [user_id])
-    return names.get(user_id) or str(user_id)
-
-
-async def notice_lines(svc: Services, case_id: int) -> list[str]:
-    """The case lines of a notice: category, place, state, due day, holder, follow-up."""
-    try:
-        case = await cases.get(svc.db, case_id)
-    except LoaError:
-        return []
-    policy = actions.policy(svc)
-    place = f" · 📍 {escape(case.unit)}" if case.unit else ""
-    lines = [
-        f"🏷 Lĩnh vực: <b>{escape(case.category)}</b>{place}",
-        f"📌 Xử lý: <b>{escape(case.state_vi)}</b>"
-        f" · ⏰ Hạn: {rules.format_day(case.due_or(policy))}",
-    ]
-    if case.holder_id is not None:
-        lines.append(f"🙋 Người xử lý: {escape(await _name(svc, case.holder_id))}")
-    if case.follow_up_of:
-        lines.append(f"↪️ Tiếp theo ý kiến #{case.follow_up_of}")
-    if case.photo_file_id:
-        lines.append("📷 Kèm ảnh (ở tin nhắn trên)")
-    return lines
-
-
-async def notice_targets(
-    svc: Services, case_id: int
-) -> list[tuple[int, str | None, str | None, str | None]]:
-    """(chat, category for its topic or None, photo file id, masked caption) for each
-    chat that shows a new case: the staff chats (topics) and named moderators."""
-    case = await cases.get(svc.db, case_id)
-    router: CaseRouter = svc.features["case_router"]
-    caption = (
-        f"📷 Ảnh kèm ý kiến #{case.id}" + (f": {case.photo_caption}" if case.photo_caption else "")
-    )[:1024]
-    photo = case.photo_file_id
-    out: list[tuple[int, str | None, str | None, str | None]] = []
-    staff = router.staff_chats()
-    for chat_id in staff:
-        out.append((chat_id, case.category, photo, escape(caption)))
-    for user_id in await router.moderators(case.category, case.unit):
-        if user_id not in staff:
-            out.append((user_id, None, photo, escape(caption)))
-    return out
-
-
 # --------------------------------------------------------------------------- the case card
 
 
@@ -188,7 +136,7 @@ async def card_text(svc: Services, case: cases.Case) -> str:
         + ("cho phép" if case.allow_publish else "không cho phép")
         + " công bố ẩn danh."
     )
-    published = await cases.public_answer(svc.db, case.id)
+    published = await case_office.public_answer(svc.db, case.id)
     if published is not None and published.withdrawn_at is None:
         lines.append("📢 Đã công bố (/hoidap).")
     history = await cases.history(svc.db, case.id)
@@ -198,7 +146,9 @@ async def card_text(svc: Services, case: cases.Case) -> str:
         for h in history[-8:]:
             if h.actor_id not in names:
                 names[h.actor_id] = (
-                    "hệ thống/người gửi" if h.actor_id is None else await _name(svc, h.actor_id)
+                    "hệ thống/người gửi"
+                    if h.actor_id is None
+                    else await staff_name(svc, h.actor_id)
                 )
             what = _EVENT_VI.get(h.event, h.event)
             if h.to_state and h.event in ("state", "claim", "assign", "answer", "migrate"):
@@ -250,7 +200,7 @@ def card_markup(case: cases.Case, published: bool) -> InlineKeyboardMarkup:
 async def _show_card(update: Update, context: Context, case_id: int, *, edit: bool) -> None:
     svc = services(context)
     case = await cases.get(svc.db, case_id)
-    published = await cases.public_answer(svc.db, case_id)
+    published = await case_office.public_answer(svc.db, case_id)
     live = published is not None and published.withdrawn_at is None
     text, markup = await card_text(svc, case), card_markup(case, live)
     query = update.callback_query
@@ -259,17 +209,6 @@ async def _show_card(update: Update, context: Context, case_id: int, *, edit: bo
             await query.edit_message_text(text, reply_markup=markup)
             return
     await _send_here(update, context, text, markup)
-
-
-async def _tell_citizen(context: Context, case: cases.Case, note: str | None) -> None:
-    """The citizen is told of a state change (nothing when they erased their data)."""
-    text = rules.citizen_notice(case.id, case.state, note)
-    if text is None or case.chat_id is None:
-        return
-    try:
-        await context.bot.send_message(case.chat_id, escape(text))
-    except TelegramError as exc:
-        log.info("could not tell the sender of case %s: %s", case.id, exc)
 
 
 @requires("moderate")
@@ -312,12 +251,14 @@ async def case_button(update: Update, context: Context) -> None:
         case, holder = await actions.claim(svc, case_id, actor_id=user.id, now=now)
         if holder is not None and holder != user.id:
             await answer_query(
-                update, f"Ý kiến #{case_id} đang do {await _name(svc, holder)} xử lý.", alert=True
+                update,
+                f"Ý kiến #{case_id} đang do {await staff_name(svc, holder)} xử lý.",
+                alert=True,
             )
             return
         await answer_query(update, f"Bạn đã nhận xử lý ý kiến #{case_id}")
         if holder is None:
-            await _tell_citizen(context, case, None)
+            await tell_citizen(context, case, None)
         await _refresh_from(update, context, case_id)
     elif action == "s" and arg in rules.STATE_VI:
         case, changed = await actions.change_state(svc, case_id, arg, actor_id=user.id, now=now)
@@ -326,7 +267,7 @@ async def case_button(update: Update, context: Context) -> None:
             f"Ý kiến #{case_id}: {case.state_vi}" if changed else "Không có gì thay đổi",
         )
         if changed:
-            await _tell_citizen(context, case, None)
+            await tell_citizen(context, case, None)
         await _refresh_from(update, context, case_id)
     elif action == "t":
         await _offer_templates(update, context, case_id)
@@ -335,7 +276,7 @@ async def case_button(update: Update, context: Context) -> None:
         if template_id is None:
             await answer_query(update, EXPIRED_BUTTON, alert=True)
             return
-        template = await cases.template(svc.db, template_id)
+        template = await case_office.template(svc.db, template_id)
         await answer_query(update)
         await _start_draft(update, context, case_id, template.body.replace("{so}", str(case_id)))
     elif action == "e":
@@ -366,9 +307,6 @@ async def _refresh_from(update: Update, context: Context, case_id: int) -> None:
         return
     svc = services(context)
     comment = await feedback_store.get(svc.db, case_id)
-    # Imported here: moderation imports this module for the notice's case lines.
-    from bot.handlers.moderation import _moderation_keyboard, _notice_text
-
     with contextlib.suppress(BadRequest):
         await query.edit_message_text(
             await _notice_text(svc, comment), reply_markup=_moderation_keyboard(case_id)
@@ -386,7 +324,7 @@ async def _offer_templates(update: Update, context: Context, case_id: int) -> No
             update, "Người gửi đã xóa dữ liệu cá nhân; không thể gửi câu trả lời.", alert=True
         )
         return
-    found = await cases.templates(svc.db, case.category)
+    found = await case_office.templates(svc.db, case.category)
     await answer_query(update)
     rows = [
         [InlineKeyboardButton(f"📄 {_short(t.body, 40)}", callback_data=f"cw:u:{case_id}:{t.id}")]
@@ -459,6 +397,8 @@ async def _ask_edit(update: Update, context: Context, case_id: int) -> None:
         ForceReply(selective=True, input_field_placeholder=f"Trả lời ý kiến #{case_id}"),
     )
     state.prompts[(chat.id, prompt.message_id)] = (user.id, case_id)
+    while len(state.prompts) > MAX_PROMPTS:  # unanswered prompts must not pile up
+        state.prompts.pop(next(iter(state.prompts)))
 
 
 @requires("moderate")
@@ -526,7 +466,7 @@ async def _publish(update: Update, context: Context, case_id: int) -> None:
     if not case.answer:
         await answer_query(update, "Ý kiến chưa có câu trả lời để công bố.", alert=True)
         return
-    current = await cases.public_answer(svc.db, case_id)
+    current = await case_office.public_answer(svc.db, case_id)
     if current is not None and current.withdrawn_at is None:
         await answer_query(update, "Ý kiến này đã được công bố.", alert=True)
         return
@@ -544,7 +484,7 @@ async def _publish(update: Update, context: Context, case_id: int) -> None:
             return
         message_id, chat_id = sent.message_id, sent.chat.id
     role = await svc.role_of(user.id)
-    await cases.record_published(
+    await case_office.record_published(
         svc.db,
         case_id,
         text,
@@ -562,7 +502,7 @@ async def _withdraw(update: Update, context: Context, case_id: int) -> None:
     svc = services(context)
     user = update.effective_user
     assert user is not None
-    current = await cases.public_answer(svc.db, case_id)
+    current = await case_office.public_answer(svc.db, case_id)
     if current is None or current.withdrawn_at is not None:
         await answer_query(update, "Ý kiến này không đang được công bố.", alert=True)
         return
@@ -572,198 +512,11 @@ async def _withdraw(update: Update, context: Context, case_id: int) -> None:
         except TelegramError as exc:  # too old to delete, or removed by hand: still withdrawn
             log.info("could not delete public answer %s: %s", case_id, exc)
     role = await svc.role_of(user.id)
-    await cases.record_withdrawn(
+    await case_office.record_withdrawn(
         svc.db, case_id, actor_id=user.id, actor_role=str(role) if role else None, now=clock.now()
     )
     await answer_query(update, f"Đã gỡ công bố ý kiến #{case_id}")
     await _refresh_from(update, context, case_id)
-
-
-# --------------------------------------------------------------------------- admin commands
-
-
-def _split_id(text: str) -> tuple[int | None, str]:
-    head, _, rest = text.strip().partition(" ")
-    return feedback_rules.parse_id(head.lstrip("#")), rest.strip()
-
-
-@requires("admin")
-@user_errors
-async def assign_command(update: Update, context: Context) -> None:
-    """/giaoviec <số> <user_id>: an admin gives a case to a moderator."""
-    svc = services(context)
-    user = update.effective_user
-    assert user is not None
-    case_id, rest = _split_id(command_text(update))
-    holder = feedback_rules.parse_id(rest) if rest else None
-    if case_id is None or holder is None:
-        await reply(update, "Cú pháp: /giaoviec &lt;số ý kiến&gt; &lt;mã người dùng&gt;")
-        return
-    case = await actions.assign(svc, case_id, holder, actor_id=user.id, now=clock.now())
-    await reply(
-        update,
-        f"Đã giao ý kiến #{case.id} cho {escape(await _name(svc, holder))}"
-        f" (trạng thái: {escape(case.state_vi)}).",
-    )
-    with contextlib.suppress(TelegramError):
-        await context.bot.send_message(
-            holder, f"📌 Bạn được giao xử lý ý kiến <b>#{case.id}</b>. Xem: /hoso {case.id}"
-        )
-
-
-@requires("moderate")
-@user_errors
-async def transfer_command(update: Update, context: Context) -> None:
-    """/chuyen <số> <cơ quan>: the case goes to another body (named)."""
-    svc = services(context)
-    user = update.effective_user
-    assert user is not None
-    if not _staff_chat(svc, update):
-        await reply(update, "Dùng lệnh này trong nhóm quản trị hoặc tin nhắn riêng với Loa.")
-        return
-    case_id, body = _split_id(command_text(update))
-    if case_id is None:
-        await reply(update, "Cú pháp: /chuyen &lt;số ý kiến&gt; &lt;tên cơ quan nhận&gt;")
-        return
-    case, changed = await actions.change_state(
-        svc, case_id, rules.TRANSFERRED, actor_id=user.id, now=clock.now(), note=body
-    )
-    if changed:
-        await _tell_citizen(context, case, case.transferred_to)
-    await reply(
-        update,
-        f"Ý kiến #{case.id}: {escape(case.state_vi)} — {escape(case.transferred_to or '')}.",
-    )
-
-
-def _parse_route(text: str, categories: tuple[str, ...]) -> tuple[str, int, str | None, bool]:
-    """ "<lĩnh vực> [-]<user_id> [đơn vị]" → (category, moderator, unit, remove)."""
-    key = fold(text)
-    for name in sorted(categories, key=len, reverse=True):
-        if key.startswith(fold(name) + " "):
-            words = text.split()[len(name.split()) :]
-            if words:
-                remove = words[0].startswith("-")
-                moderator = feedback_rules.parse_id(words[0].lstrip("-"))
-                if moderator is not None:
-                    unit = " ".join(words[1:]) or None
-                    return name, moderator, unit, remove
-    raise InvalidInput(
-        "Cú pháp: /phancong &lt;lĩnh vực&gt; &lt;mã người dùng&gt; [đơn vị]"
-        " (thêm dấu - trước mã để bỏ). Lĩnh vực: " + escape(", ".join(categories))
-    )
-
-
-@requires("admin")
-@user_errors
-async def route_command(update: Update, context: Context) -> None:
-    """/phancong [<lĩnh vực> <user_id> [đơn vị]]: named moderators per category."""
-    svc = services(context)
-    user = update.effective_user
-    assert user is not None
-    text = command_text(update)
-    if text:
-        category, moderator, unit, remove = _parse_route(text, svc.settings.feedback_categories)
-        if not remove and not await svc.may(moderator, "moderate"):
-            raise InvalidInput(
-                f"Người dùng <code>{moderator}</code> chưa có vai trò kiểm duyệt"
-                " (cấp bằng /capquyen … kiểm duyệt)."
-            )
-        role = await svc.role_of(user.id)
-        await cases.set_route(
-            svc.db,
-            category,
-            unit,
-            moderator,
-            actor_id=user.id,
-            actor_role=str(role) if role else None,
-            now=clock.now(),
-            remove=remove,
-        )
-    found = await cases.routes(svc.db)
-    lines = ["🧭 <b>Phân công theo lĩnh vực</b>"]
-    if not found:
-        lines.append("Chưa phân công ai; ý kiến chỉ gửi vào nhóm quản trị (theo chủ đề).")
-    for r in found:
-        where = f" · {escape(r.unit)}" if r.unit else ""
-        name = escape(await _name(svc, r.moderator_id))
-        lines.append(f"• {escape(r.category)}{where}: {name} (<code>{r.moderator_id}</code>)")
-    await reply(update, "\n".join(lines))
-
-
-@requires("moderate")
-@user_errors
-async def templates_command(update: Update, context: Context) -> None:
-    """/mautraloi: list; admins add "<lĩnh vực>: <nội dung>" or "xoa <số>"."""
-    svc = services(context)
-    user = update.effective_user
-    assert user is not None
-    text = command_text(update)
-    now = clock.now()
-    if text:
-        if not await svc.may(user.id, "admin"):
-            await reply(update, "⛔ Chỉ quản trị viên mới thêm hoặc xóa mẫu trả lời.")
-            return
-        role = await svc.role_of(user.id)
-        words = text.split()
-        if fold(words[0]) in ("xoa", "delete") and len(words) == 2:
-            template_id = feedback_rules.parse_id(words[1])
-            if template_id is None or not await cases.delete_template(
-                svc.db, template_id, actor_id=user.id, actor_role=str(role), now=now
-            ):
-                raise InvalidInput("Không tìm thấy mẫu trả lời này.")
-            await reply(update, f"Đã xóa mẫu trả lời số {template_id}.")
-            return
-        name, sep, body = text.partition(":")
-        category = rules.find_category(svc.settings.feedback_categories, name)
-        if not sep or category is None or not clean(body):
-            raise InvalidInput(
-                "Cú pháp: /mautraloi &lt;lĩnh vực&gt;: &lt;nội dung&gt; (dùng {so} cho số ý kiến),"
-                " hoặc /mautraloi xoa &lt;số mẫu&gt;. Lĩnh vực: "
-                + escape(", ".join(svc.settings.feedback_categories))
-            )
-        created = await cases.add_template(
-            svc.db, category, clean(body), actor_id=user.id, actor_role=str(role), now=now
-        )
-        await reply(update, f"Đã thêm mẫu trả lời số {created.id} cho lĩnh vực {escape(category)}.")
-        return
-    found = await cases.templates(svc.db)
-    if not found:
-        await reply(
-            update, "Chưa có mẫu trả lời. Thêm: /mautraloi &lt;lĩnh vực&gt;: &lt;nội dung&gt;"
-        )
-        return
-    blocks = ["📝 <b>Mẫu trả lời</b>"] + [
-        f"\n<b>{t.id}</b> · {escape(t.category)}\n{escape(_short(t.body, 500))}" for t in found
-    ]
-    await _reply_blocks(update, blocks)
-
-
-@requires("admin")
-@user_errors
-async def export_cases_command(update: Update, context: Context) -> None:
-    """/xuathoso [kỳ] [csv]: the period's cases as .xlsx (or CSV), masked."""
-    svc = services(context)
-    if not _staff_chat(svc, update):
-        await reply(update, "Dùng lệnh này trong nhóm quản trị hoặc tin nhắn riêng với Loa.")
-        return
-    text = command_text(update)
-    words = text.split()
-    fmt: Any = "xlsx"
-    if words and fold(words[-1]) in ("csv", "xlsx"):
-        fmt = fold(words.pop())
-    policy = actions.policy(svc)
-    today = datetime.now(policy.tz).date()
-    period = parse_period(" ".join(words), today)
-    data = await actions.export(svc.db, period, policy, fmt)
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_document(
-        chat.id,
-        document=data,
-        filename=f"ho-so-y-kien_{period.key}.{fmt}",
-        caption=f"🗂 Hồ sơ ý kiến {escape(period.label)}. Thông tin cá nhân đã được che.",
-    )
 
 
 # --------------------------------------------------------------------------- registration

@@ -9,7 +9,10 @@ show_preview, attach_photo, intake_of and receipt_lines from here.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import time
+from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
@@ -39,7 +42,7 @@ from bot.handlers.feedback_state import (
     _state,
 )
 from bot.services import Services
-from bot.store import cases
+from bot.store import case_office, cases
 from bot.store import feedback as feedback_store
 from bot.store import subscriptions as subs
 
@@ -101,16 +104,24 @@ async def preview_text(svc: Services, draft: Draft) -> str:
     return "\n".join(lines)
 
 
-def preview_markup(svc: Services, draft: Draft) -> InlineKeyboardMarkup:
-    """Category buttons (their names), places, consent, photo removal, Gửi/Sửa/Hủy."""
-    categories = svc.settings.feedback_categories
+@functools.lru_cache(maxsize=64)
+def _category_rows(
+    categories: tuple[str, ...], chosen: str | None
+) -> tuple[tuple[InlineKeyboardButton, ...], ...]:
+    """The category buttons, two per row (cached: PTB objects are immutable and building
+    a dozen costs ~1 ms, on every preview)."""
     buttons = [
-        InlineKeyboardButton(
-            ("✅ " if name == draft.category else "") + name, callback_data=f"ykg:{i}"
-        )
+        InlineKeyboardButton(("✅ " if name == chosen else "") + name, callback_data=f"ykg:{i}")
         for i, name in enumerate(categories)
     ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+
+
+def preview_markup(svc: Services, draft: Draft) -> InlineKeyboardMarkup:
+    """Category buttons (their names), places, consent, photo removal, Gửi/Sửa/Hủy."""
+    rows: list[Sequence[InlineKeyboardButton]] = list(
+        _category_rows(svc.settings.feedback_categories, draft.category)
+    )
     places = [
         InlineKeyboardButton(
             ("✅ " if unit == draft.unit else "📍 ") + unit[:40], callback_data=f"ykd:{i}"
@@ -137,11 +148,24 @@ def preview_markup(svc: Services, draft: Draft) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
+_UNITS_TTL = 60.0  # seconds the places offered are reused (/setunit changes them rarely)
+
+
+async def _units(svc: Services) -> tuple[str, ...]:
+    """The places a citizen may pick: units of approved cadre chats (cached a minute)."""
+    cached = svc.features.get("case_units")
+    if cached is not None and time.monotonic() - cached[0] < _UNITS_TTL:
+        return cached[1]
+    units = tuple((await subs.list_units(svc.db))[:MAX_UNITS])
+    svc.features["case_units"] = (time.monotonic(), units)
+    return units
+
+
 async def show_preview(update: Update, context: Context, draft: Draft) -> None:
     """Send the preview (the previous one loses its buttons)."""
     svc = services(context)
     if not draft.units:
-        draft.units = tuple((await subs.list_units(svc.db))[:MAX_UNITS])
+        draft.units = await _units(svc)
     chat = update.effective_chat
     assert chat is not None
     if draft.preview_id is not None:
@@ -223,19 +247,19 @@ def intake_of(svc: Services, draft: Draft, now: int) -> rules.Intake:
     )
 
 
-async def receipt_lines(svc: Services, case_id: int) -> str:
+def receipt_lines(svc: Services, case: rules.Intake) -> str:
     """The receipt's case lines: category, place, due day (dd/mm/yyyy)."""
-    case = await cases.get(svc.db, case_id)
     policy = actions.policy(svc)
     lines = [f"\n🏷 Lĩnh vực: <b>{escape(case.category)}</b>"]
     if case.unit:
         lines.append(f"📍 Địa bàn: {escape(case.unit)}")
     if case.photo_file_id:
         lines.append("📷 Kèm 1 ảnh")
-    lines.append(
-        f"⏰ Hạn trả lời: <b>{rules.format_day(case.due_or(policy))}</b>"
-        f" ({policy.days_for(case.category)} ngày làm việc)"
-    )
+    if case.due is not None:
+        lines.append(
+            f"⏰ Hạn trả lời: <b>{rules.format_day(case.due)}</b>"
+            f" ({policy.days_for(case.category)} ngày làm việc)"
+        )
     if case.allow_publish:
         lines.append("🌐 Bạn cho phép công bố ẩn danh câu hỏi cùng câu trả lời.")
     return "\n".join(lines)
@@ -351,7 +375,7 @@ async def follow_up_button(update: Update, context: Context) -> None:
 async def hoidap_command(update: Update, context: Context) -> None:
     """/hoidap: the latest published questions and answers (anonymised, masked)."""
     svc = services(context)
-    items = await cases.published(svc.db, limit=10)
+    items = await case_office.published(svc.db, limit=10)
     if not items:
         await reply(update, "Chưa có câu hỏi – trả lời nào được công bố.")
         return

@@ -277,6 +277,7 @@ async def confirm_button(update: Update, context: Context) -> None:
         return
     state.drafts.pop(user.id, None)
     now = clock.now()
+    case = intake.intake_of(svc, draft, now)
     try:
         comment = await store.submit(
             svc.db,
@@ -290,7 +291,7 @@ async def confirm_button(update: Update, context: Context) -> None:
             per_hour=svc.settings.feedback_per_hour,
             per_day=svc.settings.feedback_per_day,
             tz=svc.settings.tz,
-            intake=intake.intake_of(svc, draft, now),
+            intake=case,
         )
     except rules.FeedbackRefused as exc:
         await answer_query(update)
@@ -304,7 +305,7 @@ async def confirm_button(update: Update, context: Context) -> None:
         "duyệt sẽ hiển thị dưới bài viết kèm tên của bạn (không kèm số điện thoại hay mã "
         "Telegram). Khi cơ quan trả lời, Loa sẽ nhắn cho bạn tại đây.\n"
         "Xem tình trạng các ý kiến: /ykiencuatoi"
-        + await intake.receipt_lines(svc, comment.id)
+        + intake.receipt_lines(svc, case)
         + _masking_note(comment.masked_kinds, svc.settings.feedback_keep_original)
         + f"\n\n<blockquote>{escape(comment.text)}</blockquote>"
     )

@@ -32,7 +32,7 @@ from bot.domain import feedback as rules
 from bot.domain.errors import LoaError
 from bot.domain.spreadsheets import Format
 from bot.domain.text import escape
-from bot.handlers import casework as casework_office
+from bot.handlers import casework_notice as casework_office
 from bot.handlers.base import (
     EXPIRED_BUTTON,
     Context,

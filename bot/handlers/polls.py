@@ -17,7 +17,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, PollAnswerHandler, PollHandler
 
-from bot.charts import render_poll_chart
 from bot.domain import clock, spreadsheets
 from bot.domain import polls as rules
 from bot.domain.broadcasts import parse_id
@@ -259,6 +258,14 @@ async def results_command(update: Update, context: Context) -> None:
     await reply(update, text, reply_markup=_results_markup(poll_id, closed))
 
 
+def _poll_chart_png(*args: Any) -> bytes:
+    """The results chart, drawn in a worker thread; matplotlib (~50 MB) is imported on
+    first use, not when the bot starts (issue 17: idle memory)."""
+    from bot.charts import render_poll_chart
+
+    return render_poll_chart(*args)
+
+
 @requires("broadcast")
 @private_or_admin_chat
 @user_errors
@@ -292,7 +299,7 @@ async def results_button(update: Update, context: Context) -> None:
     results = await store.results(svc.db, poll)
     if action == "c":
         png = await asyncio.to_thread(
-            render_poll_chart,
+            _poll_chart_png,
             f"Khảo sát #{poll.id}: {poll.question}",
             list(results.options),
             list(results.counts),

@@ -180,6 +180,7 @@ async def sync(db: Database, folder: Path, *, summary_sentences: int, now: int) 
             if row is not None:
                 await conn.execute("DELETE FROM articles_fts WHERE rowid=?", (row[0],))
             await conn.execute("DELETE FROM articles WHERE id=?", (article_id,))
+    forget_cached(db)
     return SyncResult(
         added=tuple(added),
         changed=tuple(changed),
@@ -211,12 +212,39 @@ def _article(row: aiosqlite.Row) -> StoredArticle:
     )
 
 
+# Published articles parsed from their rows, by id: read on every card and button.
+# Whatever writes the articles table calls forget_cached() after its commit: sync() here,
+# publishing and withdrawal in bot.store.newsroom. Unknown ids are not cached (forged
+# ids cannot fill it).
+_CACHE_MAX = 20_000
+
+
+def _cached(db: Database) -> dict[str, StoredArticle]:
+    cache: dict[str, StoredArticle] = db.memo.setdefault("articles", {})
+    return cache
+
+
+def forget_cached(db: Database) -> None:
+    """The articles table changed: parse rows again on their next read."""
+    _cached(db).clear()
+
+
 async def get(db: Database, article_id: str) -> StoredArticle | None:
-    """One published article by id, or None (withdrawn articles are hidden)."""
+    """One published article by id, or None (withdrawn articles are hidden); from memory
+    after its first read (issue 17)."""
+    cache = _cached(db)
+    article = cache.get(article_id)
+    if article is not None:
+        return article
     row = await db.fetch_one(
         "SELECT * FROM articles WHERE id = ? AND status = 'published'", (article_id,)
     )
-    return None if row is None else _article(row)
+    if row is None:
+        return None
+    article = _article(row)
+    if len(cache) < _CACHE_MAX:
+        cache[article_id] = article
+    return article
 
 
 async def is_withdrawn(db: Database, article_id: str) -> bool:
@@ -227,8 +255,8 @@ async def is_withdrawn(db: Database, article_id: str) -> bool:
 
 async def title_of(db: Database, article_id: str) -> str | None:
     """An article's title, or None when there is no such article."""
-    value = await db.fetch_value("SELECT title FROM articles WHERE id = ?", (article_id,))
-    return None if value is None else str(value)
+    article = await get(db, article_id)
+    return None if article is None else article.title
 
 
 async def count(db: Database) -> int:
@@ -276,10 +304,40 @@ class SearchPage:
     approximate: bool
 
 
+# Ranking a match costs a bm25 evaluation over that article's hits (~5-10 µs on the
+# 2-core machine): a common word over 10,000 articles took 25-50 ms to rank. So only the
+# RANK_WINDOW most recently indexed matches are ranked (bm25, title 5×; ties newest
+# first), and the older matches follow them newest first; every match is counted. With
+# fewer matches than the window (any office's usual collection) every match is ranked.
+# rowid is the indexing order: files are indexed sorted by name, ids start with the date,
+# and a new file gets the next rowid. 300 = 60 pages of /search, 30 of inline mode.
+RANK_WINDOW = 300
+
+# The rowid of the oldest ranked match (0 when every match is ranked).
+_FLOOR = (
+    "COALESCE((SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q"
+    " ORDER BY rowid DESC LIMIT 1 OFFSET :window), 0)"
+)
+_PAGE_RANKED = (
+    "SELECT a.id, a.title, a.date FROM (SELECT rowid, bm25(articles_fts, 5.0, 1.0) AS score"
+    f" FROM articles_fts WHERE articles_fts MATCH :q AND rowid >= {_FLOOR}"
+    " ORDER BY score, rowid DESC LIMIT :limit OFFSET :offset) f"
+    " JOIN articles a ON a.rowid = f.rowid AND a.status = 'published'"
+    " ORDER BY f.score, f.rowid DESC"
+)
+_PAGE_OLDER = (
+    "SELECT a.id, a.title, a.date FROM (SELECT rowid FROM articles_fts"
+    f" WHERE articles_fts MATCH :q AND rowid < {_FLOOR} ORDER BY rowid DESC"
+    " LIMIT :limit OFFSET :offset) f JOIN articles a ON a.rowid = f.rowid"
+    " AND a.status = 'published' ORDER BY f.rowid DESC"
+)
+
+
 async def search(
     db: Database, query: str, *, limit: int, offset: int = 0, prefix: bool = False
 ) -> SearchPage:
-    """Ranked results (bm25, title weighted 5×) for all words, else for any word."""
+    """Ranked results (bm25, title weighted 5×) for all words, else for any word; only
+    the newest RANK_WINDOW matches are ranked, older ones follow (see RANK_WINDOW)."""
     tokens = query_tokens(query)
     if not tokens:
         return SearchPage([], 0, False)
@@ -294,24 +352,78 @@ async def search(
             or 0
         )
         if total:
-            rows = await db.fetch_all(
-                "SELECT a.id, a.title, a.date FROM articles_fts f"
-                " JOIN articles a ON a.rowid = f.rowid"
-                " WHERE articles_fts MATCH ? AND a.status = 'published'"
-                " ORDER BY bm25(articles_fts, 5.0, 1.0), a.date DESC, a.id LIMIT ? OFFSET ?",
-                (expr, limit, offset),
-            )
+            rows = await _search_page(db, expr, total, limit=limit, offset=offset)
             return SearchPage(
                 [ArticleHeader(r["id"], r["title"], r["date"]) for r in rows], total, any_word
             )
     return SearchPage([], 0, False)
 
 
+async def _search_page(
+    db: Database, expr: str, total: int, *, limit: int, offset: int
+) -> list[aiosqlite.Row]:
+    window = RANK_WINDOW - 1 if total > RANK_WINDOW else total  # OFFSET total: no row → 0
+    ranked = max(0, min(limit, RANK_WINDOW - offset))
+    rows: list[aiosqlite.Row] = []
+    if ranked:
+        params = {"q": expr, "window": window, "limit": ranked, "offset": offset}
+        rows += await db.fetch_all(_PAGE_RANKED, params)
+    if limit > ranked and total > RANK_WINDOW:
+        params = {
+            "q": expr,
+            "window": window,
+            "limit": limit - ranked,
+            "offset": max(0, offset - RANK_WINDOW),
+        }
+        rows += await db.fetch_all(_PAGE_OLDER, params)
+    return rows
+
+
 async def record_read(db: Database, article_id: str, day: str, *, fulltext: bool) -> None:
     """Count one card open (or full-text open) of an article on a local day."""
-    column = "fulltext_opens" if fulltext else "card_opens"
-    await db.execute(
-        f"INSERT INTO article_reads (article_id, day, {column}) VALUES (?, ?, 1)"
-        f" ON CONFLICT (article_id, day) DO UPDATE SET {column} = {column} + 1",
-        (article_id, day),
+    await record_reads(db, {(article_id, day): (0, 1) if fulltext else (1, 0)})
+
+
+async def record_reads(db: Database, counts: dict[tuple[str, str], tuple[int, int]]) -> None:
+    """Add {(article id, day): (card opens, full-text opens)} in one transaction."""
+    if not counts:
+        return
+    await db.executemany(
+        "INSERT INTO article_reads (article_id, day, card_opens, fulltext_opens)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (article_id, day) DO UPDATE SET"
+        " card_opens = card_opens + excluded.card_opens,"
+        " fulltext_opens = fulltext_opens + excluded.fulltext_opens",
+        [(a, d, c, f) for (a, d), (c, f) in counts.items()],
     )
+
+
+class ReadCounter:
+    """Card and full-text opens counted in memory and written in batches.
+
+    A read is statistics, not a promise to anyone: writing each in its own transaction
+    cost four trips to the database thread per open (issue 17). Counts reach the table
+    within `interval` seconds (flush() from a timer) and at shutdown; a crash loses at
+    most that interval's counts.
+    """
+
+    def __init__(self, max_pending: int = 1000) -> None:
+        self.max_pending = max_pending
+        self._pending: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def add(self, article_id: str, day: str, *, fulltext: bool) -> bool:
+        """Count one open; True when enough are pending to flush now."""
+        key = (article_id, day)
+        cards, full = self._pending.get(key, (0, 0))
+        self._pending[key] = (cards, full + 1) if fulltext else (cards + 1, full)
+        return len(self._pending) >= self.max_pending
+
+    async def flush(self, db: Database) -> None:
+        """Write what is pending (kept for the next flush if the write fails)."""
+        pending, self._pending = self._pending, {}
+        try:
+            await record_reads(db, pending)
+        except BaseException:
+            for key, (c, f) in pending.items():
+                cards, full = self._pending.get(key, (0, 0))
+                self._pending[key] = (cards + c, full + f)
+            raise

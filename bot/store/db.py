@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import sqlite3
+import urllib.parse
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -82,6 +83,9 @@ class Database:
         # One connection means one transaction at a time: concurrent handlers would
         # otherwise interleave their statements inside each other's BEGIN…COMMIT.
         self._lock = asyncio.Lock()
+        # In-memory copies of read-mostly rows, each kept by the store module that writes
+        # those rows and cleared there on every write (e.g. "articles": bot.store.articles).
+        self.memo: dict[str, Any] = {}
 
     @property
     def is_open(self) -> bool:
@@ -201,11 +205,36 @@ class Database:
         return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one write in its own transaction; return the number of changed rows."""
-        async with self.transaction() as conn, conn.execute(sql, params) as cur:
+        """Run one write in its own transaction; return the number of changed rows.
+
+        One statement is atomic on its own (autocommit: isolation_level=None), so this is
+        one trip to the database thread instead of four (BEGIN, the statement, closing
+        the cursor, COMMIT; issue 17). A finished write statement holds nothing open.
+        """
+        async with self._lock:
+            cur = await self.conn.execute(sql, params)
+            if cur.description is not None:  # … RETURNING: finish the statement (its rows)
+                await cur.close()
             return cur.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one write for many parameter rows in a single transaction."""
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
+
+
+class ReadOnlyDatabase(Database):
+    """The database opened read-only (SQLite URI mode=ro): never created nor migrated.
+
+    For the operator's read-only commands (status, audit, report): a mistyped
+    LOA_DB_PATH must fail loudly instead of creating an empty file that reports zeros.
+    """
+
+    async def open(self, *, migrate: bool = False) -> int:
+        """Open the existing file read-only; return its schema version (no migrations)."""
+        uri = f"file:{urllib.parse.quote(str(self.path.absolute()))}?mode=ro"
+        self._conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        self._conn.row_factory = aiosqlite.Row
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self._conn.execute("PRAGMA query_only=ON")
+        return await self.schema_version()

@@ -554,8 +554,9 @@ def export_line(r: ExportRow, title: str | None, tz: tzinfo) -> list[str]:
 async def forget_user(conn: aiosqlite.Connection, user_id: int) -> list[str]:
     """Anonymise the user's comments (ids, name, original text); the comments stay."""
     async with conn.execute(
+        # A photo cannot be masked like the text: it goes too (casework, issue 15).
         "UPDATE comments SET user_id = NULL, chat_id = NULL, user_name = NULL,"
-        " text_original = NULL WHERE user_id = ? OR chat_id = ?",
+        " text_original = NULL, photo_file_id = NULL WHERE user_id = ? OR chat_id = ?",
         (user_id, user_id),
     ) as cur:
         count = cur.rowcount

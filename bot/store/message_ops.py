@@ -200,20 +200,33 @@ async def request_delete(
     return action_id, n, cancelled
 
 
+# (text_rev, revoked_at, number of parts) of a broadcast, read in the same transaction.
+BroadcastRevision = tuple[int, int | None, int]
+
+
 async def _follow_up_ops(
-    conn: aiosqlite.Connection, outcomes: Sequence[Outcome], now: float
+    conn: aiosqlite.Connection,
+    outcomes: Sequence[Outcome],
+    now: float,
+    known: dict[int, BroadcastRevision] | None = None,
 ) -> None:
-    """Messages sent by a request that was in flight during [Sửa]/[Thu hồi] get the same."""
+    """Messages sent by a request that was in flight during [Sửa]/[Thu hồi] get the same.
+
+    `known`: revisions already read in this transaction (the dispatcher's marks read
+    them), so a batch of outcomes usually costs no query here (issue 17)."""
     with_ids = [o for o in outcomes if o.message_ids]
     if not with_ids:
         return
-    bids = sorted({o.broadcast_id for o in with_ids})
-    async with conn.execute(
-        f"SELECT id, text_rev, revoked_at, parts FROM broadcasts WHERE id IN"
-        f" ({','.join('?' * len(bids))}) AND (revoked_at IS NOT NULL OR text_rev > 0)",
-        bids,
-    ) as cur:
-        info = {int(r[0]): (int(r[1]), r[2], len(json.loads(r[3]))) for r in await cur.fetchall()}
+    known = known or {}
+    info = {bid: rev for bid, rev in known.items() if rev[1] is not None or rev[0] > 0}
+    bids = sorted({o.broadcast_id for o in with_ids} - set(known))
+    if bids:
+        rows = await conn.execute_fetchall(
+            f"SELECT id, text_rev, revoked_at, parts FROM broadcasts WHERE id IN"
+            f" ({','.join('?' * len(bids))}) AND (revoked_at IS NOT NULL OR text_rev > 0)",
+            bids,
+        )
+        info.update({int(r[0]): (int(r[1]), r[2], len(json.loads(r[3]))) for r in rows})
     for o in with_ids:
         if o.broadcast_id not in info:
             continue

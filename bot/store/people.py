@@ -97,13 +97,14 @@ async def touch(
     chat: tuple[int, str, str | None, str | None] | None = None,
     user: tuple[int, str | None, str | None, str | None] | None = None,
 ) -> None:
-    """Upsert a chat (id, type, title, username) and a user (id, name, username, language)
-    in one transaction: the per-update bookkeeping costs one commit, not two."""
-    async with db.transaction() as conn:
-        if chat is not None:
-            await conn.execute(_UPSERT_CHAT, (*chat, now, now))
-        if user is not None:
-            await conn.execute(_UPSERT_USER, (*user, now, now))
+    """Upsert a chat (id, type, title, username) and a user (id, name, username, language).
+
+    Each upsert is one atomic statement (one trip to the database thread; a transaction
+    around both would be four): the rows are independent."""
+    if chat is not None:
+        await db.execute(_UPSERT_CHAT, (*chat, now, now))
+    if user is not None:
+        await db.execute(_UPSERT_USER, (*user, now, now))
 
 
 async def set_chat_active(db: Database, chat_id: int, active: bool, reason: str | None) -> bool:

@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -29,8 +30,22 @@ log = logging.getLogger(__name__)
 _NOT_PACED = frozenset({"sendchataction"})
 _PACED_PREFIXES = ("send", "edit", "copymessage", "forwardmessage", "deletemessage", "stoppoll")
 
+# Idle per-chat windows are dropped when the tables have doubled since the last sweep:
+# the sweep costs O(tables) but runs once per O(tables) new chats, so O(1) per send.
+_SWEEP_MIN = 4096
+
 # How many times an interactive request is retried after a short 429.
 _INTERACTIVE_RETRIES = 5
+
+
+class Withdrawn(Exception):
+    """A bulk request was not sent: after waiting for its slot, RECHECK said no."""
+
+
+# Set by the outbox worker around one delivery's requests (bot.workers.dispatcher): a
+# context variable, so every kind of delivery (text, polls) is covered without passing
+# it through PTB's methods.
+RECHECK: ContextVar[Callable[[], Awaitable[bool]] | None] = ContextVar("loa_recheck", default=None)
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -42,7 +57,12 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 
 
 class Pacer(BaseRateLimiter[dict[str, Any]]):
-    """Strict-window limiter for all outgoing messages; pass rate_limit_args={"bulk": True}."""
+    """Strict-window limiter for all outgoing messages; pass rate_limit_args={"bulk": True}.
+
+    A bulk request that had to wait for its slot awaits RECHECK (when set) once it has
+    the slot; False: the request is not sent and Withdrawn is raised (a broadcast stopped
+    while its deliveries waited, issue 10).
+    """
 
     def __init__(
         self,
@@ -64,7 +84,7 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         self._changed = asyncio.Event()
         self._paused_until = 0.0
         self._replies_waiting: set[object] = set()
-        self._takes = 0
+        self._sweep_at = _SWEEP_MIN  # sweep idle chat windows when the tables reach this size
         self.retry_after_count = 0  # 429s received (should stay 0)
 
     async def initialize(self) -> None:
@@ -103,29 +123,41 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
 
     async def acquire(self, chat_id: object, *, bulk: bool) -> list[Any]:
         """Wait until every window admits a request to chat_id; return the held slots."""
+        slots, _waited = await self._acquire(chat_id, bulk=bulk)
+        return slots
+
+    async def _acquire(self, chat_id: object, *, bulk: bool) -> tuple[list[Any], bool]:
+        """The held slots, and whether the request had to wait for them."""
         me = object()
+        windows = self._windows(chat_id)
+        waited = False
         try:
             while True:
                 now = self._clock()
-                wait = self._wait_time(chat_id, now, bulk=bulk, me=me)
+                wait = self._wait_time(windows, now, bulk=bulk, me=me)
                 if wait == 0.0:
-                    slots = [window.take() for window in self._windows(chat_id)]
+                    slots = [window.take() for window in windows]
                     self._sweep(now)
-                    return slots
+                    return slots, waited
+                waited = True
                 changed = self._changed
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), timeout=wait)
+                # A sweep may have dropped this chat's idle window meanwhile.
+                windows = self._windows(chat_id)
         finally:
             if me in self._replies_waiting:
                 self._replies_waiting.discard(me)
                 self._notify()
 
-    def _wait_time(self, chat_id: object, now: float, *, bulk: bool, me: object) -> float | None:
+    def _wait_time(
+        self, windows: list[Window], now: float, *, bulk: bool, me: object
+    ) -> float | None:
         """Seconds until a request may start (0 = now), or None to wait for a change."""
         if self._paused_until > now:
             return self._paused_until - now
         own = 0.0
-        for window in self._windows(chat_id)[1:]:
+        for window in windows[1:]:
             w = window.wait_time(now)
             if w is None:
                 return None
@@ -146,17 +178,17 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         """Mark the held slots answered now; their hold ends one period later."""
         now = self._clock()
         for slot in slots:
-            slot.done_at = now
+            slot.release(now)
         self._notify()
 
     def _sweep(self, now: float) -> None:
         """Drop idle per-chat windows now and then so memory stays flat."""
-        self._takes += 1
-        if self._takes % 2048:
+        if len(self._chats) + len(self._groups) < self._sweep_at:
             return
         for table in (self._chats, self._groups):
             for key in [k for k, w in table.items() if w.idle(now)]:
                 del table[key]
+        self._sweep_at = max(_SWEEP_MIN, 2 * (len(self._chats) + len(self._groups)))
 
     async def process_request(
         self,
@@ -174,10 +206,13 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         paced = (
             chat_id is not None and method not in _NOT_PACED and method.startswith(_PACED_PREFIXES)
         )
+        recheck = RECHECK.get() if bulk else None
         attempt = 0
         while True:
-            slots = await self.acquire(chat_id, bulk=bulk) if paced else []
+            slots, waited = await self._acquire(chat_id, bulk=bulk) if paced else ([], False)
             try:
+                if waited and recheck is not None and not await recheck():
+                    raise Withdrawn(endpoint)
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 self.retry_after_count += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -23,9 +24,12 @@ from bot.domain import casework as rules
 from bot.domain import clock as clocks
 from bot.domain.text import escape
 from bot.services import Services
-from bot.store import cases
+from bot.store import case_office, cases
 
 log = logging.getLogger(__name__)
+# A chat found not to be a forum is asked again after this many seconds: an admin may
+# turn topics on while the bot runs.
+FORUM_RECHECK = 600.0
 
 
 class CaseRouter:
@@ -36,20 +40,25 @@ class CaseRouter:
     def __init__(self, app: Any, svc: Services) -> None:
         self.app = app
         self.svc = svc
-        self._forum: dict[int, bool] = {}
+        self._forum: dict[int, tuple[bool, float]] = {}  # chat → (is forum, recheck at)
         self._lock = asyncio.Lock()
 
     async def _is_forum(self, chat_id: int) -> bool:
+        """Whether a chat is a forum supergroup, asked once per chat (and again at most
+        every FORUM_RECHECK seconds after a failed getChat); private chats never are."""
+        if chat_id > 0:
+            return False
         known = self._forum.get(chat_id)
-        if known is None:
-            try:
-                chat = await self.app.bot.get_chat(chat_id)
-                known = bool(getattr(chat, "is_forum", False))
-            except TelegramError as exc:
-                log.warning("could not read admin chat %s: %s", chat_id, exc)
-                return False
-            self._forum[chat_id] = known
-        return known
+        if known is not None and (known[0] or time.monotonic() < known[1]):
+            return known[0]
+        try:
+            chat = await self.app.bot.get_chat(chat_id)
+            is_forum = bool(getattr(chat, "is_forum", False))
+        except TelegramError as exc:
+            log.warning("could not read admin chat %s: %s", chat_id, exc)
+            is_forum = False
+        self._forum[chat_id] = (is_forum, time.monotonic() + FORUM_RECHECK)
+        return is_forum
 
     async def topic(self, chat_id: int, category: str) -> int | None:
         """The category's topic in a forum chat, created on first use (None: no forum,
@@ -57,7 +66,7 @@ class CaseRouter:
         if not await self._is_forum(chat_id):
             return None
         async with self._lock:  # two cases of a new category must not make two topics
-            thread = await cases.topic_of(self.svc.db, chat_id, category)
+            thread = await case_office.topic_of(self.svc.db, chat_id, category)
             if thread is not None:
                 return thread
             try:
@@ -65,7 +74,7 @@ class CaseRouter:
             except TelegramError as exc:
                 log.warning("could not create a topic for %s in %s: %s", category, chat_id, exc)
                 return None
-            await cases.save_topic(self.svc.db, chat_id, category, created.message_thread_id)
+            await case_office.save_topic(self.svc.db, chat_id, category, created.message_thread_id)
             return int(created.message_thread_id)
 
     def staff_chats(self) -> list[int]:
@@ -97,7 +106,7 @@ class CaseRouter:
                 )
             except BadRequest as exc:
                 if thread is not None and attempt == 1 and "thread not found" in str(exc).lower():
-                    await cases.forget_topic(self.svc.db, chat_id, thread)
+                    await case_office.forget_topic(self.svc.db, chat_id, thread)
                     continue
                 log.warning("could not send a case notice to %s: %s", chat_id, exc)
                 return None
@@ -109,7 +118,7 @@ class CaseRouter:
     async def moderators(self, category: str, unit: str | None) -> list[int]:
         """The category's named moderators who still hold the moderate right."""
         out = []
-        for user_id in await cases.route_moderators(self.svc.db, category, unit):
+        for user_id in await case_office.route_moderators(self.svc.db, category, unit):
             if await self.svc.may(user_id, "moderate"):
                 out.append(user_id)
         return out
@@ -144,7 +153,10 @@ class CaseReminder:
         for case in await cases.open_cases(self.svc.db):
             due = case.due or policy.due_for(case.created_at, case.category)
             kind = rules.alert_for(due, today, policy.calendar, policy.remind_days)
-            if kind is None or not await cases.take_alert(self.svc.db, case.id, kind, today, now):
+            if kind is None or case.alerted(kind, today):
+                continue
+            # take_alert re-checks in the database: two passes never send the same alert.
+            if not await cases.take_alert(self.svc.db, case.id, kind, today, now):
                 continue
             if kind == rules.REMIND:
                 await self._remind(case, due)
@@ -185,8 +197,12 @@ class CaseReminder:
                 log.exception("case reminder pass failed")
 
     async def start(self, app: Any) -> None:
-        """Starter hook: backfill due days of older comments, then run passes."""
-        await cases.backfill_due_dates(self.svc.db, actions.policy(self.svc))
+        """Starter hook: load this year's holidays (the lunar maths takes ~0.5 s: not on
+        a citizen's first preview), backfill due days of older comments, run passes."""
+        policy = actions.policy(self.svc)
+        today = datetime.fromtimestamp(self.clock(), policy.tz).date()
+        await asyncio.to_thread(policy.calendar.add_workdays, today, 40)
+        await cases.backfill_due_dates(self.svc.db, policy)
         self.task = asyncio.create_task(self._run(), name="case-reminders")
 
     async def stop(self) -> None:

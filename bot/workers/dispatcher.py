@@ -20,6 +20,13 @@ before the request left" look the same from here; resending is the choice that n
 loses a recipient. A long text split into several messages records its progress after
 each part, so a crash repeats at most one part.
 
+Marks and outcomes share one group commit (one transaction, about eight trips to the
+database thread for the whole batch), and each request goes out through PTB's
+`do_api_request`: still paced by bot.tg.pacer, but the answer is not turned into a
+Message object the worker would throw away (issue 17: that parsing was ~70 % of the
+CPU per delivery). A delivery that had to wait for a rate-limit slot is re-checked
+after it got one (issue 10): a broadcast stopped meanwhile is not sent.
+
 If recording an outcome fails (the database refuses a write) the sender retries it a
 few times; a row still left "sending" by a task that is gone is put back to pending by
 the housekeeping (`stale_after`), as a restart would, instead of waiting for one.
@@ -32,7 +39,9 @@ import contextlib
 import html
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -52,7 +61,8 @@ from bot.domain import clock
 from bot.store import directives, drafts, message_ops, outbox
 from bot.store import subscriptions as subs
 from bot.store.db import Database
-from bot.tg.pacer import retry_after_seconds
+from bot.tg import raw
+from bot.tg.pacer import RECHECK, Withdrawn, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +70,34 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class GroupCommit(Generic[T, R]):
-    """Collects items from many tasks and handles all waiting ones in one call."""
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One sender's turn in the group commit: the outcome of its last delivery and/or
+    the id of its next one to mark "sending" (one entry, so one batch, for both)."""
 
-    def __init__(self, handle: Callable[[list[T]], Awaitable[list[R]]]) -> None:
+    outcome: outbox.Outcome | None = None
+    mark: int | None = None
+
+
+class GroupCommit(Generic[T, R]):
+    """Collects items from many tasks and handles all waiting ones in one call.
+
+    With `ready`, a flush waits (at most `max_delay` seconds, like PostgreSQL's
+    commit_delay) until ready(number waiting) says the batch is worth it: flushing as
+    soon as anything waits makes batches as small as the event loop is busy, and every
+    batch costs the same few trips to the database thread whatever its size.
+    """
+
+    def __init__(
+        self,
+        handle: Callable[[list[T]], Awaitable[list[R]]],
+        *,
+        ready: Callable[[int], bool] | None = None,
+        max_delay: float = 0.0,
+    ) -> None:
         self._handle = handle
+        self._ready = ready
+        self._max_delay = max_delay
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -91,9 +124,19 @@ class GroupCommit(Generic[T, R]):
         return await future
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._ready is not None:
+                deadline = loop.time() + self._max_delay
+                while not self._ready(len(self._waiting)):
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), remaining)
+                    self._wake.clear()
             await self._flush()
 
     async def _flush(self) -> None:
@@ -125,11 +168,12 @@ PartSender = Callable[
 async def send_text_part(
     bot: Any, b: drafts.Broadcast, chat_id: int, index: int, markup: InlineKeyboardMarkup | None
 ) -> int:
-    """The default kind of delivery: one sendMessage per part."""
-    message = await bot.send_message(
-        chat_id, b.parts[index], reply_markup=markup, rate_limit_args={"bulk": True}
+    """The default kind of delivery: one sendMessage per part. The answer stays JSON
+    (bot.tg.raw: no Message object built only to read its id)."""
+    message = await raw.send_text(
+        bot, chat_id, b.parts[index], reply_markup=markup, rate_limit_args={"bulk": True}
     )
-    return int(message.message_id)
+    return int(message["message_id"])
 
 
 def ack_markup(broadcast_id: int, count: int = 0) -> InlineKeyboardMarkup:
@@ -217,9 +261,19 @@ class Dispatcher:
         self._inflight: set[int] = set()
         self._inflight_ops: set[int] = set()
         self._slots = asyncio.Semaphore(concurrency)
-        self._marks: GroupCommit[int, tuple[int | None, str | None]] = GroupCommit(self._mark)
-        self._outcomes: GroupCommit[outbox.Outcome, list[int]] = GroupCommit(self._record)
+        # Senders wait for each other (≤ 20 ms) until half of them have an entry waiting:
+        # batches of tens, ≤ 0.2 database trips per delivery (issue 17), while the other
+        # half is sending (no lock-step on the slowest request).
+        self._journal: GroupCommit[Entry, int | None] = GroupCommit(
+            self._commit,
+            ready=lambda waiting: self._stopping or 2 * waiting >= self._running,
+            max_delay=0.02,
+        )
+        self._running = 0  # delivery tasks (senders) running
+        self._backlog: deque[outbox.Due] = deque()  # fetched, not taken by a sender yet
+        self._loading = asyncio.Lock()
         self._broadcasts: dict[int, drafts.Broadcast] = {}
+        self._markups: dict[int, InlineKeyboardMarkup] = {}
         self._last_progress: dict[int, tuple[float, str]] = {}
         self._last_chat_edit: dict[int, float] = {}
         self.sent_count = 0
@@ -237,8 +291,7 @@ class Dispatcher:
                 "dispatcher: %d deliveries were in flight at the last stop; resending", reset
             )
         self._stopping = False
-        self._marks.start()
-        self._outcomes.start()
+        self._journal.start()
         self._loop_task = asyncio.create_task(self._loop(), name="loa-dispatcher")
         self._progress_task = asyncio.create_task(self._progress_loop(), name="loa-progress")
 
@@ -257,8 +310,7 @@ class Dispatcher:
             self._progress_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._progress_task
-        await self._marks.stop()
-        await self._outcomes.stop()
+        await self._journal.stop()
         log.info("dispatcher stopped")
 
     def wake(self) -> None:
@@ -268,6 +320,7 @@ class Dispatcher:
     def forget(self, broadcast_id: int) -> None:
         """Drop a cached broadcast (its text was edited)."""
         self._broadcasts.pop(broadcast_id, None)
+        self._markups.pop(broadcast_id, None)
 
     # --- main loop -------------------------------------------------------------------
 
@@ -283,11 +336,14 @@ class Dispatcher:
                     await self._recover_orphans(now)
                     for bid in await outbox.finish_idle_broadcasts(self.db, now):
                         await self._finished(bid)
-                due = await outbox.fetch_due(self.db, now, self.batch_size + len(self._inflight))
-                due = [d for d in due if d.id not in self._inflight]
+                if not self._backlog:
+                    due = await outbox.fetch_due(
+                        self.db, now, self.batch_size + len(self._inflight)
+                    )
+                    self._backlog.extend(d for d in due if d.id not in self._inflight)
                 ops = await message_ops.fetch_due_ops(self.db, now, self.batch_size)
                 ops = [o for o in ops if o.id not in self._inflight_ops]
-                if not due and not ops:
+                if not self._backlog and not ops:
                     await self._idle(now)
                     continue
                 for op in ops:
@@ -299,12 +355,15 @@ class Dispatcher:
                     task = asyncio.create_task(self._do_op(op))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
-                for delivery in due:
+                # Senders take their next delivery from the backlog themselves; a new
+                # sender starts when a slot is free and the backlog is not empty.
+                while self._backlog and not self._stopping:
                     await self._slots.acquire()
-                    if self._stopping:
+                    delivery = self._take_next()
+                    if delivery is None:
                         self._slots.release()
                         break
-                    self._inflight.add(delivery.id)
+                    self._running += 1
                     task = asyncio.create_task(self._deliver(delivery))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
@@ -362,62 +421,102 @@ class Dispatcher:
 
     # --- one delivery ----------------------------------------------------------------
 
-    async def _deliver(self, delivery: outbox.Due) -> None:
+    def _take_next(self) -> outbox.Due | None:
+        """The next fetched delivery for a sender (None when stopping or none is left)."""
+        if self._stopping or not self._backlog:
+            return None
+        delivery = self._backlog.popleft()
+        self._inflight.add(delivery.id)
+        return delivery
+
+    async def _deliver(self, first: outbox.Due) -> None:
+        """One sender: deliveries one after another while the backlog has some.
+
+        The outcome of each delivery is committed in the same transaction as the mark of
+        the sender's next one, and the next request starts only after that commit: so a
+        sender has at most one delivery "sent but not recorded" (the duplicate bound).
+        """
+        d: outbox.Due | None = first
+        done: outbox.Outcome | None = None  # the last delivery's outcome, not recorded yet
         try:
-            chat_id, _skip = await self._marks.submit(delivery.id)
-            if chat_id is None:
-                return
-            outcome = await self._send(delivery, chat_id)
-            if outcome is not None:
-                await self._record_one(outcome)
+            while d is not None or done is not None:
+                try:
+                    chat_id = await self._journal.submit(
+                        Entry(done, d.id if d is not None else None)
+                    )
+                except Exception:
+                    if done is None:
+                        raise
+                    log.warning("recording delivery %s failed; retrying", done.delivery_id)
+                    if d is not None:  # its mark was rolled back too: it is fetched again
+                        self._inflight.discard(d.id)
+                        d = None
+                    await self._record_alone(done)
+                    chat_id = None
+                if done is not None:
+                    self._inflight.discard(done.delivery_id)
+                    done = None
+                if d is None:
+                    break
+                if chat_id is not None:
+                    done = await self._send(d, chat_id)
+                if done is None:  # skipped, or back in the queue after a group migration
+                    self._inflight.discard(d.id)
+                d = self._take_next()
         except Exception:
+            failed = done.delivery_id if done is not None else d.id if d is not None else None
             log.exception(
                 "delivery %s failed unexpectedly; it is resent after %.0f s",
-                delivery.id,
+                failed,
                 self.stale_after,
             )
         finally:
-            self._inflight.discard(delivery.id)
+            for held in (d, done):
+                if held is not None:
+                    self._inflight.discard(
+                        held.delivery_id if isinstance(held, outbox.Outcome) else held.id
+                    )
+            self._running -= 1
             self._slots.release()
+            if self._backlog and not self._stopping:
+                self._wake.set()
 
-    async def _record_one(self, outcome: outbox.Outcome) -> None:
-        """Record an outcome (group-committed); if that fails, retry it alone a few times.
+    async def _record_alone(self, outcome: outbox.Outcome) -> None:
+        """Record an outcome whose batch failed: alone (isolating a bad row), a few times.
 
-        A batch fails as a whole, so one retry each on its own also isolates a bad row.
         Still failing: the row stays "sending" and the housekeeping resends it later.
         """
-        try:
-            await self._outcomes.submit(outcome)
-            return
-        except Exception:
-            log.warning("recording delivery %s failed; retrying", outcome.delivery_id)
         delays = (0.1, 0.5, 2.0)
         for i, delay in enumerate(delays):
             await asyncio.sleep(delay)
             try:
-                await self._record([outcome])
+                await self._commit([Entry(outcome)])
                 return
             except Exception:
                 if i == len(delays) - 1:
                     raise
 
-    async def _mark(self, ids: list[int]) -> list[tuple[int | None, str | None]]:
-        go, skipped = await outbox.mark_sending(self.db, ids, time.time())
+    async def _commit(self, entries: list[Entry]) -> list[int | None]:
+        """One transaction for what waits; for each entry the chat id its mark may send
+        to (None: nothing to send, skipped or no longer pending)."""
+        ids = [e.mark for e in entries if e.mark is not None]
+        outcomes = [e.outcome for e in entries if e.outcome is not None]
+        go, skipped, finished = await outbox.commit_batch(self.db, ids, outcomes, time.time())
         if skipped:
             log.info("skipped %d deliveries at send time: %s", len(skipped), set(skipped.values()))
-        return [(go.get(i), skipped.get(i)) for i in ids]
-
-    async def _record(self, outcomes: list[outbox.Outcome]) -> list[list[int]]:
-        finished = await outbox.record_outcomes(self.db, outcomes, time.time())
         self.sent_count += sum(1 for o in outcomes if o.state == rules.SENT)
         for bid in finished:
             asyncio.create_task(self._finished(bid))  # noqa: RUF006 - fire and log
-        return [finished for _ in outcomes]
+        return [None if e.mark is None else go.get(e.mark) for e in entries]
 
     async def _broadcast(self, broadcast_id: int) -> drafts.Broadcast:
         b = self._broadcasts.get(broadcast_id)
         if b is None:
-            b = self._broadcasts[broadcast_id] = await drafts.get_broadcast(self.db, broadcast_id)
+            async with self._loading:  # concurrent senders of a new broadcast read it once
+                b = self._broadcasts.get(broadcast_id)
+                if b is None:
+                    b = await drafts.get_broadcast(self.db, broadcast_id)
+                    self._broadcasts[broadcast_id] = b
         return b
 
     async def _sender(self, b: drafts.Broadcast) -> PartSender:
@@ -432,72 +531,101 @@ class Dispatcher:
             self._senders[b.id] = sender
         return sender
 
+    def _ack_markup(self, b: drafts.Broadcast) -> InlineKeyboardMarkup | None:
+        """[✅ Đã nhận] under the last part of a directive (built once per broadcast)."""
+        if not b.with_ack:
+            return None
+        target = b.parent_id if b.kind == "reminder" and b.parent_id else b.id
+        markup = self._markups.get(target)
+        if markup is None:
+            markup = self._markups[target] = ack_markup(target)
+        return markup
+
     async def _send(self, d: outbox.Due, chat_id: int) -> outbox.Outcome | None:
+        """Send the parts not sent yet with the sender of the broadcast's kind."""
         b = await self._broadcast(d.broadcast_id)
         send_part = await self._sender(b)
         ids = list(d.message_ids)
         parts: Sequence[str] = b.parts
-        ack_target = b.parent_id if b.kind == "reminder" and b.parent_id else b.id
+        markup = self._ack_markup(b)
 
         def outcome(state: str, **kw: Any) -> outbox.Outcome:
             return outbox.Outcome(
                 d.id, d.broadcast_id, chat_id, state, tuple(ids), text_rev=b.text_rev, **kw
             )
 
-        while len(ids) < len(parts):
-            index = len(ids)
-            last = index == len(parts) - 1
-            markup = ack_markup(ack_target) if b.with_ack and last else None
-            try:
-                message_id = await send_part(self.bot, b, chat_id, index, markup)
-            except RetryAfter as exc:
-                # The pacer already paused every sender; this is not a failure.
-                wait = retry_after_seconds(exc)
-                return outcome(
-                    rules.PENDING, error="429 retry_after", next_attempt_at=time.time() + wait
-                )
-            except ChatMigrated as exc:
-                new_id = int(exc.new_chat_id)
-                log.info(
-                    "chat %s migrated to %s; the delivery goes back to the queue", chat_id, new_id
-                )
-                await subs.migrate_chat(self.db, chat_id, new_id, clock.now())
-                if d.attempts + 1 >= self.max_attempts:
-                    return outcome(
-                        rules.FAILED, error="group migrated repeatedly", used_attempt=True
+        async def still_wanted() -> bool:
+            return await outbox.still_sending(self.db, d.id)
+
+        # Every bulk request of this delivery that waits for a rate-limit slot is re-checked
+        # when it gets one (bot.tg.pacer.RECHECK), whatever the kind of message.
+        token = RECHECK.set(still_wanted)
+        try:
+            while len(ids) < len(parts):
+                index = len(ids)
+                last = index == len(parts) - 1
+                try:
+                    message_id = await send_part(
+                        self.bot, b, chat_id, index, markup if last else None
                     )
-                # Back to pending for the new id: the next attempt is marked like any other,
-                # so it is sent only if the new chat may receive it (issue 4's re-check).
-                await outbox.requeue_after_migration(self.db, d.id, time.time())
-                self._wake.set()
-                return None
-            except Forbidden as exc:
-                return outcome(
-                    rules.BLOCKED,
-                    error=exc.message[:200],
-                    deactivate_reason=f"forbidden: {exc.message[:100]}",
-                )
-            except BadRequest as exc:  # before NetworkError: BadRequest is a subclass
-                return outcome(rules.FAILED, error=exc.message[:200], used_attempt=True)
-            except (TimedOut, NetworkError) as exc:
-                attempts = d.attempts + 1
-                if attempts >= self.max_attempts:
-                    return outcome(
-                        rules.FAILED, error=f"network: {exc.message[:150]}", used_attempt=True
-                    )
-                return outcome(
-                    rules.PENDING,
-                    error=f"network: {exc.message[:150]}",
-                    used_attempt=True,
-                    next_attempt_at=time.time() + rules.backoff_seconds(attempts),
-                )
-            except TelegramError as exc:
-                return outcome(rules.FAILED, error=str(exc)[:200], used_attempt=True)
-            ids.append(message_id)
-            if len(ids) < len(parts):
-                # Record each part of a split text so a crash repeats at most one part.
-                await self._outcomes.submit(outcome(rules.SENDING))
+                except (TelegramError, Withdrawn) as exc:
+                    return await self._failure(d, chat_id, exc, outcome)
+                ids.append(message_id)
+                if len(ids) < len(parts):
+                    # Record each part of a split text so a crash repeats at most one part.
+                    await self._journal.submit(Entry(outcome(rules.SENDING)))
+        finally:
+            RECHECK.reset(token)
         return outcome(rules.SENT)
+
+    async def _failure(
+        self,
+        d: outbox.Due,
+        chat_id: int,
+        exc: TelegramError | Withdrawn,
+        outcome: Callable[..., outbox.Outcome],
+    ) -> outbox.Outcome | None:
+        """The outcome of a request that failed (any kind of delivery)."""
+        if isinstance(exc, Withdrawn):
+            return outcome(rules.CANCELLED, error="stopped before sending")
+        if isinstance(exc, RetryAfter):
+            # The pacer already paused every sender; this is not a failure.
+            wait = retry_after_seconds(exc)
+            return outcome(
+                rules.PENDING, error="429 retry_after", next_attempt_at=time.time() + wait
+            )
+        if isinstance(exc, ChatMigrated):
+            new_id = int(exc.new_chat_id)
+            log.info("chat %s migrated to %s; the delivery goes back to the queue", chat_id, new_id)
+            await subs.migrate_chat(self.db, chat_id, new_id, clock.now())
+            if d.attempts + 1 >= self.max_attempts:
+                return outcome(rules.FAILED, error="group migrated repeatedly", used_attempt=True)
+            # Back to pending for the new id: the next attempt is marked like any other,
+            # so it is sent only if the new chat may receive it (issue 4's re-check).
+            await outbox.requeue_after_migration(self.db, d.id, time.time())
+            self._wake.set()
+            return None
+        if isinstance(exc, Forbidden):
+            return outcome(
+                rules.BLOCKED,
+                error=exc.message[:200],
+                deactivate_reason=f"forbidden: {exc.message[:100]}",
+            )
+        if isinstance(exc, BadRequest):  # before NetworkError: BadRequest is a subclass
+            return outcome(rules.FAILED, error=exc.message[:200], used_attempt=True)
+        if isinstance(exc, (TimedOut, NetworkError)):
+            attempts = d.attempts + 1
+            if attempts >= self.max_attempts:
+                return outcome(
+                    rules.FAILED, error=f"network: {exc.message[:150]}", used_attempt=True
+                )
+            return outcome(
+                rules.PENDING,
+                error=f"network: {exc.message[:150]}",
+                used_attempt=True,
+                next_attempt_at=time.time() + rules.backoff_seconds(attempts),
+            )
+        return outcome(rules.FAILED, error=str(exc)[:200], used_attempt=True)
 
     # --- progress and reports ----------------------------------------------------------
 
