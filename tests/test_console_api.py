@@ -333,26 +333,33 @@ async def test_comment_page_shows_its_case_and_cases_export(
         assert sheet is not None and sheet.max_row == 2
 
 
-async def test_an_editor_withdraws_an_article(bot_factory: Any, fake: FakeTelegram) -> None:
+async def test_withdrawing_an_article_follows_the_newsroom_rule(
+    bot_factory: Any, fake: FakeTelegram
+) -> None:
+    """An editor who did not publish it is refused (the newsroom's rule); an admin may."""
     bot = await staff_bot(bot_factory, ADMIN_ID, content_dir=CONTENT)
     article = "2022-04-08-giao-ban-tuyen-giao-quy-i"
     base = console_url(bot)
-    headers = {INIT_DATA_HEADER: init_data(EDITOR_ID)}
+    editor = {INIT_DATA_HEADER: init_data(EDITOR_ID)}
+    admin = {INIT_DATA_HEADER: init_data(STAFF_ADMIN_ID)}
+    url = f"{base}/api/articles/{article}/withdraw"
     async with aiohttp.ClientSession() as session:
-        async with session.get(f"{base}/ui/articles", headers=headers) as resp:
+        async with session.get(f"{base}/ui/articles", headers=editor) as resp:
             assert article in await resp.text()
-        async with session.get(f"{base}/ui/articles/{article}", headers=headers) as resp:
+        async with session.get(f"{base}/ui/articles/{article}", headers=editor) as resp:
             assert resp.status == 200 and "Gỡ bài" in await resp.text()
-        url = f"{base}/api/articles/{article}/withdraw"
-        async with session.post(url, headers=headers, json={}) as resp:
+        async with session.post(url, headers=editor, json={}) as resp:
+            body = await resp.json()
+        assert resp.status == 403 and "người đăng" in body["error"]
+        async with session.post(url, headers=admin, json={}) as resp:
             body = await resp.json()
         assert resp.status == 200, body
-        async with session.get(f"{base}/ui/articles", headers=headers) as resp:
+        async with session.get(f"{base}/ui/articles", headers=editor) as resp:
             assert article not in await resp.text()
     audit = await bot.svc.db.fetch_all(
         "SELECT actor_id FROM audit_log WHERE action LIKE '%withdraw%'"
     )
-    assert [r[0] for r in audit] == [EDITOR_ID]
+    assert [r[0] for r in audit] == [STAFF_ADMIN_ID]
 
 
 async def test_quantri_explains_a_plain_http_address(bot_factory: Any, fake: FakeTelegram) -> None:
