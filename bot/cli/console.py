@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import command
-from bot.cli.ops import missing_database
-from bot.config import Settings
-from bot.domain import clock
-from bot.services import Services
-from bot.store import web_sessions
-from bot.store.db import Database
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def console_base_url(settings: Settings) -> str:
@@ -26,6 +22,15 @@ def console_base_url(settings: Settings) -> str:
 
 def cmd_console_link(args: argparse.Namespace, settings: Settings) -> int:
     """Print a sign-in URL that works once, within ten minutes, for a staff member."""
+    # Imported here: `loa --help` must not load the store (aiosqlite) or pydantic.
+    import asyncio
+
+    from bot.cli.ops import missing_database
+    from bot.domain import clock
+    from bot.services import Services
+    from bot.store import web_sessions
+    from bot.store.db import Database
+
     problem = missing_database(settings)
     if problem is not None:
         print(problem, file=sys.stderr)
