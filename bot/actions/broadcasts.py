@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.actions.broadcast_guard import authorize_draft
 from bot.domain import broadcasts as rules
 from bot.domain import clock
 from bot.domain.errors import InvalidInput
@@ -83,6 +84,8 @@ async def confirm(
     b = await drafts.get_broadcast(svc.db, broadcast_id)
     if b.state != rules.B_DRAFT:
         raise InvalidInput(ALREADY_HANDLED)
+    # Only the draft's author (or an admin acting for an author-less draft) sends it (issue 10).
+    await authorize_draft(svc, b, actor_id, explicit=False, now=clock.now(), action="send")
     actor = await actor_of(svc, actor_id)
     if when is not None:
         await drafts.set_draft_schedule(svc.db, b.id, when)

@@ -557,8 +557,14 @@ async def notify_button(update: Update, context: Context) -> None:
         f" tới {html.escape(audience.label_vi())}.",
         None,
     )
-    # The two-person rule and the progress message, as for /thongbao [Gửi ngay].
-    await announcements.confirm_broadcast(update, context, b.id, None, edit_control=False)
+    is_admin = await svc.may(actor[0], "admin")
+    try:
+        line = await announcements._start_sending(context, b, actor, None, admin_approved=is_admin)
+    except rules.NeedsAdminApproval:
+        await announcements._request_approval(update, context, b, actor)
+        return
+    await answer_query(update)
+    await reply(update, line)
 
 
 # ---------------------------------------------------------------- corrections, withdrawal
