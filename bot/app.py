@@ -20,12 +20,14 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
+from bot.domain import clock
 from bot.handlers import (
     admin,
     articles,
     broadcasts,
     casework,
     common,
+    dialogs,
     feedback,
     feeds,
     menus,
@@ -36,6 +38,7 @@ from bot.handlers import (
 from bot.handlers.persistence import SqlitePersistence
 from bot.services import CommandInfo, Services
 from bot.store import people, tg_state
+from bot.store import subscriptions as subs_store
 from bot.store.db import Database
 from bot.tg.pacer import Pacer
 from bot.tg.transport import AiohttpRequest
@@ -88,8 +91,26 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
     svc = Services(settings=settings, db=db, pacer=pacer)
     app.bot_data["services"] = svc
     svc.features["polling_request"] = poll_request
+    _follow_chats(pacer, svc)
     _register(app, svc)
     return app
+
+
+def _follow_chats(pacer: Pacer, svc: Services) -> None:
+    """Replies obey the broadcasts' rules (issue 10): a group that became a supergroup
+    has its rows moved (the pacer re-sends to the new id); a 403 marks the chat and its
+    subscription inactive, as a broadcast's 403 does."""
+
+    async def migrated(old: int, new: int) -> None:
+        await subs_store.migrate_chat(svc.db, old, new, clock.now())
+
+    async def forbidden(chat_id: int, reason: str) -> None:
+        why = f"forbidden: {reason[:100]}"
+        await subs_store.deactivate(svc.db, chat_id, why, clock.now())
+        await people.set_chat_active(svc.db, chat_id, False, why)
+
+    pacer.on_migrated = migrated
+    pacer.on_forbidden = forbidden
 
 
 def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> None:
@@ -102,6 +123,10 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
     app.add_handler(TypeHandler(Update, common.first_look), group=-1)
     # The bot joined, left, was blocked or unblocked somewhere.
     app.add_handler(ChatMemberHandler(common.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+
+    # Conversations (issue 10): one registry, timeout and /cancel for every feature's
+    # multi-step flow; before the features so /cancel always reaches it.
+    dialogs.install(app, svc)
 
     # --- features register here, each in its own block (conversations before commands) ---
 
@@ -148,6 +173,8 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
     app.add_handler(CallbackQueryHandler(common.make_start_button(start_buttons), pattern=r"^st:"))
 
     # Fallbacks: unknown commands, stray private messages, buttons nobody knows.
+    # /cancel that no feature's own conversation answered (the dialogs already ended).
+    dialogs.register_cancel(app)
     app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
     app.add_handler(
         MessageHandler(

@@ -210,6 +210,14 @@ class Settings(BaseSettings):
         description="Seconds between edits of the admin's progress message while a"
         " broadcast is sent (0 = none).",
     )
+    # Safety (issue 10).
+    conversation_timeout: float = Field(
+        300.0,
+        gt=0,
+        le=86400,
+        description="Seconds a conversation (waiting for a text, a time or an answer) stays"
+        " open without a step; then it lapses and the user is told. /huy ends it at once.",
+    )
     topics: Annotated[tuple[str, ...], NoDecode] = Field(
         ("tuyen-truyen", "quoc-phong-an-ninh", "kinh-te-xa-hoi"),
         description="Topics chats may subscribe to with /dangky <topic> (comma-separated"

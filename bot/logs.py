@@ -81,3 +81,12 @@ def setup_logging(
     # httpx logs every request URL at INFO, and the Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # Libraries' DEBUG output carries whole updates and requests (comment texts, names,
+    # the webhook secret header): LOA_LOG_LEVEL=DEBUG is for Loa's own loggers only.
+    floor = max(logging.getLevelName(level) if isinstance(level, str) else level, logging.INFO)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(floor)
+
+
+# Third-party loggers never below INFO (issue 10).
+QUIET_LIBRARIES = ("telegram", "aiohttp", "aiosqlite", "asyncio", "hpack", "urllib3")

@@ -18,6 +18,7 @@ import re
 import signal
 import struct
 import time
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -1230,6 +1231,11 @@ class FakeTelegram:
         self.host = "127.0.0.1"
         self.port: int | None = None
         self._methods: dict[str, _MethodEntry] = {}
+        # Issue 10 (safety): what a hostile-input run must never produce. Every 400 the
+        # fake answered (method, description) and every text or caption a bot sent that
+        # is not in Unicode NFC (method, text); tests assert both stay empty.
+        self.bad_requests: list[tuple[str, str]] = []
+        self.non_nfc_texts: list[tuple[str, str]] = []
         for name, func, is_async in (
             ("getMe", self._m_get_me, False),
             ("logOut", self._m_true, False),
@@ -2064,8 +2070,18 @@ class FakeTelegram:
             status, body = exc.code, exc.body()
         if self.record_calls:
             self.calls.append(Call(len(self.calls), name, params, received, status, body))
+        self._watch_content(name, params, status, body)
         self._notify()
         return _json_response(status, body)
+
+    def _watch_content(self, name: str, params: dict, status: int, body: dict) -> None:
+        """Record 400s and non-NFC outgoing texts (bad_requests, non_nfc_texts)."""
+        if status == 400:
+            self.bad_requests.append((name, str(body.get("description", ""))))
+        for key in ("text", "caption"):
+            value = params.get(key)
+            if isinstance(value, str) and not unicodedata.is_normalized("NFC", value):
+                self.non_nfc_texts.append((name, value[:200]))
 
     def _limit_key(self, params: dict) -> int | None:
         cid = params.get("chat_id")

@@ -6,6 +6,7 @@ a huge page, a PDF, redirect chains, a page in windows-1258)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import unicodedata
 from dataclasses import dataclass, field
@@ -154,6 +155,7 @@ class NewsSite:
     fail: dict[str, int] = field(default_factory=dict)  # path → 500s still to answer
     hits: dict[str, int] = field(default_factory=dict)
     not_modified: int = 0
+    streamed: int = 0  # bytes of /50mb.html written
     etags: bool = True
     stamp: bool = False
     stamps: int = 0
@@ -168,7 +170,7 @@ class NewsSite:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = self._runner.addresses[0][1]
         self.base = f"http://127.0.0.1:{port}"
         return self.base
 
@@ -225,6 +227,27 @@ class NewsSite:
             )
         if path == "/van-ban.pdf":
             return web.Response(body=b"%PDF-1.4 fake", content_type="application/pdf")
+        if path == "/den":  # a redirect to any address (?u=...)
+            raise web.HTTPFound(request.query.get("u", "/"))
+        if path == "/vong":  # a redirect loop
+            raise web.HTTPFound("/vong")
+        if path == "/50mb.html":  # streamed without Content-Length; counts what was sent
+            resp = web.StreamResponse(headers={"Content-Type": "text/html; charset=utf-8"})
+            await resp.prepare(request)
+            chunk = b"<p>" + "Nội dung rất dài. ".encode() * 3000 + b"</p>"
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                while self.streamed < 50_000_000:
+                    await resp.write(chunk)
+                    self.streamed += len(chunk)
+            return resp
+        if path == "/mai.html":  # a page that never finishes: a byte now and then
+            resp = web.StreamResponse(headers={"Content-Type": "text/html; charset=utf-8"})
+            await resp.prepare(request)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                for _ in range(600):
+                    await resp.write(b" ")
+                    await asyncio.sleep(0.1)
+            return resp
         if path.startswith("/chuyen/"):
             n = int(path.rsplit("/", 1)[1])
             target = f"/chuyen/{n - 1}" if n > 0 else f"/bai/{self.articles[0].slug}.html"

@@ -68,7 +68,12 @@ async def test_group_subscribes_admin_announces_group_receives(
     assert "Số cuộc trò chuyện sẽ nhận: 2" in control.content
     preview = fake.bot_messages(chat)[-2]
     assert preview.content == "Lịch họp chi bộ & tổ dân phố"
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:go:{_bid(control)}")
+    fake.press_button(
+        chat,
+        ADMIN_ID,
+        control.message_id,
+        _cb(fake, chat, control.message_id, f"bc:go:{_bid(control)}"),
+    )
     msg = await fake.wait_for_message(-1001, "Lịch họp chi bộ & tổ dân phố")
     assert any(e["type"] == "bold" for e in msg.entities)
     await fake.wait_for_message(citizen, "Lịch họp")
@@ -76,6 +81,28 @@ async def test_group_subscribes_admin_announces_group_receives(
     rows = await _rows(bot, "SELECT chat_id, state, message_ids FROM deliveries ORDER BY chat_id")
     assert [(r[0], r[1]) for r in rows] == [(-1001, "sent"), (700010, "sent")]
     assert json.loads(rows[0][2]) == [msg.message_id]
+
+
+def _cb(fake: FakeTelegram, chat: Any, message_id: int, plain: str) -> str:
+    """The callback data of the button on that message for `plain` ("bc:go:<id>",
+    "bc:a:<id>:cadre"), with the version it carries (issue 10); `plain` if none."""
+    want = plain.split(":")
+    chat_id = chat if isinstance(chat, int) else chat.id
+    for b in fake.message(chat_id, message_id).buttons:
+        have = b.get("callback_data", "").split(":")
+        if len(have) == len(want) + 1 and have[:3] == want[:3] and have[4:] == want[3:]:
+            return ":".join(have)
+    return plain
+
+
+async def _confirm_edit(fake: FakeTelegram, chat: Any, user_id: int = ADMIN_ID) -> None:
+    """Press [Xác nhận sửa] under the preview of a new text (issue 10: nothing already
+    delivered is replaced without it)."""
+    preview = await fake.wait_for_message(chat, "Xác nhận để thay")
+    data = next(
+        b["callback_data"] for b in preview.buttons if b["callback_data"].startswith("bc:ec:")
+    )
+    fake.press_button(chat, user_id, preview.message_id, data)
 
 
 def _bid(control: Any) -> int:
@@ -95,7 +122,9 @@ async def test_non_admin_refused(bot: RunningBot, fake: FakeTelegram) -> None:
     await _subscribe_group(fake, -1002, "Tổ 1", GROUP_ADMIN)
     chat, control = await _announce(fake, ADMIN_ID, "Nội dung")
     bid = _bid(control)
-    qid = fake.press_button(chat, 700020, control.message_id, f"bc:go:{bid}")
+    qid = fake.press_button(
+        chat, 700020, control.message_id, _cb(fake, chat, control.message_id, f"bc:go:{bid}")
+    )
     await fake.wait_for(lambda: fake.callback_answers.get(qid))
     assert "không có quyền" in fake.callback_answers[qid]["text"]
     rows = await _rows(bot, "SELECT state FROM broadcasts WHERE id = ?", (bid,))
@@ -121,7 +150,12 @@ async def test_conversation_and_long_text_split(bot: RunningBot, fake: FakeTeleg
     fake.send_text(chat, ADMIN_ID, "\n\n".join(paragraphs))
     control = await fake.wait_for_message(chat, "Số cuộc trò chuyện sẽ nhận")
     assert "(3 tin nhắn)" in control.content
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:go:{_bid(control)}")
+    fake.press_button(
+        chat,
+        ADMIN_ID,
+        control.message_id,
+        _cb(fake, chat, control.message_id, f"bc:go:{_bid(control)}"),
+    )
     await fake.wait_for(lambda: len(fake.bot_messages(-1003)) >= 4, timeout=8)
     texts = _sent_texts(fake, -1003)[-3:]
     assert texts[0].startswith("Đoạn 0") and all(len(t) <= 4096 for t in texts)
@@ -136,7 +170,9 @@ async def test_schedule_refuses_past_and_waits(bot: RunningBot, fake: FakeTelegr
     await _subscribe_group(fake, -1004, "Tổ 3", GROUP_ADMIN)
     chat, control = await _announce(fake, ADMIN_ID, "Hẹn giờ")
     bid = _bid(control)
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:at:{bid}")
+    fake.press_button(
+        chat, ADMIN_ID, control.message_id, _cb(fake, chat, control.message_id, f"bc:at:{bid}")
+    )
     await fake.wait_for_message(chat, "Nhập thời gian gửi")
     fake.send_text(chat, ADMIN_ID, "01/01/2020 08:00")
     await fake.wait_for_message(chat, "đã qua")
@@ -163,7 +199,12 @@ async def test_directive_never_reaches_unapproved_group(
     chat = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
     fake.send_text(chat, ADMIN_ID, "/directive quý II/2022")
     control = await fake.wait_for_message(chat, "Số cuộc trò chuyện sẽ nhận: 1")
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:go:{_bid(control)}")
+    fake.press_button(
+        chat,
+        ADMIN_ID,
+        control.message_id,
+        _cb(fake, chat, control.message_id, f"bc:go:{_bid(control)}"),
+    )
     msg = await fake.wait_for_message(-1005, "CHỈ ĐẠO QUÝ II/2022")
     assert msg.buttons[0]["callback_data"].startswith("ack:")
     assert not any("CHỈ ĐẠO" in t for t in _sent_texts(fake, -1006))
@@ -191,7 +232,9 @@ async def test_directive_recheck_at_send_time(bot: RunningBot, fake: FakeTelegra
     control = await fake.wait_for_message(chat, "Số cuộc trò chuyện sẽ nhận: 2")
     bid = _bid(control)
     # schedule, then revoke B before the time comes
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:at:{bid}")
+    fake.press_button(
+        chat, ADMIN_ID, control.message_id, _cb(fake, chat, control.message_id, f"bc:at:{bid}")
+    )
     await fake.wait_for_message(chat, "Nhập thời gian")
     fake.send_text(chat, ADMIN_ID, clock.format_local(clock.now() + 3600, bot.settings.tz))
     await fake.wait_for_message(chat, "Đã hẹn gửi")
@@ -225,19 +268,33 @@ async def test_editor_needs_admin_approval_for_cadre(bot_factory: Any, fake: Fak
     await _approve(bot, fake, -1009)
     chat, control = await _announce(fake, EDITOR, "Nội bộ: họp chi ủy")
     bid = _bid(control)
-    fake.press_button(chat, EDITOR, control.message_id, f"bc:a:{bid}:cadre")
+    fake.press_button(
+        chat, EDITOR, control.message_id, _cb(fake, chat, control.message_id, f"bc:a:{bid}:cadre")
+    )
     await fake.wait_for(lambda: "✓ Cán bộ" in str(fake.message(chat, control.message_id).buttons))
-    fake.press_button(chat, EDITOR, control.message_id, f"bc:go:{bid}")
+    fake.press_button(
+        chat, EDITOR, control.message_id, _cb(fake, chat, control.message_id, f"bc:go:{bid}")
+    )
     await fake.wait_for_message(chat, "quản trị viên duyệt")
     approval = await fake.wait_for_message(ADMIN_CHAT, "Cần một quản trị viên duyệt")
     assert not any("họp chi ủy" in t for t in _sent_texts(fake, -1009))
     # the editor cannot approve their own broadcast
-    qid = fake.press_button(ADMIN_CHAT, EDITOR, approval.message_id, f"bc:ok:{bid}")
+    qid = fake.press_button(
+        ADMIN_CHAT,
+        EDITOR,
+        approval.message_id,
+        _cb(fake, ADMIN_CHAT, approval.message_id, f"bc:ok:{bid}"),
+    )
     await fake.wait_for(lambda: fake.callback_answers.get(qid))
     rows = await _rows(bot, "SELECT state FROM broadcasts WHERE id = ?", (bid,))
     assert rows[0][0] == "awaiting_approval"
     assert not any("họp chi ủy" in t for t in _sent_texts(fake, -1009))
-    fake.press_button(ADMIN_CHAT, ADMIN_ID, approval.message_id, f"bc:ok:{bid}")
+    fake.press_button(
+        ADMIN_CHAT,
+        ADMIN_ID,
+        approval.message_id,
+        _cb(fake, ADMIN_CHAT, approval.message_id, f"bc:ok:{bid}"),
+    )
     await fake.wait_for_message(-1009, "Nội bộ: họp chi ủy")
 
 
@@ -251,7 +308,12 @@ async def test_forbidden_deactivates_and_start_reactivates(
         await fake.wait_for_message(chat, "Đã đăng ký")
     fake.add_fault(Fault.forbidden(), method="sendMessage", chat_id=700031)
     chat, control = await _announce(fake, ADMIN_ID, "Thông báo chung")
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:go:{_bid(control)}")
+    fake.press_button(
+        chat,
+        ADMIN_ID,
+        control.message_id,
+        _cb(fake, chat, control.message_id, f"bc:go:{_bid(control)}"),
+    )
     await fake.wait_for_message(700030, "Thông báo chung")
     await eventually(
         lambda: _one(bot, "SELECT state FROM deliveries WHERE chat_id = 700031", "blocked"),
@@ -289,7 +351,12 @@ async def test_chat_migrated_rewrites_and_resends(bot: RunningBot, fake: FakeTel
     fake.add_fault(Fault.migrate(-1009011), method="sendMessage", chat_id=-1011)
     fake.group(-1009011, "Nhóm cũ", supergroup=True, admins=[GROUP_ADMIN])
     chat, control = await _announce(fake, ADMIN_ID, "Sau khi nâng cấp")
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:go:{_bid(control)}")
+    fake.press_button(
+        chat,
+        ADMIN_ID,
+        control.message_id,
+        _cb(fake, chat, control.message_id, f"bc:go:{_bid(control)}"),
+    )
     await fake.wait_for_message(-1009011, "Sau khi nâng cấp")
     await eventually(lambda: _one(bot, "SELECT state FROM deliveries", "sent"))
     row = await bot.svc.db.fetch_one("SELECT chat_id, state FROM deliveries")
@@ -313,7 +380,12 @@ async def test_429_pauses_and_resumes_no_loss(bot: RunningBot, fake: FakeTelegra
     fake.add_fault(Fault.retry_after(1), method="sendMessage", chat_id=ids[5], times=2)
     fake.add_fault(Fault.server_error(502), method="sendMessage", chat_id=ids[7], times=1)
     chat, control = await _announce(fake, ADMIN_ID, "Không ai bị bỏ sót")
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:go:{_bid(control)}")
+    fake.press_button(
+        chat,
+        ADMIN_ID,
+        control.message_id,
+        _cb(fake, chat, control.message_id, f"bc:go:{_bid(control)}"),
+    )
     await eventually(
         lambda: _count(bot, "SELECT COUNT(*) FROM deliveries WHERE state = 'sent'", len(ids)),
         timeout=15,
@@ -340,7 +412,9 @@ async def test_stop_and_retry_failed(bot: RunningBot, fake: FakeTelegram) -> Non
     fake.add_fault(Fault.bad_request("chat not found"), method="sendMessage", chat_id=700201)
     chat, control = await _announce(fake, ADMIN_ID, "Thử lại")
     bid = _bid(control)
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:go:{bid}")
+    fake.press_button(
+        chat, ADMIN_ID, control.message_id, _cb(fake, chat, control.message_id, f"bc:go:{bid}")
+    )
     await eventually(
         lambda: _one(bot, "SELECT state FROM deliveries WHERE chat_id = 700201", "failed")
     )
@@ -349,7 +423,9 @@ async def test_stop_and_retry_failed(bot: RunningBot, fake: FakeTelegram) -> Non
     fake.send_text(chat, ADMIN_ID, f"/broadcast {bid}")
     view = await fake.wait_for_message(chat, "hat not found", after=last)
     assert "đã gửi: 1" in view.content and "lỗi: 1" in view.content
-    fake.press_button(chat, ADMIN_ID, view.message_id, f"bc:retry:{bid}")
+    fake.press_button(
+        chat, ADMIN_ID, view.message_id, _cb(fake, chat, view.message_id, f"bc:retry:{bid}")
+    )
     await eventually(
         lambda: _one(bot, "SELECT state FROM deliveries WHERE chat_id = 700201", "sent")
     )

@@ -15,6 +15,8 @@ from tests.test_broadcast_e2e import (
     _announce,
     _approve,
     _bid,
+    _cb,
+    _confirm_edit,
     _subscribe_group,
     _write_directive,
 )
@@ -35,7 +37,9 @@ async def _sent_announcement(bot: RunningBot, fake: FakeTelegram, text: str) -> 
         await fake.wait_for_message(uid, "Đã đăng ký")
     chat, control = await _announce(fake, ADMIN_ID, text)
     bid = _bid(control)
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:go:{bid}")
+    fake.press_button(
+        chat, ADMIN_ID, control.message_id, _cb(fake, chat, control.message_id, f"bc:go:{bid}")
+    )
 
     async def all_sent() -> bool:
         return await _value(bot, "SELECT COUNT(*) FROM deliveries WHERE state = 'sent'") == 3
@@ -55,7 +59,9 @@ async def _view(fake: FakeTelegram, chat: Any, bid: int) -> Any:
     return await fake.wait_for_message(
         chat,
         f"#{bid}",
-        predicate=lambda m: any(b.get("callback_data") == f"bc:del:{bid}" for b in m.buttons),
+        predicate=lambda m: any(
+            b.get("callback_data", "").startswith(f"bc:del:{bid}:") for b in m.buttons
+        ),
     )
 
 
@@ -63,9 +69,12 @@ async def test_edit_in_every_chat(bot: RunningBot, fake: FakeTelegram) -> None:
     chat, bid = await _sent_announcement(bot, fake, "Họp tổ lúc <b>19h</b>")
     originals = {c: _the_message(fake, c, "Họp tổ lúc 19h") for c in (-1201, *CITIZENS)}
     view = await _view(fake, chat, bid)
-    fake.press_button(chat, ADMIN_ID, view.message_id, f"bc:edit:{bid}")
+    fake.press_button(
+        chat, ADMIN_ID, view.message_id, _cb(fake, chat, view.message_id, f"bc:edit:{bid}")
+    )
     await fake.wait_for_message(chat, "Gửi nội dung mới")
     fake.send_text(chat, ADMIN_ID, "Họp tổ dời sang <i>20h</i>")
+    await _confirm_edit(fake, chat)
     report = await fake.wait_for_message(chat, "Đã sửa bản tin", timeout=8)
     assert "3 tin nhắn đã sửa, 0 không sửa được" in report.content
     for c, m in originals.items():
@@ -87,7 +96,9 @@ async def test_delete_everywhere_with_48h_refusal(bot: RunningBot, fake: FakeTel
         chat_id=-1201,
     )
     view = await _view(fake, chat, bid)
-    fake.press_button(chat, ADMIN_ID, view.message_id, f"bc:del:{bid}")
+    fake.press_button(
+        chat, ADMIN_ID, view.message_id, _cb(fake, chat, view.message_id, f"bc:del:{bid}")
+    )
     report = await fake.wait_for_message(chat, "Thu hồi bản tin", timeout=8)
     assert "đã xóa 2 tin nhắn; 1 không xóa được" in report.content
     assert "quá 48 giờ" in report.content
@@ -215,7 +226,9 @@ async def test_remind_only_unacknowledged_and_forged_acks(
     preview = fake.bot_messages(chat)[-2]
     assert preview.buttons == [{"text": "✅ Đã nhận", "callback_data": f"ack:{bid}"}]
     fake.press_button(chat, ADMIN_ID, preview.message_id, f"ack:{bid}")
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:go:{bid}")
+    fake.press_button(
+        chat, ADMIN_ID, control.message_id, _cb(fake, chat, control.message_id, f"bc:go:{bid}")
+    )
     a = await fake.wait_for_message(-1211, "CHỈ ĐẠO QUÝ II/2022")
     b = await fake.wait_for_message(-1212, "CHỈ ĐẠO QUÝ II/2022")
     assert a.content == preview.content and a.entities == preview.entities
@@ -251,7 +264,9 @@ async def test_remind_only_unacknowledged_and_forged_acks(
     fake.send_text(chat, ADMIN_ID, f"/acks {bid}")
     acks = await fake.wait_for_message(chat, "1/2 nhóm đã xác nhận")
     assert "Phường B" in acks.content and "Phường A" not in acks.content
-    fake.press_button(chat, ADMIN_ID, acks.message_id, f"bc:remind:{bid}")
+    fake.press_button(
+        chat, ADMIN_ID, acks.message_id, _cb(fake, chat, acks.message_id, f"bc:remind:{bid}")
+    )
     reminder = await fake.wait_for_message(-1212, "Nhắc lại", timeout=8)
     await eventually(
         lambda: _value(bot, "SELECT COUNT(*) FROM broadcasts WHERE kind = 'reminder'"), timeout=3
@@ -266,7 +281,11 @@ async def test_remind_only_unacknowledged_and_forged_acks(
     )
     # a reminder cannot be asked for an announcement (forged button)
     qid = fake.press_button(
-        chat, ADMIN_ID, acks.message_id, f"bc:remind:{other + 100}", check=False
+        chat,
+        ADMIN_ID,
+        acks.message_id,
+        _cb(fake, chat, acks.message_id, f"bc:remind:{other + 100}"),
+        check=False,
     )
     await fake.wait_for(lambda: fake.callback_answers.get(qid))
     assert await _value(bot, "SELECT COUNT(*) FROM broadcasts WHERE kind = 'reminder'") == 1
@@ -290,10 +309,22 @@ async def test_forged_buttons_refused(bot: RunningBot, fake: FakeTelegram) -> No
                 if who == ADMIN_ID and raw == str(bid):
                     continue
                 presses.append(
-                    fake.press_button(chat, who, control.message_id, f"bc:{act}:{raw}", check=False)
+                    fake.press_button(
+                        chat,
+                        who,
+                        control.message_id,
+                        _cb(fake, chat, control.message_id, f"bc:{act}:{raw}"),
+                        check=False,
+                    )
                 )
     presses.append(
-        fake.press_button(chat, stranger, control.message_id, f"bc:a:{bid}:cadre", check=False)
+        fake.press_button(
+            chat,
+            stranger,
+            control.message_id,
+            _cb(fake, chat, control.message_id, f"bc:a:{bid}:cadre"),
+            check=False,
+        )
     )
     presses.append(
         fake.press_button(

@@ -23,6 +23,8 @@ from tests.test_broadcast_e2e import (
     _announce,
     _approve,
     _bid,
+    _cb,
+    _confirm_edit,
     _subscribe_group,
     _write_directive,
 )
@@ -104,17 +106,24 @@ async def test_editor_all_or_topic_reaching_cadre_needs_approval(
         chat, control = await _announce(fake, EDITOR, f"Tin biên tập {key}")
         bid = _bid(control)
         if key != "all":
-            fake.press_button(chat, EDITOR, control.message_id, f"bc:a:{bid}:{key}")
+            fake.press_button(
+                chat,
+                EDITOR,
+                control.message_id,
+                _cb(fake, chat, control.message_id, f"bc:a:{bid}:{key}"),
+            )
             await fake.wait_for(
                 lambda c=chat, m=control.message_id: "✓ Chủ đề" in str(fake.message(c, m).buttons)
             )
-        fake.press_button(chat, EDITOR, control.message_id, f"bc:go:{bid}")
+        fake.press_button(
+            chat, EDITOR, control.message_id, _cb(fake, chat, control.message_id, f"bc:go:{bid}")
+        )
         await fake.wait_for_message(chat, f"Bản tin #{bid} sẽ tới nhóm cán bộ")
         waiting[key] = await fake.wait_for_message(
             ADMIN_CHAT,
             f"bản tin #{bid}",
             predicate=lambda m, b=bid: any(
-                x.get("callback_data") == f"bc:ok:{b}" for x in m.buttons
+                x.get("callback_data", "").startswith(f"bc:ok:{b}:") for x in m.buttons
             ),
         )
         assert await _value(bot, "SELECT state FROM broadcasts WHERE id = ?", (bid,)) == (
@@ -128,16 +137,25 @@ async def test_editor_all_or_topic_reaching_cadre_needs_approval(
     # A public announcement reaches no cadre chat: it goes out directly.
     chat, control = await _announce(fake, EDITOR, "Tin công khai của biên tập")
     bid = _bid(control)
-    fake.press_button(chat, EDITOR, control.message_id, f"bc:a:{bid}:public")
+    fake.press_button(
+        chat, EDITOR, control.message_id, _cb(fake, chat, control.message_id, f"bc:a:{bid}:public")
+    )
     await fake.wait_for(
         lambda: "✓ Công khai" in str(fake.message(chat, control.message_id).buttons)
     )
-    fake.press_button(chat, EDITOR, control.message_id, f"bc:go:{bid}")
+    fake.press_button(
+        chat, EDITOR, control.message_id, _cb(fake, chat, control.message_id, f"bc:go:{bid}")
+    )
     await fake.wait_for_message(citizen.id, "Tin công khai của biên tập")
     # An admin approves the topic one: now the cadre chat gets it.
     topic = waiting["topic:tuyen-truyen"]
     topic_id = int(topic.buttons[0]["callback_data"].split(":")[2])
-    fake.press_button(ADMIN_CHAT, ADMIN_ID, topic.message_id, f"bc:ok:{topic_id}")
+    fake.press_button(
+        ADMIN_CHAT,
+        ADMIN_ID,
+        topic.message_id,
+        _cb(fake, ADMIN_CHAT, topic.message_id, f"bc:ok:{topic_id}"),
+    )
     await fake.wait_for_message(-1301, "Tin biên tập topic:tuyen-truyen")
     await fake.wait_for_message(citizen.id, "Tin biên tập topic:tuyen-truyen")
     assert not any("Tin công khai" in t for t in _texts(fake, -1301))
@@ -161,7 +179,9 @@ async def _send_directive(fake: FakeTelegram) -> int:
     chat = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
     control = await _say(fake, chat.id, ADMIN_ID, "/directive 2022-Q2", "Số cuộc trò chuyện")
     bid = _bid(control)
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:go:{bid}")
+    fake.press_button(
+        chat, ADMIN_ID, control.message_id, _cb(fake, chat, control.message_id, f"bc:go:{bid}")
+    )
     return bid
 
 
@@ -207,15 +227,22 @@ async def test_edit_skips_revoked_chat_and_delete_goes_everywhere(
         await _approve(bot, fake, cid)
     chat, control = await _announce(fake, ADMIN_ID, "Nội bộ: họp lúc 8 giờ")
     bid = _bid(control)
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:a:{bid}:cadre")
+    fake.press_button(
+        chat, ADMIN_ID, control.message_id, _cb(fake, chat, control.message_id, f"bc:a:{bid}:cadre")
+    )
     await fake.wait_for(lambda: "✓ Cán bộ" in str(fake.message(chat, control.message_id).buttons))
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:go:{bid}")
+    fake.press_button(
+        chat, ADMIN_ID, control.message_id, _cb(fake, chat, control.message_id, f"bc:go:{bid}")
+    )
     originals = {c: await fake.wait_for_message(c, "họp lúc 8 giờ") for c in (-1321, -1322)}
     await _say(fake, chat.id, ADMIN_ID, "/revoke -1322", "thu hồi quyền nhóm cán bộ")
     view = await _say(fake, chat.id, ADMIN_ID, f"/broadcast {bid}", f"#{bid}")
-    fake.press_button(chat, ADMIN_ID, view.message_id, f"bc:edit:{bid}")
+    fake.press_button(
+        chat, ADMIN_ID, view.message_id, _cb(fake, chat, view.message_id, f"bc:edit:{bid}")
+    )
     await fake.wait_for_message(chat, "Gửi nội dung mới")
     fake.send_text(chat, ADMIN_ID, "Nội bộ: họp lúc 9 giờ, có tài liệu mật")
+    await _confirm_edit(fake, chat)
     report = await fake.wait_for_message(chat, "Đã sửa bản tin", timeout=8)
     assert "1 tin nhắn đã sửa, 0 không sửa được" in report.content
     assert "1 tin nhắn không sửa vì nhóm không còn được nhận" in report.content
@@ -226,8 +253,17 @@ async def test_edit_skips_revoked_chat_and_delete_goes_everywhere(
         "SELECT state, last_error FROM message_ops WHERE chat_id = -1322"
     )
     assert row[0] == "skipped" and row[1].startswith("not eligible")
-    # removing the internal text is always allowed, in the revoked chat too
-    fake.press_button(chat, ADMIN_ID, view.message_id, f"bc:del:{bid}")
+    # removing the internal text is always allowed, in the revoked chat too (from a fresh
+    # view: the old one's buttons carry the text before the edit and are refused)
+    stale = fake.press_button(
+        chat, ADMIN_ID, view.message_id, _cb(fake, chat, view.message_id, f"bc:del:{bid}")
+    )
+    await fake.wait_for(lambda: fake.callback_answers.get(stale))
+    assert "đã thay đổi" in fake.callback_answers[stale]["text"]
+    view = await _say(fake, chat.id, ADMIN_ID, f"/broadcast {bid}", f"#{bid}")
+    fake.press_button(
+        chat, ADMIN_ID, view.message_id, _cb(fake, chat, view.message_id, f"bc:del:{bid}")
+    )
     deleted = await fake.wait_for_message(chat, "Thu hồi bản tin", timeout=8)
     assert "đã xóa 2 tin nhắn; 0 không xóa được" in deleted.content
     assert all(fake.message(c, m.message_id).deleted for c, m in originals.items())
@@ -357,7 +393,9 @@ async def test_long_ack_and_subscriber_lists(bot: RunningBot, fake: FakeTelegram
         owner, predicate=lambda m: bool(m.buttons), after=start, timeout=10
     )
     messages = [m for m in fake.bot_messages(owner) if start < m.message_id <= last.message_id]
-    assert len(messages) > 3 and messages[-1].buttons[0]["callback_data"] == f"bc:remind:{bid}"
+    assert len(messages) > 3 and messages[-1].buttons[0]["callback_data"].startswith(
+        f"bc:remind:{bid}:"
+    )
     assert all(len(m.content) <= 4096 for m in messages)
     joined = "\n".join(m.content for m in messages) + "\n"
     assert "0/250 nhóm đã xác nhận" in joined
@@ -476,28 +514,40 @@ async def test_reload_hook_schedules_new_directive_files(
     assert [line for hook in hooks for line in await hook(bot.svc)] == []  # idempotent
 
 
-# --- 9. /chidao: the chat's unit and publish_at ----------------------------------------------
+# --- 9. /chidao: only what was sent to the chat (issue 10, item 4) ---------------------------
 
 
-async def test_chidao_respects_units_and_publish_at(bot: RunningBot, fake: FakeTelegram) -> None:
+async def test_chidao_shows_only_what_was_sent_to_the_chat(
+    bot: RunningBot, fake: FakeTelegram
+) -> None:
     current = rules.quarter_of(clock.now(), bot.settings.tz)
-    year, q = int(current[:4]), int(current[-1])
-    previous = f"{year - 1}-Q4" if q == 1 else f"{year}-Q{q - 1}"
-    _directive_file(bot, "truoc.md", previous, "Chỉ đạo quý trước cho mọi nhóm")
-    path = _directive_file(bot, "nay.md", current, "Chỉ đạo riêng phường A", units="[phuong-a]")
+    # A current-quarter file without publish_at, meant for one unit: nothing sent yet.
+    _directive_file(bot, "nay.md", current, "Chỉ đạo riêng phường A", units="[phuong-a]")
     for cid, unit in ((-1351, "phuong-a"), (-1352, "phuong-b")):
         await _subscribe_group(fake, cid, f"Tổ {cid}", GROUP_ADMIN)
         await _approve(bot, fake, cid)
         await subs.set_unit(bot.svc.db, cid, unit, actor_id=ADMIN_ID, actor_role="owner", now=0)
-    await _say(fake, -1351, GROUP_ADMIN, "/chidao", "Chỉ đạo riêng phường A")
-    reply = await _say(fake, -1352, GROUP_ADMIN, "/chidao", "CHỈ ĐẠO")
-    assert "quý trước" in reply.content and "phường A" not in reply.content
-    # not published yet: nobody sees it
-    _write_file(
-        path, current, "Chỉ đạo riêng phường A", clock.now() + 86400, "[phuong-a]", bot.settings.tz
+    for cid in (-1351, -1352):
+        reply = await _say(fake, cid, GROUP_ADMIN, "/chidao", "chưa nhận chỉ đạo")
+        assert "phường A" not in reply.content
+    # Sent to unit phuong-a only (the unit chosen at send time).
+    owner = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
+    control = await _say(fake, owner.id, ADMIN_ID, f"/directive {current} phuong-a", "sẽ nhận: 1")
+    fake.press_button(
+        owner,
+        ADMIN_ID,
+        control.message_id,
+        _cb(fake, owner, control.message_id, f"bc:go:{_bid(control)}"),
     )
-    reply = await _say(fake, -1351, GROUP_ADMIN, "/chidao", "CHỈ ĐẠO")
-    assert "quý trước" in reply.content and "phường A" not in reply.content
+    delivered = await fake.wait_for_message(-1351, "Chỉ đạo riêng phường A")
+    copy = await _say(fake, -1351, GROUP_ADMIN, "/chidao", "Chỉ đạo riêng phường A")
+    assert copy.message_id != delivered.message_id
+    assert copy.buttons and copy.buttons[0]["callback_data"].startswith("ack:")
+    # Its [✅ Đã nhận] counts like the delivered message's.
+    fake.press_button(-1351, GROUP_ADMIN, copy.message_id, copy.buttons[0]["callback_data"])
+    await eventually(lambda: _value(bot, "SELECT COUNT(*) FROM acks WHERE chat_id = -1351"))
+    reply = await _say(fake, -1352, GROUP_ADMIN, "/chidao", "chưa nhận chỉ đạo")
+    assert "phường A" not in reply.content
 
 
 # --- 10. huge ids get a clear Vietnamese answer ----------------------------------------------
@@ -570,7 +620,12 @@ async def _citizen_announcement(bot: RunningBot, fake: FakeTelegram, uid: int, t
     citizen = fake.private_chat(fake.user(uid, "Dân"))
     await _say(fake, citizen.id, uid, "/dangky", "Đã đăng ký")
     chat, control = await _announce(fake, ADMIN_ID, text)
-    fake.press_button(chat, ADMIN_ID, control.message_id, f"bc:go:{_bid(control)}")
+    fake.press_button(
+        chat,
+        ADMIN_ID,
+        control.message_id,
+        _cb(fake, chat, control.message_id, f"bc:go:{_bid(control)}"),
+    )
 
 
 async def test_outcome_write_failure_is_retried(

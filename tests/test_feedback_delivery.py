@@ -11,7 +11,15 @@ from bot.handlers import moderation as handlers
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, Fault
 from tests.harness import stop_bot
-from tests.test_feedback_e2e import ADMIN_CHAT, _after, _comments, _notice, _start, _submit
+from tests.test_feedback_e2e import (
+    ADMIN_CHAT,
+    _after,
+    _comments,
+    _notice,
+    _start,
+    _submit,
+    confirm_answer,
+)
 
 CITIZEN = 6001
 
@@ -19,6 +27,7 @@ CITIZEN = 6001
 async def _answer(fake: FakeTelegram, comment_id: int, text: str) -> None:
     notice = await _notice(fake, comment_id)
     fake.send_text(ADMIN_CHAT, fake.users[ADMIN_ID], text, reply_to=notice)
+    await confirm_answer(fake, ADMIN_CHAT, ADMIN_ID)
 
 
 def _delivered(fake: FakeTelegram, chat: int, text: str) -> list[Any]:

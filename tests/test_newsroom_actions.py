@@ -99,4 +99,6 @@ async def test_withdrawal_and_refusals(svc: Services) -> None:
     with pytest.raises(InvalidInput, match="tiêu đề"):
         await actions.draft_from_text(svc, "Chỉ một dòng", 1)
     with pytest.raises(InvalidInput, match="quá dài"):
-        await actions.draft_from_text(svc, "Tiêu đề\n" + "chữ " * 60_000, 1)
+        await actions.draft_from_text(
+            svc, "Tiêu đề\n" + "chữ " * (actions.MAX_TEXT_CHARS // 4 + 1), 1
+        )

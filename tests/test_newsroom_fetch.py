@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.actions import newsroom as actions
-from bot.actions.fetch import MAX_REDIRECTS, FetchError, FetchLimits, fetch
+from bot.actions.fetch import MAX_REDIRECTS, FetchError, FetchLimits, check_url, fetch
 from bot.services import Services
 from bot.store import newsroom as store
 from bot.store.db import Database
@@ -70,6 +70,25 @@ async def test_private_and_loopback_refused_unless_allowed(site: NewsSite) -> No
             await fetch(f"http://{name}:{port}/bai/x.html", closed)
     assert site.hits == {}  # nothing reached the server
     assert (await fetch(page, OPEN)).status == 200
+
+
+def test_address_forms_checked_before_any_request() -> None:
+    """Shorthand IPv4 forms the C resolver accepts, a trailing dot, IPv4-mapped IPv6."""
+    for url in (
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://127.1/",
+        "http://localhost./",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:a9fe:a9fe]/",
+    ):
+        with pytest.raises(FetchError, match="nội bộ"):
+            check_url(url, allow_private=False)
+    with pytest.raises(FetchError, match="quá dài"):
+        check_url("https://x.vn/" + "a" * 600, allow_private=False)
+    with pytest.raises(FetchError, match="không hợp lệ"):
+        check_url("http://x.vn:port/", allow_private=False)
+    assert check_url("https://baochinhphu.vn/tin.htm", allow_private=False)
 
 
 async def test_only_http_and_https() -> None:

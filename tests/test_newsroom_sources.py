@@ -150,3 +150,26 @@ def test_link_normalisation_and_checksum() -> None:
     )
     assert normalize_link("http://x.vn/a?id=2") != normalize_link("http://x.vn/a?id=3")
     assert text_checksum("Tiêu đề", "Nội  dung\n\nbài") == text_checksum("TIÊU ĐỀ", "Nội dung bài")
+
+
+def test_entity_declarations_refused_quickly() -> None:
+    """The "billion laughs": refused before feedparser spends seconds expanding it."""
+    ents = "<!ENTITY a0 'lol'>" + "".join(
+        f"<!ENTITY a{i} '{f'&a{i - 1};' * 10}'>" for i in range(1, 10)
+    )
+    bomb = (
+        f"<?xml version='1.0'?><!DOCTYPE rss [{ents}]><rss version='2.0'><channel>"
+        "<title>t</title><item><title>&a9;</title><link>http://x.vn/1</link>"
+        "<description>x</description></item></channel></rss>"
+    ).encode()
+    with pytest.raises(SourceError, match="ENTITY"):
+        parse_feed(bomb, "http://x.vn/rss")
+
+
+def test_text_file_without_bom_and_with_control_bytes() -> None:
+    a = sample_articles()[0]
+    text = "\n".join([a.title, *a.paragraphs])
+    for data in (text.encode("utf-16-le"), text.encode("utf-16-be")):
+        assert text_file_parts(data).title == a.title
+    dirty = text_file_parts(("\x00\x07" + text).encode())
+    assert dirty.title == a.title

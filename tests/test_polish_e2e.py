@@ -117,7 +117,10 @@ async def test_send_now_leaves_a_summary_and_a_final_state(
     control = await fake.wait_for_message(owner, "Số cuộc trò chuyện sẽ nhận")
     bid = re.search(r"#(\d+)", control.content)
     assert bid is not None
-    fake.press_button(owner, ADMIN_ID, control.message_id, f"bc:go:{bid[1]}")
+    go = next(
+        b["callback_data"] for b in control.buttons if b["callback_data"].startswith("bc:go:")
+    )
+    fake.press_button(owner, ADMIN_ID, control.message_id, go)  # carries the version (issue 10)
     got = await fake.wait_for_message(citizen, "Họp tổ dân phố")
     assert got.content.startswith("📢 Ban Tuyên giáo Thành ủy Lạng Sơn\n")
     await eventually(lambda: "Đã bắt đầu gửi" in fake.message(owner, control.message_id).content)

@@ -7,6 +7,7 @@ import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,7 +76,9 @@ async def test_grant_then_revoke_records_audit_and_refreshes_menu(
     assert json.loads(rows[1][4]) == {"previous": "editor", "role": None}
 
 
-async def test_grant_by_reply_and_by_username(bot: RunningBot, fake: FakeTelegram) -> None:
+async def test_grant_by_reply_and_by_username(bot_factory: Any, fake: FakeTelegram) -> None:
+    # By reply in the admin group: staff output never appears in other groups (issue 10).
+    bot = await bot_factory(admin_chat_id=-100500)
     owner = fake.user(OWNER, "Chủ")
     target = fake.user(2002, "Minh", username="minh_kd")
     group = fake.group(-100500, "Ban Tuyên giáo", supergroup=True, members=[owner, target])

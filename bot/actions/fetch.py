@@ -15,6 +15,7 @@ Bounds, each checked here and nowhere else:
 from __future__ import annotations
 
 import asyncio
+import html
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from aiohttp.resolver import DefaultResolver
 from bot.domain.errors import InvalidInput
 
 MAX_REDIRECTS = 5
+MAX_URL_CHARS = 500  # real article and feed addresses are far shorter; kept in messages and rows
 USER_AGENT = "LoaBot/1.0 (+Ban Tuyen giao; Telegram bot Loa; newsroom fetcher)"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -69,29 +71,43 @@ class _PublicOnlyResolver(AbstractResolver):
         results = await self._inner.resolve(host, port, family)
         for r in results:
             if not _public(r["host"]):
-                raise FetchError(f"Không tải địa chỉ nội bộ ({host} → {r['host']}).")
+                raise FetchError(f"Không tải địa chỉ nội bộ ({html.escape(host)} → {r['host']}).")
         return results
 
     async def close(self) -> None:
         await self._inner.close()
 
 
-def _check_url(url: str, allow_private: bool) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
+def check_url(url: str, allow_private: bool) -> str:
+    """`url` when it may be fetched as far as can be told without resolving its host;
+    FetchError (Vietnamese) otherwise. Every hop of every fetch goes through it."""
+    if len(url) > MAX_URL_CHARS:
+        raise FetchError(f"Địa chỉ web quá dài (tối đa {MAX_URL_CHARS} ký tự).")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - a port that is not a number raises ValueError here
+    except ValueError:
+        raise FetchError("Địa chỉ web không hợp lệ.") from None
+    if parts.scheme.lower() not in ("http", "https"):
         raise FetchError("Chỉ tải được địa chỉ http:// hoặc https://.")
-    host = parts.hostname
     if not host:
         raise FetchError("Địa chỉ web không hợp lệ.")
     if not allow_private:
+        name = host.lower().rstrip(".")  # "localhost." is localhost
+        literal: str | None
         try:
-            literal = ipaddress.ip_address(host)
+            literal = str(ipaddress.ip_address(name))
         except ValueError:
-            literal = None
-        if literal is not None and not _public(str(literal)):
-            raise FetchError(f"Không tải địa chỉ nội bộ ({host}).")
-        if host.lower() in ("localhost",) or host.lower().endswith(".localhost"):
-            raise FetchError(f"Không tải địa chỉ nội bộ ({host}).")
+            # The shorthand forms the C resolver also accepts: 2130706433, 0x7f.1, 127.1
+            try:
+                literal = socket.inet_ntoa(socket.inet_aton(name))
+            except OSError:
+                literal = None
+        if (literal is not None and not _public(literal)) or (
+            name == "localhost" or name.endswith(".localhost")
+        ):
+            raise FetchError(f"Không tải địa chỉ nội bộ ({html.escape(host)}).")
     return url
 
 
@@ -126,12 +142,14 @@ async def fetch(
         async with asyncio.timeout(limits.timeout):
             return await _follow(session, url, headers, limits)
     except TimeoutError:
-        raise FetchError(f"Quá thời gian chờ ({limits.timeout:g} giây) khi tải {url}.") from None
+        raise FetchError(
+            f"Quá thời gian chờ ({limits.timeout:g} giây) khi tải {_shown(url)}."
+        ) from None
     except aiohttp.ClientError as exc:
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, FetchError):
             raise cause from None
-        raise FetchError(f"Không tải được {url} ({type(exc).__name__}).") from None
+        raise FetchError(f"Không tải được {_shown(url)} ({type(exc).__name__}).") from None
     finally:
         if own:
             await session.close()
@@ -148,18 +166,18 @@ async def _follow(
     session: aiohttp.ClientSession, url: str, headers: dict[str, str], limits: FetchLimits
 ) -> FetchResult:
     for _hop in range(MAX_REDIRECTS + 1):
-        _check_url(url, limits.allow_private)
+        check_url(url, limits.allow_private)
         async with session.get(url, headers=headers, allow_redirects=False) as resp:
             if resp.status in _REDIRECTS:
                 location = resp.headers.get("Location")
                 if not location:
-                    raise FetchError(f"Chuyển hướng không có địa chỉ đích ({url}).")
+                    raise FetchError(f"Chuyển hướng không có địa chỉ đích ({_shown(url)}).")
                 url = urljoin(url, location)
                 continue
             if resp.status == 304:
                 return FetchResult(url, 304, b"", "", None, None, None)
             if resp.status != 200:
-                raise FetchError(f"Máy chủ trả lời lỗi {resp.status} cho {url}.")
+                raise FetchError(f"Máy chủ trả lời lỗi {resp.status} cho {_shown(url)}.")
             declared = resp.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > limits.max_bytes:
                 raise FetchError(_too_big(limits.max_bytes))
@@ -180,6 +198,12 @@ async def _follow(
                 last_modified=resp.headers.get("Last-Modified"),
             )
     raise FetchError(f"Quá nhiều lần chuyển hướng (tối đa {MAX_REDIRECTS}).")
+
+
+def _shown(url: str) -> str:
+    """A URL inside a Vietnamese message (Telegram HTML: & and < escaped; at most 120
+    characters, so a long address cannot push the message past Telegram's limits)."""
+    return html.escape(url if len(url) <= 120 else url[:119] + "…")
 
 
 def _too_big(limit: int) -> str:

@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import html
+import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from bot.actions.fetch import FetchError, FetchLimits, FetchResult, fetch
+from bot.actions.fetch import FetchError, FetchLimits, FetchResult, check_url, fetch
 from bot.config import Settings
 from bot.domain import broadcasts as rules
 from bot.domain import clock
 from bot.domain.articles import RawParts, article_date, digest, slugify, split_raw
-from bot.domain.errors import InvalidInput
+from bot.domain.errors import InvalidInput, NotFound, PermissionDenied
 from bot.domain.sources import (
     decode,
     docx_parts,
@@ -28,6 +29,7 @@ from bot.domain.sources import (
     text_checksum,
     text_file_parts,
 )
+from bot.domain.text import nfc
 from bot.services import Services
 from bot.store import articles as article_store
 from bot.store import drafts as broadcast_drafts
@@ -35,11 +37,29 @@ from bot.store import message_ops
 from bot.store import newsroom as store
 from bot.store.newsroom import ArticleDraft, DraftText
 
-MAX_PIECES = 50  # messages collected into one draft before [Xong]
-MAX_TEXT_CHARS = 200_000  # a pasted/uploaded article (the longest real ones are ~60,000)
+# A pasted article arrives as Telegram messages of ≤ 4,096 characters each. The longest real
+# articles are ~60,000 characters; the bounds leave room for an editor pasting a long report
+# in 100+ pieces while keeping the digest under ~1 s CPU (500,000 characters measured 0.95 s).
+MAX_PIECES = 200  # messages collected into one draft before [Xong]
+MAX_TEXT_CHARS = 500_000  # an article from any source, title and body together
+MAX_TITLE_CHARS = 300
 UPLOAD_TYPES = (".docx", ".txt")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 NOTICE_SUMMARY_CHARS = 600
+
+
+def fit_lines(lines: list[str], limit: int = 4000) -> str:
+    """Telegram HTML lines joined, whole lines only, under `limit` characters: Telegram refuses
+    a message past 4,096 characters, and a cut inside a tag or an &entity; would not parse."""
+    out: list[str] = []
+    size = 0
+    for i, line in enumerate(lines):
+        if size + len(line) + 1 > limit - 40:
+            out.append(f"… (còn {len(lines) - i} dòng nữa)")
+            break
+        out.append(line)
+        size += len(line) + 1
+    return "\n".join(out)
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
@@ -49,6 +69,12 @@ def fetch_limits(settings: Settings) -> FetchLimits:
         timeout=settings.fetch_timeout,
         allow_private=settings.fetch_allow_private,
     )
+
+
+def check_address(settings: Settings, url: str) -> str:
+    """The fetch rules a URL can be checked against before any request (scheme, length,
+    host, literal private addresses): the answer comes at once, for pages and feeds alike."""
+    return check_url(url, settings.fetch_allow_private)
 
 
 def _today(settings: Settings) -> dt.date:
@@ -88,6 +114,7 @@ async def draft_from_parts(
     feed_id: int | None = None,
 ) -> int:
     """A draft under review from parsed parts; its id."""
+    _check_length(parts)
     text = await asyncio.to_thread(
         build_text,
         parts,
@@ -107,11 +134,67 @@ async def draft_from_parts(
     )
 
 
+# ---------------------------------------------------------------- who may act on what
+#
+# Decision: a draft belongs to its author until it is published; another editor's forged or
+# forwarded button must not publish, discard or edit it. Admins and owners act on every
+# draft; a feed's draft (no author) belongs to every editor. An article's notification and
+# withdrawal belong to whoever published it (or an admin); corrections (/suabai) are open to
+# every editor because they go through the corrector's own draft and review, audited.
+
+OTHERS_DRAFT = (
+    "⛔ Bản nháp #{id} là của người khác: chỉ người tạo hoặc quản trị viên được thao tác."
+)
+OTHERS_ARTICLE = (
+    "⛔ Bài này do người khác đăng: chỉ người đăng hoặc quản trị viên được gửi thông báo,"
+    " gỡ bài hoặc thu hồi."
+)
+
+
+def may_act_on_draft(draft: ArticleDraft, user_id: int | None, is_admin: bool) -> bool:
+    """The draft rule above (callers have checked the "content" role already)."""
+    return is_admin or draft.created_by is None or draft.created_by == user_id
+
+
+async def draft_for(svc: Services, draft_id: int, user_id: int | None) -> ArticleDraft:
+    """The draft, when this user may act on it; NotFound / PermissionDenied otherwise."""
+    draft = await store.get_draft(svc.db, draft_id)
+    if not may_act_on_draft(draft, user_id, await svc.may(user_id, "admin")):
+        raise PermissionDenied(OTHERS_DRAFT.format(id=draft.id))
+    return draft
+
+
+async def waiting_drafts(svc: Services, user_id: int | None) -> list[ArticleDraft]:
+    """Drafts waiting for review that this user may act on, oldest first."""
+    is_admin = await svc.may(user_id, "admin")
+    drafts = await store.waiting_drafts(svc.db, limit=500)
+    return [d for d in drafts if may_act_on_draft(d, user_id, is_admin)][:20]
+
+
+async def check_article_owner(svc: Services, article_id: str, user_id: int | None) -> None:
+    """Notify, withdraw, recall: the article's publisher or an admin; PermissionDenied."""
+    state = await store.state_of(svc.db, article_id)
+    if state is None:
+        raise NotFound(f"Không có bài viết «{html.escape(article_id)}».")
+    if state.published_by != user_id and not await svc.may(user_id, "admin"):
+        raise PermissionDenied(OTHERS_ARTICLE)
+
+
+def _too_long() -> InvalidInput:
+    return InvalidInput(f"Bài quá dài (hơn {MAX_TEXT_CHARS:,} ký tự).".replace(",", "."))
+
+
+def _check_length(parts: RawParts) -> None:
+    if len(parts.title) + sum(len(p) for p in parts.paragraphs) > MAX_TEXT_CHARS:
+        raise _too_long()
+
+
 def _raw(text: str) -> RawParts:
+    """Pasted text (NFC, whatever the editor's keyboard sent) split into its parts."""
     if len(text) > MAX_TEXT_CHARS:
-        raise InvalidInput(f"Bài quá dài (hơn {MAX_TEXT_CHARS:,} ký tự).".replace(",", "."))
+        raise _too_long()
     try:
-        return split_raw(text)
+        return split_raw(nfc(text))
     except ValueError:
         raise InvalidInput(
             "Chưa đủ nội dung: dòng đầu là tiêu đề, các dòng sau là nội dung bài."
@@ -126,8 +209,37 @@ async def start_collecting(svc: Services, created_by: int | None) -> int:
 
 
 async def add_piece(svc: Services, draft_id: int, text: str) -> int:
-    """One more message of a long article; the number collected."""
-    return await store.add_piece(svc.db, draft_id, text, clock.now(), MAX_PIECES)
+    """One more message of a long article (NFC); the number collected. A message past the
+    bounds is refused here, so [Xong] never fails on length after the editor pasted it all."""
+    text = nfc(text).strip()
+    if not text:
+        raise InvalidInput("Tin nhắn này không có chữ nào; hãy gửi nội dung bài viết.")
+    return await store.add_piece(
+        svc.db, draft_id, text, clock.now(), max_pieces=MAX_PIECES, max_chars=MAX_TEXT_CHARS
+    )
+
+
+async def set_title(svc: Services, draft_id: int, text: str) -> ArticleDraft:
+    """[✏️ Tiêu đề]: a new title (NFC, spaces collapsed, 1–300 characters)."""
+    title = " ".join(nfc(text).split())
+    if not title or len(title) > MAX_TITLE_CHARS:
+        raise InvalidInput(f"Tiêu đề cần từ 1 đến {MAX_TITLE_CHARS} ký tự.")
+    return await store.update_fields(svc.db, draft_id, clock.now(), title=title)
+
+
+_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+
+
+async def set_date(svc: Services, draft_id: int, text: str) -> ArticleDraft:
+    """[🗓 Ngày]: the article's date typed as dd/mm/yyyy."""
+    m = _DATE.match(text)
+    try:
+        day = dt.date(int(m[3]), int(m[2]), int(m[1])) if m else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise InvalidInput("Ngày cần dạng dd/mm/yyyy, ví dụ 08/04/2022.")
+    return await store.update_fields(svc.db, draft_id, clock.now(), date=day.isoformat())
 
 
 async def finish_collecting(svc: Services, draft_id: int) -> ArticleDraft:
@@ -257,11 +369,11 @@ async def replace_body(svc: Services, draft_id: int, new_text: str) -> ArticleDr
     if draft.state != store.D_REVIEW:
         raise InvalidInput("Bản nháp này đã được đăng hoặc đã bỏ.")
     if len(new_text) > MAX_TEXT_CHARS:
-        raise InvalidInput("Nội dung quá dài.")
+        raise _too_long()
     parts = RawParts(
         draft.title,
         draft.caption,
-        [p.strip() for p in new_text.replace("\r", "").split("\n") if p.strip()],
+        [p.strip() for p in nfc(new_text).replace("\r", "").split("\n") if p.strip()],
         draft.author,
     )
     if not parts.paragraphs:
@@ -282,8 +394,8 @@ async def replace_body(svc: Services, draft_id: int, new_text: str) -> ArticleDr
 async def publish(
     svc: Services, draft_id: int, actor_id: int | None, actor_role: str | None
 ) -> store.Published:
-    """[✅ Đăng]: the draft becomes (or corrects) an article."""
-    draft = await store.get_draft(svc.db, draft_id)
+    """[✅ Đăng]: the draft becomes (or corrects) an article (the draft rule checked)."""
+    draft = await draft_for(svc, draft_id, actor_id)
     base = slugify(draft.title, dt.date.fromisoformat(draft.date) if draft.date else None)
     return await store.publish(
         svc.db,
@@ -327,11 +439,18 @@ async def create_notice(
 ) -> broadcast_drafts.Broadcast:
     """The notification as a broadcast draft of the existing outbox (sending is the
     announcement path: queue_broadcast with the two-person rule, the dispatcher)."""
+    await check_article_owner(svc, article_id, created_by)
     article = await article_store.get(svc.db, article_id)
     if article is None:
         raise InvalidInput("Bài viết này không còn (đã gỡ).")
-    if await store.notice_of(svc.db, article_id) is not None:
-        raise InvalidInput("Bài này đã có thông báo gửi đi rồi.")
+    existing = await store.notice_of(svc.db, article_id)
+    if existing is not None:
+        b = await broadcast_drafts.get_broadcast(svc.db, existing)
+        if b.state != rules.B_DRAFT:
+            raise InvalidInput("Bài này đã có thông báo gửi đi rồi.")
+        # created but never queued (the bot stopped in between): this choice sends it
+        await broadcast_drafts.set_draft_audience(svc.db, b.id, audience, "announcement")
+        return await broadcast_drafts.get_broadcast(svc.db, b.id)
     body, parts = rules.prepare_text(notice_text(article, bot_username))
     bid = await broadcast_drafts.create_draft(
         svc.db,
@@ -397,6 +516,7 @@ async def withdraw(
     report_chat_id: int | None,
 ) -> NoticeUpdate:
     """/gobai: hide the article everywhere; with `recall`, delete the notification's copies."""
+    await check_article_owner(svc, article_id, actor_id)
     bid = await store.withdraw(
         svc.db, article_id, actor_id=actor_id, actor_role=actor_role, now=clock.now()
     )
@@ -425,3 +545,24 @@ async def recall_notice(
         now=clock.now(),
     )
     return NoticeUpdate(broadcast_id, n)
+
+
+async def recall_article(
+    svc: Services,
+    article_id: str,
+    *,
+    actor_id: int | None,
+    actor_role: str | None,
+    report_chat_id: int | None,
+) -> NoticeUpdate:
+    """[Thu hồi thông báo] after /gobai: the withdrawn article's notification is deleted."""
+    await check_article_owner(svc, article_id, actor_id)
+    state = await store.state_of(svc.db, article_id)
+    if state is None or state.status != "withdrawn":
+        raise InvalidInput("Bài này chưa bị gỡ.")
+    bid = await store.notice_of(svc.db, article_id)
+    if bid is None:
+        raise InvalidInput("Bài này không có thông báo nào.")
+    return await recall_notice(
+        svc, bid, actor_id=actor_id, actor_role=actor_role, report_chat_id=report_chat_id
+    )

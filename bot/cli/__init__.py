@@ -32,6 +32,9 @@ log = logging.getLogger("loa")
 Command = Callable[[argparse.Namespace, "Settings"], int]
 
 
+WEBHOOK_MAX_BODY = 1 << 20  # bytes
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the bot: long polling, or a webhook when LOA_WEBHOOK_URL is set."""
     import asyncio
@@ -44,6 +47,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(_preflight(settings))
     app = build_application(settings)
     if settings.webhook_url:
+        # PTB's webhook server is tornado's HTTPServer; tornado's public Configurable API
+        # sets its body limit for every instance: a request announcing more than 1 MiB is
+        # refused before its body is read (issue 10; an update is a few kB at most).
+        from tornado.httpserver import HTTPServer
+
+        HTTPServer.configure(None, max_body_size=WEBHOOK_MAX_BODY)
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         url_path = settings.webhook_url.split("://", 1)[-1].partition("/")[2]
         app.run_webhook(
@@ -211,7 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     token = settings.bot_token.get_secret_value().strip() if settings.bot_token else ""
     # One-shot commands print their result; their INFO log lines would say it twice.
     level = settings.log_level if args.command == "run" else _at_least_warning(settings)
-    setup_logging(level, [token], json_lines=settings.log_json, tz=settings.tz)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    setup_logging(level, [token, secret], json_lines=settings.log_json, tz=settings.tz)
     try:
         return int(args.func(args, settings))
     except (SettingsError, UsageError) as exc:

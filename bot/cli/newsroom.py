@@ -44,7 +44,11 @@ def cmd_export_articles(args: argparse.Namespace, settings: Settings) -> int:
         if path.exists() and not args.force:
             print(f"{path}: exists (use --force to overwrite)", file=sys.stderr)
             continue
-        path.write_text(render_article(article), encoding="utf-8")
+        try:
+            path.write_text(render_article(article), encoding="utf-8")
+        except OSError as exc:
+            print(f"{path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         written += 1
     print(f"{written} article(s) written to {out}")
     return 0

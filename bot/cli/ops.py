@@ -141,6 +141,7 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
         print(f"loa: {source} failed its integrity check: {check}", file=sys.stderr)
         return 1
     db_path = settings.db_path
+    erased = _erased_ids(db_path) | _erased_ids(source)
     if db_path.exists():
         aside = db_path.with_name(f"{db_path.name}.before-restore-{time.strftime('%Y%m%d-%H%M%S')}")
         backup_database(db_path, aside)  # includes what is still in the -wal file
@@ -149,13 +150,51 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     backup_database(source, db_path)
 
+    forgetters = _forgetters(settings)
+
     async def migrate() -> int:
         async with Database(db_path) as db:
-            return await db.schema_version()
+            version = await db.schema_version()
+            for user_id in sorted(erased):
+                async with db.transaction() as conn:
+                    for forget in forgetters:
+                        await forget(conn, user_id)
+            return version
 
     new_version = asyncio.run(migrate())
     print(f"restored {source} (schema {version}) to {db_path}; schema now {new_version}")
+    print(
+        "warning: personal data erased (/forgetme) after this backup was made comes back "
+        f"with it; {len(erased)} recorded erasure(s) were applied again. Erasures older than "
+        "the erased_users list (schema 6) cannot be known: check with the office.",
+        file=sys.stderr,
+    )
     return 0
+
+
+def _erased_ids(path: Path) -> set[int]:
+    """The user ids recorded as erased in a database file (none if it has no such list)."""
+    if not path.is_file():
+        return set()
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return {int(r[0]) for r in con.execute("SELECT user_id FROM erased_users")}
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return set()
+
+
+def _forgetters(settings: Settings) -> list[Callable[[Any, int], Awaitable[list[str]]]]:
+    """Every feature's /forgetme eraser, as the bot registers them."""
+    from pydantic import SecretStr
+
+    from bot.app import build_application  # the CLI sits above the app (imported late)
+
+    if settings.bot_token is None:  # build_application needs a token; a dummy one will do
+        settings = settings.model_copy(update={"bot_token": SecretStr("0:restore")})
+    return list(build_application(settings).bot_data["services"].forgetters)
 
 
 def cmd_health(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,6 +10,7 @@ closing open tags at the end of a part and reopening them in the next.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Mapping
@@ -615,6 +616,27 @@ def action_report_vi(
     lines = [head]
     lines += [f"  – {escape(op_reason_vi(r))}: {n}" for r, n in reasons]
     return "\n".join(lines)
+
+
+# --- versions of what staff were shown ------------------------------------------------
+
+
+def content_version(
+    kind: str,
+    audience: str,
+    parts: tuple[str, ...] | list[str],
+    scheduled_at: int | None,
+    *,
+    revoked: bool,
+) -> str:
+    """THE versioning rule for broadcasts (issue 10): a short digest of what a staff
+    member is shown before a two-step action — kind, audience, text and schedule, and
+    whether it was recalled. Every button acting on a broadcast ([Gửi ngay], [Duyệt],
+    [Sửa], [Thu hồi], [Gửi lại phần lỗi], [Nhắc]…) carries it, and the action is refused
+    when the stored broadcast's digest differs. Telegram handlers and the web console
+    both call bot.actions.broadcast_guard, which calls this."""
+    payload = "\x1f".join([kind, audience, str(scheduled_at or ""), "R" if revoked else "", *parts])
+    return hashlib.blake2s(payload.encode("utf-8"), digest_size=4).hexdigest()
 
 
 def reminder_body(title: str | None, broadcast_id: int) -> str:

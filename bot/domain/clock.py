@@ -7,9 +7,10 @@ import time
 from datetime import datetime, tzinfo
 
 from bot.domain.errors import InvalidInput
+from bot.domain.text import quote
 
 DISPLAY_FORMAT = "%d/%m/%Y %H:%M"
-_LOCAL = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2})[:h](\d{2})\s*$")
+_LOCAL = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2})[:h](\d{2})\s*$", re.ASCII)
 
 
 def now() -> int:
@@ -35,6 +36,6 @@ def parse_local(text: str, tz: tzinfo) -> int:
     day, month, year, hour, minute = (int(g) for g in match.groups())
     try:
         moment = datetime(year, month, day, hour, minute, tzinfo=tz)
-    except ValueError:
-        raise InvalidInput(f"Ngày giờ không tồn tại: {text.strip()}.") from None
+    except (ValueError, OverflowError):
+        raise InvalidInput(f"Ngày giờ không tồn tại: {quote(text.strip(), 40)}.") from None
     return int(moment.timestamp())

@@ -5,14 +5,17 @@ Pure Python: no Telegram, no database. Handlers and the store call these functio
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from bot.domain.errors import InvalidInput, LoaError
 from bot.domain.spreadsheets import Format, Table, render, to_csv
-from bot.domain.text import clean, fold
+from bot.domain.text import clean, fold, quote
 
 MIN_CHARS = 10
 MAX_CHARS = 2000
@@ -79,10 +82,13 @@ def validate_text(raw: str | None) -> str:
 _WORD = re.compile(r"\w+")
 
 
-def duplicate_key(text: str) -> str:
-    """What identical-text duplicates share: folded (no diacritics, lower, đ→d), only
-    letters and digits, single spaces. "Hoà bình!" and "hòa  bình" give the same key."""
-    return " ".join(_WORD.findall(fold(text)))
+def duplicate_key(text: str, key: bytes = b"") -> str:
+    """What identical-text duplicates share: a keyed hash (`key` from the database) of the
+    *masked* text folded (no diacritics, lower, đ→d), only letters and digits, single
+    spaces. "Hoà bình!" and "hòa  bình" give the same key; the key reveals no phone or
+    ID number, even to whoever holds a backup (issue 10)."""
+    words = " ".join(_WORD.findall(fold(mask(text).text)))
+    return hmac.new(key, words.encode("utf-8"), hashlib.blake2s).hexdigest()
 
 
 def valid_article_id(value: str | None) -> str | None:
@@ -112,25 +118,35 @@ def _thousands(n: int) -> str:
 # --------------------------------------------------------------------------- masking
 
 _SEP = r"[ .\-]"
-# Not glued to a preceding number ("1.084 912…" or "12.000") nor inside a word.
-_START = r"(?<![\w+])(?<!\d[.,])"
-_END = r"(?![.,]?\d)(?!\w)"
+# Not glued to a preceding number ("1.084 912…" or "12.000"). Letters may touch a number
+# ("cccd001099012345", "0912345678abc"): privacy beats the odd over-masked product code.
+_START = r"(?<![\d+])(?<!\d[.,])"
+_END = r"(?![.,]?\d)"
+# Inside a phone number a closing parenthesis may separate the area code: "(0912) 345 678".
+_PSEP = r"(?:\) ?|[ .\-])"
+# Every Unicode decimal digit (full-width "０９１２", Arabic-Indic…) read as its ASCII digit,
+# one character for one so positions do not move.
+_ASCII_DIGITS = {
+    cp: str(unicodedata.decimal(chr(cp)))
+    for cp in range(0x80, 0x20000)
+    if unicodedata.category(chr(cp)) == "Nd"
+}
 
 # Vietnamese phones: 0 or +84 / 84 / (+84), then a mobile (9 digits starting 3/5/7/8/9)
 # or a landline (10 digits starting 2), digits optionally grouped by one space, dot or dash.
 _PHONE = re.compile(
     r"(?<![\d+])(?<!\d[.,])"  # a letter may touch it: "sđt0912345678"
-    + r"(?P<prefix>\(\+?84\)"
+    + r"(?P<prefix>\+?84 ?\(0\) ?|\(\+?84\)"
     + _SEP
     + r"?|\+84"
     + _SEP
     + r"?|84"
     + _SEP
-    + r"?|0)"
+    + r"?|\(0|0)"
     + r"(?P<body>[35789](?:"
-    + _SEP
+    + _PSEP
     + r"?\d){8}|2(?:"
-    + _SEP
+    + _PSEP
     + r"?\d){9})"
     + _END
 )
@@ -206,6 +222,7 @@ def mask(text: str) -> Masked:
     Ordinary figures ("12.000 lượt", "quý I/2022", "112,7 tỷ đồng", "8/4") are untouched.
     """
     kinds: set[str] = set()
+    text = text.translate(_ASCII_DIGITS)
 
     def note(kind: str, replacement: str, original: str) -> str:
         if replacement != original:
@@ -295,18 +312,22 @@ def parse_day(text: str) -> date:
         except ValueError:
             continue
     raise InvalidInput(
-        f"Ngày không hợp lệ: {value}. Dùng dạng dd/mm/yyyy hoặc yyyy-mm-dd, ví dụ 31/03/2022."
+        f"Ngày không hợp lệ: {quote(value, 40)}. Dùng dạng dd/mm/yyyy hoặc yyyy-mm-dd, "
+        "ví dụ 31/03/2022."
     )
 
 
 def day_range(start: date | None, end: date | None, tz: tzinfo) -> tuple[int, int]:
     """Unix seconds [from, to) covering whole local days start..end (inclusive)."""
     lo = 0 if start is None else int(datetime.combine(start, time(), tz).timestamp())
-    hi = (
-        2**62
-        if end is None
-        else int(datetime.combine(end + timedelta(days=1), time(), tz).timestamp())
-    )
+    try:
+        hi = (
+            2**62
+            if end is None
+            else int(datetime.combine(end + timedelta(days=1), time(), tz).timestamp())
+        )
+    except OverflowError:  # 31/12/9999: the day after does not exist
+        hi = 2**62
     if hi <= lo:
         raise InvalidInput("Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.")
     return lo, hi

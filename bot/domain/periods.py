@@ -22,12 +22,12 @@ PERIOD_HELP = (
     "(hay «2022-04-01 2022-06-30»)."
 )
 
-_QUARTER_A = re.compile(r"^(?:quy|q)\s*([ivx]+|[1-4])(?:\s*(?:/|-|\s|nam)\s*(\d{4}))?$")
-_QUARTER_B = re.compile(r"^(\d{4})\s*[-/ ]?\s*q\s*([1-4])$")
-_MONTH = re.compile(r"^(?:thang|t)\s*(\d{1,2})\s*(?:/|-|\s|nam)\s*(\d{4})$")
-_YEAR = re.compile(r"^(?:nam\s*)?(\d{4})$")
+_QUARTER_A = re.compile(r"^(?:quy|q)\s*([ivx]+|[1-4])(?:\s*(?:/|-|\s|nam)\s*(\d{4}))?$", re.ASCII)
+_QUARTER_B = re.compile(r"^(\d{4})\s*[-/ ]?\s*q\s*([1-4])$", re.ASCII)
+_MONTH = re.compile(r"^(?:thang|t)\s*(\d{1,2})\s*(?:/|-|\s|nam)\s*(\d{4})$", re.ASCII)
+_YEAR = re.compile(r"^(?:nam\s*)?(\d{4})$", re.ASCII)
 _DATE = r"(\d{1,2}[/.-]\d{1,2}[/.-]\d{4}|\d{4}-\d{1,2}-\d{1,2})"
-_RANGE = re.compile(rf"^(?:tu\s+)?{_DATE}\s*(?:-|–|—|den|toi|to|\.\.|\s)\s*{_DATE}$")
+_RANGE = re.compile(rf"^(?:tu\s+)?{_DATE}\s*(?:-|–|—|den|toi|to|\.\.|\s)\s*{_DATE}$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def date_range(first: date, last: date) -> Period:
 
 def _parse_date(text: str) -> date:
     try:
-        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
+        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text, re.ASCII):
             y, m, d = (int(x) for x in text.split("-"))
         else:
             d, m, y = (int(x) for x in re.split(r"[/.-]", text))
@@ -103,7 +103,20 @@ def _parse_date(text: str) -> date:
 
 
 def parse_period(text: str, today: date) -> Period:
-    """Parse what an admin types after /stats; empty means the current quarter."""
+    """Parse what an admin types after /stats; empty means the current quarter.
+
+    Digits are ASCII only; a year at the edge of the calendar ("9999-Q4" ends in year
+    10000) is refused like any other wrong period instead of raising."""
+    try:
+        period = _parse_period(text, today)
+    except (ValueError, OverflowError):
+        raise InvalidInput(PERIOD_HELP) from None
+    if not 1900 <= period.start.year <= period.end.year <= 3000:  # previous() must exist too
+        raise InvalidInput(PERIOD_HELP)
+    return period
+
+
+def _parse_period(text: str, today: date) -> Period:
     t = re.sub(r"\s+", " ", fold(text).strip())
     if not t:
         return quarter_of(today)

@@ -141,3 +141,29 @@ def pack_html_lines(lines: Iterable[str], limit: int = TELEGRAM_TEXT_LIMIT) -> l
     if current:
         messages.append("\n".join(current))
     return [m.strip("\n") for m in messages if m.strip()]
+
+
+def quote(text: str, limit: int = 200) -> str:
+    """User text as it may appear inside a Loa message: NFC, at most `limit` characters
+    (cut with "…"), HTML-escaped. The one way to echo names, titles, arguments and
+    comments back into Telegram HTML (issue 10: a raw "<" or a 5,000-character argument
+    made Telegram refuse the whole reply)."""
+    text = nfc(text)
+    if len(text) > limit:
+        text = text[: max(limit - 1, 0)].rstrip() + "…"
+    return escape(text)
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def parse_number(raw: str, *, minimum: int = 0, maximum: int = 2**63 - 1) -> int | None:
+    """A whole number typed or carried in a button, ASCII digits only, within bounds.
+
+    `str.isdigit()` is true for "²" or "١" but int() refuses or misreads them; this is the
+    one parser for counts, pages and ids (None when the text is not such a number)."""
+    raw = raw.strip()
+    if not raw or len(raw) > 19 or not _ASCII_DIGITS.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if minimum <= value <= maximum else None

@@ -19,7 +19,7 @@ from bot.domain.errors import InvalidInput, PermissionDenied
 from bot.domain.periods import parse_period
 from bot.domain.roles import ROLE_LABELS_VI, Role
 from bot.domain.stats import render_telegram
-from bot.domain.text import escape, fold, pack_html_lines
+from bot.domain.text import escape, fold, pack_html_lines, parse_number, quote
 from bot.handlers import menus
 from bot.handlers.base import Context, command_text, reply, requires, services, user_errors
 from bot.services import CommandInfo, Services
@@ -144,36 +144,55 @@ async def _target(update: Update, svc: Services, args: list[str]) -> tuple[int, 
         and replied.from_user is not None
         and (not args or not _looks_like_user(args[0]))
     ):
-        if replied.from_user.is_bot:
-            raise InvalidInput("⛔ Không thể cấp hay thu hồi vai trò của một bot.")
-        return replied.from_user.id, args
+        if replied.from_user.is_bot or replied.sender_chat is not None:
+            raise InvalidInput(NOT_A_PERSON)
+        return _person(replied.from_user.id), args
     if not args:
         raise InvalidInput()
     first, rest = args[0], args[1:]
     if first.startswith("@"):
+        if first.lower().endswith("bot"):  # Telegram reserves the *bot suffix for bots
+            raise InvalidInput(NOT_A_PERSON)
         found = await reports.find_user_by_username(svc.db, first)
         if found is None:
             raise InvalidInput(
-                f"Không tìm thấy {escape(first)}: người này cần nhắn tin cho bot trước, "
+                f"Không tìm thấy {quote(first, 40)}: người này cần nhắn tin cho bot trước, "
                 "hoặc dùng user_id (số)."
             )
-        return found, rest
-    try:
-        user_id = int(first)
-    except ValueError:
-        raise InvalidInput() from None
+        return _person(found), rest
+    digits = first.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):  # "²".isdigit() is true
+        raise InvalidInput()
+    user_id = int(first)
     if user_id <= 0:
         raise InvalidInput("user_id phải là số dương (id của một người dùng, không phải nhóm).")
     if user_id > MAX_USER_ID:
         raise InvalidInput(
-            f"user_id {escape(first[:30])}{'…' if len(first) > 30 else ''} quá lớn: mã người "
+            f"user_id {quote(first, 30)} quá lớn: mã người "
             "dùng Telegram có tối đa 16 chữ số. Hãy kiểm tra lại."
         )
-    return user_id, rest
+    return _person(user_id), rest
+
+
+# Telegram's service accounts: the anonymous group admin (GroupAnonymousBot), the channel
+# bot that posts as a channel, and the "Telegram" service notifications account.
+SERVICE_ACCOUNTS = frozenset({1087968824, 136817688, 777000})
+NOT_A_PERSON = (
+    "⛔ Không thể cấp hay thu hồi vai trò của một bot hay tài khoản dịch vụ của Telegram "
+    "(quản trị viên ẩn danh, kênh)."
+)
+
+
+def _person(user_id: int) -> int:
+    """The id, unless it is one of Telegram's service accounts (InvalidInput)."""
+    if user_id in SERVICE_ACCOUNTS:
+        raise InvalidInput(NOT_A_PERSON)
+    return user_id
 
 
 def _looks_like_user(word: str) -> bool:
-    return word.startswith("@") or word.lstrip("-").isdigit()
+    digits = word.lstrip("-")
+    return word.startswith("@") or (digits.isascii() and digits.isdigit())
 
 
 def _parse_role(word: str) -> Role:
@@ -181,7 +200,7 @@ def _parse_role(word: str) -> Role:
     if key in _OWNER_WORDS:
         raise PermissionDenied(NO_OWNER_GRANT)
     if key not in _ROLE_WORDS:
-        raise InvalidInput(f"Vai trò «{escape(word)}» không hợp lệ.\n\n{GRANT_USAGE}")
+        raise InvalidInput(f"Vai trò «{quote(word, 40)}» không hợp lệ.\n\n{GRANT_USAGE}")
     return _ROLE_WORDS[key]
 
 
@@ -327,9 +346,10 @@ async def audit_command(update: Update, context: Context) -> None:
     arg = command_text(update)
     limit = 20
     if arg:
-        if not arg.isdigit() or not 1 <= int(arg) <= 200:
+        parsed = parse_number(arg, minimum=1, maximum=200)
+        if parsed is None:
             raise InvalidInput("Cách dùng: /nhatky [số dòng từ 1 đến 200], ví dụ /nhatky 50.")
-        limit = int(arg)
+        limit = parsed
     entries = await staff.latest_audit(svc.db, limit=limit)
     if not entries:
         await reply(update, "Nhật ký thao tác quản trị đang trống.")

@@ -32,7 +32,14 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, InlineQueryHandle
 from bot.domain import clock
 from bot.domain.articles import SLUG
 from bot.domain.figures import Figure, card_figures
-from bot.domain.text import escape, pack_html_lines, shorten, split_for_telegram
+from bot.domain.text import (
+    escape,
+    pack_html_lines,
+    parse_number,
+    quote,
+    shorten,
+    split_for_telegram,
+)
 from bot.handlers.base import (
     Context,
     answer_query,
@@ -72,7 +79,7 @@ SEARCH_HINTS = (
 
 def _not_found(article_id: str) -> str:
     return (
-        f"❓ Không tìm thấy bài viết «{escape(article_id[:60])}». "
+        f"❓ Không tìm thấy bài viết «{quote(article_id, 60)}». "
         "Bài có thể đã bị gỡ hoặc mã bài không đúng. Xem các bài mới bằng /tin."
     )
 
@@ -308,7 +315,7 @@ async def _search_page(
             None,
         )
     result = await store.search(svc.db, query, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
-    shown = escape(shorten(query, 60))
+    shown = quote(query, 60)
     if result.total == 0:
         return (
             f"🔎 Không tìm thấy bài viết nào cho «{shown}».\n"
@@ -372,8 +379,12 @@ async def _edit(update: Update, text: str, keyboard: InlineKeyboardMarkup | None
     try:
         await query.edit_message_text(text, reply_markup=keyboard, parse_mode=ParseMode.HTML)
     except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
+        if "not modified" in str(exc).lower():
+            return
+        # The pressed message cannot take this text (a photo, too old, a forged button
+        # on another message): the page comes as a new message instead.
+        log.info("page sent anew, the pressed message cannot be edited: %s", exc)
+        await reply(update, text, reply_markup=keyboard)
 
 
 _BUTTON = re.compile(r"^ar:(o|f|s|n|q|k):(.{1,60})$")
@@ -395,7 +406,7 @@ async def on_button(update: Update, context: Context) -> None:
     action, rest = match.groups()
     if action == "n":
         await answer_query(update)
-        page = int(rest) if rest.isdigit() and len(rest) <= MAX_PAGE_DIGITS else 0
+        page = parse_number(rest, maximum=10**MAX_PAGE_DIGITS - 1) or 0
         text, keyboard = await _news_page(svc, page)
         await _edit(update, text, keyboard)
         return
@@ -406,11 +417,12 @@ async def on_button(update: Update, context: Context) -> None:
             words = saved.get(words, "")
         else:
             words = words.replace("+", " ")
-        if not words or not page_text.isdigit() or len(page_text) > MAX_PAGE_DIGITS:
+        page_number = parse_number(page_text, maximum=10**MAX_PAGE_DIGITS - 1)
+        if not words or page_number is None:
             await answer_query(update, "Kết quả tìm kiếm đã hết hạn, vui lòng tìm lại.", alert=True)
             return
         await answer_query(update)
-        text, keyboard = await _search_page(context, words, int(page_text))
+        text, keyboard = await _search_page(context, words, page_number)
         await _edit(update, text, keyboard)
         return
     article = await store.get(svc.db, rest) if SLUG.match(rest) else None
@@ -449,9 +461,7 @@ async def inline(update: Update, context: Context) -> None:
     svc = services(context)
     text = query.query.strip()[:MAX_QUERY_CHARS]
     # The offset comes back from the client: a forged huge one must not reach SQLite.
-    offset = (
-        int(query.offset) if query.offset.isdigit() and len(query.offset) <= MAX_PAGE_DIGITS else 0
-    )
+    offset = parse_number(query.offset, maximum=10**MAX_PAGE_DIGITS - 1) or 0
     if store.query_tokens(text):
         page = await store.search(svc.db, text, limit=INLINE_LIMIT, offset=offset, prefix=True)
         headers, total = page.results, page.total

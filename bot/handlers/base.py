@@ -11,6 +11,7 @@ from typing import Any, TypeVar, cast
 
 from telegram import Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.domain.errors import LoaError
@@ -25,6 +26,10 @@ Callback = Callable[[Update, Context], Awaitable[Any]]
 F = TypeVar("F", bound=Callback)
 
 NO_PERMISSION = "⛔ Bạn không có quyền dùng chức năng này."
+PLACE_REFUSAL = (
+    "🔒 Việc này chỉ làm trong cuộc trò chuyện riêng với bot hoặc trong nhóm quản trị,"
+    " để nội dung nội bộ không hiện ra ở nhóm khác."
+)
 EXPIRED_BUTTON = "Nút này đã hết hạn hoặc không hợp lệ."
 
 
@@ -62,11 +67,27 @@ async def answer_query(update: Update, text: str | None = None, *, alert: bool =
         await update.callback_query.answer(text, show_alert=alert)
 
 
-def requires(permission: str, *, refused: Any = None) -> Callable[[F], F]:
+def in_staff_place(update: Update, svc: Services) -> bool:
+    """True in a private chat with the bot or in the admin group (LOA_ADMIN_CHAT_ID): the
+    only places staff output (names, ids, internal texts, figures) may appear."""
+    chat = update.effective_chat
+    return chat is None or chat.type == "private" or chat.id == svc.settings.admin_chat_id
+
+
+async def refuse_place(update: Update) -> None:
+    """Say (or alert) that this is done only in private or in the admin group."""
+    if update.callback_query is not None:
+        await answer_query(update, PLACE_REFUSAL, alert=True)
+    else:
+        await reply(update, PLACE_REFUSAL)
+
+
+def requires(permission: str, *, refused: Any = None, anywhere: bool = False) -> Callable[[F], F]:
     """Check the sender's role at every call; refuse with a Vietnamese message otherwise.
 
-    `refused` is what a refused call returns: a conversation step passes
-    ConversationHandler.END so a user who lost the role leaves the conversation.
+    Staff commands and buttons also run only in a private chat or the admin group
+    (issue 10: /admins or /audit in a public group printed staff names and ids), unless
+    `anywhere`. `refused` is what a refused call returns.
     """
 
     def decorate(func: F) -> F:
@@ -84,6 +105,9 @@ def requires(permission: str, *, refused: Any = None) -> Callable[[F], F]:
                     await answer_query(update, NO_PERMISSION, alert=True)
                 else:
                     await reply(update, NO_PERMISSION)
+                return refused
+            if not anywhere and not in_staff_place(update, services(context)):
+                await refuse_place(update)
                 return refused
             return await func(update, context)
 
@@ -110,9 +134,14 @@ def user_errors(func: F) -> F:
             return await func(update, context)
         except LoaError as exc:
             if update.callback_query is not None:
-                await answer_query(update, alert_text(exc.user_message), alert=True)
-            else:
-                await reply(update, exc.user_message)
+                try:
+                    await answer_query(update, alert_text(exc.user_message), alert=True)
+                    return None
+                except BadRequest:
+                    # The handler had answered the button already (Telegram takes one
+                    # answer per press): the message comes as a reply instead.
+                    pass
+            await reply(update, exc.user_message)
             return None
 
     return cast(F, wrapper)

@@ -6,17 +6,14 @@ announcements (bot.handlers.announcements), directives and acks
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Any
 
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.actions.directives import (
     AutoCheck,
@@ -26,19 +23,17 @@ from bot.actions.directives import (
 )
 from bot.handlers import subscriptions
 from bot.handlers.announcements import (
-    EDIT,
-    TEXT,
-    WHEN,
+    FEATURE,
     announce_command,
     announce_text,
     approve_button,
     audience_button,
     broadcast_command,
     broadcasts_command,
-    cancel_command,
     delete_button,
     discard_button,
     edit_button,
+    edit_confirm_button,
     edit_text,
     retry_button,
     schedule_button,
@@ -46,6 +41,7 @@ from bot.handlers.announcements import (
     send_now_button,
     stop_button,
 )
+from bot.handlers.dialogs import InDialog
 from bot.handlers.directives import (
     ack_button,
     acks_command,
@@ -126,47 +122,35 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
             CommandInfo("huy", "Hủy thao tác đang làm", aliases=("cancel",), in_menu=False),
         ]
     )
-    with warnings.catch_warnings():
-        # CallbackQuery entry points with per_message=False are intended here: the
-        # conversation is per user and chat, started from a button of a draft.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        conversation = _conversation()
-    app.add_handler(conversation)
+    # Steps of the broadcast dialogs (bot.handlers.dialogs): in groups only replies to
+    # the bot's prompt count; /cancel and the timeout are the dialogs' own.
+    registry = svc.features["dialogs"]
+    text = filters.TEXT & ~filters.COMMAND
+    app.add_handler(MessageHandler(text & InDialog(registry, FEATURE, "text"), announce_text))
+    app.add_handler(MessageHandler(text & InDialog(registry, FEATURE, "when"), schedule_text))
+    app.add_handler(MessageHandler(text & InDialog(registry, FEATURE, "edit"), edit_text))
+    app.add_handler(CommandHandler(["thongbao", "announce"], announce_command))
     subscriptions.register(app, svc, start_payloads)
     _register_rest(app)
 
 
-def _conversation() -> ConversationHandler[Any]:
-    return ConversationHandler(
-        entry_points=[
-            CommandHandler(["thongbao", "announce"], announce_command),
-            CallbackQueryHandler(schedule_button, pattern=r"^bc:at:\d+$"),
-            CallbackQueryHandler(edit_button, pattern=r"^bc:edit:\d+$"),
-        ],
-        states={
-            TEXT: [MessageHandler(filters.TEXT & ~filters.COMMAND, announce_text)],
-            WHEN: [MessageHandler(filters.TEXT & ~filters.COMMAND, schedule_text)],
-            EDIT: [MessageHandler(filters.TEXT & ~filters.COMMAND, edit_text)],
-        },
-        fallbacks=[CommandHandler(["huy", "cancel"], cancel_command)],
-        allow_reentry=True,
-        name="announce",
-        persistent=True,  # an announcement being written survives a restart (issue 11)
-    )
-
-
 def _register_rest(app: Any) -> None:
+    # Buttons carry bc:<action>:<id>:<version>; without a version they are refused
+    # as stale by bot.actions.broadcast_guard.check_version.
     app.add_handler(CommandHandler(["bantin", "broadcasts"], broadcasts_command))
     app.add_handler(CommandHandler(["xembantin", "broadcast"], broadcast_command))
     app.add_handler(CommandHandler(["guichidao", "directive"], directive_command))
     app.add_handler(CommandHandler("chidao", chidao_command))
     app.add_handler(CommandHandler(["xacnhan", "acks"], acks_command))
     app.add_handler(CallbackQueryHandler(audience_button, pattern=r"^bc:a:\d+:"))
-    app.add_handler(CallbackQueryHandler(send_now_button, pattern=r"^bc:go:\d+$"))
-    app.add_handler(CallbackQueryHandler(discard_button, pattern=r"^bc:x:\d+$"))
-    app.add_handler(CallbackQueryHandler(approve_button, pattern=r"^bc:(ok|no):\d+$"))
-    app.add_handler(CallbackQueryHandler(stop_button, pattern=r"^bc:stop:\d+$"))
-    app.add_handler(CallbackQueryHandler(retry_button, pattern=r"^bc:retry:\d+$"))
-    app.add_handler(CallbackQueryHandler(delete_button, pattern=r"^bc:del:\d+$"))
-    app.add_handler(CallbackQueryHandler(remind_button, pattern=r"^bc:remind:\d+$"))
+    app.add_handler(CallbackQueryHandler(send_now_button, pattern=r"^bc:go:\d+(:|$)"))
+    app.add_handler(CallbackQueryHandler(schedule_button, pattern=r"^bc:at:\d+(:|$)"))
+    app.add_handler(CallbackQueryHandler(discard_button, pattern=r"^bc:x:\d+(:|$)"))
+    app.add_handler(CallbackQueryHandler(approve_button, pattern=r"^bc:(ok|no):\d+(:|$)"))
+    app.add_handler(CallbackQueryHandler(stop_button, pattern=r"^bc:stop:\d+(:|$)"))
+    app.add_handler(CallbackQueryHandler(retry_button, pattern=r"^bc:retry:\d+(:|$)"))
+    app.add_handler(CallbackQueryHandler(edit_button, pattern=r"^bc:edit:\d+(:|$)"))
+    app.add_handler(CallbackQueryHandler(edit_confirm_button, pattern=r"^bc:e[cn]:\d+(:|$)"))
+    app.add_handler(CallbackQueryHandler(delete_button, pattern=r"^bc:del:\d+(:|$)"))
+    app.add_handler(CallbackQueryHandler(remind_button, pattern=r"^bc:remind:\d+(:|$)"))
     app.add_handler(CallbackQueryHandler(ack_button, pattern=r"^ack:\d+$"))

@@ -18,12 +18,12 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.domain import clock
 from bot.domain.roles import ROLE_LABELS_VI
-from bot.domain.text import nfc
+from bot.domain.text import nfc, quote
 from bot.handlers import menus
 from bot.handlers.base import EXPIRED_BUTTON, Context, answer_query, reply, services
 from bot.store import people
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # Refresh a chat's or user's row at most this often (seconds): every update would
 # otherwise cost a write transaction, and last_seen needs no finer grain.
 _TOUCH_INTERVAL = 300
+_SEEN_MAX = 20_000  # chats and users remembered as recently touched
 
 StartPayloadHandler = Callable[[Update, Context, str], Awaitable[Any]]
 
@@ -53,6 +54,10 @@ async def track_update(update: Update, context: Context) -> None:
     if chat is not None and now - seen.get(("chat", chat.id), 0) > _TOUCH_INTERVAL:
         chat_row = (chat.id, chat.type, _title(chat), chat.username)
     user = update.effective_user
+    if update.inline_query is not None or update.chosen_inline_result is not None:
+        # Inline mode works in any chat for anyone, including people who never started
+        # the bot: they are not Loa's users and get no row (issue 10).
+        user = None
     user_row = None
     stale = user is not None and now - seen.get(("user", user.id), 0) > _TOUCH_INTERVAL
     if user is not None and not user.is_bot and stale:
@@ -64,6 +69,11 @@ async def track_update(update: Update, context: Context) -> None:
         seen[("chat", chat_row[0])] = now
     if user_row is not None:
         seen[("user", user_row[0])] = now
+    if len(seen) > _SEEN_MAX:  # bounded (issue 10): entries past the interval are useless
+        for key in [k for k, at in seen.items() if now - at > _TOUCH_INTERVAL]:
+            del seen[key]
+        while len(seen) > _SEEN_MAX:
+            seen.pop(next(iter(seen)))
 
 
 EDITED_HINT = "✏️ Loa không xử lý tin nhắn đã sửa. Vui lòng gửi lại nội dung bằng một tin nhắn mới."
@@ -213,7 +223,7 @@ def make_start(payloads: Mapping[str, StartPayloadHandler]) -> Callable[[Update,
                 await handler(update, context, payload[len(prefix) :])
                 return
         user = update.effective_user
-        name = html.escape(nfc(user.first_name)) if user else "bạn"
+        name = quote(user.first_name, 64) if user else "bạn"
         private = chat is None or chat.type == ChatType.PRIVATE
         await reply(
             update, WELCOME.format(name=name), reply_markup=start_keyboard() if private else None
@@ -274,6 +284,14 @@ async def on_error(update: object, context: Context) -> None:
         # A double tap on a button asks for the same edit twice; Telegram refuses the
         # second one ("message is not modified"). Nothing went wrong for the user.
         log.debug("ignored 'message is not modified'")
+        if isinstance(update, Update):
+            with contextlib.suppress(TelegramError):
+                await answer_query(update)
+        return
+    if isinstance(err, Forbidden):
+        # The bot left the chat or was blocked while answering (a button pressed in a
+        # group it has since left): nobody to tell; the pacer marked the chat inactive.
+        log.info("reply not delivered (403): %s", err.message)
         if isinstance(update, Update):
             with contextlib.suppress(TelegramError):
                 await answer_query(update)

@@ -11,7 +11,7 @@ import asyncio
 import html
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
@@ -23,8 +23,15 @@ from bot.domain.directives import (
     Directive,
 )
 from bot.domain.errors import InvalidInput, NotFound
-from bot.domain.text import pack_html_lines
-from bot.handlers.announcements import _actor, _dispatcher, _id_from, send_preview
+from bot.domain.text import pack_html_lines, quote
+from bot.handlers.announcements import (
+    _actor,
+    _button,
+    _current,
+    _dispatcher,
+    _id_from,
+    send_preview,
+)
 from bot.handlers.base import (
     Context,
     answer_query,
@@ -90,11 +97,8 @@ async def directive_command(update: Update, context: Context) -> None:
 
 
 async def chidao_command(update: Update, context: Context) -> None:
-    """/chidao: the latest published directive, in an approved cadre chat or to staff.
-
-    In a group only a directive meant for it: published (publish_at not in the future)
-    and, when the file names units, the chat's unit among them.
-    """
+    """/chidao: in an approved cadre chat, the newest directive actually sent to it (with
+    its [✅ Đã nhận]); to staff in private, the latest published directive file."""
     svc = services(context)
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
@@ -113,6 +117,11 @@ async def chidao_command(update: Update, context: Context) -> None:
         in_group = True
     if not allowed:
         await reply(update, CHIDAO_INTERNAL)
+        return
+    if in_group:
+        # A group sees only what was actually sent to it (issue 10): a file alone, or a
+        # unit chosen at send time, decides nothing here.
+        await _sent_copy(update, context, chat.id)
         return
     now = clock.now()
     current = rules.quarter_of(now, svc.settings.tz)
@@ -138,6 +147,23 @@ async def chidao_command(update: Update, context: Context) -> None:
     )
     for part in rules.split_html(directive.message_html() + note):
         await reply(update, part)
+
+
+async def _sent_copy(update: Update, context: Context, chat_id: int) -> None:
+    """The newest directive delivered to this chat, again, with its [✅ Đã nhận]."""
+    svc = services(context)
+    bid = await directives.latest_directive_sent_to(svc.db, chat_id)
+    if bid is None:
+        await reply(update, "Nhóm chưa nhận chỉ đạo nào qua Loa.")
+        return
+    b = await drafts.get_broadcast(svc.db, bid)
+    for i, part in enumerate(b.parts):
+        last = i == len(b.parts) - 1
+        message = await context.bot.send_message(
+            chat_id, part, reply_markup=ack_markup(b.id) if last and b.with_ack else None
+        )
+        if last and b.with_ack:
+            await directives.record_copy(svc.db, b.id, chat_id, message.message_id)
 
 
 # --- acknowledgements ------------------------------------------------------------------------
@@ -218,17 +244,11 @@ async def acks_command(update: Update, context: Context) -> None:
         names = await units.names_by_code(svc.db)  # units by name (issue 16)
         lines.append(f"Chưa xác nhận ({len(missing)} nhóm):")
         lines += [
-            f"• {html.escape(c.title or str(c.chat_id))}"
+            f"• {quote(c.title or str(c.chat_id), 128)}"
             + (f" ({html.escape(names.get(c.unit, c.unit))})" if c.unit else "")
             for c in missing
         ]
-    markup = (
-        InlineKeyboardMarkup(
-            [[InlineKeyboardButton("🔔 Nhắc lại", callback_data=f"bc:remind:{b.id}")]]
-        )
-        if missing
-        else None
-    )
+    markup = InlineKeyboardMarkup([[_button("🔔 Nhắc lại", "remind", b)]]) if missing else None
     messages = pack_html_lines(lines)
     for i, text in enumerate(messages):
         await reply(update, text, reply_markup=markup if i == len(messages) - 1 else None)
@@ -239,7 +259,7 @@ async def acks_command(update: Update, context: Context) -> None:
 async def remind_button(update: Update, context: Context) -> None:
     """[Nhắc lại]: a reminder only to the chats that have not acknowledged."""
     svc = services(context)
-    parent = await drafts.get_broadcast(svc.db, _id_from(update))
+    parent, _rest = await _current(svc, update)
     if not parent.with_ack or parent.kind == "reminder":
         raise InvalidInput("Chỉ nhắc lại được chỉ đạo có nút xác nhận.")
     actor = await _actor(update, context)

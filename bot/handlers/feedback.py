@@ -2,9 +2,10 @@
 link /start yk_<id>, confirmation, /ykiencuatoi, approved comments, /forgetme; and the
 feature's registration (moderation's handlers are in bot.handlers.moderation).
 
-Conversation state is a small per-user record (not PTB's ConversationHandler) so that
-the article card's button, the deep link /start yk_<id> and /ykien all enter the same
-flow (bot.handlers.feedback_state).
+The comment being written is a Draft kept as a dialog (bot.handlers.feedback_state backs
+FeedbackState.drafts with bot.handlers.dialogs), so the article card's button, the deep
+link /start yk_<id> and /ykien all enter the same flow, it lapses after
+LOA_CONVERSATION_TIMEOUT (the user is told) and /cancel ends it like any other.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ from bot.handlers.feedback_state import (
 from bot.handlers.moderation import (
     _make_starter,
     _make_stopper,
+    answer_confirm_button,
     export_command,
     inbox_command,
     inbox_page,
@@ -143,7 +145,7 @@ async def ykien_command(update: Update, context: Context) -> None:
     sender = await store.sender(
         svc.db,
         user.id,
-        rules.duplicate_key(clean(text)),
+        await store.dup_key(svc.db, clean(text)),
         now=clock.now(),
         limits=svc.settings.feedback_per_hour > 0 or svc.settings.feedback_per_day > 0,
     )
@@ -227,7 +229,7 @@ async def _take_text(
             sender = await store.sender(
                 svc.db,
                 user.id,
-                rules.duplicate_key(text),
+                await store.dup_key(svc.db, text),
                 now=now,
                 limits=per_hour > 0 or per_day > 0,
             )
@@ -314,14 +316,6 @@ async def confirm_button(update: Update, context: Context) -> None:
     except BadRequest:
         await reply(update, receipt)
     await answer_query(update, f"Đã gửi ý kiến #{comment.id}")
-
-
-async def cancel_command(update: Update, context: Context) -> None:
-    """/cancel while Loa waits for a comment or an answer."""
-    user = update.effective_user
-    if user is not None:
-        _state(context).drafts.pop(user.id, None)
-    await reply(update, "Đã hủy.")
 
 
 async def my_feedback(update: Update, context: Context) -> None:
@@ -485,7 +479,7 @@ def register(
     start_payloads: dict[str, Any],
 ) -> None:
     """Add the feedback handlers, commands, hooks and the notification worker."""
-    state = FeedbackState(app.user_data)
+    state = FeedbackState(app.user_data, svc.features["dialogs"])
     app.bot_data[STATE_KEY] = state
     svc.commands.extend(COMMANDS)
     svc.features["feedback_count"] = lambda article_id: feedback_count(svc, article_id)
@@ -495,13 +489,8 @@ def register(
     start_payloads["yk_"] = start_payload
 
     awaiting = _DraftAt(state, "text", "confirm")  # waiting for a comment
-    answering = _ModeratorAnswer(state)
+    answering = _ModeratorAnswer(state, svc.features["dialogs"])
     # Flow messages first: a comment being typed, a moderator's answer.
-    app.add_handler(
-        CommandHandler(
-            ["cancel", "huy"], cancel_command, filters=_DraftAt(state, "text", "confirm", "answer")
-        )
-    )
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL & awaiting,
@@ -520,3 +509,4 @@ def register(
     app.add_handler(CallbackQueryHandler(moderation_button, pattern=r"^yk[mi]:"))
     app.add_handler(CallbackQueryHandler(inbox_page, pattern=r"^ykp:\d+$"))
     app.add_handler(CallbackQueryHandler(forgetme_button, pattern=r"^ykf:[yn]$"))
+    app.add_handler(CallbackQueryHandler(answer_confirm_button, pattern=r"^yka:[sc]:\d+$"))

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +24,13 @@ from telegram.ext import (
 )
 
 from bot.domain import feedback as rules
+from bot.domain.dialogs import Dialogs
 from bot.domain.text import escape, pack_html_lines, shorten
 from bot.handlers.base import (
     Context,
     reply,
 )
+from bot.handlers.dialogs import InDialog
 from bot.handlers.persistence import keep
 from bot.services import Services
 
@@ -42,6 +44,8 @@ NOTICE, ANSWER = "notice", "answer"
 Job = tuple[str, int]
 
 STATE_KEY = "feedback_state"
+FEATURE = "feedback"  # the dialogs' feature name (comments being written, answers)
+NOTICE_KEYS_MAX = 50_000  # notices remembered in memory; older ones are read from the DB
 
 
 @keep  # kept in user_data, so it survives a restart (bot.handlers.persistence)
@@ -72,16 +76,41 @@ DRAFT_KEY = "feedback_draft"
 class UserDrafts:
     """user id → Draft, kept in each user's PTB user_data (persisted on the SQLite file)."""
 
-    def __init__(self, user_data: Mapping[int, dict[Any, Any]]) -> None:
+    def __init__(
+        self, user_data: Mapping[int, dict[Any, Any]], dialogs: Dialogs | None = None
+    ) -> None:
         self._user_data = user_data  # Application.user_data (read-only view, mutable dicts)
+        # Each draft has a dialog (bot.handlers.dialogs, issue 10): it lapses after
+        # LOA_CONVERSATION_TIMEOUT (the user is told) and /cancel ends it, whichever
+        # feature's /cancel runs; a draft whose dialog is gone is gone.
+        self._dialogs = dialogs
+
+    def _live(self, user_id: int, draft: Draft) -> bool:
+        if self._dialogs is None:
+            return True
+        dialog = self._dialogs.get(draft.chat_id, user_id, time.time(), FEATURE)
+        if dialog is None or dialog.step != "draft":
+            return False
+        self._dialogs.advance(dialog, "draft", time.time())  # a step: deadline restarts
+        return True
 
     def get(self, user_id: int, default: Draft | None = None) -> Draft | None:
         """The user's draft, if any (never creates an empty user_data)."""
         data = self._user_data.get(user_id)
-        return data.get(DRAFT_KEY, default) if data else default
+        if not data:
+            return default
+        draft: Draft | None = data.get(DRAFT_KEY)
+        if draft is None:
+            return default
+        if not self._live(user_id, draft):
+            data.pop(DRAFT_KEY, None)
+            return default
+        return draft
 
     def __setitem__(self, user_id: int, draft: Draft) -> None:
         self._user_data[user_id][DRAFT_KEY] = draft
+        if self._dialogs is not None:
+            self._dialogs.open(draft.chat_id, user_id, FEATURE, "draft", "gửi ý kiến", time.time())
 
     def pop(self, user_id: int, default: Draft | None = None) -> Draft | None:
         """Remove and return the user's draft."""
@@ -92,8 +121,10 @@ class UserDrafts:
 class FeedbackState:
     """The feature's state: drafts (in user_data), notice keys, the notification queue."""
 
-    def __init__(self, user_data: Mapping[int, dict[Any, Any]] | None = None) -> None:
-        self.drafts = UserDrafts(user_data if user_data is not None else defaultdict(dict))
+    def __init__(
+        self, user_data: Mapping[int, dict[Any, Any]] | None = None, dialogs: Dialogs | None = None
+    ) -> None:
+        self.drafts = UserDrafts(user_data if user_data is not None else defaultdict(dict), dialogs)
         self.notice_keys: set[tuple[int, int]] = set()
         self.queue: asyncio.Queue[Job | None] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
@@ -110,6 +141,14 @@ class FeedbackState:
 
         handle = loop.call_later(delay, fire)
         self.timers.add(handle)
+
+    def remember_notices(self, keys: Iterable[tuple[int, int]]) -> None:
+        """Remember notice messages (bounded: past NOTICE_KEYS_MAX the set restarts from
+        the newest; a reply to an older notice is then looked up in the database)."""
+        self.notice_keys.update(keys)
+        if len(self.notice_keys) > NOTICE_KEYS_MAX:
+            newest = sorted(self.notice_keys, key=lambda k: k[1])[-NOTICE_KEYS_MAX // 2 :]
+            self.notice_keys = set(newest)
 
     def draft(self, user_id: int | None, *stages: str) -> Draft | None:
         """The user's live draft in one of `stages` (expired ones are dropped)."""
@@ -143,19 +182,18 @@ class _DraftAt(filters.MessageFilter):
 
 
 class _ModeratorAnswer(filters.MessageFilter):
-    """A reply to a comment notice, or the text a moderator was asked for."""
+    """A reply to a comment notice, or to the prompt of the moderator's answer dialog."""
 
-    def __init__(self, state: FeedbackState) -> None:
+    def __init__(self, state: FeedbackState, dialogs: Dialogs) -> None:
         super().__init__(name="ModeratorAnswer")
         self.state = state
+        self.in_dialog = InDialog(dialogs, FEATURE, "answer")
 
     def filter(self, message: Message) -> bool:
         ref = message.reply_to_message
         if ref is not None and (message.chat.id, ref.message_id) in self.state.notice_keys:
             return True
-        user = message.from_user
-        d = self.state.draft(user.id if user else None, "answer")
-        return d is not None and d.chat_id == message.chat.id
+        return bool(self.in_dialog.filter(message))
 
 
 # --------------------------------------------------------------------------- helpers

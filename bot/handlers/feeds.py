@@ -13,6 +13,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import CommandHandler
 
+from bot.actions.newsroom import check_address, fit_lines
+from bot.config import Settings
 from bot.domain import broadcasts as rules
 from bot.domain import clock
 from bot.domain.errors import InvalidInput
@@ -32,13 +34,16 @@ MODES = ("duyet", "tudong")
 STATE_LABELS = {"active": "đang theo dõi", "paused": "tạm dừng"}
 
 
-def parse_add(args: list[str], topics: tuple[str, ...]) -> tuple[str, str | None, str]:
-    """(url, topic, mode) from the words after `them`; InvalidInput (Vietnamese) if wrong."""
+def parse_add(args: list[str], settings: Settings) -> tuple[str, str | None, str]:
+    """(url, topic, mode) from the words after `them`; InvalidInput (Vietnamese) if wrong.
+    The URL is checked by the fetch rules now, not only at the first poll."""
     if not args:
         raise InvalidInput(USAGE)
     url, rest = args[0], args[1:]
-    if not url.startswith(("http://", "https://")) or len(url) > 500:
+    if not url.lower().startswith(("http://", "https://")):
         raise InvalidInput("Địa chỉ nguồn tin phải bắt đầu bằng http:// hoặc https://.")
+    check_address(settings, url)
+    topics = settings.topics
     mode = "duyet"
     if rest and rest[-1].lower() in MODES:
         mode = rest.pop().lower()
@@ -57,7 +62,12 @@ def parse_add(args: list[str], topics: tuple[str, ...]) -> tuple[str, str | None
 def _feed_id(args: list[str]) -> int:
     if len(args) != 1:
         raise InvalidInput(USAGE)
-    return rules.parse_id(args[0].lstrip("#"))
+    raw = args[0].lstrip("#")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        raise InvalidInput(
+            f"Số nguồn tin «{html.escape(args[0][:40])}» không hợp lệ (xem /nguontin)."
+        )
+    return int(raw)
 
 
 def feed_lines(feeds: list[store.Feed]) -> list[str]:
@@ -88,11 +98,11 @@ async def feeds_command(update: Update, context: Context) -> None:
     actor_id, actor_role = (user.id if user else None), (str(role) if role else None)
     worker = svc.features.get("feeds")
     if not words:
-        await reply(update, "\n".join(feed_lines(await store.list_feeds(svc.db)))[:4000])
+        await reply(update, fit_lines(feed_lines(await store.list_feeds(svc.db))))
         return
     verb, args = words[0].lower(), words[1:]
     if verb in ("them", "add"):
-        url, topic, mode = parse_add(args, svc.settings.topics)
+        url, topic, mode = parse_add(args, svc.settings)
         feed_id = await store.add_feed(
             svc.db,
             url,

@@ -15,7 +15,6 @@ from datetime import date
 from typing import Any
 
 from telegram import (
-    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
@@ -29,8 +28,9 @@ from bot.domain import clock
 from bot.domain import feedback as rules
 from bot.domain.errors import LoaError
 from bot.domain.spreadsheets import Format
-from bot.domain.text import clean, escape
+from bot.domain.text import clean, escape, quote
 from bot.handlers import casework_notice as casework_office
+from bot.handlers import dialogs
 from bot.handlers.base import (
     EXPIRED_BUTTON,
     Context,
@@ -44,9 +44,9 @@ from bot.handlers.base import (
 from bot.handlers.casework_intake import rating_keyboard
 from bot.handlers.feedback_state import (
     ANSWER,
+    FEATURE,
     NOTICE,
     STATE_KEY,
-    Draft,
     FeedbackState,
     _actor,
     _article_label,
@@ -62,6 +62,7 @@ from bot.tg.pacer import retry_after_seconds
 log = logging.getLogger(__name__)
 PAGE = 5  # comments per /inbox page
 ANSWER_MAX = 3000
+FORGOTTEN = "Người gửi đã xóa dữ liệu cá nhân; không thể gửi câu trả lời."
 # Waits (seconds) before retrying an answer that could not be delivered for a passing
 # reason (timeout, network, 5xx, 429); after the last one Loa gives up and says so.
 ANSWER_RETRY_DELAYS: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600)
@@ -131,7 +132,7 @@ async def notify_moderators(
     if notices or not targets:
         # The notices (so replies to them answer the comment) and notified_at together.
         await store.record_notified(svc.db, comment.id, notices, clock.now())
-        state.notice_keys.update(notices)
+        state.remember_notices(notices)
 
 
 def _answer_text(p: store.PendingAnswer) -> str:
@@ -258,7 +259,7 @@ async def _notifier(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 def _make_starter(state: FeedbackState) -> Any:
     async def start(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         svc: Services = app.bot_data["services"]
-        state.notice_keys = await store.notice_keys(svc.db)
+        state.remember_notices(await store.notice_keys(svc.db))
         for comment_id in await store.unnotified(svc.db):
             state.queue.put_nowait((NOTICE, comment_id))
         # Answers stored but not delivered (the bot stopped, or the network failed).
@@ -289,27 +290,29 @@ def _make_stopper(state: FeedbackState) -> Any:
 
 
 async def _ask_answer(update: Update, context: Context, comment_id: int) -> None:
-    """[Trả lời]: ask for the answer with a ForceReply prompt linked to the comment."""
+    """[Trả lời]: ask for the answer (a ForceReply prompt in groups: only a reply to it
+    is taken), as a dialog that lapses and ends with /cancel."""
     svc = services(context)
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
     comment = await store.get(svc.db, comment_id)
     if comment.chat_id is None:
-        await answer_query(
-            update, "Người gửi đã xóa dữ liệu cá nhân; không thể gửi câu trả lời.", alert=True
-        )
+        await answer_query(update, FORGOTTEN, alert=True)
         return
     await answer_query(update)
-    prompt = await context.bot.send_message(
-        chat.id,
-        f"✍️ {escape(user.first_name)}, hãy trả lời tin nhắn này bằng câu trả lời cho "
-        f"ý kiến <b>#{comment_id}</b>. Gõ /huy để thôi.",
-        reply_markup=ForceReply(input_field_placeholder=f"Trả lời ý kiến #{comment_id}"),
+    dialog = await dialogs.ask(
+        update,
+        context,
+        f"✍️ {quote(user.first_name, 64)}, hãy trả lời tin nhắn này bằng câu trả lời cho "
+        f"ý kiến <b>#{comment_id}</b>. Loa sẽ cho xem lại trước khi gửi. Gõ /huy để thôi.",
+        feature=FEATURE,
+        step="answer",
+        label_vi=f"trả lời ý kiến #{comment_id}",
+        placeholder=f"Trả lời ý kiến #{comment_id}",
+        comment_id=comment_id,
     )
-    await store.add_notice(svc.db, chat.id, prompt.message_id, comment_id)
-    state = _state(context)
-    state.notice_keys.add((chat.id, prompt.message_id))
-    state.drafts[user.id] = Draft("answer", chat.id, comment_id=comment_id)
+    if dialog is not None and dialog.prompt_id is not None:
+        await store.add_notice(svc.db, chat.id, dialog.prompt_id, comment_id)
 
 
 @requires("moderate")
@@ -350,7 +353,7 @@ async def moderation_button(update: Update, context: Context) -> None:
         await answer_query(
             update, f"{verb} ý kiến #{comment_id}" if changed else "Không có gì thay đổi"
         )
-        footer = f" ({verb.lower()} bởi {escape(name)} lúc {stamp})"
+        footer = f" ({verb.lower()} bởi {quote(name, 64)} lúc {stamp})"
     elif action == "b":
         comment, banned = await store.ban_sender(
             svc.db, comment_id, actor_id=actor_id, actor_role=role, now=now
@@ -358,7 +361,7 @@ async def moderation_button(update: Update, context: Context) -> None:
         await answer_query(
             update, "Đã chặn người gửi" if banned else "Người gửi đã bị chặn từ trước"
         )
-        footer = f" (🚫 người gửi bị chặn bởi {escape(name)} lúc {stamp})"
+        footer = f" (🚫 người gửi bị chặn bởi {quote(name, 64)} lúc {stamp})"
         markup = InlineKeyboardMarkup(
             [
                 *markup.inline_keyboard[:1],
@@ -374,7 +377,7 @@ async def moderation_button(update: Update, context: Context) -> None:
         )
         comment = await store.get(svc.db, comment_id)
         await answer_query(update, "Đã bỏ chặn người gửi" if lifted else "Người gửi không bị chặn")
-        footer = f" (bỏ chặn bởi {escape(name)} lúc {stamp})"
+        footer = f" (bỏ chặn bởi {quote(name, 64)} lúc {stamp})"
     else:
         await answer_query(update, EXPIRED_BUTTON, alert=True)
         return
@@ -387,9 +390,9 @@ async def moderation_button(update: Update, context: Context) -> None:
 
 @requires("moderate")
 async def moderator_answer(update: Update, context: Context) -> None:
-    """A moderator's reply to a notice (or the text they were asked for) → the citizen."""
+    """A moderator's reply to a notice (or to the answer prompt): shown back with
+    [Gửi trả lời]/[Hủy]; nothing reaches the citizen before that press."""
     svc = services(context)
-    state = _state(context)
     message = update.effective_message
     user = update.effective_user
     chat = update.effective_chat
@@ -399,9 +402,9 @@ async def moderator_answer(update: Update, context: Context) -> None:
     ref = message.reply_to_message
     if ref is not None:
         comment_id = await store.comment_for_notice(svc.db, chat.id, ref.message_id)
-    draft = state.draft(user.id, "answer")
-    if comment_id is None and draft is not None and draft.chat_id == chat.id:
-        comment_id = draft.comment_id
+    dialog = dialogs.current(update, context, FEATURE, "answer")
+    if comment_id is None and dialog is not None:
+        comment_id = dialog.data.get("comment_id")
     if comment_id is None:
         return
     answer = clean(message.text or "")
@@ -411,21 +414,92 @@ async def moderator_answer(update: Update, context: Context) -> None:
     if len(answer) > ANSWER_MAX:
         await reply(update, f"Câu trả lời quá dài ({len(answer)} ký tự; tối đa {ANSWER_MAX}).")
         return
-    state.drafts.pop(user.id, None)
+    comment = await store.get(svc.db, comment_id)
+    if comment.chat_id is None:
+        await reply(update, FORGOTTEN)
+        return
+    preview = await context.bot.send_message(
+        chat.id,
+        f"👀 <b>Xem lại câu trả lời cho ý kiến #{comment_id}</b> trước khi gửi tới người dân:"
+        f"\n\n<blockquote>{escape(answer)}</blockquote>\n"
+        f"Ý kiến: <i>{escape(_short(comment.text, 200))}</i>",
+        reply_markup=InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton("✅ Gửi trả lời", callback_data=f"yka:s:{comment_id}"),
+                    InlineKeyboardButton("✖️ Hủy", callback_data=f"yka:c:{comment_id}"),
+                ]
+            ]
+        ),
+        reply_to_message_id=message.message_id,
+    )
+    registry = dialogs.registry(context)
+    registry.open(
+        chat.id,
+        user.id,
+        FEATURE,
+        "answer_confirm",
+        f"trả lời ý kiến #{comment_id}",
+        dialogs.now(),
+        comment_id=comment_id,
+        answer=answer,
+        confirm_id=preview.message_id,
+        answered_at=comment.answered_at,
+    )
+
+
+@requires("moderate")
+@user_errors
+async def answer_confirm_button(update: Update, context: Context) -> None:
+    """[Gửi trả lời]/[Hủy] under the preview of an answer (yka:<s|c>:<comment id>)."""
+    svc = services(context)
+    state = _state(context)
+    query = update.callback_query
+    user, chat = update.effective_user, update.effective_chat
+    assert query is not None and user is not None and chat is not None
+    parts = (query.data or "").split(":")
+    comment_id = rules.parse_id(parts[2]) if len(parts) == 3 else None
+    dialog = dialogs.current(update, context, FEATURE, "answer_confirm")
+    if (
+        dialog is None
+        or comment_id is None
+        or dialog.data.get("comment_id") != comment_id
+        or (query.message is not None and dialog.data.get("confirm_id") != query.message.message_id)
+    ):
+        await answer_query(update, EXPIRED_BUTTON, alert=True)
+        return
+    dialogs.end(update, context)
+    if parts[1] == "c":
+        await answer_query(update, "Đã hủy, chưa gửi gì.")
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_text(f"✖️ Đã hủy câu trả lời cho ý kiến #{comment_id}.")
+        return
+    current = await store.get(svc.db, comment_id)
+    if current.answered_at != dialog.data.get("answered_at") or current.chat_id is None:
+        await answer_query(
+            update,
+            f"Ý kiến #{comment_id} đã thay đổi (được trả lời hoặc xử lý) sau khi bạn xem; "
+            "chưa gửi gì. Hãy xem lại.",
+            alert=True,
+        )
+        return
     _, role, _ = await _actor(svc, update)
     try:
         comment = await store.set_answer(
             svc.db,
             comment_id,
-            answer,
+            str(dialog.data["answer"]),
             actor_id=user.id,
             actor_role=role,
             now=clock.now(),
             answered_in=chat.id,
         )
     except LoaError as exc:
-        await reply(update, exc.user_message)
+        await answer_query(update, exc.user_message[:200], alert=True)
         return
+    await answer_query(update, f"Đang gửi trả lời ý kiến #{comment_id}.")
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_reply_markup(None)
     # Stored first, delivered by the worker: a failed send is retried (and survives a
     # restart); the worker tells this chat how it went.
     state.queue.put_nowait((ANSWER, comment.id))

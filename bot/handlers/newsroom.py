@@ -20,7 +20,6 @@ Callback data (≤ 64 bytes; draft ids are numbers, article ids ≤ 48 ASCII):
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import html
 import logging
 import re
@@ -44,6 +43,7 @@ from bot.domain import clock
 from bot.domain.articles import SLUG
 from bot.domain.errors import InvalidInput, LoaError, NotFound
 from bot.handlers import announcements, common
+from bot.handlers import newsroom_views as views
 from bot.handlers.articles import card_text
 from bot.handlers.base import (
     Context,
@@ -63,21 +63,19 @@ from bot.store.newsroom import ArticleDraft
 log = logging.getLogger(__name__)
 
 COLLECT, TITLE, DATE, BODY = range(20, 24)
-MAX_LISTED = 40  # sentences / figures offered as toggle buttons (keyboards hold 100)
-_URL = re.compile(r"^https?://\S+$")
-_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+# One word with a scheme ("https://…", but also "file:…", "javascript:…") is an address:
+# actions.draft_from_url refuses what is not http(s) with a clear answer, instead of
+# treating it as a one-line article.
+_URL = re.compile(
+    r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|(?:javascript|data|file|about|vbscript):)\S+$", re.I
+)
 
 ASK_TEXT = (
     "📝 Gửi nội dung bài viết (dòng đầu là tiêu đề; có thể gửi nhiều tin nhắn hoặc chuyển"
     " tiếp bài từ kênh), hoặc một địa chỉ trang web. Gửi xong bấm [✅ Xong]. /huy để hủy."
 )
-SOURCE_LABELS = {
-    "text": "văn bản dán vào",
-    "file": "tệp",
-    "url": "trang web",
-    "feed": "nguồn tin RSS",
-    "edit": "sửa bài đã đăng",
-}
+DECIDED = "Bản nháp này đã được đăng hoặc đã bỏ."
+INVALID_BUTTON = "Nút này không hợp lệ."
 
 
 def _user_data(context: Context) -> dict[Any, Any]:
@@ -96,103 +94,28 @@ def _draft_id(update: Update) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None
     fields = query.data.split(":")
-    return rules.parse_id(fields[2] if len(fields) > 2 else "")
+    raw = fields[2] if len(fields) > 2 else ""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        raise NotFound(INVALID_BUTTON)  # forged or mangled callback data
+    return int(raw)
 
 
-def _done_keyboard(draft_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton("✅ Xong", callback_data=f"nr:done:{draft_id}"),
-                InlineKeyboardButton("🗑 Bỏ", callback_data=f"nr:drop:{draft_id}"),
-            ]
-        ]
-    )
+async def _own_draft(update: Update, context: Context) -> ArticleDraft:
+    """The draft a button names, when the presser may act on it (actions.draft_for)."""
+    user = update.effective_user
+    return await actions.draft_for(services(context), _draft_id(update), user.id if user else None)
 
 
 # ---------------------------------------------------------------- review
-
-
-def preview_article(draft: ArticleDraft) -> article_store.StoredArticle:
-    """The draft as the article readers will get (the card is rendered from this)."""
-    return article_store.StoredArticle(
-        id=draft.target_id or draft.article_id or "ban-nhap",
-        title=draft.title,
-        date=draft.date or "",
-        author=draft.author,
-        caption=draft.caption,
-        source=draft.source,
-        tags=(draft.topic,) if draft.topic else (),
-        unit=None,
-        body=draft.body,
-        summary=draft.summary_sentences,
-        figures=draft.kept_figures,
-        path="",
-    )
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def control_text(draft: ArticleDraft) -> str:
-    """The review message under the card: source, topic, every detected figure."""
-    kind = SOURCE_LABELS.get(draft.source_kind, draft.source_kind)
-    source = f" — {html.escape(_cut(draft.source, 80))}" if draft.source else ""
-    head = "✏️ Sửa bài" if draft.target_id else "🗞 Bản nháp"
-    lines = [
-        f"👆 {head} #{draft.id} ({kind}{source}), đúng như bạn đọc sẽ thấy.",
-        f"Chủ đề: <b>{html.escape(draft.topic or 'chưa chọn')}</b>"
-        f" · {len(draft.paragraphs)} đoạn · {len(draft.sentences)} câu",
-    ]
-    if draft.target_id:
-        lines.append(f"Mã bài: <code>{html.escape(draft.target_id)}</code>")
-    if draft.figures:
-        lines.append(f"\n📊 <b>Số liệu phát hiện ({len(draft.figures)})</b>")
-        for i, f in enumerate(draft.figures[:MAX_LISTED]):
-            shown = html.escape(_cut(f.render(), 150))
-            lines.append(
-                f"{i + 1}. <s>{shown}</s> (đã bỏ)" if i in draft.dropped else f"{i + 1}. {shown}"
-            )
-        if len(draft.figures) > MAX_LISTED:
-            lines.append(f"… và {len(draft.figures) - MAX_LISTED} số liệu khác.")
-    else:
-        lines.append("\n📊 Không phát hiện số liệu nào.")
-    return "\n".join(lines)[:4000]
-
-
-def control_keyboard(draft: ArticleDraft) -> InlineKeyboardMarkup:
-    """The review buttons."""
-    d = draft.id
-    rows = [
-        [
-            InlineKeyboardButton("✏️ Tiêu đề", callback_data=f"nr:title:{d}"),
-            InlineKeyboardButton("📝 Câu tóm tắt", callback_data=f"nr:sum:{d}"),
-        ],
-        [
-            InlineKeyboardButton("🔢 Số liệu sai", callback_data=f"nr:fig:{d}"),
-            InlineKeyboardButton("🏷 Chủ đề", callback_data=f"nr:topic:{d}"),
-            InlineKeyboardButton("🗓 Ngày", callback_data=f"nr:date:{d}"),
-        ],
-    ]
-    if draft.target_id:
-        rows.append([InlineKeyboardButton("📄 Thay nội dung", callback_data=f"nr:body:{d}")])
-    rows.append(
-        [
-            InlineKeyboardButton("✅ Đăng", callback_data=f"nr:pub:{d}"),
-            InlineKeyboardButton("🗑 Bỏ", callback_data=f"nr:drop:{d}"),
-        ]
-    )
-    return InlineKeyboardMarkup(rows)
 
 
 async def send_review(context: Context, chat_id: int, draft_id: int) -> None:
     """The card exactly as readers will see it, then the control message with buttons."""
     svc = services(context)
     draft = await store.get_draft(svc.db, draft_id)
-    await context.bot.send_message(chat_id, card_text(preview_article(draft)))
+    await context.bot.send_message(chat_id, card_text(views.preview_article(draft)))
     await context.bot.send_message(
-        chat_id, control_text(draft), reply_markup=control_keyboard(draft)
+        chat_id, views.control_text(draft), reply_markup=views.control_keyboard(draft)
     )
 
 
@@ -218,6 +141,7 @@ async def _draft_from_command_text(update: Update, context: Context, text: str) 
     user = update.effective_user
     uid = user.id if user else None
     if _URL.match(text):
+        actions.check_address(svc.settings, text)
         await reply(update, "⏳ Đang tải trang và tách nội dung bài…")
         draft_id = await actions.draft_from_url(svc, text, uid)
     else:
@@ -232,18 +156,19 @@ async def dangbai_command(update: Update, context: Context) -> int:
     """/dangbai (/publish) [text or URL]: a draft; bare, it collects messages until [Xong]."""
     text = command_text(update)
     previous = _user_data(context).pop("nr_collect", None)
-    if isinstance(previous, int):  # a /dangbai left unfinished: its pieces are dropped
+    if isinstance(previous, int):  # a /dangbai left unfinished: discarded, and said so
         actor = await _actor(update, context)
-        await store.discard(
+        if await store.discard(
             services(context).db, previous, actor_id=actor[0], actor_role=actor[1], now=clock.now()
-        )
+        ):
+            await reply(update, f"🗑 Bản nháp #{previous} chưa xong đã được bỏ; bắt đầu bài mới.")
     if text:
         await _draft_from_command_text(update, context, text)
         return ConversationHandler.END
     user = update.effective_user
     draft_id = await actions.start_collecting(services(context), user.id if user else None)
     _user_data(context)["nr_collect"] = draft_id
-    await reply(update, ASK_TEXT, reply_markup=_done_keyboard(draft_id))
+    await reply(update, ASK_TEXT, reply_markup=views.done_keyboard(draft_id))
     return COLLECT
 
 
@@ -261,7 +186,8 @@ async def collect_text(update: Update, context: Context) -> int:
     svc = services(context)
     text = _message_text(update)
     draft_id = _user_data(context).get("nr_collect")
-    if not isinstance(draft_id, int):
+    if not isinstance(draft_id, int):  # the draft was discarded by its [🗑 Bỏ] meanwhile
+        await common.private_text_fallback(update, context)
         return ConversationHandler.END
     try:
         draft = await store.get_draft(svc.db, draft_id)
@@ -281,7 +207,7 @@ async def collect_text(update: Update, context: Context) -> int:
     await reply(
         update,
         f"📥 Đã nhận {n} tin nhắn. Gửi tiếp phần còn lại, hoặc bấm [✅ Xong].",
-        reply_markup=_done_keyboard(draft_id),
+        reply_markup=views.done_keyboard(draft_id),
     )
     return COLLECT
 
@@ -304,8 +230,8 @@ async def forwarded_start(update: Update, context: Context) -> int:
 @user_errors
 async def done_button(update: Update, context: Context) -> int | None:
     """[Xong]: the collected messages become the draft under review."""
-    draft_id = _draft_id(update)
-    draft = await actions.finish_collecting(services(context), draft_id)
+    own = await _own_draft(update, context)
+    draft = await actions.finish_collecting(services(context), own.id)
     _user_data(context).pop("nr_collect", None)
     await answer_query(update)
     await _edit_query(update, f"✅ Đã nhận đủ nội dung bản nháp #{draft.id}.", None)
@@ -349,11 +275,10 @@ async def on_document(update: Update, context: Context) -> None:
 
 
 async def _ask(update: Update, context: Context, key: str, prompt: str, state: int) -> int:
-    draft_id = _draft_id(update)
-    draft = await store.get_draft(services(context).db, draft_id)
+    draft = await _own_draft(update, context)
     if draft.state != store.D_REVIEW:
-        raise InvalidInput("Bản nháp này đã được đăng hoặc đã bỏ.")
-    _user_data(context)["nr_wait"] = (key, draft_id)
+        raise InvalidInput(DECIDED)
+    _user_data(context)["nr_wait"] = (key, draft.id)
     await answer_query(update)
     await reply(update, prompt)
     return state
@@ -402,32 +327,22 @@ async def _answer_value(update: Update, context: Context, key: str, state: int) 
     text = _message_text(update)
     try:
         if key == "title":
-            title = " ".join(text.split())
-            if not title or len(title) > 300:
-                raise InvalidInput("Tiêu đề cần từ 1 đến 300 ký tự.")
-            await store.update_fields(svc.db, draft_id, clock.now(), title=title)
+            await actions.set_title(svc, draft_id, text)
         elif key == "date":
-            m = _DATE.match(text)
-            try:
-                day = clock_date(int(m[3]), int(m[2]), int(m[1])) if m else None
-            except ValueError:
-                day = None
-            if day is None:
-                raise InvalidInput("Ngày cần dạng dd/mm/yyyy, ví dụ 08/04/2022.")
-            await store.update_fields(svc.db, draft_id, clock.now(), date=day)
+            await actions.set_date(svc, draft_id, text)
         else:
             await actions.replace_body(svc, draft_id, text)
     except (InvalidInput, NotFound) as exc:
+        draft = await store.get_draft(svc.db, draft_id)
+        if draft.state != store.D_REVIEW:  # published or discarded meanwhile: stop asking
+            _user_data(context).pop("nr_wait", None)
+            await reply(update, DECIDED)
+            return ConversationHandler.END
         await reply(update, f"{exc.user_message}\nGửi lại, hoặc /huy.")
         return state
     _user_data(context).pop("nr_wait", None)
     await _review_here(update, context, draft_id)
     return ConversationHandler.END
-
-
-def clock_date(year: int, month: int, day: int) -> str:
-    """An ISO date from its parts (ValueError when there is no such day)."""
-    return dt.date(year, month, day).isoformat()
 
 
 @private_or_admin_chat
@@ -465,56 +380,12 @@ async def cancel_command(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-def _summary_chooser(draft: ArticleDraft) -> tuple[str, InlineKeyboardMarkup]:
-    lines = [f"📝 <b>Chọn câu tóm tắt</b> cho bản nháp #{draft.id} (bấm số để chọn/bỏ):"]
-    buttons = []
-    for i, sentence in enumerate(draft.sentences[:MAX_LISTED]):
-        mark = "✅" if i in draft.summary else "▫️"
-        lines.append(f"{mark} {i + 1}. {html.escape(_cut(sentence, 160))}")
-        buttons.append(
-            InlineKeyboardButton(f"{mark}{i + 1}", callback_data=f"nr:st:{draft.id}:{i}")
-        )
-    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    rows.append([InlineKeyboardButton("↩️ Quay lại thẻ", callback_data=f"nr:back:{draft.id}")])
-    return _fit("\n".join(lines)), InlineKeyboardMarkup(rows)
-
-
-def _figure_chooser(draft: ArticleDraft) -> tuple[str, InlineKeyboardMarkup]:
-    lines = [f"🔢 <b>Bỏ số liệu sai</b> của bản nháp #{draft.id} (bấm số để bỏ/giữ):"]
-    buttons = []
-    for i, f in enumerate(draft.figures[:MAX_LISTED]):
-        dropped = i in draft.dropped
-        mark = "❌" if dropped else "✅"
-        lines.append(f"{mark} {i + 1}. {html.escape(_cut(f.render(), 150))}")
-        buttons.append(
-            InlineKeyboardButton(f"{mark}{i + 1}", callback_data=f"nr:ft:{draft.id}:{i}")
-        )
-    if not buttons:
-        lines.append("Không có số liệu nào.")
-    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    rows.append([InlineKeyboardButton("↩️ Quay lại thẻ", callback_data=f"nr:back:{draft.id}")])
-    return _fit("\n".join(lines)), InlineKeyboardMarkup(rows)
-
-
-def _fit(text: str) -> str:
-    """Whole lines only, under Telegram's 4096 (a cut inside a tag would not parse)."""
-    out: list[str] = []
-    size = 0
-    for line in text.split("\n"):
-        if size + len(line) + 1 > 4000:
-            out.append("…")
-            break
-        out.append(line)
-        size += len(line) + 1
-    return "\n".join(out)
-
-
 def _index(update: Update) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None
     raw = query.data.split(":")[-1]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 4:
-        raise NotFound("Nút này không hợp lệ.")
+        raise NotFound(INVALID_BUTTON)
     return int(raw)
 
 
@@ -527,17 +398,26 @@ async def review_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     op = query.data.split(":")[1]
-    draft_id = _draft_id(update)
-    draft = await store.get_draft(svc.db, draft_id)
+    draft = await _own_draft(update, context)
+    draft_id = draft.id
+    now = clock.now()
+    if op == "drop":  # also under the [Xong] prompt, while the draft is still collecting
+        actor = await _actor(update, context)
+        ok = await store.discard(svc.db, draft_id, actor_id=actor[0], actor_role=actor[1], now=now)
+        if _user_data(context).get("nr_collect") == draft_id:
+            _user_data(context).pop("nr_collect", None)
+        await answer_query(update, "Đã bỏ bản nháp." if ok else DECIDED, alert=not ok)
+        if ok:
+            await _edit_query(update, f"🗑 Đã bỏ bản nháp #{draft_id}.", None)
+        return
+    if draft.state != store.D_REVIEW:
+        raise InvalidInput(DECIDED)
     if op in ("back", "open"):
         await answer_query(update)
         await _review_here(update, context, draft_id)
         return
-    if draft.state != store.D_REVIEW:
-        raise InvalidInput("Bản nháp này đã được đăng hoặc đã bỏ.")
-    now = clock.now()
     if op == "sum":
-        text, markup = _summary_chooser(draft)
+        text, markup = views.summary_chooser(draft)
         await answer_query(update)
         await reply(update, text, reply_markup=markup)
     elif op == "st":
@@ -549,9 +429,9 @@ async def review_button(update: Update, context: Context) -> None:
             raise InvalidInput("Tóm tắt cần ít nhất một câu.")
         draft = await store.update_fields(svc.db, draft_id, now, summary=tuple(sorted(chosen)))
         await answer_query(update)
-        await _edit_query(update, *_summary_chooser(draft))
+        await _edit_query(update, *views.summary_chooser(draft))
     elif op == "fig":
-        text, markup = _figure_chooser(draft)
+        text, markup = views.figure_chooser(draft)
         await answer_query(update)
         await reply(update, text, reply_markup=markup)
     elif op == "ft":
@@ -561,7 +441,7 @@ async def review_button(update: Update, context: Context) -> None:
         dropped = tuple(sorted(set(draft.dropped) ^ {i}))
         draft = await store.update_fields(svc.db, draft_id, now, dropped=dropped)
         await answer_query(update)
-        await _edit_query(update, *_figure_chooser(draft))
+        await _edit_query(update, *views.figure_chooser(draft))
     elif op == "topic":
         rows = [
             [InlineKeyboardButton(t, callback_data=f"nr:tp:{draft_id}:{t}")]
@@ -584,32 +464,8 @@ async def review_button(update: Update, context: Context) -> None:
             update, f"🏷 Chủ đề: {html.escape(label if label != '-' else 'không')}", None
         )
         await _review_here(update, context, draft_id)
-    elif op == "drop":
-        actor = await _actor(update, context)
-        ok = await store.discard(svc.db, draft_id, actor_id=actor[0], actor_role=actor[1], now=now)
-        _user_data(context).pop("nr_collect", None)
-        await answer_query(update, "Đã bỏ bản nháp." if ok else "Bản nháp này đã được xử lý rồi.")
-        if ok:
-            await _edit_query(update, f"🗑 Đã bỏ bản nháp #{draft_id}.", None)
     else:
-        raise NotFound("Nút này không hợp lệ.")
-
-
-def _notify_keyboard(article_id: str, topic: str | None) -> InlineKeyboardMarkup:
-    rows = []
-    if topic:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    f"🔔 Người theo dõi chủ đề {topic}", callback_data=f"nr:nt:t:{article_id}"
-                )
-            ]
-        )
-    rows.append(
-        [InlineKeyboardButton("📢 Tất cả người đăng ký", callback_data=f"nr:nt:a:{article_id}")]
-    )
-    rows.append([InlineKeyboardButton("🔕 Không gửi", callback_data=f"nr:nt:n:{article_id}")])
-    return InlineKeyboardMarkup(rows)
+        raise NotFound(INVALID_BUTTON)
 
 
 def _dispatcher(context: Context) -> Any:
@@ -623,22 +479,26 @@ async def publish_button(update: Update, context: Context) -> None:
     """[✅ Đăng]: publish (or correct); then the notify choice (corrections edit the copies)."""
     svc = services(context)
     actor = await _actor(update, context)
-    draft = await store.get_draft(svc.db, _draft_id(update))
+    draft = await _own_draft(update, context)
     result = await actions.publish(svc, draft.id, actor[0], actor[1])
     await answer_query(update, "Đã đăng.")
-    await _edit_query(update, control_text(await store.get_draft(svc.db, draft.id)), None)
+    await _edit_query(update, views.control_text(await store.get_draft(svc.db, draft.id)), None)
     title = html.escape(draft.title)
     if result.corrected:
         chat = update.effective_chat
-        notice = await actions.update_notice(
-            svc,
-            result.article_id,
-            actor_id=actor[0],
-            actor_role=actor[1],
-            report_chat_id=chat.id if chat else None,
-            bot_username=context.bot.username,
-        )
         line = f"✏️ Đã sửa bài «{title}» (mã <code>{result.article_id}</code>)."
+        try:
+            notice = await actions.update_notice(
+                svc,
+                result.article_id,
+                actor_id=actor[0],
+                actor_role=actor[1],
+                report_chat_id=chat.id if chat else None,
+                bot_username=context.bot.username,
+            )
+        except LoaError as exc:  # the button is answered already: say it in the chat
+            await reply(update, f"{line}\n⚠️ Chưa sửa được thông báo đã gửi: {exc.user_message}")
+            return
         if notice.messages:
             _dispatcher(context).forget(notice.broadcast_id)
             _dispatcher(context).wake()
@@ -648,7 +508,7 @@ async def publish_button(update: Update, context: Context) -> None:
     await reply(
         update,
         f"✅ Đã đăng bài «{title}» (mã <code>{result.article_id}</code>).\nGửi thông báo cho ai?",
-        reply_markup=_notify_keyboard(result.article_id, draft.topic),
+        reply_markup=views.notify_keyboard(result.article_id, draft.topic),
     )
 
 
@@ -665,8 +525,10 @@ async def notify_button(update: Update, context: Context) -> None:
     assert query is not None
     m = _NOTIFY.match(query.data or "")
     if not m or not SLUG.match(m[2]):
-        raise NotFound("Nút này không hợp lệ.")
+        raise NotFound(INVALID_BUTTON)
     choice, article_id = m[1], m[2]
+    actor = await _actor(update, context)
+    await actions.check_article_owner(svc, article_id, actor[0])
     if choice == "n":
         await answer_query(update, "Không gửi thông báo.")
         await _edit_query(update, f"🔕 Bài <code>{article_id}</code>: không gửi thông báo.", None)
@@ -680,7 +542,6 @@ async def notify_button(update: Update, context: Context) -> None:
         audience = rules.Audience("topic", article.tags[0])
     else:
         audience = rules.Audience("all")
-    actor = await _actor(update, context)
     chat = update.effective_chat
     b = await actions.create_notice(
         svc,
@@ -780,16 +641,15 @@ async def recall_button(update: Update, context: Context) -> None:
     assert query is not None
     article_id = (query.data or "").split(":", 2)[-1]
     if not SLUG.match(article_id):
-        raise NotFound("Nút này không hợp lệ.")
-    if not await article_store.is_withdrawn(svc.db, article_id):
-        raise InvalidInput("Bài này chưa bị gỡ.")
-    bid = await store.notice_of(svc.db, article_id)
-    if bid is None:
-        raise InvalidInput("Bài này không có thông báo nào.")
+        raise NotFound(INVALID_BUTTON)
     actor = await _actor(update, context)
     chat = update.effective_chat
-    result = await actions.recall_notice(
-        svc, bid, actor_id=actor[0], actor_role=actor[1], report_chat_id=chat.id if chat else None
+    result = await actions.recall_article(
+        svc,
+        article_id,
+        actor_id=actor[0],
+        actor_role=actor[1],
+        report_chat_id=chat.id if chat else None,
     )
     _dispatcher(context).wake()
     await answer_query(update, f"Đang thu hồi {result.messages} tin nhắn.", alert=True)
@@ -803,14 +663,15 @@ async def recall_button(update: Update, context: Context) -> None:
 async def drafts_command(update: Update, context: Context) -> None:
     """/bannhap: drafts waiting for review (feeds' items included)."""
     svc = services(context)
-    waiting = await store.waiting_drafts(svc.db)
+    user = update.effective_user
+    waiting = await actions.waiting_drafts(svc, user.id if user else None)
     if not waiting:
         await reply(update, "Không có bản nháp nào đang chờ duyệt.")
         return
     rows = [
         [
             InlineKeyboardButton(
-                f"#{d.id} {_cut(d.title or '(chưa có tiêu đề)', 40)}",
+                f"#{d.id} {views.cut(d.title or '(chưa có tiêu đề)', 40)}",
                 callback_data=f"nr:open:{d.id}",
             )
         ]
@@ -827,7 +688,9 @@ async def drafts_command(update: Update, context: Context) -> None:
 
 
 def _conversation() -> ConversationHandler[Any]:
-    text = (filters.TEXT | filters.CAPTION) & ~filters.COMMAND
+    # A document's caption is not a piece of the article: the document itself goes to
+    # on_document (a .docx sent while collecting starts its own draft).
+    text = (filters.TEXT | filters.CAPTION) & ~filters.COMMAND & ~filters.Document.ALL
     return ConversationHandler(
         entry_points=[
             CommandHandler(["dangbai", "publish"], dangbai_command),

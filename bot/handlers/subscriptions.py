@@ -23,12 +23,14 @@ from bot.domain import broadcasts as rules
 from bot.domain import clock
 from bot.domain.broadcasts import parse_chat_id
 from bot.domain.errors import InvalidInput
-from bot.domain.text import pack_html_lines
+from bot.domain.text import pack_html_lines, quote
 from bot.handlers.base import (
     Callback,
     Context,
     answer_query,
     command_text,
+    in_staff_place,
+    refuse_place,
     reply,
     requires,
     services,
@@ -55,10 +57,6 @@ USAGE_SETUNIT = (
     " (dùng - để xóa)."
 )
 USAGE_CHAT_ID = "Cần ghi mã nhóm, ví dụ /duyetnhom -1001234567890"
-PLACE_REFUSAL = (
-    "🔒 Việc này chỉ làm trong cuộc trò chuyện riêng với bot hoặc trong nhóm quản trị,"
-    " để nội dung nội bộ không hiện ra ở nhóm khác."
-)
 
 
 def private_or_admin_chat(func: F) -> F:
@@ -68,13 +66,8 @@ def private_or_admin_chat(func: F) -> F:
 
     @functools.wraps(func)
     async def wrapper(update: Update, context: Context) -> Any:
-        chat = update.effective_chat
-        admin_chat = services(context).settings.admin_chat_id
-        if chat is not None and chat.type != ChatType.PRIVATE and chat.id != admin_chat:
-            if update.callback_query is not None:
-                await answer_query(update, PLACE_REFUSAL, alert=True)
-            else:
-                await reply(update, PLACE_REFUSAL)
+        if not in_staff_place(update, services(context)):
+            await refuse_place(update)
             return ConversationHandler.END
         return await func(update, context)
 
@@ -104,7 +97,7 @@ def _parse_topics(svc: Services, text: str) -> list[str]:
     unknown = [w for w in words if w not in svc.settings.topics]
     if unknown:
         raise InvalidInput(
-            f"Chủ đề không có: {html.escape(', '.join(unknown))}. Gõ /chude để xem danh sách."
+            f"Chủ đề không có: {quote(', '.join(unknown), 200)}. Gõ /chude để xem danh sách."
         )
     return words
 
@@ -157,11 +150,11 @@ async def _notify_admins(update: Update, context: Context, chat_id: int, title: 
         ]
     )
     user = update.effective_user
-    who = html.escape(user.full_name) if user else "?"
+    who = quote(user.full_name, 100) if user else "?"
     try:
         await context.bot.send_message(
             admin_chat,
-            f"🆕 Nhóm <b>{html.escape(title)}</b> (<code>{chat_id}</code>) vừa đăng ký nhận tin"
+            f"🆕 Nhóm <b>{quote(title, 128)}</b> (<code>{chat_id}</code>) vừa đăng ký nhận tin"
             f" (người đăng ký: {who}).\nDuyệt làm <b>nhóm cán bộ</b> để nhận chỉ đạo, thông báo"
             " nội bộ?",
             reply_markup=keyboard,
@@ -232,7 +225,7 @@ async def _decide(
         from_states=from_states,
     )
     chat = await people.get_chat(svc.db, chat_id)
-    title = html.escape(chat.title if chat and chat.title else str(chat_id))
+    title = quote(chat.title if chat and chat.title else str(chat_id), 128)
     notes = {
         "approved": "✅ Nhóm đã được Ban Tuyên giáo duyệt là nhóm cán bộ: sẽ nhận chỉ đạo và"
         " thông báo nội bộ.",
@@ -286,7 +279,7 @@ async def approval_button(update: Update, context: Context) -> None:
         return
     await answer_query(update, "Đã duyệt." if approval == "approved" else "Đã từ chối.")
     user = update.effective_user
-    by = html.escape(user.full_name) if user else "?"
+    by = quote(user.full_name, 100) if user else "?"
     if query.message is not None:
         with contextlib.suppress(TelegramError):
             await query.edit_message_text(f"{line}\nNgười quyết định: {by}.")
@@ -320,7 +313,7 @@ async def setunit_command(update: Update, context: Context) -> None:
     )
     await reply(
         update,
-        f"Đã gán đơn vị {html.escape(found.name if found else '(không)')}"
+        f"Đã gán đơn vị {quote(found.name if found else '(không)', 60)}"
         f" cho <code>{chat_id}</code>.",
     )
 
@@ -342,7 +335,7 @@ async def subscribers_command(update: Update, context: Context) -> None:
         if not g.active:
             state += f", ngừng nhận ({html.escape(g.inactive_reason or '')})"
         unit = f", {html.escape(names.get(g.unit, g.unit))}" if g.unit else ""
-        lines.append(f"• {html.escape(g.title or '?')} <code>{g.chat_id}</code>: {state}{unit}")
+        lines.append(f"• {quote(g.title or '?', 128)} <code>{g.chat_id}</code>: {state}{unit}")
     for text in pack_html_lines(lines):
         await reply(update, text)
 

@@ -46,6 +46,9 @@ def backup_database(source: Path, dest: Path) -> BackupResult:
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     part.unlink(missing_ok=True)
+    # Owner-only from the first byte (issue 10): a backup holds every personal record.
+    os.close(os.open(part, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+    os.chmod(part, 0o600)  # whatever the umask
     started = time.monotonic()
     src = sqlite3.connect(source, timeout=30)
     try:

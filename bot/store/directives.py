@@ -242,7 +242,34 @@ async def ack_allowed(
             return True
         if state == "sending":
             return True
+    if rows and message_id is not None:
+        copy = await db.fetch_value(
+            "SELECT 1 FROM directive_copies WHERE broadcast_id = ? AND chat_id = ?"
+            " AND message_id = ?",
+            (broadcast_id, chat_id, message_id),
+        )
+        return copy is not None
     return False
+
+
+async def latest_directive_sent_to(db: Database, chat_id: int) -> int | None:
+    """The id of the newest directive actually delivered to this chat (not recalled)."""
+    value = await db.fetch_value(
+        "SELECT b.id FROM broadcasts b JOIN deliveries d ON d.broadcast_id = b.id"
+        " WHERE d.chat_id = ? AND d.state = 'sent' AND b.kind = 'directive'"
+        " AND b.revoked_at IS NULL ORDER BY b.id DESC LIMIT 1",
+        (chat_id,),
+    )
+    return int(value) if value is not None else None
+
+
+async def record_copy(db: Database, broadcast_id: int, chat_id: int, message_id: int) -> None:
+    """Remember a /chidao copy so that its [✅ Đã nhận] counts."""
+    await db.execute(
+        "INSERT OR IGNORE INTO directive_copies (broadcast_id, chat_id, message_id)"
+        " VALUES (?, ?, ?)",
+        (broadcast_id, chat_id, message_id),
+    )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from bot.domain import feedback as rules
 from bot.domain.casework import Intake
 from bot.domain.clock import format_local
 from bot.domain.errors import NotFound
+from bot.domain.text import nfc
 from bot.store import cases
 from bot.store.db import Database
 from bot.store.staff import record_audit
@@ -122,9 +123,15 @@ async def precheck(
 ) -> None:
     """Raise FeedbackRefused (ban, duplicate, limit) before the user confirms."""
     facts = await sender(
-        db, user_id, rules.duplicate_key(text), now=now, limits=per_hour > 0 or per_day > 0
+        db, user_id, await dup_key(db, text), now=now, limits=per_hour > 0 or per_day > 0
     )
     rules.check_sender(facts, now, per_hour, per_day, tz)
+
+
+async def dup_key(db: Database, text: str) -> str:
+    """The duplicate key of a comment text: keyed with this database's own secret."""
+    secret = await db.fetch_value("SELECT value FROM secrets WHERE name = 'dup_key'")
+    return rules.duplicate_key(text, bytes(secret) if secret is not None else b"")
 
 
 async def submit(
@@ -151,13 +158,11 @@ async def submit(
     INSERT … RETURNING the stored row, COMMIT; the comment is durable when this returns.
     """
     masked = rules.mask(text)
-    dup_key = rules.duplicate_key(text)
+    key = await dup_key(db, text)
     limits = per_hour > 0 or per_day > 0
     case = intake or Intake()
     async with db.transaction() as conn:
-        rows = await conn.execute_fetchall(
-            _SENDER_SQL[limits], _sender_params(user_id, dup_key, now)
-        )
+        rows = await conn.execute_fetchall(_SENDER_SQL[limits], _sender_params(user_id, key, now))
         rules.check_sender(_sender_row(next(iter(rows))), now, per_hour, per_day, tz)
         rows = await conn.execute_fetchall(
             "INSERT INTO comments (user_id, chat_id, user_name, article_id, text_masked,"
@@ -168,12 +173,12 @@ async def submit(
             (
                 user_id,
                 chat_id,
-                user_name,
+                nfc(user_name) if user_name is not None else None,
                 article_id,
                 masked.text,
                 text if keep_original else None,
                 ",".join(sorted(masked.kinds)),
-                dup_key,
+                key,
                 now,
                 case.category,
                 case.unit,
@@ -556,7 +561,8 @@ async def forget_user(conn: aiosqlite.Connection, user_id: int) -> list[str]:
     async with conn.execute(
         # A photo cannot be masked like the text: it goes too (casework, issue 15).
         "UPDATE comments SET user_id = NULL, chat_id = NULL, user_name = NULL,"
-        " text_original = NULL, photo_file_id = NULL WHERE user_id = ? OR chat_id = ?",
+        " text_original = NULL, dup_key = '', photo_file_id = NULL"
+        " WHERE user_id = ? OR chat_id = ?",
         (user_id, user_id),
     ) as cur:
         count = cur.rowcount

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.sources import normalize_link
 from bot.store.db import Database
 from bot.store.rows import as_int, as_str, opt_float, opt_int, opt_str
 from bot.store.staff import record_audit
@@ -61,11 +62,16 @@ async def add_feed(
     actor_role: str | None,
     now: int,
 ) -> int:
-    """Add a feed (polled at once); InvalidInput when the URL is already a feed."""
+    """Add a feed (polled at once); InvalidInput when the URL is already a feed, however
+    decorated (case of the host, http/https, a trailing slash, tracking parameters)."""
+    key = normalize_link(url)
     async with db.transaction() as conn:
-        async with conn.execute("SELECT id FROM feeds WHERE url = ?", (url,)) as cur:
-            if await cur.fetchone() is not None:
-                raise InvalidInput("Nguồn tin này đã có trong danh sách (xem /nguontin).")
+        async with conn.execute("SELECT id, url FROM feeds") as cur:
+            for row in await cur.fetchall():
+                if normalize_link(str(row[1])) == key:
+                    raise InvalidInput(
+                        f"Nguồn tin này đã có trong danh sách (#{row[0]}, xem /nguontin)."
+                    )
         async with conn.execute(
             "INSERT INTO feeds (url, topic, mode, added_by, added_at) VALUES (?, ?, ?, ?, ?)",
             (url, topic, mode, actor_id, now),

@@ -182,8 +182,11 @@ async def get_draft(db: Database, draft_id: int) -> ArticleDraft:
     return _draft(row)
 
 
-async def add_piece(db: Database, draft_id: int, piece: str, now: int, max_pieces: int) -> int:
-    """Append one collected message to a collecting draft; the number of pieces."""
+async def add_piece(
+    db: Database, draft_id: int, piece: str, now: int, *, max_pieces: int, max_chars: int
+) -> int:
+    """Append one collected message to a collecting draft; the number of pieces. InvalidInput
+    (the piece is not added) past `max_pieces` messages or `max_chars` characters."""
     async with db.transaction() as conn:
         async with conn.execute(
             "SELECT pieces FROM article_drafts WHERE id = ? AND state = 'collecting'", (draft_id,)
@@ -193,7 +196,14 @@ async def add_piece(db: Database, draft_id: int, piece: str, now: int, max_piece
             raise InvalidInput("Bản nháp này không còn nhận thêm nội dung.")
         pieces = list(json.loads(row[0]))
         if len(pieces) >= max_pieces:
-            raise InvalidInput(f"Một bài tối đa {max_pieces} tin nhắn. Hãy bấm [Xong].")
+            raise InvalidInput(
+                f"Một bài tối đa {max_pieces} tin nhắn; tin này chưa được thêm. Hãy bấm [Xong]."
+            )
+        if sum(len(p) for p in pieces) + len(piece) > max_chars:
+            raise InvalidInput(
+                f"Bài đã tới giới hạn {max_chars:,} ký tự; tin này chưa được thêm."
+                " Hãy bấm [Xong].".replace(",", ".")
+            )
         pieces.append(piece)
         await conn.execute(
             "UPDATE article_drafts SET pieces = ?, updated_at = ? WHERE id = ?",
@@ -466,12 +476,16 @@ class ArticleState:
 
     origin: str
     status: str
+    published_by: int | None
 
 
 async def state_of(db: Database, article_id: str) -> ArticleState | None:
-    """Where an article comes from and whether it is withdrawn; None if unknown."""
-    row = await db.fetch_one("SELECT origin, status FROM articles WHERE id = ?", (article_id,))
-    return None if row is None else ArticleState(str(row[0]), str(row[1]))
+    """Where an article comes from, whether it is withdrawn, who published it; None if
+    unknown."""
+    row = await db.fetch_one(
+        "SELECT origin, status, published_by FROM articles WHERE id = ?", (article_id,)
+    )
+    return None if row is None else ArticleState(str(row[0]), str(row[1]), opt_int(row[2]))
 
 
 async def withdraw(

@@ -36,11 +36,14 @@ async def retry_failed(
     """Put only the failed deliveries back in the queue; return how many."""
     async with db.transaction() as conn:
         async with conn.execute(
-            "SELECT state FROM broadcasts WHERE id = ?", (broadcast_id,)
+            "SELECT state, revoked_at FROM broadcasts WHERE id = ?", (broadcast_id,)
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             raise NotFound(f"Không có bản tin #{broadcast_id}.")
+        if row[1] is not None:
+            # Recalled means recalled: a retry would send the recalled text (issue 10).
+            raise InvalidInput("Bản tin này đã bị thu hồi; không gửi lại được.")
         if row[0] not in ("done", "sending", "queued"):
             raise InvalidInput("Chỉ gửi lại được bản tin đã gửi.")
         async with conn.execute(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from bot.domain.text import nfc
 from bot.store.db import Database
 from bot.store.rows import as_bool, as_int, as_str, opt_str
 
@@ -74,8 +75,8 @@ _UPSERT_USER = (
 async def upsert_chat(
     db: Database, chat_id: int, chat_type: str, title: str | None, username: str | None, now: int
 ) -> None:
-    """Insert a chat or refresh its type, title and last_seen."""
-    await db.execute(_UPSERT_CHAT, (chat_id, chat_type, title, username, now, now))
+    """Insert a chat or refresh its type, title and last_seen (stored in NFC)."""
+    await db.execute(_UPSERT_CHAT, (chat_id, chat_type, _nfc(title), username, now, now))
 
 
 async def upsert_user(
@@ -102,9 +103,14 @@ async def touch(
     Each upsert is one atomic statement (one trip to the database thread; a transaction
     around both would be four): the rows are independent."""
     if chat is not None:
-        await db.execute(_UPSERT_CHAT, (*chat, now, now))
+        await db.execute(_UPSERT_CHAT, (chat[0], chat[1], _nfc(chat[2]), chat[3], now, now))
     if user is not None:
-        await db.execute(_UPSERT_USER, (*user, now, now))
+        await db.execute(_UPSERT_USER, (user[0], _nfc(user[1]), user[2], user[3], now, now))
+
+
+def _nfc(text: str | None) -> str | None:
+    """Names and titles are stored in NFC, whatever the client sent (issue 10)."""
+    return nfc(text) if text is not None else None
 
 
 async def set_chat_active(db: Database, chat_id: int, active: bool, reason: str | None) -> bool:
@@ -136,6 +142,12 @@ async def forget_user(conn: aiosqlite.Connection, user_id: int) -> list[str]:
     its title their name). Deliveries to that chat go with it: a forgotten person no
     longer counts in past delivery figures, which privacy outweighs."""
     erased: list[str] = []
+    # The id alone (no name) so `loa restore` can erase them again from an older backup.
+    await conn.execute(
+        "INSERT OR REPLACE INTO erased_users (user_id, erased_at)"
+        " VALUES (?, CAST(strftime('%s', 'now') AS INTEGER))",
+        (user_id,),
+    )
     async with conn.execute("DELETE FROM users WHERE id = ?", (user_id,)) as cur:
         if cur.rowcount:
             erased.append("hồ sơ người dùng (tên, tên đăng nhập, ngôn ngữ)")

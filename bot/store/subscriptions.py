@@ -417,4 +417,21 @@ async def forget_user(conn: aiosqlite.Connection, user_id: int) -> list[str]:
     async with conn.execute("UPDATE acks SET user_id = NULL WHERE user_id = ?", (user_id,)) as cur:
         if cur.rowcount:
             erased.append(f"danh tính trong {cur.rowcount} lượt xác nhận «Đã nhận» (đã ẩn danh)")
+    # Group rows keep who subscribed or decided them: the id goes (issue 10).
+    async with conn.execute(
+        "UPDATE subscriptions SET subscribed_by = NULL WHERE subscribed_by = ?", (user_id,)
+    ) as cur:
+        if cur.rowcount:
+            erased.append(f"mã Telegram của bạn trên {cur.rowcount} nhóm bạn đã đăng ký nhận tin")
+    await conn.execute(
+        "UPDATE subscriptions SET decided_by = NULL WHERE decided_by = ?", (user_id,)
+    )
+    # A staff member erasing themselves: their id leaves broadcasts and operations (the
+    # audit log keeps who did what; their drafts become the admins').
+    for column in ("created_by", "approved_by", "cancelled_by"):
+        sql = f"UPDATE broadcasts SET {column} = NULL WHERE {column} = ?"  # fixed names
+        await conn.execute(sql, (user_id,))
+    await conn.execute(
+        "UPDATE broadcast_actions SET requested_by = NULL WHERE requested_by = ?", (user_id,)
+    )
     return erased

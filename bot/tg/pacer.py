@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import ChatMigrated, Forbidden, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.domain.pacing import Window, window_for_rate
@@ -86,6 +86,12 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         self._replies_waiting: set[object] = set()
         self._sweep_at = _SWEEP_MIN  # sweep idle chat windows when the tables reach this size
         self.retry_after_count = 0  # 429s received (should stay 0)
+        # Replies (not the dispatcher's bulk sends, which handle these themselves) go
+        # through the same rules as broadcasts (issue 10): a group that became a
+        # supergroup gets the reply at its new id and its stored rows move; a 403 marks
+        # the chat unreachable. Set by bot.app; (old id, new id) and (chat id, reason).
+        self.on_migrated: Callable[[int, int], Coroutine[Any, Any, None]] | None = None
+        self.on_forbidden: Callable[[int, str], Coroutine[Any, Any, None]] | None = None
 
     async def initialize(self) -> None:
         """Nothing to allocate."""
@@ -214,6 +220,22 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
                 if waited and recheck is not None and not await recheck():
                     raise Withdrawn(endpoint)
                 return await callback(*args, **kwargs)
+            except ChatMigrated as exc:
+                if bulk or attempt > 0 or not isinstance(chat_id, int):
+                    raise
+                attempt += 1
+                new_id = int(exc.new_chat_id)
+                log.info("chat %s migrated to %s: the reply goes to the new id", chat_id, new_id)
+                if self.on_migrated is not None:
+                    await self.on_migrated(chat_id, new_id)
+                data["chat_id"] = chat_id = new_id
+                # The message replied to lives in the old chat's numbering.
+                data.pop("reply_parameters", None)
+                data.pop("reply_to_message_id", None)
+            except Forbidden as exc:
+                if not bulk and isinstance(chat_id, int) and self.on_forbidden is not None:
+                    await self.on_forbidden(chat_id, exc.message)
+                raise
             except RetryAfter as exc:
                 self.retry_after_count += 1
                 seconds = retry_after_seconds(exc)

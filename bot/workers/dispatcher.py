@@ -186,8 +186,10 @@ def ack_markup(broadcast_id: int, count: int = 0) -> InlineKeyboardMarkup:
 def summary_text(b: drafts.Broadcast, stats: drafts.BroadcastStats, tz: Any) -> str:
     """The admin's view of one broadcast: state, counts per state, reasons, timing."""
     kind = rules.KIND_LABELS_VI.get(b.kind, b.kind)
+    failed = stats.counts.get(rules.FAILED, 0) + stats.counts.get(rules.BLOCKED, 0)
+    failures = f" — ⚠️ {failed} cuộc trò chuyện không nhận được" if failed else ""
     lines = [
-        f"<b>{kind} #{b.id}</b> — {html.escape(b.state_label)}",
+        f"<b>{kind} #{b.id}</b> — {html.escape(b.state_label)}{failures}",
         f"Đối tượng: {html.escape(rules.parse_audience(b.audience).label_vi())}",
     ]
     if b.title:
@@ -677,6 +679,7 @@ class Dispatcher:
         log.info("broadcast %s finished", broadcast_id)
         self._broadcasts.pop(broadcast_id, None)
         self._senders.pop(broadcast_id, None)
+        self._last_progress.pop(broadcast_id, None)  # bounded: nothing kept per finished one
         for hook in self.on_finished:
             try:
                 await hook(broadcast_id)

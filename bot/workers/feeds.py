@@ -204,7 +204,9 @@ class FeedWorker:
             )
             return PollResult(feed.id, "updated", tuple(drafts), tuple(published), skipped)
         except (LoaError, aiohttp.ClientError, ValueError) as exc:
-            error = getattr(exc, "user_message", None) or f"{type(exc).__name__}: {exc}"
+            # stored and shown as plain text (escaped where shown): user_message is HTML
+            message = getattr(exc, "user_message", None)
+            error = html.unescape(message) if message else f"{type(exc).__name__}: {exc}"
             paused = await store.record_failure(
                 svc.db,
                 feed.id,
@@ -237,7 +239,7 @@ class FeedWorker:
         for entry in reversed(fresh):  # oldest first, as the site published them
             try:
                 parts = await self._parts(entry)
-            except LoaError as exc:
+            except (LoaError, ValueError) as exc:  # one item's page or text, not the feed
                 log.info("feed %s item %s not taken yet: %s", feed.id, entry.key, exc)
                 complete = False
                 continue
@@ -246,16 +248,24 @@ class FeedWorker:
                 await store.remember_item(svc.db, feed.id, entry.key, checksum, None, clock.now())
                 skipped += 1
                 continue
-            draft_id = await actions.draft_from_parts(
-                svc,
-                parts,
-                source_kind="feed",
-                source=entry.link,
-                date=entry.published,
-                topic=feed.topic,
-                feed_id=feed.id,
-                created_by=None,
-            )
+            try:
+                draft_id = await actions.draft_from_parts(
+                    svc,
+                    parts,
+                    source_kind="feed",
+                    source=entry.link,
+                    date=entry.published,
+                    topic=feed.topic,
+                    feed_id=feed.id,
+                    created_by=None,
+                )
+            except LoaError as exc:
+                # an item that can never be a draft (longer than any article may be): it
+                # is remembered, so it is not fetched again on every poll
+                log.warning("feed %s item %s skipped: %s", feed.id, entry.key, exc)
+                await store.remember_item(svc.db, feed.id, entry.key, checksum, None, clock.now())
+                skipped += 1
+                continue
             if not await store.remember_item(
                 svc.db, feed.id, entry.key, checksum, draft_id, clock.now()
             ):
@@ -310,7 +320,7 @@ class FeedWorker:
                 lines.append(f"✅ Nguồn tin #{r.feed_id}: đã tự động đăng {len(r.published)} bài.")
         if not lines or self.bot is None:
             return
-        text = "\n\n".join(lines)[:4000]
+        text = actions.fit_lines("\n\n".join(lines).split("\n"))
         markup = InlineKeyboardMarkup(buttons[:20]) if buttons else None
         settings = self.svc.settings
         targets = [settings.admin_chat_id] if settings.admin_chat_id else sorted(settings.admin_ids)
