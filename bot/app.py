@@ -27,6 +27,7 @@ from bot.handlers import (
     broadcasts,
     casework,
     common,
+    console,
     dialogs,
     feedback,
     feeds,
@@ -43,6 +44,7 @@ from bot.store.db import Database
 from bot.tg.pacer import Pacer
 from bot.tg.transport import AiohttpRequest
 from bot.tg.updates import PerChatUpdateProcessor
+from bot.web import routes as web_routes
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +147,11 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
 
     # Broadcasts (issue 4): subscriptions, announcements, directives, acks; the dispatcher.
     broadcasts.register(app, svc, start_payloads)
+
+    # Web console (issue 14): /quantri, staff menu buttons; the Mini App server (bot.web)
+    # runs in this process when LOA_WEB_PORT or LOA_WEB_URL is set.
+    console.register(app, svc)
+    web_routes.install(svc)
 
     # Newsroom (issue 12): /dangbai drafts (text, .docx/.txt in private, URLs), review,
     # publish + notify through the broadcast outbox, /suabai, /gobai; /nguontin + feeds worker.

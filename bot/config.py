@@ -241,6 +241,30 @@ class Settings(BaseSettings):
         " `📢 Ban Tuyên giáo Thành ủy Lạng Sơn`); empty = no sender line.",
     )
 
+    # Web console (issue 14): the Mini App served by the bot process. Off unless
+    # LOA_WEB_PORT or LOA_WEB_URL is set (LOA_WEB_URL alone listens on 8080).
+    web_listen: str = Field(
+        "127.0.0.1",
+        description="Address the web console listens on (put your TLS proxy in front).",
+    )
+    web_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,  # 0: any free port (tests)
+        description="Port of the web console; empty = off (unless LOA_WEB_URL is set: then 8080).",
+    )
+    web_url: str | None = Field(
+        None,
+        description="Public HTTPS address of the console: staff menu buttons and /quantri"
+        " open it (Telegram opens Mini Apps over HTTPS only).",
+    )
+    web_auth_max_age: int = Field(
+        86400,
+        ge=10,
+        le=30 * 86400,
+        description="Seconds a Mini App's signed initData stays valid (its auth_date).",
+    )
+
     # Newsroom (issue 12): the bounded fetch of web pages and feeds, the feeds worker's
     # interval, and the largest Word/text file an editor may send (Bot API getFile: 20 MB).
     fetch_allow_private: bool = Field(
@@ -485,6 +509,8 @@ class Settings(BaseSettings):
         "bot_api_file_url",
         "backup_dir",
         "health_file",
+        "web_port",
+        "web_url",
         mode="before",
     )
     @classmethod
@@ -530,6 +556,15 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("web_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        """An http(s) address; Telegram opens Mini Apps only over HTTPS (WebAppInfo.url),
+        so /quantri explains that when it is plain http (a test or an SSH tunnel)."""
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (Telegram opens Mini Apps over HTTPS)")
+        return value.rstrip("/") if value is not None else None
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -570,6 +605,16 @@ class Settings(BaseSettings):
     def health_path(self) -> Path:
         """The health file the running bot refreshes and `loa health` reads."""
         return self.health_file or self.db_path.parent / "health.json"
+
+    @property
+    def web_enabled(self) -> bool:
+        """The console is served when a port or a public URL is configured."""
+        return self.web_port is not None or self.web_url is not None
+
+    @property
+    def web_bind_port(self) -> int:
+        """The port the console listens on (8080 when only LOA_WEB_URL is set)."""
+        return 8080 if self.web_port is None else self.web_port
 
     def token(self) -> str:
         """The bot token; raises SettingsError when it is not set."""

@@ -1044,6 +1044,11 @@ def _check_markup(markup: Any) -> dict | None:
     return markup
 
 
+def _has_web_app(markup: dict | None) -> bool:
+    rows = (markup or {}).get("inline_keyboard") or []
+    return any(isinstance(b, dict) and "web_app" in b for row in rows for b in row)
+
+
 def _check_button(b: Any) -> None:
     if not isinstance(b, dict):
         raise _bad("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
@@ -1067,6 +1072,15 @@ def _check_button(b: Any) -> None:
         url = b["url"]
         if not isinstance(url, str) or not _BUTTON_URL_RE.match(url):
             raise _bad("BUTTON_URL_INVALID")
+    if "web_app" in b:
+        _check_web_app(b["web_app"])
+
+
+def _check_web_app(info: Any) -> None:
+    """WebAppInfo: Telegram opens Mini Apps over HTTPS only."""
+    url = info.get("url") if isinstance(info, dict) else None
+    if not isinstance(url, str) or not url.lower().startswith("https://"):
+        raise _bad("BUTTON_URL_INVALID")
 
 
 def _member_api(user: dict, status: str, until_date: int = 0) -> dict:
@@ -1209,6 +1223,8 @@ class FakeTelegram:
         self.inline_answers: dict[str, dict] = {}
         self.inline_edits: list[dict] = []
         self.commands: dict[tuple[str, str], list[dict]] = {}
+        # setChatMenuButton: chat id (None = the default for every private chat) → button.
+        self.menu_buttons: dict[int | None, dict] = {}
         self.descriptions: dict[tuple[str, str], str] = {}
         self.webhook_url = ""
         self.injected: list[dict] = []
@@ -1253,6 +1269,8 @@ class FakeTelegram:
             ("answerInlineQuery", self._m_answer_inline_query, False),
             ("setMyCommands", self._m_set_my_commands, False),
             ("getMyCommands", self._m_get_my_commands, False),
+            ("setChatMenuButton", self._m_set_chat_menu_button, False),
+            ("getChatMenuButton", self._m_get_chat_menu_button, False),
             ("deleteMyCommands", self._m_delete_my_commands, False),
             ("setMyDescription", self._m_set_my_description, False),
             ("getMyDescription", self._m_get_my_description, False),
@@ -2389,6 +2407,9 @@ class FakeTelegram:
         if len(plain) > MAX_TEXT:
             raise _bad("message is too long")
         markup = _check_markup(p.get("reply_markup"))
+        if chat.type != "private" and _has_web_app(markup):
+            # Inline web_app buttons work only in private chats (Bot API: InlineKeyboardButton).
+            raise _bad("BUTTON_TYPE_INVALID")
         thread = self._thread_of(chat, p)
         reply = self._reply_target(chat, p)
         msg = self._store_bot_message(
@@ -2684,6 +2705,41 @@ class FakeTelegram:
         else:
             self.commands.pop(key, None)
         return True
+
+    def _m_set_chat_menu_button(self, p: dict) -> bool:
+        button = p.get("menu_button") or {"type": "default"}
+        if not isinstance(button, dict) or button.get("type") not in (
+            "commands",
+            "web_app",
+            "default",
+        ):
+            raise _bad("can't parse menu button JSON object")
+        if button["type"] == "web_app":
+            text = button.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise _bad("menu button text is empty")
+            _check_web_app(button.get("web_app"))
+        cid = p.get("chat_id")
+        if cid is None or cid == "":
+            self.menu_buttons[None] = button
+            return True
+        chat = self._lookup_chat(cid)
+        if chat is None:
+            raise _bad("chat not found")
+        if chat.type != "private":
+            # Menu buttons exist only in private chats (Bot API: setChatMenuButton).
+            raise _bad("chat must be a private chat")
+        self.menu_buttons[chat.id] = button
+        return True
+
+    def _m_get_chat_menu_button(self, p: dict) -> dict:
+        cid = p.get("chat_id")
+        if cid is None or cid == "":
+            return self.menu_buttons.get(None, {"type": "commands"})
+        chat = self._lookup_chat(cid)
+        if chat is None:
+            raise _bad("chat not found")
+        return self.menu_buttons.get(chat.id, self.menu_buttons.get(None, {"type": "commands"}))
 
     def _m_get_my_commands(self, p: dict) -> list[dict]:
         return self.commands.get(self._scope_key(p.get("scope"), p.get("language_code")), [])

@@ -20,7 +20,7 @@ from bot.domain.directives import (
     load_directives_with_hashes,
     read_directive,
 )
-from bot.domain.errors import ContentError
+from bot.domain.errors import ContentError, InvalidInput
 from bot.services import Services
 from bot.store import directives, drafts
 
@@ -217,3 +217,26 @@ async def refresh_auto_directive(svc: Services, b: drafts.Broadcast) -> AutoChec
             f" nội dung mới tới {html.escape(audience.label_vi())}."
         ),
     )
+
+
+async def remind_missing(
+    svc: Services, parent_id: int, *, actor_id: int | None, report_chat_id: int | None
+) -> drafts.Broadcast:
+    """[Nhắc lại] (Telegram and the console): a reminder only to the chats that received a
+    directive and have not acknowledged it; the caller wakes the dispatcher."""
+    parent = await drafts.get_broadcast(svc.db, parent_id)
+    if not parent.with_ack or parent.kind == "reminder":
+        raise InvalidInput("Chỉ nhắc lại được chỉ đạo có nút xác nhận.")
+    role = await svc.role_of(actor_id)
+    body = rules.reminder_body(parent.title, parent.id)
+    rid = await directives.queue_reminder(
+        svc.db,
+        parent,
+        body=body,
+        parts=[body],
+        actor_id=actor_id,
+        actor_role=str(role) if role else None,
+        now=clock.now(),
+        report_chat_id=report_chat_id,
+    )
+    return await drafts.get_broadcast(svc.db, rid)

@@ -175,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli.ops import add_cli
 
     add_cli(sub)
+    # Web console (issue 14): console-link.
+    from bot.cli.console import add_cli as add_console_cli
+
+    add_console_cli(sub)
     # Newsroom (issue 12): export-articles.
     from bot.cli.newsroom import add_cli as add_newsroom_cli
 

@@ -647,3 +647,13 @@ def reminder_body(title: str | None, broadcast_id: int) -> str:
         f"🔔 <b>Nhắc lại</b>: đề nghị đồng chí xác nhận đã nhận chỉ đạo «{name}» "
         f"(#{broadcast_id}) bằng nút bên dưới."
     )
+
+
+# A subscribed chat's cadre approval as staff see it (/subscribers, the web console).
+APPROVAL_LABELS_VI = {
+    "none": "công khai",
+    "pending": "chờ duyệt nhóm cán bộ",
+    "approved": "nhóm cán bộ (đã duyệt)",
+    "rejected": "công khai (không được duyệt làm nhóm cán bộ)",
+    "revoked": "công khai (đã thu hồi quyền nhóm cán bộ)",
+}

@@ -369,6 +369,11 @@ def render_markdown(s: Stats, chart_file: str | None, generated: str) -> str:
     return "\n".join(md)
 
 
+def report_sections(s: Stats) -> list[tuple[str, list[str]]]:
+    """(section title, plain-text lines) of a report, as the web console shows them."""
+    return _lines(s)
+
+
 def _casework_markdown(s: Stats) -> list[str]:
     """The casework tables of the quarterly report (by category, by unit)."""
     from bot.domain.casework import GOOD, POOR  # casework imports this module

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -14,7 +13,9 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
+from bot.actions.staff import change_role
 from bot.domain import clock
+from bot.domain.audit import detail_text
 from bot.domain.errors import InvalidInput, PermissionDenied
 from bot.domain.periods import parse_period
 from bot.domain.roles import ROLE_LABELS_VI, Role
@@ -88,14 +89,9 @@ NO_OWNER_GRANT = (
     "⛔ Không thể cấp quyền chủ sở hữu từ Telegram. "
     "Chủ sở hữu được khai báo trong cấu hình LOA_ADMIN_IDS."
 )
-OWNER_FIXED = (
-    "⛔ {name} là chủ sở hữu (khai báo trong LOA_ADMIN_IDS); "
-    "không thể thay đổi vai trò này từ Telegram."
-)
 # Telegram user ids fit in 52 bits (Bot API docs); anything bigger is a typo, and beyond
 # 2^63 SQLite could not even store it (OverflowError).
 MAX_USER_ID = 2**52
-NOT_YOURSELF = "⛔ Bạn không thể tự thay đổi vai trò của chính mình."
 
 ACTION_LABELS_VI = {
     "role.grant": "cấp vai trò",
@@ -259,32 +255,11 @@ async def _change_role(update: Update, context: Context, *, grant: bool) -> None
         await reply(update, usage)
         return
     label = await _label(svc, target)
-    if svc.settings.is_owner(target):
-        await reply(update, OWNER_FIXED.format(name=label))
+    try:
+        previous = await change_role(svc, actor_id=actor.id, target=target, role=role, label=label)
+    except InvalidInput as exc:
+        await reply(update, exc.user_message)
         return
-    if target == actor.id:
-        await reply(update, NOT_YOURSELF)
-        return
-    # The actor's role is read again now: it may have changed since the decorator ran.
-    actor_role = await svc.role_of(actor.id)
-    if actor_role not in (Role.OWNER, Role.ADMIN):
-        raise PermissionDenied()
-    previous = await reports.set_role(
-        svc.db,
-        user_id=target,
-        role=role,
-        actor_id=actor.id,
-        actor_role=actor_role,
-        at=clock.now(),
-    )
-    log.info(
-        "user %s %s role of user %s: %s -> %s",
-        actor.id,
-        "granted" if grant else "revoked",
-        target,
-        previous,
-        role,
-    )
     if previous == role:
         if role is None:
             await reply(update, f"{label} không có vai trò nào để thu hồi.")
@@ -325,19 +300,6 @@ async def revoke_command(update: Update, context: Context) -> None:
     await _change_role(update, context, grant=False)
 
 
-def _detail_text(detail: str | None) -> str:
-    """A short plain-text rendering of an audit detail (JSON objects as key=value)."""
-    if not detail:
-        return ""
-    try:
-        data = json.loads(detail)
-    except ValueError:
-        return detail[:200]
-    if isinstance(data, dict):
-        return ", ".join(f"{k}={v}" for k, v in data.items() if v is not None)[:200]
-    return str(data)[:200]
-
-
 @requires("admin")
 @user_errors
 async def audit_command(update: Update, context: Context) -> None:
@@ -369,7 +331,7 @@ async def audit_command(update: Update, context: Context) -> None:
         ]
         if e.target:
             parts.append(f"→ {e.target}")
-        detail = _detail_text(e.detail)
+        detail = detail_text(e.detail)
         if detail:
             parts.append(f"[{detail}]")
         lines.append(escape(" · ".join(parts)))

@@ -45,6 +45,7 @@ from bot.handlers.base import (
     user_errors,
 )
 from bot.handlers.feedback_state import (
+    ANSWER,
     NOTICE,
     STATE_KEY,
     Draft,
@@ -483,6 +484,10 @@ def register(
     app.bot_data[STATE_KEY] = state
     svc.commands.extend(COMMANDS)
     svc.features["feedback_count"] = lambda article_id: feedback_count(svc, article_id)
+    # bot.actions.feedback.answer (Telegram and the web console) queues answers here.
+    svc.features["queue_feedback_answer"] = lambda comment_id: state.queue.put_nowait(
+        (ANSWER, comment_id)
+    )
     svc.forgetters.append(store.forget_user)
     svc.starters.append(_make_starter(state))
     svc.stoppers.append(_make_stopper(state))

@@ -21,6 +21,7 @@ from telegram import (
 from telegram.error import TelegramError
 
 from bot.domain.roles import Role, allows
+from bot.handlers.console import set_menu_button
 from bot.services import CommandInfo, Services
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ async def refresh_staff_menu(bot: Bot, svc: Services, user_id: int) -> None:
     except TelegramError as exc:
         # A staff member who never opened a chat with the bot gives "chat not found".
         log.info("could not set the menu of user %s: %s", user_id, exc)
+    # Web console (issue 14): the Mini App as the menu button of staff private chats.
+    await set_menu_button(bot, svc, user_id, staff=role is not None)
 
 
 async def publish_commands(bot: Any, svc: Services) -> None:

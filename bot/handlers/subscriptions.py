@@ -21,7 +21,7 @@ from telegram.ext import (
 
 from bot.domain import broadcasts as rules
 from bot.domain import clock
-from bot.domain.broadcasts import parse_chat_id
+from bot.domain.broadcasts import APPROVAL_LABELS_VI, parse_chat_id
 from bot.domain.errors import InvalidInput
 from bot.domain.text import pack_html_lines, quote
 from bot.handlers.base import (
@@ -44,13 +44,6 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callback)
 
 _ADMIN_STATUSES = frozenset({"creator", "administrator"})
-APPROVAL_LABELS_VI = {
-    "none": "công khai",
-    "pending": "chờ duyệt nhóm cán bộ",
-    "approved": "nhóm cán bộ (đã duyệt)",
-    "rejected": "công khai (không được duyệt làm nhóm cán bộ)",
-    "revoked": "công khai (đã thu hồi quyền nhóm cán bộ)",
-}
 # Telegram HTML: a literal "<" must be "&lt;" (tests/test_broadcast_texts.py checks).
 USAGE_SETUNIT = (
     "Cú pháp: /gandonvi &lt;mã nhóm&gt; &lt;đơn vị&gt;, ví dụ /gandonvi -100123 phuong-chi-lang"

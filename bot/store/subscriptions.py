@@ -209,9 +209,14 @@ async def list_units(db: Database) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-async def _recipients(conn: aiosqlite.Connection, audience: Audience) -> list[int]:
+async def _resolve(conn: aiosqlite.Connection, audience: Audience) -> Audience:
     if audience.kind == "unit":  # old unit codes resolve to the current ones (issue 16)
         audience = parse_audience(await canonical_audience(conn, audience.key()))
+    return audience
+
+
+async def _recipients(conn: aiosqlite.Connection, audience: Audience) -> list[int]:
+    audience = await _resolve(conn, audience)
     sql = (
         "SELECT s.chat_id, s.active, s.approval, s.unit, s.topics FROM subscriptions s"
         " JOIN chats c ON c.id = s.chat_id WHERE s.active = 1 AND c.active = 1"
@@ -231,9 +236,25 @@ async def _recipients(conn: aiosqlite.Connection, audience: Audience) -> list[in
 
 
 async def count_recipients(db: Database, audience: Audience) -> int:
-    """How many chats the audience reaches right now."""
+    """How many chats the audience reaches right now.
+
+    The same rule as _recipients (bot.domain.broadcasts.receives), applied once per
+    distinct (approval, unit, topics) combination counted in SQL: the console's live count
+    stays fast with 100,000 subscribers (bench/console.py).
+    """
     async with db.snapshot() as conn:
-        return len(await _recipients(conn, audience))
+        audience = await _resolve(conn, audience)
+        async with conn.execute(
+            "SELECT s.approval, s.unit, s.topics, COUNT(*) FROM subscriptions s"
+            " JOIN chats c ON c.id = s.chat_id WHERE s.active = 1 AND c.active = 1"
+            " GROUP BY s.approval, s.unit, s.topics"
+        ) as cur:
+            rows = await cur.fetchall()
+    return sum(
+        int(r[3])
+        for r in rows
+        if receives(Recipient(0, True, str(r[0]), r[1], parse_topics(str(r[2] or ""))), audience)
+    )
 
 
 async def _cadre_among(conn: aiosqlite.Connection, chat_ids: Sequence[int]) -> int:
