@@ -141,3 +141,22 @@ async def test_403_on_a_reply_is_not_an_unhandled_error(
 
     await eventually(inactive)
     assert _errors(caplog) == []
+
+
+async def test_domain_errors_quote_what_the_user_typed(
+    bot: RunningBot, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Unit codes, unit names and HTML mistakes echoed in an error never break the reply
+    (found by the fuzz run: /setunit with "<i>" lost the reply to a 400)."""
+    owner = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
+    fake.user(7101, "Trưởng nhóm")
+    fake.group(-1007200, "Phường <Mới>", admins=[7101])
+    for command, expected in (
+        ("/setunit -1007200 <i>", "không hợp lệ"),
+        ("/donvi gop <b>ma&cu</b> phuong-moi", "Không có đơn vị"),
+        ("/thongbao Xin chào <b oops", "Thẻ HTML không đúng"),
+    ):
+        text = await _ask(fake, owner.id, ADMIN_ID, command)
+        assert expected in text, (command, text)
+    assert fake.bad_requests == []
+    assert _errors(caplog) == []

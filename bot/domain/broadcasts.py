@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from bot.domain.errors import InvalidInput, NotFound
-from bot.domain.text import TELEGRAM_TEXT_LIMIT, escape, nfc, utf16_len
+from bot.domain.text import TELEGRAM_TEXT_LIMIT, escape, nfc, quote, utf16_len
 
 # --- delivery and broadcast states -------------------------------------------------
 
@@ -280,7 +280,8 @@ def _tokenize(source: str) -> list[_Token]:
                 if nxt.isalpha() or nxt == "/":
                     line = source.count("\n", 0, pos) + 1
                     raise InvalidInput(
-                        f"Thẻ HTML không đúng ở dòng {line}: «{source[pos : pos + 20]}». "
+                        f"Thẻ HTML không đúng ở dòng {line}:"
+                        f" «{quote(source[pos : pos + 20], 20)}». "
                         "Nếu muốn viết dấu <, hãy gõ &lt;"
                     )
                 text += "&lt;"
@@ -329,7 +330,7 @@ def _check_attrs(name: str, attrs: str) -> str:
         attr = match[1].lower()
         value = next((v for v in match.groups()[1:] if v is not None), None)
         if attr not in allowed:
-            raise InvalidInput(f"Thẻ <{name}> không nhận thuộc tính «{attr}».")
+            raise InvalidInput(f"Thẻ <{name}> không nhận thuộc tính «{quote(attr, 30)}».")
         if (name, attr) == ("a", "href") and (
             not value or not re.match(r"^(https?://|tg://|mailto:)", value)
         ):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.domain.errors import InvalidInput
 from bot.domain.spreadsheets import Table
-from bot.domain.text import clean, escape, fold
+from bot.domain.text import clean, fold, quote
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 MAX_NAME = 120
@@ -50,7 +50,7 @@ def normalize_code(text: str) -> str:
     code = text.strip().lower()
     if not CODE.match(code):
         raise InvalidInput(
-            f"Mã đơn vị «{escape(text.strip()[:40])}» không hợp lệ: chỉ gồm chữ thường không dấu,"
+            f"Mã đơn vị «{quote(text.strip(), 40)}» không hợp lệ: chỉ gồm chữ thường không dấu,"
             " chữ số và dấu gạch ngang, ví dụ phuong-chi-lang (tối đa 40 ký tự)."
         )
     return code

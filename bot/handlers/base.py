@@ -122,7 +122,12 @@ _TAG = re.compile(r"<[^>]*>")
 def alert_text(message: str) -> str:
     """A LoaError message (Telegram HTML) as a button alert, which is plain text: tags
     dropped, entities (&lt; &amp;) decoded, at most 200 characters."""
-    return html.unescape(_TAG.sub("", message))[:200]
+    return plain_text(message)[:200]
+
+
+def plain_text(message: str) -> str:
+    """Telegram HTML as plain text: tags dropped, entities decoded."""
+    return html.unescape(_TAG.sub("", message))
 
 
 def user_errors(func: F) -> F:
@@ -141,7 +146,15 @@ def user_errors(func: F) -> F:
                     # The handler had answered the button already (Telegram takes one
                     # answer per press): the message comes as a reply instead.
                     pass
-            await reply(update, exc.user_message)
+            try:
+                await reply(update, exc.user_message)
+            except BadRequest as bad:
+                if "parse entities" not in str(bad).lower():
+                    raise
+                # A message that echoes user text without quote() (bot.domain.text) must
+                # still reach the user: send it as plain text rather than lose the reply.
+                log.warning("error message with broken HTML (%s)", type(exc).__name__)
+                await reply(update, plain_text(exc.user_message), parse_mode=None)
             return None
 
     return cast(F, wrapper)

@@ -18,7 +18,7 @@ import aiosqlite
 from bot.domain.articles import Article
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.figures import Figure
-from bot.domain.text import fold
+from bot.domain.text import fold, quote
 from bot.store.articles import forget_cached
 from bot.store.db import Database
 from bot.store.rows import as_int, as_str, opt_int, opt_str
@@ -499,7 +499,7 @@ async def withdraw(
         ) as cur:
             row = await cur.fetchone()
         if row is None:
-            raise NotFound(f"Không có bài viết «{article_id}».")
+            raise NotFound(f"Không có bài viết «{quote(article_id, 60)}».")
         if row[1] == "withdrawn":
             raise InvalidInput("Bài viết này đã được gỡ trước đó.")
         await conn.execute(

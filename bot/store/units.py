@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.domain.errors import InvalidInput, NotFound
-from bot.domain.text import fold
+from bot.domain.text import fold, quote
 from bot.domain.units import UnitRow, normalize_code, normalize_name
 from bot.store.db import Database
 from bot.store.rows import as_int, as_str, opt_int
@@ -72,7 +72,7 @@ async def get_unit(db: Database, text: str) -> Unit:
     """Like find_unit, but NotFound with a Vietnamese message."""
     unit = await find_unit(db, text)
     if unit is None:
-        raise NotFound(f"Không có đơn vị «{text.strip()[:60]}». Xem danh sách: /donvi")
+        raise NotFound(f"Không có đơn vị «{quote(text.strip(), 60)}». Xem danh sách: /donvi")
     return unit
 
 
@@ -153,7 +153,7 @@ async def create_unit(
         if parent:
             p = await _resolve(conn, parent)
             if p is None:
-                raise NotFound(f"Không có đơn vị cấp trên «{parent[:60]}».")
+                raise NotFound(f"Không có đơn vị cấp trên «{quote(parent, 60)}».")
             parent_id = p.id
         uid = await _insert(conn, code, name, parent_id, now)
         await _audit(conn, actor, now, "unit_create", code, {"name": name})
@@ -243,7 +243,7 @@ async def rename_unit(
     async with db.transaction() as conn:
         unit = await _resolve(conn, which)
         if unit is None or unit.merged_into is not None:
-            raise NotFound(f"Không có đơn vị «{which.strip()[:60]}». Xem danh sách: /donvi")
+            raise NotFound(f"Không có đơn vị «{quote(which.strip(), 60)}». Xem danh sách: /donvi")
         new_name = normalize_name(name) if name is not None else unit.name
         new_code = normalize_code(code) if code is not None else unit.code
         if new_code != unit.code:
@@ -296,9 +296,9 @@ async def merge_units(
     async with db.transaction() as conn:
         src, dst = await _resolve(conn, source), await _resolve(conn, target)
         if src is None or src.merged_into is not None:
-            raise NotFound(f"Không có đơn vị «{source.strip()[:60]}».")
+            raise NotFound(f"Không có đơn vị «{quote(source.strip(), 60)}».")
         if dst is None or dst.merged_into is not None:
-            raise NotFound(f"Không có đơn vị «{target.strip()[:60]}».")
+            raise NotFound(f"Không có đơn vị «{quote(target.strip(), 60)}».")
         if src.id == dst.id:
             raise InvalidInput("Không thể sáp nhập một đơn vị vào chính nó.")
         async with conn.execute(
