@@ -14,6 +14,15 @@ from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeChat, FakeTelegram, FakeUser, StoredMessage
 from tests.harness import RunningBot, eventually
 
+
+def _btn(fake: FakeTelegram, chat_id: int, message_id: int, prefix: str) -> str:
+    """The callback data (with the version it carries) of the button starting with prefix."""
+    for b in fake.message(chat_id, message_id).buttons:
+        if b.get("callback_data", "").startswith(prefix):
+            return str(b["callback_data"])
+    raise AssertionError(f"no {prefix!r} button")
+
+
 ADMIN_CHAT = -100777
 ARTICLE = "giao-ban-quy-i-2022"
 TITLE = "Giao ban công tác tuyên giáo quý I/2022"
@@ -77,7 +86,9 @@ async def _notice(fake: FakeTelegram, comment_id: int, chat: int = ADMIN_CHAT) -
     return await fake.wait_for_message(
         chat,
         contains=f"Ý kiến #{comment_id} ",
-        predicate=lambda m: any(b.get("callback_data") == f"ykm:a:{comment_id}" for b in m.buttons),
+        predicate=lambda m: any(
+            b.get("callback_data", "").startswith(f"ykm:a:{comment_id}:") for b in m.buttons
+        ),
     )
 
 
@@ -113,7 +124,9 @@ async def test_submit_on_article_approve_count_and_answer(
     assert await count(ARTICLE) == 0
 
     admin = fake.users[ADMIN_ID]
-    qid = fake.press_button(ADMIN_CHAT, admin, notice.message_id, "ykm:a:1")
+    qid = fake.press_button(
+        ADMIN_CHAT, admin, notice.message_id, _btn(fake, ADMIN_CHAT, notice.message_id, "ykm:a:1:")
+    )
     await eventually(lambda: qid in fake.callback_answers)
     assert "Đã duyệt" in fake.callback_answers[qid]["text"]
     assert await count(ARTICLE) == 1
@@ -200,7 +213,12 @@ async def test_refusals_store_nothing(fake: FakeTelegram, bot_factory: Any) -> N
 
     # Banned by a moderator: refused politely, nothing stored.
     notice = await _notice(fake, 3)
-    qid = fake.press_button(ADMIN_CHAT, fake.users[ADMIN_ID], notice.message_id, "ykm:b:3")
+    qid = fake.press_button(
+        ADMIN_CHAT,
+        fake.users[ADMIN_ID],
+        notice.message_id,
+        _btn(fake, ADMIN_CHAT, notice.message_id, "ykm:b:3:"),
+    )
     await eventually(lambda: qid in fake.callback_answers)
     banned = await _say(fake, chat_b, binh, "/ykien Một ý kiến hoàn toàn mới", "Rất tiếc")
     assert "không thể gửi ý kiến" in banned.text
@@ -218,7 +236,9 @@ async def test_non_moderator_pressing_approve_is_refused(
     await _submit(fake, cuong, "Đề nghị tăng cường tuyên truyền về phòng chống ma tuý")
     notice = await _notice(fake, 1)
     fake.set_member_status(ADMIN_CHAT, cuong, "member")
-    qid = fake.press_button(ADMIN_CHAT, cuong, notice.message_id, "ykm:a:1")
+    qid = fake.press_button(
+        ADMIN_CHAT, cuong, notice.message_id, _btn(fake, ADMIN_CHAT, notice.message_id, "ykm:a:1:")
+    )
     await eventually(lambda: qid in fake.callback_answers)
     assert fake.callback_answers[qid]["text"] == NO_PERMISSION
     assert fake.callback_answers[qid]["show_alert"] is True
@@ -264,7 +284,9 @@ async def test_inbox_pages_oldest_first(fake: FakeTelegram, bot_factory: Any) ->
     await eventually(lambda: qid in fake.callback_answers)
     await eventually(lambda: "#6 " in fake.message(ADMIN_ID, page.message_id).text)
     # Approving from the inbox refreshes the page.
-    qid = fake.press_button(ADMIN_ID, admin, page.message_id, "yki:a:6:5")
+    qid = fake.press_button(
+        ADMIN_ID, admin, page.message_id, _btn(fake, ADMIN_ID, page.message_id, "yki:a:6:5:")
+    )
     await eventually(lambda: "#6 " not in fake.message(ADMIN_ID, page.message_id).text)
     assert "#7 " in fake.message(ADMIN_ID, page.message_id).text
 
@@ -277,7 +299,9 @@ async def test_forgetme_leaves_no_personal_data(fake: FakeTelegram, bot_factory:
     await _submit(fake, user, "Đề nghị lắp đèn đường ngõ 12 phố Bà Triệu", article=ARTICLE)
     notice = await _notice(fake, 1)
     admin = fake.users[ADMIN_ID]
-    fake.press_button(ADMIN_CHAT, admin, notice.message_id, "ykm:a:1")
+    fake.press_button(
+        ADMIN_CHAT, admin, notice.message_id, _btn(fake, ADMIN_CHAT, notice.message_id, "ykm:a:1:")
+    )
     await eventually(lambda: "Đã duyệt" in fake.message(ADMIN_CHAT, notice.message_id).text)
     ask = await _say(fake, chat, user, "/forgetme", "Bạn có chắc chắn")
     last = _after(chat, fake)
@@ -355,7 +379,12 @@ async def test_export_excludes_rejected_and_keeps_vietnamese(
         await _submit(fake, fake.user(5200 + i, f"U{i}"), text, article=ARTICLE)
     for cid, action in ((1, "a"), (2, "r")):
         notice = await _notice(fake, cid)
-        qid = fake.press_button(ADMIN_CHAT, admin, notice.message_id, f"ykm:{action}:{cid}")
+        qid = fake.press_button(
+            ADMIN_CHAT,
+            admin,
+            notice.message_id,
+            _btn(fake, ADMIN_CHAT, notice.message_id, f"ykm:{action}:{cid}:"),
+        )
         await eventually(lambda q=qid: q in fake.callback_answers)
 
     def rows_of(message: StoredMessage) -> list[list[str]]:
@@ -457,3 +486,31 @@ def test_cli_export_feedback_writes_csv(tmp_path: Any, monkeypatch: pytest.Monke
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"), newline="")))
     assert [r[0] for r in rows[1:]] == ["1", "2"]
     assert main(["export-feedback", "--from", "hôm qua", "-o", str(out)]) == 2
+
+
+async def test_moderation_button_acts_only_on_the_comment_as_shown(
+    fake: FakeTelegram, bot_factory: Any
+) -> None:
+    """Issue 10: [Duyệt] on a notice made before another moderator rejected the comment
+    (from /inbox) is refused with an alert; the rejection stands."""
+    bot = await _start(bot_factory, fake)
+    admin = fake.users[ADMIN_ID]
+    await _submit(fake, fake.user(5301, "Lan"), "Đề nghị sửa đèn chiếu sáng ngõ 5")
+    notice = await _notice(fake, 1)
+    approve_as_shown = _btn(fake, ADMIN_CHAT, notice.message_id, "ykm:a:1:")
+    page = await _say(fake, fake.private_chat(admin), admin, "/inbox", "chờ duyệt")
+    qid = fake.press_button(
+        ADMIN_ID, admin, page.message_id, _btn(fake, ADMIN_ID, page.message_id, "yki:r:1:0:")
+    )
+    await eventually(lambda: qid in fake.callback_answers)
+    assert (await _comments(bot))[0]["status"] == "rejected"
+    qid = fake.press_button(ADMIN_CHAT, admin, notice.message_id, approve_as_shown, check=False)
+    await eventually(lambda: qid in fake.callback_answers)
+    answer = fake.callback_answers[qid]
+    assert "đã thay đổi" in str(answer.get("text")) and answer.get("show_alert")
+    assert (await _comments(bot))[0]["status"] == "rejected"
+    # A forged press without a version is refused the same way.
+    qid = fake.press_button(ADMIN_CHAT, admin, notice.message_id, "ykm:a:1", check=False)
+    await eventually(lambda: qid in fake.callback_answers)
+    assert "đã thay đổi" in str(fake.callback_answers[qid].get("text"))
+    assert (await _comments(bot))[0]["status"] == "rejected"

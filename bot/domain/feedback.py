@@ -378,3 +378,12 @@ def export_csv(rows: Iterable[Sequence[str]]) -> bytes:
 def export_file(rows: Iterable[Sequence[str]], fmt: Format) -> bytes:
     """The comments export as .xlsx or CSV (bot.domain.spreadsheets writes both)."""
     return render(Table(EXPORT_HEADER, [list(r) for r in rows], sheet="Ý kiến"), fmt)
+
+
+def comment_version(status: str, decision: str | None, answer: str | None) -> str:
+    """THE versioning rule for moderation buttons (issue 10): a short digest of what a
+    moderator is shown of a comment — its status, decision and answer. [Duyệt],
+    [Từ chối], [Chặn người gửi] and [Bỏ chặn] carry it; a press on a comment that changed
+    since (another moderator, /inbox, the console) is refused."""
+    payload = "\x1f".join([status, decision or "", answer or ""])
+    return hashlib.blake2s(payload.encode("utf-8"), digest_size=4).hexdigest()

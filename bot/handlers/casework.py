@@ -309,7 +309,7 @@ async def _refresh_from(update: Update, context: Context, case_id: int) -> None:
     comment = await feedback_store.get(svc.db, case_id)
     with contextlib.suppress(BadRequest):
         await query.edit_message_text(
-            await _notice_text(svc, comment), reply_markup=_moderation_keyboard(case_id)
+            await _notice_text(svc, comment), reply_markup=_moderation_keyboard(comment)
         )
 
 

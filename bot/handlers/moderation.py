@@ -71,20 +71,34 @@ ANSWER_RETRY_DELAYS: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600)
 # --------------------------------------------------------------------------- moderators
 
 
-def _moderation_keyboard(comment_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton("✅ Duyệt", callback_data=f"ykm:a:{comment_id}"),
-                InlineKeyboardButton("❌ Từ chối", callback_data=f"ykm:r:{comment_id}"),
-            ],
-            [
-                InlineKeyboardButton("💬 Trả lời", callback_data=f"ykm:t:{comment_id}"),
-                InlineKeyboardButton("🚫 Chặn người gửi", callback_data=f"ykm:b:{comment_id}"),
-            ],
-            casework_office.notice_row(comment_id),  # [Nhận xử lý] [Hồ sơ] (issue 15)
-        ]
+STALE_COMMENT = (
+    "⚠️ Ý kiến #{id} đã thay đổi sau khi bạn xem (người khác đã xử lý hoặc trả lời). "
+    "Không có gì được thực hiện; tin nhắn đã được cập nhật, hãy xem lại."
+)
+
+
+def _version(c: store.Comment) -> str:
+    """The version of the comment a moderator is shown (carried by the decision buttons)."""
+    return rules.comment_version(c.status, c.decision, c.answer)
+
+
+def _moderation_keyboard(comment: store.Comment, *, banned: bool = False) -> InlineKeyboardMarkup:
+    cid, v = comment.id, _version(comment)
+    block = (
+        InlineKeyboardButton("♻️ Bỏ chặn", callback_data=f"ykm:u:{cid}:{v}")
+        if banned
+        else InlineKeyboardButton("🚫 Chặn người gửi", callback_data=f"ykm:b:{cid}:{v}")
     )
+    rows = [
+        [
+            InlineKeyboardButton("✅ Duyệt", callback_data=f"ykm:a:{cid}:{v}"),
+            InlineKeyboardButton("❌ Từ chối", callback_data=f"ykm:r:{cid}:{v}"),
+        ],
+        [InlineKeyboardButton("💬 Trả lời", callback_data=f"ykm:t:{cid}"), block],
+    ]
+    if not banned:
+        rows.append(casework_office.notice_row(cid))  # [Nhận xử lý] [Hồ sơ] (issue 15)
+    return InlineKeyboardMarkup(rows)
 
 
 async def _notice_text(svc: Services, c: store.Comment, footer: str = "") -> str:
@@ -121,7 +135,7 @@ async def notify_moderators(
             chat_id,
             text,
             category=category,
-            markup=_moderation_keyboard(comment.id),
+            markup=_moderation_keyboard(comment),
             photo=photo,
             caption=caption,
         )
@@ -325,6 +339,8 @@ async def moderation_button(update: Update, context: Context) -> None:
     assert query is not None
     parts = (query.data or "").split(":")
     inbox = parts[0] == "yki"
+    # The version shown (ykm:<a>:<id>:<v>, yki:<a>:<id>:<offset>:<v>); [Trả lời] has none.
+    shown = parts.pop() if len(parts) == (5 if inbox else 4) else None
     maybe_id = rules.parse_id(parts[2]) if len(parts) == (4 if inbox else 3) else None
     offset = rules.parse_id(parts[3], minimum=0) if inbox and maybe_id is not None else None
     if maybe_id is None or (inbox and offset is None):
@@ -340,10 +356,20 @@ async def moderation_button(update: Update, context: Context) -> None:
     if action == "t":
         await _ask_answer(update, context, comment_id)
         return
+    seen = await store.get(svc.db, comment_id)
+    if shown is None or shown != _version(seen):
+        await answer_query(update, STALE_COMMENT.format(id=comment_id), alert=True)
+        if offset is not None:
+            await _show_inbox(update, context, offset, edit=True)
+        elif action in ("a", "r", "b", "u"):
+            with contextlib.suppress(BadRequest):
+                await query.edit_message_text(
+                    await _notice_text(svc, seen), reply_markup=_moderation_keyboard(seen)
+                )
+        return
     actor_id, role, name = await _actor(svc, update)
     now = clock.now()
     stamp = clock.format_local(now, svc.settings.tz)
-    markup = _moderation_keyboard(comment_id)
     if action in ("a", "r"):
         decision = rules.APPROVED if action == "a" else rules.REJECTED
         comment, changed = await store.decide(
@@ -354,6 +380,7 @@ async def moderation_button(update: Update, context: Context) -> None:
             update, f"{verb} ý kiến #{comment_id}" if changed else "Không có gì thay đổi"
         )
         footer = f" ({verb.lower()} bởi {quote(name, 64)} lúc {stamp})"
+        markup = _moderation_keyboard(comment)
     elif action == "b":
         comment, banned = await store.ban_sender(
             svc.db, comment_id, actor_id=actor_id, actor_role=role, now=now
@@ -362,15 +389,7 @@ async def moderation_button(update: Update, context: Context) -> None:
             update, "Đã chặn người gửi" if banned else "Người gửi đã bị chặn từ trước"
         )
         footer = f" (🚫 người gửi bị chặn bởi {quote(name, 64)} lúc {stamp})"
-        markup = InlineKeyboardMarkup(
-            [
-                *markup.inline_keyboard[:1],
-                [
-                    InlineKeyboardButton("💬 Trả lời", callback_data=f"ykm:t:{comment_id}"),
-                    InlineKeyboardButton("♻️ Bỏ chặn", callback_data=f"ykm:u:{comment_id}"),
-                ],
-            ]
-        )
+        markup = _moderation_keyboard(comment, banned=True)
     elif action == "u":
         lifted = await store.unban_sender(
             svc.db, comment_id, actor_id=actor_id, actor_role=role, now=now
@@ -378,6 +397,7 @@ async def moderation_button(update: Update, context: Context) -> None:
         comment = await store.get(svc.db, comment_id)
         await answer_query(update, "Đã bỏ chặn người gửi" if lifted else "Người gửi không bị chặn")
         footer = f" (bỏ chặn bởi {quote(name, 64)} lúc {stamp})"
+        markup = _moderation_keyboard(comment)
     else:
         await answer_query(update, EXPIRED_BUTTON, alert=True)
         return
@@ -528,8 +548,12 @@ async def _show_inbox(update: Update, context: Context, offset: int, *, edit: bo
             )
             rows.append(
                 [
-                    InlineKeyboardButton(f"✅ #{c.id}", callback_data=f"yki:a:{c.id}:{offset}"),
-                    InlineKeyboardButton(f"❌ #{c.id}", callback_data=f"yki:r:{c.id}:{offset}"),
+                    InlineKeyboardButton(
+                        f"✅ #{c.id}", callback_data=f"yki:a:{c.id}:{offset}:{_version(c)}"
+                    ),
+                    InlineKeyboardButton(
+                        f"❌ #{c.id}", callback_data=f"yki:r:{c.id}:{offset}:{_version(c)}"
+                    ),
                     InlineKeyboardButton(f"💬 #{c.id}", callback_data=f"yki:t:{c.id}:{offset}"),
                 ]
             )
