@@ -348,6 +348,9 @@ async def test_withdrawing_an_article_follows_the_newsroom_rule(
             assert article in await resp.text()
         async with session.get(f"{base}/ui/articles/{article}", headers=editor) as resp:
             assert resp.status == 200 and "Gỡ bài" in await resp.text()
+        search = "giao ban tuyen giao quy I"
+        async with session.get(f"{base}/ui/articles?q={search}", headers=editor) as resp:
+            assert article in await resp.text()
         async with session.post(url, headers=editor, json={}) as resp:
             body = await resp.json()
         assert resp.status == 403 and "người đăng" in body["error"]
@@ -355,6 +358,12 @@ async def test_withdrawing_an_article_follows_the_newsroom_rule(
             body = await resp.json()
         assert resp.status == 200, body
         async with session.get(f"{base}/ui/articles", headers=editor) as resp:
+            assert article not in await resp.text()
+        # the console's reader shares the bot's article and search memory, cleared by
+        # the withdrawal: neither the card nor a repeated search still shows the article
+        async with session.get(f"{base}/ui/articles/{article}", headers=editor) as resp:
+            assert resp.status == 404
+        async with session.get(f"{base}/ui/articles?q={search}", headers=editor) as resp:
             assert article not in await resp.text()
     audit = await bot.svc.db.fetch_all(
         "SELECT actor_id FROM audit_log WHERE action LIKE '%withdraw%'"

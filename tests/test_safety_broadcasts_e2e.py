@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain import clock
 from bot.store import outbox, people
 from bot.store import subscriptions as subs
 from tests.conftest import ADMIN_ID
@@ -377,3 +378,55 @@ async def test_stop_cancels_deliveries_waiting_for_a_slot(
     assert sent == received()
     cancelled = await _value(bot, "SELECT COUNT(*) FROM deliveries WHERE state = 'cancelled'")
     assert cancelled == len(citizens) - sent
+
+
+# --- 8. authority is checked when it is used, not when it was granted ------------------------
+
+ADMIN2 = 700802
+
+
+async def test_scheduled_broadcast_is_held_when_its_approver_lost_the_role(
+    bot_factory: Any, fake: FakeTelegram
+) -> None:
+    bot = await _setup(bot_factory, fake)
+    await _grant(bot, ADMIN2, "admin")
+    fake.user(ADMIN2, "Quản trị hai")
+    fake.group(ADMIN_CHAT, "Ban Tuyên giáo", admins=[ADMIN_ID, ADMIN2], members=[EDITOR])
+    editor_chat = fake.private_chat(EDITOR)
+    fake.send_text(editor_chat, EDITOR, "/thongbao Nội bộ: lịch tiếp dân quý")
+    control = await fake.wait_for_message(editor_chat, "Số cuộc trò chuyện sẽ nhận")
+    bid = _bid(control)
+    data = _cb(fake, editor_chat, control.message_id, f"bc:a:{bid}:cadre")
+    fake.press_button(editor_chat, EDITOR, control.message_id, data)
+    await fake.wait_for(
+        lambda: "✓ Cán bộ" in str(fake.message(editor_chat, control.message_id).buttons)
+    )
+    data = _cb(fake, editor_chat, control.message_id, f"bc:at:{bid}")
+    fake.press_button(editor_chat, EDITOR, control.message_id, data)
+    await fake.wait_for_message(editor_chat, "Nhập thời gian gửi")
+    fake.send_text(editor_chat, EDITOR, clock.format_local(clock.now() + 3 * 3600, bot.settings.tz))
+    request = await fake.wait_for_message(ADMIN_CHAT, f"đề nghị gửi bản tin #{bid}")
+    ok = _cb(fake, ADMIN_CHAT, request.message_id, f"bc:ok:{bid}")
+    fake.press_button(ADMIN_CHAT, ADMIN2, request.message_id, ok)
+    await eventually(
+        lambda: _value(bot, "SELECT state = 'queued' FROM broadcasts WHERE id = ?", (bid,))
+    )
+    assert await _value(bot, "SELECT approved_by FROM broadcasts WHERE id = ?", (bid,)) == ADMIN2
+    # The approver loses the role before the scheduled time comes.
+    await bot.svc.db.execute("DELETE FROM staff_roles WHERE user_id = ?", (ADMIN2,))
+    after = _last(fake, ADMIN_CHAT)
+    await bot.svc.db.execute("UPDATE deliveries SET next_attempt_at = 0")
+    bot.svc.features["dispatcher"].wake()
+    notice = await fake.wait_for_message(ADMIN_CHAT, f"Bản tin #{bid} bị giữ lại", after=after)
+    assert "không còn quyền quản trị" in notice.content
+    assert "lịch tiếp dân" not in " ".join(m.content for m in fake.messages(-1801))
+    assert await _value(bot, "SELECT state FROM broadcasts WHERE id = ?", (bid,)) == (
+        "awaiting_approval"
+    )
+    assert await _value(bot, "SELECT state FROM deliveries WHERE broadcast_id = ?", (bid,)) == (
+        "pending"
+    )
+    # An admin who still holds the role approves it again: it goes out.
+    ok = _cb(fake, ADMIN_CHAT, notice.message_id, f"bc:ok:{bid}")
+    fake.press_button(ADMIN_CHAT, ADMIN_ID, notice.message_id, ok)
+    await fake.wait_for_message(-1801, "lịch tiếp dân")

@@ -54,3 +54,22 @@ async def test_window_ranks_newest_matches_and_pages_cover_all(
             "2022-01-02-bai-2",
             "2022-01-11-bai-11",
         }  # fewer matches than the window: all ranked, both title matches on top
+
+
+async def test_repeated_search_is_answered_again_after_the_index_changes(tmp_path: Path) -> None:
+    """Counts and ranked windows are kept in memory per query; a sync must drop them."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for n in range(1, 4):
+        _write(folder, n, f"Tin số {n}", f"Đoạn văn số {n} về đường giao thông nông thôn.")
+    async with Database(tmp_path / "loa.db") as db:
+        await store.sync(db, folder, summary_sentences=2, now=0)
+        before = await store.search(db, "duong giao thong", limit=5)
+        assert before.total == 3 and (await store.search(db, "duong giao thong", limit=5)) == before
+        _write(folder, 4, "Đường giao thông mới", "Khánh thành đường giao thông liên xã.")
+        (folder / "2022-01-01-bai-1.md").unlink()
+        await store.sync(db, folder, summary_sentences=2, now=0)
+        after = await store.search(db, "duong giao thong", limit=5)
+        assert after.total == 3
+        assert after.results[0].id == "2022-01-04-bai-4"  # title match ranked first
+        assert "2022-01-01-bai-1" not in {r.id for r in after.results}

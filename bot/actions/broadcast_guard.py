@@ -8,6 +8,9 @@ Two rules in one place, called by Telegram handlers and (later) the web console:
   schedule or discard it; an owner or admin may act on someone else's draft only
   explicitly (a button marked as acting on behalf, from /xembantin <id>), which is
   written to the audit log.
+- `hold_if_authority_lapsed` (item 8): an admin-approved broadcast is re-checked when it
+  is about to start; if its author or approver lost their role since, it goes back to
+  awaiting approval (its queued deliveries stay, untouched, until an admin approves again).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from bot.domain import broadcasts as rules
 from bot.domain.errors import InvalidInput, PermissionDenied
 from bot.domain.roles import Role, allows
 from bot.services import Services
-from bot.store import staff
+from bot.store import drafts, staff
 from bot.store.drafts import Broadcast
 
 STALE = (
@@ -75,3 +78,38 @@ async def authorize_draft(
             )
         return role
     raise PermissionDenied(NOT_AUTHOR.format(id=b.id))
+
+
+HELD = (
+    "⏸ Bản tin #{id} bị giữ lại, chưa gửi đến ai: {reason}. Bản tin trở về trạng thái chờ"
+    " duyệt; một quản trị viên cần duyệt lại (hoặc dừng: /xembantin {id})."
+)
+
+
+async def lapsed_authority(svc: Services, b: Broadcast) -> str | None:
+    """Why `b` may no longer go out as approved (Vietnamese), None if its author still
+    holds "broadcast" and its approver still holds "admin" (roles read now)."""
+    if b.created_by is not None and not await svc.may(b.created_by, "broadcast"):
+        return f"người soạn (ID {b.created_by}) không còn quyền gửi bản tin"
+    if b.approved_by is not None and not await svc.may(b.approved_by, "admin"):
+        return f"người duyệt (ID {b.approved_by}) không còn quyền quản trị"
+    return None
+
+
+async def hold_if_authority_lapsed(svc: Services, b: Broadcast, now: int) -> str | None:
+    """Hold a queued broadcast whose author or approver lost their role: the notice for
+    the admins if it was held now, None if it may go (or already left the queue)."""
+    reason = await lapsed_authority(svc, b)
+    if reason is None:
+        return None
+    held = await drafts.set_broadcast_state(
+        svc.db,
+        b.id,
+        rules.B_AWAITING,
+        (rules.B_QUEUED,),
+        actor_id=None,
+        actor_role=None,
+        now=now,
+        action="broadcast_held",
+    )
+    return HELD.format(id=b.id, reason=reason) if held else None

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
@@ -282,7 +283,12 @@ async def _approvers(svc: Services) -> list[int]:
 
 async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> int:
     """Show the exact parts, audience and count to the approvers; how many were reached."""
-    svc = services(context)
+    return await ask_approval(context.bot, services(context), b, f"🔐 {quote(who, 100)} đề nghị")
+
+
+async def ask_approval(bot: Any, svc: Services, b: drafts.Broadcast, lead: str) -> int:
+    """The approval request (`lead` names who asks, or why it is asked again) with the
+    exact parts, audience and count, to every approver; how many were reached."""
     audience = rules.parse_audience(b.audience)
     count = await subs.count_recipients(svc.db, audience)
     keyboard = InlineKeyboardMarkup(
@@ -294,7 +300,7 @@ async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> int:
         else ""
     )
     request = (
-        f"🔐 {quote(who, 100)} đề nghị gửi bản tin #{b.id} (ở trên) tới "
+        f"{lead} gửi bản tin #{b.id} (ở trên) tới "
         f"<b>{html.escape(audience.label_vi(topic_names=svc.settings.topic_names))}</b>"
         f" ({count} cuộc trò chuyện).{when}\n"
         "Cần một quản trị viên duyệt. Bản tin đổi sau đề nghị này thì nút không còn hiệu lực."
@@ -304,8 +310,8 @@ async def _ask_approval(context: Context, b: drafts.Broadcast, who: str) -> int:
         try:
             for i, part in enumerate(b.parts):
                 markup = ack_markup(b.id) if b.with_ack and i == len(b.parts) - 1 else None
-                await context.bot.send_message(chat_id, part, reply_markup=markup)
-            await context.bot.send_message(chat_id, request, reply_markup=keyboard)
+                await bot.send_message(chat_id, part, reply_markup=markup)
+            await bot.send_message(chat_id, request, reply_markup=keyboard)
             reached += 1
         except TelegramError as exc:
             log.info("approval request for %s not delivered to %s: %s", b.id, chat_id, exc)

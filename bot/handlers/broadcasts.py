@@ -15,18 +15,21 @@ from telegram.ext import (
     filters,
 )
 
+from bot.actions.broadcast_guard import hold_if_authority_lapsed
 from bot.actions.directives import (
     AutoCheck,
     refresh_auto_directive,
     reload_directives,
     schedule_directives,
 )
+from bot.domain import clock
 from bot.handlers import subscriptions
 from bot.handlers.announcements import (
     FEATURE,
     announce_command,
     announce_text,
     approve_button,
+    ask_approval,
     audience_button,
     broadcast_command,
     broadcasts_command,
@@ -77,6 +80,17 @@ def register(app: Any, svc: Services, start_payloads: dict[str, Any]) -> None:
         return await refresh_auto_directive(svc, b)
 
     dispatcher.refresh_auto = refresh
+
+    async def hold_lapsed(b: drafts.Broadcast) -> bool:
+        notice = await hold_if_authority_lapsed(svc, b, clock.now())
+        if notice is None:
+            return False
+        reached = await ask_approval(dispatcher.bot, svc, b, notice + "\n\n🔐 Đề nghị duyệt lại:")
+        if not reached:
+            log.warning("broadcast %s held; no admin could be told", b.id)
+        return True
+
+    dispatcher.hold_lapsed = hold_lapsed
     svc.features.setdefault("reload_hooks", []).append(reload_directives)
 
     async def start(app: Any) -> None:

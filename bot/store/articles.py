@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import re
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,8 +226,9 @@ def _cached(db: Database) -> dict[str, StoredArticle]:
 
 
 def forget_cached(db: Database) -> None:
-    """The articles table changed: parse rows again on their next read."""
+    """The articles table changed: parse rows again on their next read, search again."""
     _cached(db).clear()
+    db.memo.pop("search", None)
 
 
 async def get(db: Database, article_id: str) -> StoredArticle | None:
@@ -313,24 +315,57 @@ class SearchPage:
 # and a new file gets the next rowid. 300 = 60 pages of /search, 30 of inline mode.
 RANK_WINDOW = 300
 
-# The rowid of the oldest ranked match (0 when every match is ranked).
-_FLOOR = (
-    "COALESCE((SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q"
-    " ORDER BY rowid DESC LIMIT 1 OFFSET :window), 0)"
-)
-_PAGE_RANKED = (
-    "SELECT a.id, a.title, a.date FROM (SELECT rowid, bm25(articles_fts, 5.0, 1.0) AS score"
-    f" FROM articles_fts WHERE articles_fts MATCH :q AND rowid >= {_FLOOR}"
-    " ORDER BY score, rowid DESC LIMIT :limit OFFSET :offset) f"
-    " JOIN articles a ON a.rowid = f.rowid AND a.status = 'published'"
-    " ORDER BY f.score, f.rowid DESC"
+# The window's rowids in rank order, each with the count of every match (one trip). The
+# floor = the rowid of the oldest ranked match (0 when every match is ranked: OFFSET past
+# the last match gives no row).
+_RANKED = (
+    "SELECT rowid, (SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH :q)"
+    " FROM articles_fts WHERE articles_fts MATCH :q AND rowid >= COALESCE(("
+    "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q ORDER BY rowid DESC"
+    " LIMIT 1 OFFSET :window), 0) ORDER BY bm25(articles_fts, 5.0, 1.0), rowid DESC"
 )
 _PAGE_OLDER = (
     "SELECT a.id, a.title, a.date FROM (SELECT rowid FROM articles_fts"
-    f" WHERE articles_fts MATCH :q AND rowid < {_FLOOR} ORDER BY rowid DESC"
+    " WHERE articles_fts MATCH :q AND rowid < :floor ORDER BY rowid DESC"
     " LIMIT :limit OFFSET :offset) f JOIN articles a ON a.rowid = f.rowid"
     " AND a.status = 'published' ORDER BY f.rowid DESC"
 )
+
+# A query's count and ranked window, by (match expression, window), cleared with the
+# parsed articles by forget_cached(). The count (1-2 ms at 10,000 articles) and bm25 over
+# the window (2-4 ms, most of it bm25's document frequencies, computed per query) are
+# what a search costs; a /search page button, inline mode's scrolling and the same words
+# typed again repeat them (issue 17). Bounded (least recently used out), so strangers'
+# queries cannot grow it: 256 windows of 300 rowids are 0.6 MB.
+_MATCHES_MAX = 256
+
+
+@dataclass(frozen=True)
+class _Matches:
+    """Every match counted, and the ranked window's rowids best first."""
+
+    total: int
+    ranked: array[int]
+
+    @property
+    def floor(self) -> int:
+        """Older matches than this rowid are not ranked (0: every match is ranked)."""
+        return min(self.ranked) if self.total > len(self.ranked) else 0
+
+
+async def _matches(db: Database, expr: str) -> _Matches:
+    cache: dict[tuple[str, int], _Matches] = db.memo.setdefault("search", {})
+    key = (expr, RANK_WINDOW)
+    found = cache.pop(key, None)
+    if found is None:
+        rows = await db.fetch_all(_RANKED, {"q": expr, "window": RANK_WINDOW - 1})
+        total = int(rows[0][1]) if rows else 0
+        ranked = array("q", (int(r[0]) for r in rows))
+        found = _Matches(total, ranked)
+        if len(cache) >= _MATCHES_MAX:
+            del cache[next(iter(cache))]
+    cache[key] = found
+    return found
 
 
 async def search(
@@ -345,38 +380,38 @@ async def search(
         if any_word and len(tokens) == 1:
             break
         expr = match_expression(tokens, any_word=any_word, prefix=prefix)
-        total = int(
-            await db.fetch_value(
-                "SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH ?", (expr,)
-            )
-            or 0
-        )
-        if total:
-            rows = await _search_page(db, expr, total, limit=limit, offset=offset)
-            return SearchPage(
-                [ArticleHeader(r["id"], r["title"], r["date"]) for r in rows], total, any_word
-            )
+        matches = await _matches(db, expr)
+        if matches.total:
+            results = await _search_page(db, expr, matches, limit=limit, offset=offset)
+            return SearchPage(results, matches.total, any_word)
     return SearchPage([], 0, False)
 
 
 async def _search_page(
-    db: Database, expr: str, total: int, *, limit: int, offset: int
-) -> list[aiosqlite.Row]:
-    window = RANK_WINDOW - 1 if total > RANK_WINDOW else total  # OFFSET total: no row → 0
+    db: Database, expr: str, matches: _Matches, *, limit: int, offset: int
+) -> list[ArticleHeader]:
     ranked = max(0, min(limit, RANK_WINDOW - offset))
-    rows: list[aiosqlite.Row] = []
-    if ranked:
-        params = {"q": expr, "window": window, "limit": ranked, "offset": offset}
-        rows += await db.fetch_all(_PAGE_RANKED, params)
-    if limit > ranked and total > RANK_WINDOW:
+    results: list[ArticleHeader] = []
+    shown = list(matches.ranked[offset : offset + ranked])
+    if shown:
+        marks = ", ".join("?" * len(shown))
+        rows = await db.fetch_all(
+            f"SELECT rowid, id, title, date FROM articles WHERE rowid IN ({marks})"
+            " AND status = 'published'",
+            shown,
+        )
+        by_rowid = {int(r[0]): ArticleHeader(r["id"], r["title"], r["date"]) for r in rows}
+        results += [by_rowid[rowid] for rowid in shown if rowid in by_rowid]
+    if limit > ranked and matches.total > RANK_WINDOW:
         params = {
             "q": expr,
-            "window": window,
+            "floor": matches.floor,
             "limit": limit - ranked,
             "offset": max(0, offset - RANK_WINDOW),
         }
-        rows += await db.fetch_all(_PAGE_OLDER, params)
-    return rows
+        rows = await db.fetch_all(_PAGE_OLDER, params)
+        results += [ArticleHeader(r["id"], r["title"], r["date"]) for r in rows]
+    return results
 
 
 async def record_read(db: Database, article_id: str, day: str, *, fulltext: bool) -> None:

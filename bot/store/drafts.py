@@ -285,6 +285,18 @@ async def queue_broadcast(
     return len(chats)
 
 
+async def starting_approved(db: Database, now: float) -> list[Broadcast]:
+    """Admin-approved broadcasts about to start: still queued (nothing sent yet) with a
+    delivery due now — their authority is re-checked before the first one goes out."""
+    rows = await db.fetch_all(
+        f"SELECT {_B_COLUMNS} FROM broadcasts b WHERE b.state = 'queued' AND b.cadre_ok = 1"
+        " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.broadcast_id = b.id"
+        " AND d.state = 'pending' AND d.next_attempt_at <= ?)",
+        (now,),
+    )
+    return [_broadcast(r) for r in rows]
+
+
 async def set_report_message(
     db: Database, broadcast_id: int, chat_id: int, message_id: int
 ) -> None:

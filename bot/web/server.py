@@ -311,6 +311,10 @@ class Console:
         reader = Database(self.svc.db.path)
         await reader.open(migrate=False)  # the bot's connection migrated it already
         await reader.conn.execute("PRAGMA query_only=ON")
+        # Same file, same process: the reader shares the bot's in-memory copies (parsed
+        # articles, search answers), which every write clears (bot.store.articles), so
+        # the console never shows an article or result a sync or withdrawal changed.
+        reader.memo = self.svc.db.memo
         self.reader = reader
         runner = web.AppRunner(self.web_app(), access_log=None, handle_signals=False)
         await runner.setup()

@@ -249,6 +249,9 @@ class Dispatcher:
         # Re-reads an automatic directive's file when its publish time comes (set by the
         # broadcasts handlers, which know the content folder); None: send it as stored.
         self.refresh_auto: Callable[[drafts.Broadcast], Awaitable[AutoCheck]] | None = None
+        # Re-checks an admin-approved broadcast's authority when it is about to start
+        # (issue 10, item 8): True when it was held (set by the broadcasts handlers).
+        self.hold_lapsed: Callable[[drafts.Broadcast], Awaitable[bool]] | None = None
         self.bot: Any = None
         # Other kinds of delivery: each resolver returns the PartSender for broadcasts of
         # its kind, None for the others (polls: bot.handlers.polls). Resolved once per
@@ -339,10 +342,15 @@ class Dispatcher:
                     for bid in await outbox.finish_idle_broadcasts(self.db, now):
                         await self._finished(bid)
                 if not self._backlog:
+                    unchecked = await self._hold_lapsed(now)
                     due = await outbox.fetch_due(
                         self.db, now, self.batch_size + len(self._inflight)
                     )
-                    self._backlog.extend(d for d in due if d.id not in self._inflight)
+                    self._backlog.extend(
+                        d
+                        for d in due
+                        if d.id not in self._inflight and d.broadcast_id not in unchecked
+                    )
                 ops = await message_ops.fetch_due_ops(self.db, now, self.batch_size)
                 ops = [o for o in ops if o.id not in self._inflight_ops]
                 if not self._backlog and not ops:
@@ -392,6 +400,22 @@ class Dispatcher:
                     await self.bot.send_message(b.report_chat_id, check.note)
                 except TelegramError as exc:
                     log.warning("could not report directive %s: %s", b.id, exc)
+
+    async def _hold_lapsed(self, now: float) -> set[int]:
+        """Re-check admin-approved broadcasts about to start; the ids not to send now
+        (held, or the check failed: tried again at the next round)."""
+        if self.hold_lapsed is None:
+            return set()
+        unchecked: set[int] = set()
+        for b in await drafts.starting_approved(self.db, now):
+            try:
+                if await self.hold_lapsed(b):
+                    self.forget(b.id)
+                    unchecked.add(b.id)
+            except Exception:
+                log.exception("broadcast %s: the authority check failed; not sent yet", b.id)
+                unchecked.add(b.id)
+        return unchecked
 
     async def _recover_orphans(self, now: float) -> None:
         deliveries, ops = await outbox.recover_orphans(
