@@ -75,17 +75,23 @@ class Confirmed:
 
 
 async def confirm(
-    svc: Services, broadcast_id: int, actor_id: int | None, when: int | None
+    svc: Services,
+    broadcast_id: int,
+    actor_id: int | None,
+    when: int | None,
+    *,
+    explicit: bool = False,
 ) -> Confirmed:
     """Send (or schedule) a draft; an editor's broadcast reaching cadre chats waits for an
-    admin's approval (two-person rule, issue 6). The caller tells people and, unless
+    admin's approval (two-person rule, issue 6). `explicit`: an admin acting on someone
+    else's draft on purpose (audited, issue 10). The caller tells people and, unless
     awaiting or scheduled, posts progress and wakes the dispatcher."""
     check_future(when)
     b = await drafts.get_broadcast(svc.db, broadcast_id)
     if b.state != rules.B_DRAFT:
         raise InvalidInput(ALREADY_HANDLED)
     # Only the draft's author (or an admin acting for an author-less draft) sends it (issue 10).
-    await authorize_draft(svc, b, actor_id, explicit=False, now=clock.now(), action="send")
+    await authorize_draft(svc, b, actor_id, explicit=explicit, now=clock.now(), action="send")
     actor = await actor_of(svc, actor_id)
     if when is not None:
         await drafts.set_draft_schedule(svc.db, b.id, when)
@@ -94,7 +100,20 @@ async def confirm(
     if not is_admin and (
         b.cadre_only or await subs.cadre_recipients(svc.db, rules.parse_audience(b.audience))
     ):
-        return await _request_approval(svc, b, actor)
+        return await request_approval(svc, b, actor)
+    return await start(svc, b, actor, when, admin_approved=is_admin)
+
+
+async def start(
+    svc: Services,
+    b: drafts.Broadcast,
+    actor: tuple[int | None, str | None],
+    when: int | None,
+    *,
+    admin_approved: bool,
+) -> Confirmed:
+    """Create the deliveries (one transaction); when not `admin_approved` and a recipient
+    is an approved cadre chat, hand the broadcast to the admins instead."""
     try:
         total = await drafts.queue_broadcast(
             svc.db,
@@ -103,18 +122,19 @@ async def confirm(
             actor_id=actor[0],
             actor_role=actor[1],
             now=clock.now(),
-            admin_approved=is_admin,
+            admin_approved=admin_approved,
         )
     except rules.NeedsAdminApproval:
         # A cadre chat subscribed (or was approved) between the check and the queueing.
-        return await _request_approval(svc, b, actor)
+        return await request_approval(svc, b, actor)
     scheduled = when is not None and when > clock.now()
     return Confirmed(await drafts.get_broadcast(svc.db, b.id), False, total, scheduled)
 
 
-async def _request_approval(
+async def request_approval(
     svc: Services, b: drafts.Broadcast, actor: tuple[int | None, str | None]
 ) -> Confirmed:
+    """Move a draft to "awaiting an admin's [Duyệt]" (audited); the caller asks the admins."""
     ok = await drafts.set_broadcast_state(
         svc.db,
         b.id,
@@ -173,6 +193,11 @@ async def edit_sent(
     return n
 
 
+def approved_time(b: drafts.Broadcast) -> int | None:
+    """When an approved broadcast goes out: its scheduled time if still ahead, else now."""
+    return b.scheduled_at if b.scheduled_at and b.scheduled_at > clock.now() else None
+
+
 async def decide_approval(
     svc: Services, broadcast_id: int, *, approve: bool, actor_id: int | None
 ) -> tuple[drafts.Broadcast, int | None]:
@@ -194,7 +219,7 @@ async def decide_approval(
             action="broadcast_reject",
         )
         return b, None
-    when = b.scheduled_at if b.scheduled_at and b.scheduled_at > clock.now() else None
+    when = approved_time(b)
     total = await drafts.queue_broadcast(
         svc.db,
         b.id,

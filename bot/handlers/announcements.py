@@ -30,6 +30,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 
+from bot.actions import broadcasts as actions
 from bot.actions.broadcast_guard import authorize_draft, check_version, version_of
 from bot.domain import broadcasts as rules
 from bot.domain import clock
@@ -177,21 +178,12 @@ async def send_preview(context: Context, chat_id: int, b: drafts.Broadcast) -> N
 
 
 async def _new_announcement(update: Update, context: Context, source: str) -> None:
-    svc = services(context)
-    body, parts = rules.prepare_text(source, sender=svc.settings.sender_line)
     user, chat = update.effective_user, update.effective_chat
     assert chat is not None
-    bid = await drafts.create_draft(
-        svc.db,
-        kind="announcement",
-        body=body,
-        parts=parts,
-        audience=rules.Audience("all"),
-        created_by=user.id if user else None,
-        now=clock.now(),
-        report_chat_id=chat.id,
+    b = await actions.create_announcement(
+        services(context), source, actor_id=user.id if user else None, report_chat_id=chat.id
     )
-    await send_preview(context, chat.id, await drafts.get_broadcast(svc.db, bid))
+    await send_preview(context, chat.id, b)
 
 
 @requires("broadcast")
@@ -238,29 +230,10 @@ async def audience_button(update: Update, context: Context) -> None:
         await query.edit_message_text(text, reply_markup=markup)
 
 
-async def _start_sending(
-    context: Context,
-    b: drafts.Broadcast,
-    actor: tuple[int | None, str | None],
-    when: int | None,
-    *,
-    admin_approved: bool,
-) -> str:
-    """Create the deliveries (one transaction), post the progress message, wake the worker.
-
-    NeedsAdminApproval (from the store) when not `admin_approved` and a recipient is an
-    approved cadre chat.
-    """
+async def _started(context: Context, b: drafts.Broadcast, total: int, when: int | None) -> str:
+    """After the deliveries were created: post the progress message, wake the worker; the
+    line for the actor."""
     svc = services(context)
-    total = await drafts.queue_broadcast(
-        svc.db,
-        b.id,
-        scheduled_at=when,
-        actor_id=actor[0],
-        actor_role=actor[1],
-        now=clock.now(),
-        admin_approved=admin_approved,
-    )
     if when is not None and when > clock.now():
         return (
             f"⏰ Đã hẹn gửi bản tin #{b.id} lúc {clock.format_local(when, svc.settings.tz)} "
@@ -279,6 +252,25 @@ async def _start_sending(
         f"📤 Đã bắt đầu gửi bản tin #{b.id} đến {total} cuộc trò chuyện; tiến độ ở tin nhắn"
         f" bên dưới. Dừng: /xembantin {b.id}"
     )
+
+
+async def start_sending(
+    update: Update,
+    context: Context,
+    b: drafts.Broadcast,
+    actor: tuple[int | None, str | None],
+    when: int | None,
+    *,
+    admin_approved: bool,
+) -> str | None:
+    """Create the deliveries (bot.actions.broadcasts.start), post the progress message and
+    wake the worker: the line for the actor. None when the two-person rule handed the
+    broadcast to the admins instead (they were asked and the actor told)."""
+    done = await actions.start(services(context), b, actor, when, admin_approved=admin_approved)
+    if done.awaiting_approval:
+        await request_approval(update, context, done.broadcast)
+        return None
+    return await _started(context, done.broadcast, done.total, when)
 
 
 async def _approvers(svc: Services) -> list[int]:
@@ -338,27 +330,15 @@ async def send_now_button(update: Update, context: Context) -> None:
 async def _confirm(
     update: Update, context: Context, b: drafts.Broadcast, when: int | None, *, explicit: bool
 ) -> None:
-    """Send or schedule `b` (already checked to be the version the actor was shown)."""
+    """Send or schedule `b` (already checked to be the version the actor was shown); the
+    rules (author, two-person) are bot.actions.broadcasts.confirm's."""
     svc = services(context)
-    if b.state != rules.B_DRAFT:
-        raise InvalidInput("Bản tin này đã được xử lý rồi.")
     actor = await _actor(update, context)
-    await authorize_draft(svc, b, actor[0], explicit=explicit, now=clock.now(), action="send")
-    if when is not None:
-        await drafts.set_draft_schedule(svc.db, b.id, when)
-        b = await drafts.get_broadcast(svc.db, b.id)
-    is_admin = await svc.may(actor[0], "admin")
-    if not is_admin and (
-        b.cadre_only or await subs.cadre_recipients(svc.db, rules.parse_audience(b.audience))
-    ):
-        await _request_approval(update, context, b, actor)
+    done = await actions.confirm(svc, b.id, actor[0], when, explicit=explicit)
+    if done.awaiting_approval:
+        await request_approval(update, context, done.broadcast)
         return
-    try:
-        message = await _start_sending(context, b, actor, when, admin_approved=is_admin)
-    except rules.NeedsAdminApproval:
-        # A cadre chat subscribed (or was approved) between the check and the queueing.
-        await _request_approval(update, context, b, actor)
-        return
+    message = await _started(context, done.broadcast, done.total, when)
     await answer_query(update)
     query = update.callback_query
     if query is not None and query.message is not None:
@@ -372,23 +352,9 @@ async def _confirm(
     await reply(update, message)
 
 
-async def _request_approval(
-    update: Update, context: Context, b: drafts.Broadcast, actor: tuple[int | None, str | None]
-) -> None:
-    """An editor's broadcast reaching cadre chats: to the admins for [Duyệt]."""
-    svc = services(context)
-    ok = await drafts.set_broadcast_state(
-        svc.db,
-        b.id,
-        rules.B_AWAITING,
-        (rules.B_DRAFT,),
-        actor_id=actor[0],
-        actor_role=actor[1],
-        now=clock.now(),
-        action="broadcast_request_approval",
-    )
-    if not ok:
-        raise InvalidInput("Bản tin này đã được xử lý rồi.")
+async def request_approval(update: Update, context: Context, b: drafts.Broadcast) -> None:
+    """Show an editor's broadcast (already awaiting approval) to the admins for [Duyệt] and
+    tell the editor whether anyone was reached."""
     user = update.effective_user
     reached = await _ask_approval(context, b, user.full_name if user else "?")
     await answer_query(update)
@@ -406,7 +372,7 @@ async def schedule_button(update: Update, context: Context) -> None:
     svc = services(context)
     b, _rest = await _current(svc, update)
     if b.state != rules.B_DRAFT:
-        raise InvalidInput("Bản tin này đã được xử lý rồi.")
+        raise InvalidInput(actions.ALREADY_HANDLED)
     actor = await _actor(update, context)
     await authorize_draft(svc, b, actor[0], explicit=False, now=clock.now(), action="schedule")
     await answer_query(update)
@@ -435,8 +401,7 @@ async def schedule_text(update: Update, context: Context) -> None:
         return
     try:
         when = clock.parse_local(message.text or "" if message else "", svc.settings.tz)
-        if when <= clock.now():
-            raise InvalidInput("Thời gian này đã qua. Hãy nhập một thời điểm trong tương lai.")
+        actions.check_future(when)
     except InvalidInput as exc:
         await reply(update, f"{exc.user_message}\nNhập lại, hoặc /huy.")
         return
@@ -486,25 +451,12 @@ async def approve_button(update: Update, context: Context) -> None:
     assert query is not None and query.data is not None
     verdict = query.data.split(":")[1]
     b, _rest = await _current(svc, update)
-    bid = b.id
     actor = await _actor(update, context)
-    if b.state != rules.B_AWAITING or b.auto:
-        raise InvalidInput("Bản tin này không còn chờ duyệt.")
-    if verdict == "no":
-        await drafts.set_broadcast_state(
-            svc.db,
-            bid,
-            rules.B_REJECTED,
-            (rules.B_AWAITING,),
-            actor_id=actor[0],
-            actor_role=actor[1],
-            now=clock.now(),
-            action="broadcast_reject",
-        )
-        line = f"❌ Bản tin #{bid} bị từ chối."
+    b, total = await actions.decide_approval(svc, b.id, approve=verdict != "no", actor_id=actor[0])
+    if total is None:
+        line = f"❌ Bản tin #{b.id} bị từ chối."
     else:
-        when = b.scheduled_at if b.scheduled_at and b.scheduled_at > clock.now() else None
-        line = "✅ Đã duyệt. " + await _start_sending(context, b, actor, when, admin_approved=True)
+        line = "✅ Đã duyệt. " + await _started(context, b, total, actions.approved_time(b))
     await answer_query(update)
     with contextlib.suppress(BadRequest):
         await query.edit_message_text(line)

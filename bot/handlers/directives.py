@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from bot.actions.directives import _audience_of, _directives
+from bot.actions.directives import _audience_of, _directives, remind_missing
 from bot.domain import broadcasts as rules
 from bot.domain import clock
 from bot.domain.broadcasts import parse_id
@@ -25,7 +25,6 @@ from bot.domain.directives import (
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.text import pack_html_lines, quote
 from bot.handlers.announcements import (
-    _actor,
     _button,
     _current,
     _dispatcher,
@@ -260,21 +259,12 @@ async def remind_button(update: Update, context: Context) -> None:
     """[Nhắc lại]: a reminder only to the chats that have not acknowledged."""
     svc = services(context)
     parent, _rest = await _current(svc, update)
-    if not parent.with_ack or parent.kind == "reminder":
-        raise InvalidInput("Chỉ nhắc lại được chỉ đạo có nút xác nhận.")
-    actor = await _actor(update, context)
-    body = rules.reminder_body(parent.title, parent.id)
-    chat = update.effective_chat
-    rid = await directives.queue_reminder(
-        svc.db,
-        parent,
-        body=body,
-        parts=[body],
-        actor_id=actor[0],
-        actor_role=actor[1],
-        now=clock.now(),
+    user, chat = update.effective_user, update.effective_chat
+    b = await remind_missing(
+        svc,
+        parent.id,
+        actor_id=user.id if user else None,
         report_chat_id=chat.id if chat else None,
     )
     _dispatcher(context).wake()
-    b = await drafts.get_broadcast(svc.db, rid)
     await answer_query(update, f"Đã gửi nhắc lại tới {b.total} nhóm.", alert=True)

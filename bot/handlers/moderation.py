@@ -24,11 +24,12 @@ from telegram.ext import (
     Application,
 )
 
+from bot.actions.feedback import check_answer
 from bot.domain import clock
 from bot.domain import feedback as rules
-from bot.domain.errors import LoaError
+from bot.domain.errors import InvalidInput, LoaError
 from bot.domain.spreadsheets import Format
-from bot.domain.text import clean, escape, quote
+from bot.domain.text import escape, quote
 from bot.handlers import casework_notice as casework_office
 from bot.handlers import dialogs
 from bot.handlers.base import (
@@ -61,7 +62,6 @@ from bot.tg.pacer import retry_after_seconds
 
 log = logging.getLogger(__name__)
 PAGE = 5  # comments per /inbox page
-ANSWER_MAX = 3000
 FORGOTTEN = "Người gửi đã xóa dữ liệu cá nhân; không thể gửi câu trả lời."
 # Waits (seconds) before retrying an answer that could not be delivered for a passing
 # reason (timeout, network, 5xx, 429); after the last one Loa gives up and says so.
@@ -427,12 +427,10 @@ async def moderator_answer(update: Update, context: Context) -> None:
         comment_id = dialog.data.get("comment_id")
     if comment_id is None:
         return
-    answer = clean(message.text or "")
-    if not answer:
-        await reply(update, "Câu trả lời phải là chữ. Hãy trả lời (reply) lại tin nhắn ý kiến.")
-        return
-    if len(answer) > ANSWER_MAX:
-        await reply(update, f"Câu trả lời quá dài ({len(answer)} ký tự; tối đa {ANSWER_MAX}).")
+    try:
+        answer = check_answer(message.text or "")
+    except InvalidInput as exc:
+        await reply(update, exc.user_message)
         return
     comment = await store.get(svc.db, comment_id)
     if comment.chat_id is None:

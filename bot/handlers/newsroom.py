@@ -558,10 +558,10 @@ async def notify_button(update: Update, context: Context) -> None:
         None,
     )
     is_admin = await svc.may(actor[0], "admin")
-    try:
-        line = await announcements._start_sending(context, b, actor, None, admin_approved=is_admin)
-    except rules.NeedsAdminApproval:
-        await announcements._request_approval(update, context, b, actor)
+    line = await announcements.start_sending(
+        update, context, b, actor, None, admin_approved=is_admin
+    )
+    if line is None:  # handed to the admins (two-person rule); the editor was told
         return
     await answer_query(update)
     await reply(update, line)
