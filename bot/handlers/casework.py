@@ -20,10 +20,12 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.actions import casework as actions
+from bot.actions.feedback import check_answer
 from bot.domain import casework as rules
 from bot.domain import clock
 from bot.domain import feedback as feedback_rules
-from bot.domain.text import clean, escape
+from bot.domain.errors import InvalidInput
+from bot.domain.text import escape
 from bot.handlers import casework_intake as intake
 from bot.handlers.base import (
     EXPIRED_BUTTON,
@@ -62,7 +64,6 @@ from bot.workers.casework import CaseReminder, CaseRouter
 log = logging.getLogger(__name__)
 CASE_STATE_KEY = "casework_state"
 DRAFT_TTL = 1800  # seconds an answer being prepared from a template is remembered
-ANSWER_MAX = 3000
 MAX_PROMPTS = 200  # "type the edited answer" prompts remembered (oldest dropped first)
 STATE_BUTTONS = (
     (rules.REFUSED, "⛔ Từ chối"),
@@ -412,12 +413,10 @@ async def edited_answer(update: Update, context: Context) -> None:
     owner = state.prompts.get(key)
     if owner is None or owner[0] != user.id:
         return
-    text = clean(message.text or "")
-    if not text:
-        await reply(update, "Câu trả lời phải là chữ. Hãy trả lời (reply) lại tin nhắn yêu cầu.")
-        return
-    if len(text) > ANSWER_MAX:
-        await reply(update, f"Câu trả lời quá dài ({len(text)} ký tự; tối đa {ANSWER_MAX}).")
+    try:
+        text = check_answer(message.text or "")  # the one answer rule (bot.actions.feedback)
+    except InvalidInput as exc:
+        await reply(update, exc.user_message)
         return
     state.prompts.pop(key, None)
     state.drafts[(user.id, owner[1])] = AnswerDraft(owner[1], chat.id, text)
