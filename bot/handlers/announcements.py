@@ -48,7 +48,6 @@ from bot.handlers.base import (
     services,
     user_errors,
 )
-from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import Services
 from bot.store import drafts, message_ops, outbox, polls, reports, units
 from bot.store import subscriptions as subs
@@ -187,7 +186,6 @@ async def _new_announcement(update: Update, context: Context, source: str) -> No
 
 
 @requires("broadcast")
-@private_or_admin_chat
 @user_errors
 async def announce_command(update: Update, context: Context) -> None:
     """/announce <text> (or /announce, then the text)."""
@@ -200,7 +198,6 @@ async def announce_command(update: Update, context: Context) -> None:
     await _new_announcement(update, context, text)
 
 
-@private_or_admin_chat
 @requires("broadcast")
 async def announce_text(update: Update, context: Context) -> None:
     """The announcement text after a bare /announce (role re-checked)."""
@@ -365,7 +362,6 @@ async def request_approval(update: Update, context: Context, b: drafts.Broadcast
 
 
 @requires("broadcast")
-@private_or_admin_chat
 @user_errors
 async def schedule_button(update: Update, context: Context) -> None:
     """[Hẹn giờ]: ask for dd/mm/yyyy hh:mm."""
@@ -390,7 +386,6 @@ async def schedule_button(update: Update, context: Context) -> None:
     )
 
 
-@private_or_admin_chat
 @requires("broadcast")
 async def schedule_text(update: Update, context: Context) -> None:
     """The time typed after [Hẹn giờ]; the past is refused."""
@@ -471,7 +466,6 @@ async def approve_button(update: Update, context: Context) -> None:
 
 
 @requires("broadcast")
-@private_or_admin_chat
 async def broadcasts_command(update: Update, context: Context) -> None:
     """/broadcasts: recent broadcasts with their state and counts."""
     svc = services(context)
@@ -529,7 +523,6 @@ def _actions(
 
 
 @requires("broadcast")
-@private_or_admin_chat
 @user_errors
 async def broadcast_command(update: Update, context: Context) -> None:
     """/broadcast <id>: counts per state, reasons, timing, actions."""
@@ -576,7 +569,6 @@ async def retry_button(update: Update, context: Context) -> None:
 
 
 @requires("admin")
-@private_or_admin_chat
 @user_errors
 async def edit_button(update: Update, context: Context) -> None:
     """[Sửa]: ask for the new text of a sent broadcast."""
@@ -604,7 +596,6 @@ async def edit_button(update: Update, context: Context) -> None:
     )
 
 
-@private_or_admin_chat
 @requires("admin")
 async def edit_text(update: Update, context: Context) -> None:
     """The new text: validated, previewed, and only replaced after [Xác nhận]."""

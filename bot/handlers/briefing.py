@@ -16,14 +16,12 @@ from bot.domain.articles import RawParts
 from bot.domain.text import pack_html_lines
 from bot.handlers.base import Context, command_text, reply, requires, services, user_errors
 from bot.handlers.newsroom import send_review
-from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import CommandInfo, Services
 
 USAGE = "Cú pháp: /baocaoquy &lt;quý&gt;, ví dụ /baocaoquy 2022-Q1 hoặc /baocaoquy quý I/2022."
 
 
 @requires("content")
-@private_or_admin_chat
 @user_errors
 async def briefing_command(update: Update, context: Context) -> None:
     """/baocaoquy 2022-Q1: write the draft, show it, send the file."""

@@ -40,7 +40,6 @@ from bot.handlers.base import (
     services,
     user_errors,
 )
-from bot.handlers.subscriptions import private_or_admin_chat
 from bot.store import directives, drafts, units
 from bot.store import subscriptions as subs
 from bot.workers.dispatcher import ack_markup
@@ -58,7 +57,6 @@ CHIDAO_INTERNAL = (
 
 
 @requires("broadcast")
-@private_or_admin_chat
 @user_errors
 async def directive_command(update: Update, context: Context) -> None:
     """/directive <quarter> [unit]: preview a directive file for approved cadre chats."""
@@ -219,7 +217,6 @@ def _schedule_count_edit(context: Context, bid: int, chat_id: int, message_id: i
 
 
 @requires("broadcast")
-@private_or_admin_chat
 @user_errors
 async def acks_command(update: Update, context: Context) -> None:
     """/acks <id>: chats that received the directive and have not acknowledged it.

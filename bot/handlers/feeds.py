@@ -19,7 +19,6 @@ from bot.domain import broadcasts as rules
 from bot.domain import clock
 from bot.domain.errors import InvalidInput
 from bot.handlers.base import Context, command_text, reply, requires, services, user_errors
-from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import CommandInfo, Services
 from bot.store import feeds as store
 
@@ -87,7 +86,6 @@ def feed_lines(feeds: list[store.Feed]) -> list[str]:
 
 
 @requires("admin")
-@private_or_admin_chat
 @user_errors
 async def feeds_command(update: Update, context: Context) -> None:
     """/nguontin [them|tam|tiep|xoa …]."""

@@ -13,7 +13,6 @@ from bot.domain.broadcasts import parse_id
 from bot.domain.errors import InvalidInput
 from bot.domain.stats import format_int
 from bot.handlers.base import Context, command_text, requires, services, user_errors
-from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import CommandInfo, Services
 from bot.store import drafts, followup
 from bot.workers.dispatcher import Dispatcher
@@ -41,7 +40,6 @@ def ack_table(rows: list[followup.UnitAcks]) -> spreadsheets.Table:
 
 
 @requires("broadcast")
-@private_or_admin_chat
 @user_errors
 async def ack_report_command(update: Update, context: Context) -> None:
     """/xacnhan <id>: the directive's acknowledgements by unit, as .xlsx."""

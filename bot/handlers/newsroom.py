@@ -54,7 +54,6 @@ from bot.handlers.base import (
     services,
     user_errors,
 )
-from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import CommandInfo, Services
 from bot.store import articles as article_store
 from bot.store import newsroom as store
@@ -150,7 +149,6 @@ async def _draft_from_command_text(update: Update, context: Context, text: str) 
 
 
 @requires("content", refused=ConversationHandler.END)
-@private_or_admin_chat
 @user_errors
 async def dangbai_command(update: Update, context: Context) -> int:
     """/dangbai (/publish) [text or URL]: a draft; bare, it collects messages until [Xong]."""
@@ -179,7 +177,6 @@ def _message_text(update: Update) -> str:
     return (message.text or message.caption or "").strip()
 
 
-@private_or_admin_chat
 @requires("content", refused=ConversationHandler.END)
 async def collect_text(update: Update, context: Context) -> int:
     """One message of the article (typed, pasted or forwarded from a channel)."""
@@ -226,7 +223,6 @@ async def forwarded_start(update: Update, context: Context) -> int:
 
 
 @requires("content")
-@private_or_admin_chat
 @user_errors
 async def done_button(update: Update, context: Context) -> int | None:
     """[Xong]: the collected messages become the draft under review."""
@@ -285,7 +281,6 @@ async def _ask(update: Update, context: Context, key: str, prompt: str, state: i
 
 
 @requires("content", refused=ConversationHandler.END)
-@private_or_admin_chat
 @user_errors
 async def title_button(update: Update, context: Context) -> int:
     """[✏️ Tiêu đề]: ask for the new title."""
@@ -295,7 +290,6 @@ async def title_button(update: Update, context: Context) -> int:
 
 
 @requires("content", refused=ConversationHandler.END)
-@private_or_admin_chat
 @user_errors
 async def date_button(update: Update, context: Context) -> int:
     """[🗓 Ngày]: ask for the article's date."""
@@ -305,7 +299,6 @@ async def date_button(update: Update, context: Context) -> int:
 
 
 @requires("content", refused=ConversationHandler.END)
-@private_or_admin_chat
 @user_errors
 async def body_button(update: Update, context: Context) -> int:
     """[📄 Thay nội dung] (corrections): ask for the new body text."""
@@ -345,21 +338,18 @@ async def _answer_value(update: Update, context: Context, key: str, state: int) 
     return ConversationHandler.END
 
 
-@private_or_admin_chat
 @requires("content", refused=ConversationHandler.END)
 async def title_text(update: Update, context: Context) -> int:
     """The new title."""
     return await _answer_value(update, context, "title", TITLE)
 
 
-@private_or_admin_chat
 @requires("content", refused=ConversationHandler.END)
 async def date_text(update: Update, context: Context) -> int:
     """The new date."""
     return await _answer_value(update, context, "date", DATE)
 
 
-@private_or_admin_chat
 @requires("content", refused=ConversationHandler.END)
 async def body_text(update: Update, context: Context) -> int:
     """The new body (the digest is re-run only if it changed)."""
@@ -390,7 +380,6 @@ def _index(update: Update) -> int:
 
 
 @requires("content")
-@private_or_admin_chat
 @user_errors
 async def review_button(update: Update, context: Context) -> None:
     """Every review button that needs no typed answer."""
@@ -473,7 +462,6 @@ def _dispatcher(context: Context) -> Any:
 
 
 @requires("content")
-@private_or_admin_chat
 @user_errors
 async def publish_button(update: Update, context: Context) -> None:
     """[✅ Đăng]: publish (or correct); then the notify choice (corrections edit the copies)."""
@@ -516,7 +504,6 @@ _NOTIFY = re.compile(r"^nr:nt:([tan]):(.{1,48})$")
 
 
 @requires("content")
-@private_or_admin_chat
 @user_errors
 async def notify_button(update: Update, context: Context) -> None:
     """The notify choice: topic subscribers, everyone (the announcement path) or nobody."""
@@ -571,7 +558,6 @@ async def notify_button(update: Update, context: Context) -> None:
 
 
 @requires("content")
-@private_or_admin_chat
 @user_errors
 async def suabai_command(update: Update, context: Context) -> None:
     """/suabai <id>: a correction draft of a published article, back through review."""
@@ -586,7 +572,6 @@ async def suabai_command(update: Update, context: Context) -> None:
 
 
 @requires("content")
-@private_or_admin_chat
 @user_errors
 async def gobai_command(update: Update, context: Context) -> None:
     """/gobai <id> [thuhoi]: withdraw an article; `thuhoi` also recalls its notification."""
@@ -632,7 +617,6 @@ async def gobai_command(update: Update, context: Context) -> None:
 
 
 @requires("content")
-@private_or_admin_chat
 @user_errors
 async def recall_button(update: Update, context: Context) -> None:
     """[Thu hồi thông báo đã gửi] under /gobai's answer."""
@@ -659,7 +643,6 @@ async def recall_button(update: Update, context: Context) -> None:
 
 
 @requires("content")
-@private_or_admin_chat
 async def drafts_command(update: Update, context: Context) -> None:
     """/bannhap: drafts waiting for review (feeds' items included)."""
     svc = services(context)

@@ -32,7 +32,6 @@ from bot.handlers.base import (
     services,
     user_errors,
 )
-from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import CommandInfo, Services
 from bot.store import drafts
 from bot.store import polls as store
@@ -181,7 +180,6 @@ async def on_poll(update: Update, context: Context) -> None:
 
 
 @requires("broadcast")
-@private_or_admin_chat
 @user_errors
 async def poll_command(update: Update, context: Context) -> None:
     """/khaosat <question + options>: a draft poll, previewed with the audience buttons;
@@ -245,7 +243,6 @@ async def _results_text(svc: Services, poll_id: int) -> tuple[str, bool]:
 
 
 @requires("broadcast")
-@private_or_admin_chat
 @user_errors
 async def results_command(update: Update, context: Context) -> None:
     """/ketqua <id>: live results across every chat, with chart and export buttons."""
@@ -267,7 +264,6 @@ def _poll_chart_png(*args: Any) -> bytes:
 
 
 @requires("broadcast")
-@private_or_admin_chat
 @user_errors
 async def results_button(update: Update, context: Context) -> None:
     """[Cập nhật] [Biểu đồ] [Excel] [CSV] [Đóng ngay] under the results."""

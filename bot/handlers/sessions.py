@@ -39,7 +39,6 @@ from bot.handlers.base import (
     services,
     user_errors,
 )
-from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import CommandInfo, Services
 from bot.store import sessions as store
 from bot.store import subscriptions as subs
@@ -514,7 +513,6 @@ async def delete_button(update: Update, context: Context) -> None:
 
 
 @requires("staff")
-@private_or_admin_chat
 @user_errors
 async def totals_command(update: Update, context: Context) -> None:
     """/tonghop [kỳ]: sessions and listeners by unit, topic and format, with an export."""
@@ -529,7 +527,6 @@ async def totals_command(update: Update, context: Context) -> None:
 
 
 @requires("staff")
-@private_or_admin_chat
 @user_errors
 async def totals_export_button(update: Update, context: Context) -> None:
     """[Excel] under the totals."""

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import html
 import logging
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
@@ -14,7 +13,6 @@ from telegram.error import TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
     filters,
 )
@@ -25,12 +23,9 @@ from bot.domain.broadcasts import APPROVAL_LABELS_VI, parse_chat_id
 from bot.domain.errors import InvalidInput
 from bot.domain.text import pack_html_lines, quote
 from bot.handlers.base import (
-    Callback,
     Context,
     answer_query,
     command_text,
-    in_staff_place,
-    refuse_place,
     reply,
     requires,
     services,
@@ -41,7 +36,6 @@ from bot.store import people, units
 from bot.store import subscriptions as subs
 
 log = logging.getLogger(__name__)
-F = TypeVar("F", bound=Callback)
 
 _ADMIN_STATUSES = frozenset({"creator", "administrator"})
 # Telegram HTML: a literal "<" must be "&lt;" (tests/test_broadcast_texts.py checks).
@@ -50,21 +44,6 @@ USAGE_SETUNIT = (
     " (dùng - để xóa)."
 )
 USAGE_CHAT_ID = "Cần ghi mã nhóm, ví dụ /duyetnhom -1001234567890"
-
-
-def private_or_admin_chat(func: F) -> F:
-    """Run only in a private chat with the bot or in the admin group (LOA_ADMIN_CHAT_ID);
-    elsewhere say so in Vietnamese (and end a conversation that tries to start there).
-    Put it under @requires so that the role is checked first."""
-
-    @functools.wraps(func)
-    async def wrapper(update: Update, context: Context) -> Any:
-        if not in_staff_place(update, services(context)):
-            await refuse_place(update)
-            return ConversationHandler.END
-        return await func(update, context)
-
-    return cast(F, wrapper)
 
 
 async def is_group_admin(update: Update, context: Context) -> bool:
@@ -312,7 +291,6 @@ async def setunit_command(update: Update, context: Context) -> None:
 
 
 @requires("admin")
-@private_or_admin_chat
 async def subscribers_command(update: Update, context: Context) -> None:
     """/subscribers: subscribed groups with their audience and unit (for /approve, /setunit).
 

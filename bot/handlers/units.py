@@ -14,7 +14,6 @@ from bot.domain import units as rules
 from bot.domain.errors import InvalidInput
 from bot.domain.text import pack_html_lines
 from bot.handlers.base import Context, command_text, reply, requires, services, user_errors
-from bot.handlers.subscriptions import private_or_admin_chat
 from bot.services import CommandInfo, Services
 from bot.store import units as store
 
@@ -85,7 +84,6 @@ async def units_command(update: Update, context: Context) -> None:
 
 
 @requires("admin")
-@private_or_admin_chat
 @user_errors
 async def manage_command(update: Update, context: Context) -> None:
     """/donvi <action> …: the admins' actions (role checked at every call)."""
@@ -164,7 +162,6 @@ async def _import(update: Update, context: Context, data: bytes) -> None:
 
 
 @requires("admin")
-@private_or_admin_chat
 @user_errors
 async def import_file(update: Update, context: Context) -> None:
     """A .csv sent with the caption /donvi nhap."""
