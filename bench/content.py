@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._sections import write_section
 from bot.domain.articles import Article, digest, render_article, split_raw
 from bot.store import articles as store
 from bot.store.db import Database
@@ -152,17 +153,6 @@ renumbered; mean {r["chars_mean"]:.0f} characters).
 """
 
 
-def write(text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
-    """Replace (or append) the "## Articles" section, leaving other sections alone."""
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Articles\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    path.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--articles", type=int, default=1000)
@@ -172,7 +162,7 @@ def main() -> None:
     text = section(result)
     print(text)
     if args.write:
-        write(text)
+        write_section("Articles", text)
 
 
 if __name__ == "__main__":

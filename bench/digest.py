@@ -15,14 +15,11 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import time
-from pathlib import Path
 
+from bench._sections import write_section
 from bot.domain.articles import digest, import_raw
 from tests.test_articles_eval import SETS, evaluate, report
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _articles() -> list[tuple[str, tuple[str, ...]]]:
@@ -89,17 +86,6 @@ sets, whose empty subject labels for dates and periods now score 0 against a rol
 """
 
 
-def write(text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
-    """Replace (or append) the "## Digest" section, leaving other sections alone."""
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Digest\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    path.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=30)
@@ -108,7 +94,7 @@ def main() -> None:
     text = section(run(args.rounds))
     print(text)
     if args.write:
-        write(text)
+        write_section("Digest", text)
 
 
 if __name__ == "__main__":

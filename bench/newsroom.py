@@ -19,13 +19,13 @@ import html
 import multiprocessing
 import os
 import platform
-import re
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench._sections import write_section
 from bot.actions import newsroom as actions
 from bot.config import load_settings
 from bot.domain import clock
@@ -237,17 +237,6 @@ thread (asyncio.to_thread), so replies keep flowing while a feed or a page is pa
 """
 
 
-def write(text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
-    """Replace (or append) the "## Newsroom" section, leaving other sections alone."""
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Newsroom\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    path.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--feeds", type=int, default=200)
@@ -268,7 +257,7 @@ def main() -> None:
     text = section(result)
     print(text)
     if args.write:
-        write(text)
+        write_section("Newsroom", text)
 
 
 if __name__ == "__main__":
