@@ -23,11 +23,23 @@ import ssl
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from telegram.error import NetworkError, TimedOut
+from telegram import TelegramObject
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.request import BaseRequest, RequestData
 
 _TOKEN_IN_URL = re.compile(r"/bot[^/\s'\"]+/")
@@ -59,6 +71,48 @@ def _ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+def _json_default(value: object) -> Any:
+    """PTB objects in a parameter (a reply_markup) as the Bot API's JSON objects."""
+    if isinstance(value, TelegramObject):
+        return value.to_dict()
+    raise TypeError(f"{type(value).__name__} is not a Bot API parameter")
+
+
+def api_error(status: int, payload: bytes) -> TelegramError:
+    """The error for a Bot API answer other than 2xx: the same classes and messages as
+    PTB's BaseRequest.post (ChatMigrated, RetryAfter from `parameters`; 403 Forbidden,
+    401/404 InvalidToken, 400 BadRequest, 409 Conflict, else NetworkError), so callers
+    handle both paths alike."""
+    try:
+        message = f"{HTTPStatus(status).phrase} ({status})"
+    except ValueError:
+        message = f"Unknown HTTPError ({status})"
+    try:
+        answer = json.loads(payload.decode("utf-8", "replace"))
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict):
+        message = answer.get("description") or message
+        parameters = answer.get("parameters")
+        if parameters:
+            if parameters.get("migrate_to_chat_id"):
+                return ChatMigrated(parameters["migrate_to_chat_id"])
+            if parameters.get("retry_after"):
+                return RetryAfter(parameters["retry_after"])
+            message += f". The server response contained unknown parameters: {parameters}"
+    else:
+        message += f". Parsing the server response {payload!r} failed"
+    if status == HTTPStatus.FORBIDDEN:
+        return Forbidden(message)
+    if status in (HTTPStatus.NOT_FOUND, HTTPStatus.UNAUTHORIZED):
+        return InvalidToken(message)
+    if status == HTTPStatus.BAD_REQUEST:
+        return BadRequest(message)
+    if status == HTTPStatus.CONFLICT:
+        return Conflict(message)
+    return NetworkError(message)
+
+
 class AiohttpRequest(BaseRequest):
     """BaseRequest over one aiohttp ClientSession (created in initialize())."""
 
@@ -81,6 +135,8 @@ class AiohttpRequest(BaseRequest):
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[str, str] = {}
         self._proxy_for: dict[tuple[str, str], str | None] = {}
+        unset = BaseRequest.DEFAULT_NONE
+        self._default_timeout = self._timeout(unset, unset, unset, unset, files=False)
         self.last_success: float | None = None  # time.time() of the last 200 answer
 
     @property
@@ -172,6 +228,42 @@ class AiohttpRequest(BaseRequest):
         timeout = self._timeout(
             read_timeout, write_timeout, connect_timeout, pool_timeout, files=bool(files)
         )
+        return await self._send(method, url, data, headers, timeout)
+
+    async def call(self, url: str, params: dict[str, Any]) -> Any:
+        """POST one Bot API method as a JSON body; its `result`, or the TelegramError PTB
+        would raise (api_error). The default timeouts.
+
+        What bot.tg.raw uses instead of Bot.do_api_request: PTB's layers around the HTTP
+        request (parameter objects, one json.dumps per parameter, defaults, RequestData,
+        a warning per call) cost about as much CPU as the request itself (issue 17).
+        `params` is encoded when called, so a rate limiter may change it before a retry
+        (a migrated chat's new id)."""
+        session = self._session
+        if session is None or session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        body = json.dumps(params, default=_json_default).encode()
+        try:
+            status, payload = await self._send("POST", url, body, _JSON, self._default_timeout)
+        except TelegramError:
+            raise
+        except Exception as exc:  # as BaseRequest.post does
+            raise NetworkError(f"Unknown error in HTTP implementation: {exc!r}") from exc
+        if not 200 <= status <= 299:
+            raise api_error(status, payload)
+        try:
+            answer = json.loads(payload)
+        except ValueError as exc:
+            raise TelegramError("Invalid server response") from exc
+        return answer["result"]
+
+    async def _send(
+        self, method: str, url: str, data: Any, headers: Any, timeout: aiohttp.ClientTimeout
+    ) -> tuple[int, bytes]:
+        """One HTTP request on the session; (status, body). Errors as PTB's TimedOut and
+        NetworkError (token masked)."""
+        session = self._session
+        assert session is not None
         try:
             async with session.request(
                 method, url, data=data, headers=headers, timeout=timeout, proxy=self._proxy(url)
