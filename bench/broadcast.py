@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 import aiosqlite
 
+from bot.app import tune_collector
 from bot.domain import clock
 from bot.domain.broadcasts import Audience
 from bot.store import drafts
@@ -123,6 +124,7 @@ async def _bench(args: argparse.Namespace, port: int) -> dict[str, float]:
                     [(c, now, now) for c, _ in rows],
                 )
             bot = await start_bot(settings)
+            tune_collector()  # as `loa run` does (this process is the bot's)
             svc = bot.svc
             try:
                 bid = await drafts.create_draft(

@@ -41,11 +41,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     from telegram import Update
 
-    from bot.app import build_application
+    from bot.app import build_application, tune_collector
 
     settings.token()  # fail with one line before anything starts
     asyncio.run(_preflight(settings))
     app = build_application(settings)
+    tune_collector()
     if settings.webhook_url:
         # PTB's webhook server is tornado's HTTPServer; tornado's public Configurable API
         # sets its body limit for every instance: a request announcing more than 1 MiB is
