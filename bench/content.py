@@ -1,10 +1,13 @@
 """Articles benchmark: 1,000 generated articles — load/index, digest per article, search.
 
     .venv/bin/python -m bench.content [--articles 1000] [--write]
+    .venv/bin/python -m bench.content --articles 10000 --search-only /tmp/loa-search
 
 Articles are generated from the labelled test set's paragraphs (tests/data/articles) with
 shuffled paragraphs and fresh numbers, so they look like real ones (≈ 8–15 paragraphs).
 --write replaces the "## Articles" section of BENCHMARKS.md with the figures.
+--search-only keeps the generated index in a folder and measures search only (to compare
+two versions of the search code on one index).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from bench._sections import write_section
 from bot.domain.articles import Article, digest, render_article, split_raw
 from bot.store import articles as store
 from bot.store.db import Database
+from bot.domain.text import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "articles"
@@ -37,6 +41,7 @@ QUERIES = [
     "khong co tu nay",
     "giao thong tai nan quy",
 ]
+UNSEEN = 400  # distinct new queries (unseen_queries)
 
 
 def _pool() -> tuple[list[str], list[str]]:
@@ -84,9 +89,68 @@ def generate(n: int, folder: Path, seed: int = 7) -> list[Article]:
     return articles
 
 
+def unseen_queries(articles: list[Article], n: int, seed: int = 11) -> list[str]:
+    """n distinct queries nobody searched yet: 1-3 consecutive words of a random article's
+    title or paragraph (what a reader types after seeing a headline), half of them typed
+    without diacritics. Common words come up as often as they do in articles."""
+    rng = random.Random(seed)
+    found: list[str] = []
+    seen: set[str] = set(QUERIES)
+    while len(found) < n:
+        a = rng.choice(articles)
+        words = re.findall(r"[^\W_]+", rng.choice([a.title, *a.paragraphs]))
+        if not words:
+            continue
+        size = rng.choice((1, 2, 2, 3))
+        start = rng.randrange(max(1, len(words) - size + 1))
+        query = " ".join(words[start : start + size])
+        if rng.random() < 0.5:
+            query = fold(query)
+        if query.lower() not in seen:
+            seen.add(query.lower())
+            found.append(query)
+    return found
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def typed_prefixes(queries: list[str], seed: int = 5) -> list[str]:
+    """Search-as-you-type (inline mode, the console): each query with its last word cut
+    after a random number of letters, as sent while the word is being typed."""
+    rng = random.Random(seed)
+    typed = []
+    for q in queries:
+        words = q.split()
+        last = words[-1]
+        typed.append(" ".join([*words[:-1], last[: rng.randint(1, len(last))]]))
+    return typed
+
+
+async def _timed(db: Database, queries: list[str], *, prefix: bool = False) -> list[float]:
+    latencies = []
+    for q in queries:
+        t0 = time.perf_counter()
+        await store.search(db, q, limit=5, offset=0, prefix=prefix)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return latencies
+
+
+async def search_figures(db: Database, articles: list[Article]) -> dict[str, float]:
+    """Search latencies: the 8 QUERIES 25 times (repeats: answered from the per-query
+    cache), UNSEEN queries never searched before, and the same typed as a prefix."""
+    repeated = await _timed(db, QUERIES * 25)
+    # Queries not seen since the index last changed: nothing cached can answer them.
+    fresh = unseen_queries(articles, UNSEEN)
+    unseen = await _timed(db, fresh)
+    typing = await _timed(db, typed_prefixes(fresh), prefix=True)
+    figures = {}
+    for name, values in (("search", repeated), ("unseen", unseen), ("prefix", typing)):
+        for q in (50, 95, 99):
+            figures[f"{name}_p{q}"] = _pct(values, q / 100)
+    return figures
 
 
 async def run(n: int) -> dict[str, float]:
@@ -110,12 +174,7 @@ async def run(n: int) -> dict[str, float]:
         again = await store.sync(db, folder, summary_sentences=3, now=0)
         reindex_s = time.perf_counter() - t0
         assert again.unchanged == n
-        latencies = []
-        for _ in range(25):
-            for q in QUERIES:
-                t0 = time.perf_counter()
-                await store.search(db, q, limit=5, offset=0)
-                latencies.append((time.perf_counter() - t0) * 1000)
+        searched = await search_figures(db, articles)
         await db.close()
     return {
         "articles": n,
@@ -125,10 +184,23 @@ async def run(n: int) -> dict[str, float]:
         "digest_max": max(times),
         "index_s": index_s,
         "reindex_s": reindex_s,
-        "search_p50": _pct(latencies, 0.5),
-        "search_p95": _pct(latencies, 0.95),
-        "search_p99": _pct(latencies, 0.99),
+        **searched,
     }
+
+
+async def search_only(n: int, folder: Path) -> dict[str, float]:
+    """Only the search figures, on articles generated and indexed into `folder` once and
+    kept (the first run takes minutes at 10,000 articles; later ones re-sync unchanged
+    files in seconds): to compare two versions of the search code on the same index."""
+    articles = generate(n, folder / "content" / "articles")
+    async with Database(folder / "bench.db") as db:
+        result = await store.sync(db, folder / "content" / "articles", summary_sentences=3, now=0)
+        assert result.total == n, result
+        return {"articles": n, **await search_figures(db, articles)}
+
+
+def _ms(r: dict[str, float], name: str) -> str:
+    return " / ".join(f"{r[f'{name}_p{q}']:.2f}" for q in (50, 95, 99)) + " ms"
 
 
 def section(r: dict[str, float]) -> str:
@@ -147,9 +219,9 @@ renumbered; mean {r["chars_mean"]:.0f} characters).
 | digest per article, max | {r["digest_max"]:.2f} ms |
 | first load + digest + index of all files into SQLite/FTS5 | {r["index_s"]:.2f} s |
 | re-sync with nothing changed (checksums only) | {r["reindex_s"]:.2f} s |
-| search (FTS5 MATCH + bm25 + count, 5 results), p50 | {r["search_p50"]:.2f} ms |
-| search, p95 | {r["search_p95"]:.2f} ms |
-| search, p99 | {r["search_p99"]:.2f} ms |
+| search (FTS5 MATCH + bm25 + count, 5 results), 8 queries × 25, p50 / p95 / p99 | {_ms(r, "search")} |
+| search, {UNSEEN} queries never searched before, p50 / p95 / p99 | {_ms(r, "unseen")} |
+| the same typed (last word cut short, as a prefix), p50 / p95 / p99 | {_ms(r, "prefix")} |
 """
 
 
@@ -157,7 +229,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument(
+        "--search-only",
+        type=Path,
+        metavar="DIR",
+        help="only the search figures, on an index kept in DIR (built on first use)",
+    )
     args = parser.parse_args()
+    if args.search_only:
+        figures = asyncio.run(search_only(args.articles, args.search_only))
+        print("\n".join(f"{k}: {v:.2f}" for k, v in figures.items()))
+        return
     result = asyncio.run(run(args.articles))
     text = section(result)
     print(text)

@@ -73,3 +73,24 @@ async def test_repeated_search_is_answered_again_after_the_index_changes(tmp_pat
         assert after.total == 3
         assert after.results[0].id == "2022-01-04-bai-4"  # title match ranked first
         assert "2022-01-01-bai-1" not in {r.id for r in after.results}
+
+
+async def test_typed_prefix_needs_three_letters(tmp_path: Path) -> None:
+    """Search-as-you-type: the last word matches longer words from MIN_PREFIX letters on;
+    a shorter one is matched as a whole word (a prefix index would be needed, issue 17)."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    _write(folder, 1, "Giao ban quý I", "Hội nghị giao ban công tác tuyên giáo quý I.")
+    _write(folder, 2, "Giáo dục", "Tuyên truyền về giáo dục ở trường học.")
+    _write(folder, 3, "Tin khác", "Tuyên dương tập thể có thành tích.")
+    async with Database(tmp_path / "loa.db") as db:
+        await store.sync(db, folder, summary_sentences=2, now=0)
+        tuyen = await store.search(db, "tuy", limit=5, prefix=True)
+        assert tuyen.total == 3  # tuyên, tuyên truyền, tuyên dương
+        # "tu" is a word of its own (tư): not a prefix of tuyên
+        assert (await store.search(db, "tu", limit=5, prefix=True)).total == 0
+        # "I" as the last word: the roman numeral, not every word starting with i
+        page = await store.search(db, "giao ban quy I", limit=5, prefix=True)
+        assert [r.id for r in page.results] == ["2022-01-01-bai-1"] and not page.approximate
+        assert store.match_expression(["quy", "i"], prefix=True) == '"quy" "i"'
+        assert store.match_expression(["giao", "tuy"], prefix=True) == '"giao" "tuy"*'

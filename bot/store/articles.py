@@ -288,11 +288,21 @@ def query_tokens(query: str) -> list[str]:
     return seen[:MAX_QUERY_TOKENS]
 
 
+# Search-as-you-type (inline mode, the console) matches the last word as a prefix, but
+# only from this many characters on. FTS5 has no prefix index here, so "t"* merges the
+# position lists of every word starting with t — four times per query (count, window,
+# bm25's document frequencies): 75 ms typical and up to 0.6 s at 10,000 articles, "tu"*
+# 23 ms, "tuy"* 6 ms (BENCHMARKS.md "Performance"). A shorter last word is matched whole:
+# in Vietnamese one- and two-letter words are mostly whole syllables (ở, là, về, tư, I).
+MIN_PREFIX = 3
+
+
 def match_expression(tokens: list[str], *, any_word: bool = False, prefix: bool = False) -> str:
     """An FTS5 MATCH string built from folded tokens: each is a quoted string, so quotes,
-    asterisks, NEAR, AND/OR/NOT typed by users are plain words."""
+    asterisks, NEAR, AND/OR/NOT typed by users are plain words. `prefix`: the last token
+    also matches longer words (from MIN_PREFIX characters on)."""
     parts = [f'"{t}"' for t in tokens]
-    if prefix and parts:
+    if prefix and parts and len(tokens[-1]) >= MIN_PREFIX:
         parts[-1] += "*"
     return (" OR " if any_word else " ").join(parts)
 
@@ -316,13 +326,14 @@ class SearchPage:
 RANK_WINDOW = 300
 
 # The window's rowids in rank order, each with the count of every match (one trip). The
-# floor = the rowid of the oldest ranked match (0 when every match is ranked: OFFSET past
-# the last match gives no row).
+# window = the newest RANK_WINDOW matches: FTS5 walks the matches newest first and stops
+# there (LIMIT), and bm25 is evaluated only for the rows it returns; then they are sorted
+# by rank. (A separate "rowid of the 300th newest match" subquery cost a third pass over
+# the matches, ~0.3 ms.) The count is a non-correlated subquery: evaluated once.
 _RANKED = (
-    "SELECT rowid, (SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH :q)"
-    " FROM articles_fts WHERE articles_fts MATCH :q AND rowid >= COALESCE(("
-    "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q ORDER BY rowid DESC"
-    " LIMIT 1 OFFSET :window), 0) ORDER BY bm25(articles_fts, 5.0, 1.0), rowid DESC"
+    "SELECT rowid, (SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH :q) FROM ("
+    "SELECT rowid, bm25(articles_fts, 5.0, 1.0) AS score FROM articles_fts"
+    " WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :window) ORDER BY score, rowid DESC"
 )
 _PAGE_OLDER = (
     "SELECT a.id, a.title, a.date FROM (SELECT rowid FROM articles_fts"
@@ -358,7 +369,7 @@ async def _matches(db: Database, expr: str) -> _Matches:
     key = (expr, RANK_WINDOW)
     found = cache.pop(key, None)
     if found is None:
-        rows = await db.fetch_all(_RANKED, {"q": expr, "window": RANK_WINDOW - 1})
+        rows = await db.fetch_all(_RANKED, {"q": expr, "window": RANK_WINDOW})
         total = int(rows[0][1]) if rows else 0
         ranked = array("q", (int(r[0]) for r in rows))
         found = _Matches(total, ranked)
