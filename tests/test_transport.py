@@ -1,4 +1,5 @@
-"""The aiohttp transport: PTB's errors for network trouble, and no token in their text."""
+"""The aiohttp transport: PTB's errors for network trouble and Bot API answers (also on
+the direct `call` path bot.tg.raw uses), and no token in their text."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from telegram.error import NetworkError, TimedOut
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
@@ -96,3 +107,70 @@ async def test_parameters_reach_the_server_as_json(serve) -> None:
         await request.shutdown()
     assert status == 200 and body == b'{"ok":true,"result":true}'
     assert [json.loads(body) for body in seen] == [{"text": "Xin chào & tạm biệt"}]
+
+
+async def test_direct_call_answers_and_errors_as_ptb(serve) -> None:
+    """AiohttpRequest.call (bot.tg.raw's path past PTB's request layers): the `result`, PTB
+    objects encoded as JSON, and the same error classes BaseRequest.post raises."""
+    answers = [
+        (200, {"ok": True, "result": {"message_id": 7}}),
+        (403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked"}),
+        (400, {"ok": False, "description": "Bad Request: group upgraded",
+               "parameters": {"migrate_to_chat_id": -100123}}),
+        (429, {"ok": False, "description": "Too Many Requests", "parameters": {"retry_after": 3}}),
+        (400, {"ok": False, "description": "Bad Request: message text is empty"}),
+        (401, {"ok": False, "description": "Unauthorized"}),
+        (502, None),
+        (200, None),
+    ]
+    seen: list[bytes] = []
+
+    async def scripted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+        seen.append(await reader.readexactly(length))
+        status, answer = answers[len(seen) - 1]
+        body = b"<html>bad gateway</html>" if answer is None else json.dumps(answer).encode()
+        writer.write(
+            b"HTTP/1.1 %d X\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+            % (status, len(body))
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    url = await serve(scripted)
+    request = AiohttpRequest()
+    await request.initialize()
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("✅ Đã nhận", callback_data="ack:1")]])
+    params = {"chat_id": 5, "text": "Chào", "reply_markup": markup}
+    try:
+        assert await request.call(url, params) == {"message_id": 7}
+        with pytest.raises(Forbidden, match="bot was blocked"):
+            await request.call(url, params)
+        with pytest.raises(ChatMigrated) as migrated:
+            await request.call(url, params)
+        assert migrated.value.new_chat_id == -100123
+        with pytest.raises(RetryAfter) as retry:
+            await request.call(url, params)
+        assert "3" in str(retry.value)
+        with pytest.raises(BadRequest, match="text is empty"):
+            await request.call(url, params)
+        with pytest.raises(InvalidToken):
+            await request.call(url, params)
+        with pytest.raises(NetworkError, match="Bad Gateway") as gateway:
+            await request.call(url, params)
+        assert TOKEN not in str(gateway.value)
+        with pytest.raises(TelegramError, match="Invalid server response"):
+            await request.call(url, params)
+    finally:
+        await request.shutdown()
+    assert json.loads(seen[0]) == {
+        "chat_id": 5,
+        "text": "Chào",
+        "reply_markup": {"inline_keyboard": [[{"text": "✅ Đã nhận", "callback_data": "ack:1"}]]},
+    }
