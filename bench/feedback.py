@@ -34,6 +34,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from bench.broadcast import CallCounter
 from bot.domain.pacing import Window
 from tests.fakegram import FakeTelegram
 from tests.harness import TEST_TOKEN, make_settings, start_bot, stop_bot
@@ -116,6 +117,7 @@ async def drive(port: int, count: int, rate: float, first_uid: int) -> None:
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.readline)  # "go"
     latencies: list[float] = []
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     tasks = []
     for n, uid in enumerate(users):
@@ -124,6 +126,7 @@ async def drive(port: int, count: int, rate: float, first_uid: int) -> None:
         tasks.append(asyncio.create_task(one_comment(fake, rec, uid, n, latencies)))
     done = await asyncio.gather(*tasks)
     elapsed = max(done) - t0
+    fake_cpu = time.process_time() - cpu0
     latencies.sort()
     result = {
         "comments": count,
@@ -132,6 +135,7 @@ async def drive(port: int, count: int, rate: float, first_uid: int) -> None:
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
         "max_ms": latencies[-1] * 1000,
+        "fake_cpu_ms": fake_cpu / count * 1000,  # the fake Bot API's CPU per comment
     }
     print(json.dumps(result), flush=True)
     await loop.run_in_executor(None, sys.stdin.readline)  # "stop"
@@ -173,9 +177,18 @@ async def run_phase(count: int, rate: float, first_uid: int) -> dict[str, float]
             if svc.pacer is not None:  # limits off: a window of 100 messages per millisecond
                 svc.pacer._global = Window(capacity=100, period=0.001)
             try:
-                proc.stdin.write("go\n")
-                proc.stdin.flush()
-                result = json.loads(await loop.run_in_executor(None, proc.stdout.readline))
+                cpu0 = time.process_time()
+                with CallCounter() as counter:
+                    proc.stdin.write("go\n")
+                    proc.stdin.flush()
+                    line = await loop.run_in_executor(None, proc.stdout.readline)
+                    trips = counter.calls
+                cpu = time.process_time() - cpu0
+                result = json.loads(line)
+                # The bot's CPU (all its threads) and its trips to the database thread
+                # while the citizens ran (the moderators' notices sent meanwhile included).
+                result["bot_cpu_ms"] = cpu / count * 1000
+                result["db_trips"] = trips / count
                 stored = await svc.db.fetch_value("SELECT COUNT(*) FROM comments")
                 assert stored == count, (stored, count)
                 t = time.perf_counter()

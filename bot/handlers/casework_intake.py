@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.actions import casework as actions
@@ -45,6 +45,7 @@ from bot.services import Services
 from bot.store import case_office, cases
 from bot.store import feedback as feedback_store
 from bot.store import subscriptions as subs
+from bot.tg import raw
 
 log = logging.getLogger(__name__)
 MAX_UNITS = 12  # place buttons on the preview (Telegram allows 100; a phone shows ~12)
@@ -173,10 +174,15 @@ async def show_preview(update: Update, context: Context, draft: Draft) -> None:
             await context.bot.edit_message_reply_markup(
                 chat.id, draft.preview_id, reply_markup=None
             )
-    message: Message = await context.bot.send_message(
-        chat.id, await preview_text(svc, draft), reply_markup=preview_markup(svc, draft)
+    # Raw (bot.tg.raw): only the id is kept, and PTB would parse the answer's whole
+    # keyboard back into objects (issue 17).
+    sent = await raw.send_text(
+        context.bot,
+        chat.id,
+        await preview_text(svc, draft),
+        reply_markup=preview_markup(svc, draft),
     )
-    draft.preview_id = message.message_id
+    draft.preview_id = int(sent["message_id"])
 
 
 async def intake_button(update: Update, context: Context) -> None:

@@ -68,6 +68,10 @@ class Draft:
     allow_publish: bool = False
     follow_up_of: int | None = None
     preview_id: int | None = None  # the preview message (its buttons go when replaced)
+    # The checks the text passed before the preview (bot.store.feedback.submit's
+    # `checked`): when, and the user's comment times of the 24 hours before then.
+    checked_at: int | None = None
+    recent: tuple[int, ...] = ()
 
 
 DRAFT_KEY = "feedback_draft"
