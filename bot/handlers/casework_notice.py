@@ -49,10 +49,16 @@ async def notice_lines(svc: Services, case_id: int, case: cases.Case | None = No
 
 
 async def notice_targets(
-    svc: Services, case_id: int, case: cases.Case | None = None
+    svc: Services,
+    case_id: int,
+    case: cases.Case | None = None,
+    moderators: dict[tuple[str, str | None], list[int]] | None = None,
 ) -> list[tuple[int, str | None, str | None, str | None]]:
     """(chat, category for its topic or None, photo file id, masked caption) for each
-    chat that shows a new case: the staff chats (topics) and named moderators."""
+    chat that shows a new case: the staff chats (topics) and named moderators.
+
+    `moderators`: (category, place) → named moderators already looked up for a batch of
+    notices (filled here; one lookup per category and place, not per case)."""
     if case is None:
         case = await cases.get(svc.db, case_id)
     router: CaseRouter = svc.features["case_router"]
@@ -64,7 +70,13 @@ async def notice_targets(
     staff = router.staff_chats()
     for chat_id in staff:
         out.append((chat_id, case.category, photo, escape(caption)))
-    for user_id in await router.moderators(case.category, case.unit):
+    route = (case.category, case.unit)
+    named = None if moderators is None else moderators.get(route)
+    if named is None:
+        named = await router.moderators(*route)
+        if moderators is not None:
+            moderators[route] = named
+    for user_id in named:
         if user_id not in staff:
             out.append((user_id, None, photo, escape(caption)))
     return out

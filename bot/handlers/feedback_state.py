@@ -6,6 +6,7 @@ notification queue), the message filters that route a flow's messages, and helpe
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -72,6 +73,12 @@ class Draft:
     # `checked`): when, and the user's comment times of the 24 hours before then.
     checked_at: int | None = None
     recent: tuple[int, ...] = ()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Draft:
+        # PTB deep-copies user_data before every persistence write; every field is
+        # immutable (str, int, tuples of them), so a shallow copy is a deep one, without
+        # copy's generic per-field reconstruction (issue 17).
+        return dataclasses.replace(self)
 
 
 DRAFT_KEY = "feedback_draft"

@@ -552,18 +552,20 @@ async def add_notice(db: Database, chat_id: int, message_id: int, comment_id: in
 async def record_notified(
     db: Database, comment_ids: Sequence[int], notices: Sequence[tuple[int, int, int]], now: int
 ) -> None:
-    """The notices shown, as (chat, message id, comment id), and notified_at of the
-    comments they show: one transaction for a whole batch of comments (four trips)."""
-    if not comment_ids:
-        return
-    async with db.transaction() as conn:
-        if notices:
-            await conn.execute_fetchall(
-                "INSERT OR REPLACE INTO comment_notices (chat_id, message_id, comment_id)"
-                " VALUES " + ",".join("(?,?,?)" for _ in notices),
-                [v for notice in notices for v in notice],
-            )
-        await conn.execute_fetchall(
+    """The notices shown, as (chat, message id, comment id), then notified_at of the
+    comments they show: two statements for a whole batch of comments (two trips).
+
+    Not one transaction, on purpose: the notices first, so a crash in between leaves
+    comments unnotified (shown again at the next start, as a crash between sending and
+    recording does), never notified with a notice a reply cannot be matched to."""
+    if notices:
+        await db.execute(
+            "INSERT OR REPLACE INTO comment_notices (chat_id, message_id, comment_id)"
+            " VALUES " + ",".join("(?,?,?)" for _ in notices),
+            [v for notice in notices for v in notice],
+        )
+    if comment_ids:
+        await db.execute(
             "UPDATE comments SET notified_at = ?"
             f" WHERE id IN ({','.join('?' for _ in comment_ids)})",
             [now, *comment_ids],
