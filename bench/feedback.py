@@ -202,6 +202,7 @@ async def run_phase(count: int, rate: float, first_uid: int) -> dict[str, float]
                 # while the citizens ran (the moderators' notices sent meanwhile included).
                 result["bot_cpu_ms"] = cpu / count * 1000
                 result["db_trips"] = trips / count
+                result["load"] = os.getloadavg()[0]  # what else ran meanwhile
                 stored = await svc.db.fetch_value("SELECT COUNT(*) FROM comments")
                 assert stored == count, (stored, count)
                 t = time.perf_counter()
@@ -343,19 +344,20 @@ def _write(results: dict[str, dict[str, float]], args: argparse.Namespace) -> No
          f"{ceiling['aiohttp_cpu_us']:.0f} µs CPU each", ""),
     ]  # fmt: skip
     table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
-    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    load = " / ".join(f"{r['load']:.1f}" for r in (burst, paced, light))
     section = f"""## Feedback
 
 `python -m bench.feedback --comments {args.comments} --paced-comments {args.paced_comments} \\
---rate {rate} --light-rate {args.light_rate:g} --write` ({machine}; load average at the end
-{load}; shared, noisy machine — read CPU per comment and ratios, not absolute rates). Each
-comment is the real flow through the real Application (this process) and the fake Bot API
-with the simulated citizens (a second process, as Telegram is): `/ykien <text>` → preview
-with its casework keyboard → [Gửi] → the preview is edited into the receipt `#<id>`; the
-moderators' notice goes out from a background queue. Limits off (fake limits disabled,
-pacer opened up, per-user comment limits 0). Latency = an update's injection at the fake →
-the bot's reply (new or edited message) stored by the fake, both timestamps in the fake's
-process, long polling included, over both updates of each comment.
+--rate {rate} --light-rate {args.light_rate:g} --write` ({machine}). Load average after the
+burst / paced / light phases: {load} — a shared machine: read CPU per comment and ratios,
+not absolute rates (on a busy machine even CPU time stretches). Each comment is the real
+flow through the real Application (this process) and the fake Bot API with the simulated
+citizens (a second process, as Telegram is): `/ykien <text>` → preview with its casework
+keyboard → [Gửi] → the preview is edited into the receipt `#<id>`; the moderators' notice
+goes out from a background queue. Limits off (fake limits disabled, pacer opened up,
+per-user comment limits 0). Latency = an update's injection at the fake → the bot's reply
+(new or edited message) stored by the fake, both timestamps in the fake's process, long
+polling included, over both updates of each comment.
 
 | what | figure | target |
 | --- | --- | --- |

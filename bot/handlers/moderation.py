@@ -302,22 +302,23 @@ async def _notifier(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         # shown as one batch (a burst of comments costs a few transactions, not one each).
         while len(jobs) < NOTICE_BATCH and not state.queue.empty():
             jobs.append(state.queue.get_nowait())
+        # Answers first: a citizen waits for one, and a batch of notices to a group may
+        # take minutes under Telegram's 20 messages a minute per group.
+        for job in jobs:
+            if job is None or job[0] != ANSWER:
+                continue
+            try:
+                await deliver_answer(app, job[1])
+            except Exception:
+                log.exception("answer to comment %s failed", job[1])
         notices = [job[1] for job in jobs if job is not None and job[0] == NOTICE]
         if notices:
             try:
                 await notify_moderators(app, notices)
             except Exception:
                 log.exception("notices of comments %s failed", notices)
-        for job in jobs:
-            if job is None:
-                return
-            kind, comment_id = job
-            if kind != ANSWER:
-                continue
-            try:
-                await deliver_answer(app, comment_id)
-            except Exception:
-                log.exception("feedback job %s for comment %s failed", kind, comment_id)
+        if None in jobs:
+            return
 
 
 def _make_starter(state: FeedbackState) -> Any:
