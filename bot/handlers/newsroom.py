@@ -23,26 +23,19 @@ import contextlib
 import html
 import logging
 import re
-import warnings
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.actions import newsroom as actions
 from bot.domain import broadcasts as rules
 from bot.domain import clock
 from bot.domain.articles import SLUG
 from bot.domain.errors import InvalidInput, LoaError, NotFound
-from bot.handlers import announcements, common
+from bot.handlers import announcements, common, dialogs
 from bot.handlers import newsroom_views as views
 from bot.handlers.articles import card_text
 from bot.handlers.base import (
@@ -61,7 +54,9 @@ from bot.store.newsroom import ArticleDraft
 
 log = logging.getLogger(__name__)
 
-COLLECT, TITLE, DATE, BODY = range(20, 24)
+FEATURE = "newsroom"  # the dialogs' feature name (bot.handlers.dialogs)
+COLLECT = "collect"  # the dialog's steps: collecting the article's messages,
+VALUE_STEPS = ("title", "date", "body")  # or waiting for one value of a draft under review
 # One word with a scheme ("https://…", but also "file:…", "javascript:…") is an address:
 # actions.draft_from_url refuses what is not http(s) with a clear answer, instead of
 # treating it as a one-line article.
@@ -75,12 +70,6 @@ ASK_TEXT = (
 )
 DECIDED = "Bản nháp này đã được đăng hoặc đã bỏ."
 INVALID_BUTTON = "Nút này không hợp lệ."
-
-
-def _user_data(context: Context) -> dict[Any, Any]:
-    data = context.user_data
-    assert data is not None  # commands, buttons and messages here always have a user
-    return data
 
 
 async def _actor(update: Update, context: Context) -> tuple[int | None, str | None]:
@@ -148,26 +137,55 @@ async def _draft_from_command_text(update: Update, context: Context, text: str) 
     await _review_here(update, context, draft_id)
 
 
-@requires("content", refused=ConversationHandler.END)
+async def _drop_collecting(svc: Services, draft_id: Any, actor: tuple[Any, Any]) -> bool:
+    """Discard a draft still collecting its messages (its dialog ended unfinished)."""
+    if not isinstance(draft_id, int):
+        return False
+    return await store.discard(
+        svc.db, draft_id, actor_id=actor[0], actor_role=actor[1], now=clock.now()
+    )
+
+
+async def _collecting_closed(app: Any, dialog: dialogs.Dialog, why: str) -> None:
+    """A /dangbai dialog that lapsed, was cancelled or replaced: its draft is discarded
+    (nothing half-collected waits forever); a value prompt leaves its draft as it is."""
+    if dialog.step == COLLECT:
+        await _drop_collecting(app.bot_data["services"], dialog.data.get("draft_id"), (None, None))
+
+
+async def _ask_for_pieces(update: Update, context: Context, text: str, draft_id: int) -> None:
+    """The prompt for (more of) the article, with [Xong]; in a group only replies to the
+    bot's prompts are taken."""
+    await dialogs.ask(
+        update,
+        context,
+        text,
+        feature=FEATURE,
+        step=COLLECT,
+        label_vi=f"soạn bài (bản nháp #{draft_id})",
+        reply_markup=views.done_keyboard(draft_id),
+        carry_on=True,
+        draft_id=draft_id,
+    )
+
+
+@requires("content")
 @user_errors
-async def dangbai_command(update: Update, context: Context) -> int:
+async def dangbai_command(update: Update, context: Context) -> None:
     """/dangbai (/publish) [text or URL]: a draft; bare, it collects messages until [Xong]."""
     text = command_text(update)
-    previous = _user_data(context).pop("nr_collect", None)
-    if isinstance(previous, int):  # a /dangbai left unfinished: discarded, and said so
-        actor = await _actor(update, context)
-        if await store.discard(
-            services(context).db, previous, actor_id=actor[0], actor_role=actor[1], now=clock.now()
-        ):
-            await reply(update, f"🗑 Bản nháp #{previous} chưa xong đã được bỏ; bắt đầu bài mới.")
+    previous = dialogs.current(update, context, FEATURE, COLLECT)
+    if previous is not None:  # a /dangbai left unfinished: discarded, and said so
+        dialogs.end(update, context)
+        draft_id = previous.data.get("draft_id")
+        if await _drop_collecting(services(context), draft_id, await _actor(update, context)):
+            await reply(update, f"🗑 Bản nháp #{draft_id} chưa xong đã được bỏ; bắt đầu bài mới.")
     if text:
         await _draft_from_command_text(update, context, text)
-        return ConversationHandler.END
+        return
     user = update.effective_user
     draft_id = await actions.start_collecting(services(context), user.id if user else None)
-    _user_data(context)["nr_collect"] = draft_id
-    await reply(update, ASK_TEXT, reply_markup=views.done_keyboard(draft_id))
-    return COLLECT
+    await _ask_for_pieces(update, context, ASK_TEXT, draft_id)
 
 
 def _message_text(update: Update) -> str:
@@ -177,62 +195,77 @@ def _message_text(update: Update) -> str:
     return (message.text or message.caption or "").strip()
 
 
-@requires("content", refused=ConversationHandler.END)
-async def collect_text(update: Update, context: Context) -> int:
+@requires("content")
+async def collect_text(update: Update, context: Context) -> None:
     """One message of the article (typed, pasted or forwarded from a channel)."""
     svc = services(context)
     text = _message_text(update)
-    draft_id = _user_data(context).get("nr_collect")
-    if not isinstance(draft_id, int):  # the draft was discarded by its [🗑 Bỏ] meanwhile
-        await common.private_text_fallback(update, context)
-        return ConversationHandler.END
+    dialog = dialogs.current(update, context, FEATURE, COLLECT)
+    if dialog is None:
+        return
+    draft_id = int(dialog.data["draft_id"])
     try:
         draft = await store.get_draft(svc.db, draft_id)
         if draft.state != store.D_COLLECTING:  # finished or discarded meanwhile
-            _user_data(context).pop("nr_collect", None)
-            await common.private_text_fallback(update, context)
-            return ConversationHandler.END
+            dialogs.end(update, context)
+            await _stray(update, context)
+            return
         if not draft.pieces and _URL.match(text):
             await store.discard(svc.db, draft_id, actor_id=None, actor_role=None, now=clock.now())
-            _user_data(context).pop("nr_collect", None)
+            dialogs.end(update, context)
             await _draft_from_command_text(update, context, text)
-            return ConversationHandler.END
+            return
         n = await actions.add_piece(svc, draft_id, text)
     except LoaError as exc:
         await reply(update, exc.user_message)
-        return COLLECT
-    await reply(
+        return
+    await _ask_for_pieces(
         update,
+        context,
         f"📥 Đã nhận {n} tin nhắn. Gửi tiếp phần còn lại, hoặc bấm [✅ Xong].",
-        reply_markup=views.done_keyboard(draft_id),
+        draft_id,
     )
-    return COLLECT
 
 
-async def forwarded_start(update: Update, context: Context) -> int:
+async def _stray(update: Update, context: Context) -> None:
+    """The usual answer to a message nothing expects (only in private chats)."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        await common.private_text_fallback(update, context)
+
+
+async def forwarded_start(update: Update, context: Context) -> None:
     """A post forwarded by an editor in private, outside any flow: the first piece of a draft.
     Anyone else gets the usual answer to a stray private message."""
     svc = services(context)
     user = update.effective_user
     if not await svc.may(user.id if user else None, "content"):
         await common.private_text_fallback(update, context)
-        return ConversationHandler.END
+        return
     draft_id = await actions.start_collecting(svc, user.id if user else None)
-    _user_data(context)["nr_collect"] = draft_id
-    return await collect_text(update, context)
+    label = f"soạn bài (bản nháp #{draft_id})"
+    dialogs.hold(update, context, feature=FEATURE, step=COLLECT, label_vi=label, draft_id=draft_id)
+    await dialogs.settle(context.application)
+    await collect_text(update, context)
 
 
 @requires("content")
 @user_errors
-async def done_button(update: Update, context: Context) -> int | None:
+async def done_button(update: Update, context: Context) -> None:
     """[Xong]: the collected messages become the draft under review."""
     own = await _own_draft(update, context)
     draft = await actions.finish_collecting(services(context), own.id)
-    _user_data(context).pop("nr_collect", None)
+    _end_collecting(update, context, draft.id)
     await answer_query(update)
     await _edit_query(update, f"✅ Đã nhận đủ nội dung bản nháp #{draft.id}.", None)
     await _review_here(update, context, draft.id)
-    return ConversationHandler.END
+
+
+def _end_collecting(update: Update, context: Context, draft_id: int) -> None:
+    """End the presser's /dangbai dialog here if it collects this draft."""
+    dialog = dialogs.current(update, context, FEATURE, COLLECT)
+    if dialog is not None and dialog.data.get("draft_id") == draft_id:
+        dialogs.end(update, context)
 
 
 async def on_document(update: Update, context: Context) -> None:
@@ -270,104 +303,84 @@ async def on_document(update: Update, context: Context) -> None:
 # ---------------------------------------------------------------- review buttons
 
 
-async def _ask(update: Update, context: Context, key: str, prompt: str, state: int) -> int:
+async def _ask(update: Update, context: Context, step: str, prompt: str, what: str) -> None:
     draft = await _own_draft(update, context)
     if draft.state != store.D_REVIEW:
         raise InvalidInput(DECIDED)
-    _user_data(context)["nr_wait"] = (key, draft.id)
     await answer_query(update)
-    await reply(update, prompt)
-    return state
+    await dialogs.ask(
+        update,
+        context,
+        prompt,
+        feature=FEATURE,
+        step=step,
+        label_vi=f"{what} bản nháp #{draft.id}",
+        draft_id=draft.id,
+    )
 
 
-@requires("content", refused=ConversationHandler.END)
+@requires("content")
 @user_errors
-async def title_button(update: Update, context: Context) -> int:
+async def title_button(update: Update, context: Context) -> None:
     """[✏️ Tiêu đề]: ask for the new title."""
-    return await _ask(
-        update, context, "title", "✏️ Gửi tiêu đề mới (tối đa 300 ký tự). /huy để hủy.", TITLE
+    await _ask(
+        update,
+        context,
+        "title",
+        "✏️ Gửi tiêu đề mới (tối đa 300 ký tự). /huy để hủy.",
+        "sửa tiêu đề",
     )
 
 
-@requires("content", refused=ConversationHandler.END)
+@requires("content")
 @user_errors
-async def date_button(update: Update, context: Context) -> int:
+async def date_button(update: Update, context: Context) -> None:
     """[🗓 Ngày]: ask for the article's date."""
-    return await _ask(
-        update, context, "date", "🗓 Gửi ngày của bài dạng dd/mm/yyyy. /huy để hủy.", DATE
+    await _ask(
+        update, context, "date", "🗓 Gửi ngày của bài dạng dd/mm/yyyy. /huy để hủy.", "sửa ngày"
     )
 
 
-@requires("content", refused=ConversationHandler.END)
+@requires("content")
 @user_errors
-async def body_button(update: Update, context: Context) -> int:
+async def body_button(update: Update, context: Context) -> None:
     """[📄 Thay nội dung] (corrections): ask for the new body text."""
-    return await _ask(
+    await _ask(
         update,
         context,
         "body",
         "📄 Gửi toàn bộ nội dung mới của bài (mỗi đoạn một dòng). Tiêu đề giữ nguyên. /huy để hủy.",
-        BODY,
+        "thay nội dung",
     )
 
 
-async def _answer_value(update: Update, context: Context, key: str, state: int) -> int:
+@requires("content")
+async def value_text(update: Update, context: Context) -> None:
+    """The new title, date or body (the digest is re-run only if the body changed)."""
     svc = services(context)
-    wait = _user_data(context).get("nr_wait")
-    if not (isinstance(wait, tuple) and wait[0] == key):
-        return ConversationHandler.END
-    draft_id = int(wait[1])
+    dialog = dialogs.current(update, context, FEATURE, *VALUE_STEPS)
+    if dialog is None:
+        return
+    draft_id = int(dialog.data["draft_id"])
     text = _message_text(update)
     try:
-        if key == "title":
+        if dialog.step == "title":
             await actions.set_title(svc, draft_id, text)
-        elif key == "date":
+        elif dialog.step == "date":
             await actions.set_date(svc, draft_id, text)
         else:
             await actions.replace_body(svc, draft_id, text)
     except (InvalidInput, NotFound) as exc:
         draft = await store.get_draft(svc.db, draft_id)
         if draft.state != store.D_REVIEW:  # published or discarded meanwhile: stop asking
-            _user_data(context).pop("nr_wait", None)
+            dialogs.end(update, context)
             await reply(update, DECIDED)
-            return ConversationHandler.END
+            return
+        dialogs.continue_at(context, dialog, dialog.step)  # a step: the deadline restarts
         await reply(update, f"{exc.user_message}\nGửi lại, hoặc /huy.")
-        return state
-    _user_data(context).pop("nr_wait", None)
+        return
+    dialogs.end(update, context)
     await _review_here(update, context, draft_id)
-    return ConversationHandler.END
-
-
-@requires("content", refused=ConversationHandler.END)
-async def title_text(update: Update, context: Context) -> int:
-    """The new title."""
-    return await _answer_value(update, context, "title", TITLE)
-
-
-@requires("content", refused=ConversationHandler.END)
-async def date_text(update: Update, context: Context) -> int:
-    """The new date."""
-    return await _answer_value(update, context, "date", DATE)
-
-
-@requires("content", refused=ConversationHandler.END)
-async def body_text(update: Update, context: Context) -> int:
-    """The new body (the digest is re-run only if it changed)."""
-    return await _answer_value(update, context, "body", BODY)
-
-
-async def cancel_command(update: Update, context: Context) -> int:
-    """/huy inside the newsroom conversation (a collecting draft is discarded)."""
-    svc = services(context)
-    draft_id = _user_data(context).pop("nr_collect", None)
-    _user_data(context).pop("nr_wait", None)
-    if isinstance(draft_id, int):
-        actor = await _actor(update, context)
-        await store.discard(
-            svc.db, draft_id, actor_id=actor[0], actor_role=actor[1], now=clock.now()
-        )
-    await reply(update, "Đã hủy.")
-    return ConversationHandler.END
 
 
 def _index(update: Update) -> int:
@@ -393,8 +406,7 @@ async def review_button(update: Update, context: Context) -> None:
     if op == "drop":  # also under the [Xong] prompt, while the draft is still collecting
         actor = await _actor(update, context)
         ok = await store.discard(svc.db, draft_id, actor_id=actor[0], actor_role=actor[1], now=now)
-        if _user_data(context).get("nr_collect") == draft_id:
-            _user_data(context).pop("nr_collect", None)
+        _end_collecting(update, context, draft_id)
         await answer_query(update, "Đã bỏ bản nháp." if ok else DECIDED, alert=not ok)
         if ok:
             await _edit_query(update, f"🗑 Đã bỏ bản nháp #{draft_id}.", None)
@@ -670,35 +682,8 @@ async def drafts_command(update: Update, context: Context) -> None:
 # ---------------------------------------------------------------- registration
 
 
-def _conversation() -> ConversationHandler[Any]:
-    # A document's caption is not a piece of the article: the document itself goes to
-    # on_document (a .docx sent while collecting starts its own draft).
-    text = (filters.TEXT | filters.CAPTION) & ~filters.COMMAND & ~filters.Document.ALL
-    return ConversationHandler(
-        entry_points=[
-            CommandHandler(["dangbai", "publish"], dangbai_command),
-            CallbackQueryHandler(title_button, pattern=r"^nr:title:\d+$"),
-            CallbackQueryHandler(date_button, pattern=r"^nr:date:\d+$"),
-            CallbackQueryHandler(body_button, pattern=r"^nr:body:\d+$"),
-            MessageHandler(filters.ChatType.PRIVATE & filters.FORWARDED & text, forwarded_start),
-        ],
-        states={
-            COLLECT: [
-                MessageHandler(text, collect_text),
-                CallbackQueryHandler(done_button, pattern=r"^nr:done:\d+$"),
-            ],
-            TITLE: [MessageHandler(filters.TEXT & ~filters.COMMAND, title_text)],
-            DATE: [MessageHandler(filters.TEXT & ~filters.COMMAND, date_text)],
-            BODY: [MessageHandler(filters.TEXT & ~filters.COMMAND, body_text)],
-        },
-        fallbacks=[CommandHandler(["huy", "cancel"], cancel_command)],
-        allow_reentry=True,
-        name="newsroom",
-    )
-
-
 def register(app: Any, svc: Services) -> None:
-    """Commands, the draft conversation, review buttons, documents in private."""
+    """Commands, the draft dialogs, review buttons, documents in private."""
     svc.commands.extend(
         [
             CommandInfo(
@@ -712,11 +697,30 @@ def register(app: Any, svc: Services) -> None:
             CommandInfo("bannhap", "Bản nháp bài viết đang chờ duyệt", permission="content"),
         ]
     )
-    with warnings.catch_warnings():
-        # CallbackQuery entry points with per_message=False are intended: the conversation
-        # is per user and chat, started from a button of a draft.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        app.add_handler(_conversation())
+    # The dialogs (bot.handlers.dialogs): a message is taken only by the sender's open
+    # /dangbai or value dialog here (in groups: a reply to its prompt); the lapse notice,
+    # /huy and the one-open-dialog rule are the registry's.
+    registry = dialogs.registry_of(app)
+    dialogs.on_close(app, FEATURE, _collecting_closed)
+    # A document's caption is not a piece of the article: the document itself goes to
+    # on_document (a .docx sent while collecting starts its own draft).
+    text = (filters.TEXT | filters.CAPTION) & ~filters.COMMAND & ~filters.Document.ALL
+    app.add_handler(CommandHandler(["dangbai", "publish"], dangbai_command))
+    app.add_handler(
+        MessageHandler(text & dialogs.InDialog(registry, FEATURE, COLLECT), collect_text)
+    )
+    app.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & dialogs.InDialog(registry, FEATURE, *VALUE_STEPS),
+            value_text,
+        )
+    )
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.FORWARDED & text, forwarded_start)
+    )
+    app.add_handler(CallbackQueryHandler(title_button, pattern=r"^nr:title:\d+$"))
+    app.add_handler(CallbackQueryHandler(date_button, pattern=r"^nr:date:\d+$"))
+    app.add_handler(CallbackQueryHandler(body_button, pattern=r"^nr:body:\d+$"))
     app.add_handler(CallbackQueryHandler(done_button, pattern=r"^nr:done:\d+$"))
     app.add_handler(CallbackQueryHandler(publish_button, pattern=r"^nr:pub:\d+$"))
     app.add_handler(CallbackQueryHandler(notify_button, pattern=r"^nr:nt:"))
