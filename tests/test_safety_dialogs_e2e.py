@@ -45,7 +45,8 @@ async def _quiet(fake: FakeTelegram, chat: Any, user: int, after: int) -> list[s
 async def _editor_bot(bot_factory: Any, fake: FakeTelegram, **settings: Any) -> RunningBot:
     bot = await bot_factory(admin_chat_id=ADMIN_GROUP, **settings)
     await bot.svc.db.execute(
-        "INSERT INTO staff_roles (user_id, role, granted_by, granted_at) VALUES (?, 'editor', ?, 0)",
+        "INSERT INTO staff_roles (user_id, role, granted_by, granted_at)"
+        " VALUES (?, 'editor', ?, 0)",
         (EDITOR, ADMIN_ID),
     )
     fake.private_chat(fake.user(EDITOR, "Biên tập"))

@@ -117,9 +117,13 @@ class UserDrafts:
         or cancelled must not be followed by "đã hết thời gian chờ" minutes later)."""
         data = self._user_data.get(user_id)
         draft: Draft | None = data.pop(DRAFT_KEY, None) if data else None
-        if draft is not None and self._dialogs is not None:
-            if self._dialogs.get(draft.chat_id, user_id, time.time(), FEATURE, "draft"):
-                self._dialogs.close(draft.chat_id, user_id)
+        dialogs = self._dialogs
+        if (
+            draft is not None
+            and dialogs is not None
+            and dialogs.get(draft.chat_id, user_id, time.time(), FEATURE, "draft")
+        ):
+            dialogs.close(draft.chat_id, user_id)
         return draft if draft is not None else default
 
 

@@ -520,7 +520,9 @@ async def edit_button(update: Update, context: Context) -> None:
         await answer_query(update, "Không thể sửa báo cáo này (đã xóa hoặc quá hạn).", alert=True)
         return
     await answer_query(update)
-    await _ask_day(update, context, unit_id=report.unit_id, group_id=None, topics=[], edit=report.id)
+    await _ask_day(
+        update, context, unit_id=report.unit_id, group_id=None, topics=[], edit=report.id
+    )
 
 
 @user_errors
