@@ -1,6 +1,6 @@
 """Outreach session reports (issue 16): /baocao, a short guided form in a private chat
 (or opened from the [📝 Báo cáo] button in an approved cadre group), /baocaocuatoi to
-correct or delete one's reports, /tonghop for staff totals by unit, topic and format.
+correct or delete one's reports; /tonghop (staff totals) is bot.handlers.session_totals.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import functools
 import html
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -19,18 +19,15 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.actions import outreach
-from bot.domain import clock, spreadsheets
+from bot.domain import clock
 from bot.domain import sessions as rules
 from bot.domain.errors import InvalidInput, LoaError
-from bot.domain.periods import date_range, parse_period, quarter_of
-from bot.handlers import dialogs
+from bot.handlers import dialogs, session_totals
 from bot.handlers.base import (
     NO_PERMISSION,
     Context,
     answer_query,
-    command_text,
     reply,
-    requires,
     services,
     user_errors,
 )
@@ -543,48 +540,6 @@ async def delete_button(update: Update, context: Context) -> None:
         await query.edit_message_text(f"🗑 Đã xóa báo cáo #{report.id}.")
 
 
-# --- staff totals -------------------------------------------------------------------------------
-
-
-@requires("staff")
-@user_errors
-async def totals_command(update: Update, context: Context) -> None:
-    """/tonghop [kỳ]: sessions and listeners by unit, topic and format, with an export."""
-    svc = services(context)
-    period = parse_period(command_text(update), _today(svc))
-    t = await store.totals(svc.db, period.start, period.end, period.label)
-    span = f"{period.start:%Y%m%d}:{period.end:%Y%m%d}"
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton("⬇️ Excel", callback_data=f"th:xl:{span}")]]
-    )
-    await reply(update, rules.totals_html(t), reply_markup=keyboard if t.sessions else None)
-
-
-@requires("staff")
-@user_errors
-async def totals_export_button(update: Update, context: Context) -> None:
-    """[Excel] under the totals."""
-    svc = services(context)
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _, _, first, end = query.data.split(":")
-    start_day = datetime.strptime(first, "%Y%m%d").date()
-    end_day = datetime.strptime(end, "%Y%m%d").date()
-    period = quarter_of(start_day)
-    if (period.start, period.end) != (start_day, end_day):
-        period = date_range(start_day, end_day - timedelta(days=1))
-    t = await store.totals(svc.db, period.start, period.end, period.label)
-    await answer_query(update)
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_document(
-        chat.id,
-        document=spreadsheets.render(rules.totals_table(t), "xlsx", tz=svc.settings.tz),
-        filename=f"tuyen-truyen-{period.key}.xlsx",
-        caption=f"📋 Tuyên truyền {period.label}.",
-    )
-
-
 # --- registration -------------------------------------------------------------------------------
 
 
@@ -626,7 +581,9 @@ def register(app: Any, svc: Services) -> None:
     app.add_handler(CallbackQueryHandler(note_skip, pattern=r"^bcao:n:-$"))
     app.add_handler(CallbackQueryHandler(confirm_button, pattern=r"^bcao:(ok|x)$"))
     app.add_handler(CommandHandler("baocaocuatoi", my_reports_command))
-    app.add_handler(CommandHandler("tonghop", totals_command))
+    app.add_handler(CommandHandler("tonghop", session_totals.totals_command))
     app.add_handler(CallbackQueryHandler(delete_button, pattern=r"^bcao:del:\d+$"))
-    app.add_handler(CallbackQueryHandler(totals_export_button, pattern=r"^th:xl:\d{8}:\d{8}$"))
+    app.add_handler(
+        CallbackQueryHandler(session_totals.totals_export_button, pattern=r"^th:xl:\d{8}:\d{8}$")
+    )
     app.add_handler(CallbackQueryHandler(stale_button, pattern=r"^bcao:"))
