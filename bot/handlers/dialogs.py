@@ -123,6 +123,7 @@ async def ask(
         kwargs["reply_to_message_id"] = message.message_id
     prompt = await context.bot.send_message(chat.id, text, **kwargs)
     if carry_on and old is not None and old.feature == feature:
+        old.label_vi = label_vi
         dialogs.advance(old, step, now(), prompt_id=prompt.message_id, **data)
         return old
     dialog = dialogs.open(

@@ -102,9 +102,11 @@ async def _collecting_closed(app: Any, dialog: dialogs.Dialog, why: str) -> None
         await _drop_collecting(app.bot_data["services"], dialog.data.get("draft_id"), (None, None))
 
 
-async def _ask_for_pieces(update: Update, context: Context, text: str, draft_id: int) -> None:
-    """The prompt for (more of) the article, with [Xong]; in a group only replies to the
-    bot's prompts are taken."""
+async def _ask_for_pieces(
+    update: Update, context: Context, text: str, draft_id: int, *, more: bool
+) -> None:
+    """The prompt for the article (`more`: for more of it, the same dialog going on), with
+    [Xong]; in a group only replies to the bot's prompts are taken."""
     await dialogs.ask(
         update,
         context,
@@ -113,7 +115,7 @@ async def _ask_for_pieces(update: Update, context: Context, text: str, draft_id:
         step=COLLECT,
         label_vi=f"soạn bài (bản nháp #{draft_id})",
         reply_markup=views.done_keyboard(draft_id),
-        carry_on=True,
+        carry_on=more,
         draft_id=draft_id,
     )
 
@@ -136,7 +138,7 @@ async def dangbai_command(update: Update, context: Context) -> None:
         return
     user = update.effective_user
     draft_id = await actions.start_collecting(services(context), user.id if user else None)
-    await _ask_for_pieces(update, context, ASK_TEXT, draft_id)
+    await _ask_for_pieces(update, context, ASK_TEXT, draft_id, more=False)
 
 
 @requires("content")
@@ -168,6 +170,7 @@ async def collect_text(update: Update, context: Context) -> None:
         context,
         f"📥 Đã nhận {n} tin nhắn. Gửi tiếp phần còn lại, hoặc bấm [✅ Xong].",
         draft_id,
+        more=True,
     )
 
 
