@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bot.actions import feedback as feedback_actions
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, StoredMessage
 from tests.harness import RunningBot, eventually, stop_bot
@@ -249,3 +250,30 @@ async def test_casework_answer_prompt_lapses_with_a_notice_in_its_topic(
     fake.send_text(FORUM, mod, "Phường đã thay bóng đèn.", reply_to=ask)
     said = await _quiet(fake, FORUM, MOD_ID, after)
     assert not any("Xem trước câu trả lời" in t for t in said), said
+
+
+async def test_casework_preview_is_not_sent_when_someone_answered_meanwhile(
+    bot_factory: Any, fake: FakeTelegram
+) -> None:
+    bot = await start_casework(bot_factory, fake)
+    mod = fake.users[MOD_ID]
+    notice, _topic = await _case_in_topic(bot, fake)
+    after = _last(fake, FORUM)
+    await _press(fake, FORUM, mod, notice, "Hồ sơ")
+    card = await fake.wait_for_message(FORUM, "Hồ sơ ý kiến #1", after=after)
+    await _press(fake, FORUM, mod, card, "Mẫu trả lời")
+    offer = await fake.wait_for_message(FORUM, "tự soạn", after=card.message_id)
+    await _press(fake, FORUM, mod, offer, "Tự soạn")
+    ask = await fake.wait_for_message(FORUM, "nội dung câu trả lời", after=offer.message_id)
+    fake.send_text(FORUM, mod, "Phường sẽ thay bóng đèn trong tuần.", reply_to=ask)
+    preview = await fake.wait_for_message(FORUM, "Xem trước câu trả lời", after=ask.message_id)
+    # Another moderator answers the citizen while Tuấn looks at his preview.
+    await feedback_actions.answer(
+        bot.svc, 1, "Đèn đã được thay sáng nay.", actor_id=ADMIN_ID, answered_in=FORUM
+    )
+    await fake.wait_for_message(CITIZEN, "Đèn đã được thay sáng nay")
+    answer = await _press(fake, FORUM, mod, preview, "Gửi trả lời")
+    assert answer["show_alert"] and "đã thay đổi" in answer["text"], answer
+    stored = await bot.svc.db.fetch_value("SELECT answer FROM comments WHERE id = 1")
+    assert stored == "Đèn đã được thay sáng nay."
+    assert not any("trong tuần" in m.content for m in fake.bot_messages(CITIZEN))

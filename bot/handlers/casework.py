@@ -18,11 +18,11 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.actions import casework as actions
-from bot.actions.feedback import check_answer
+from bot.actions.feedback import check_answer, check_unchanged_since_preview
 from bot.domain import casework as rules
 from bot.domain import clock
 from bot.domain import feedback as feedback_rules
-from bot.domain.errors import InvalidInput
+from bot.domain.errors import InvalidInput, LoaError
 from bot.domain.text import escape
 from bot.handlers import casework_intake as intake
 from bot.handlers import dialogs
@@ -333,6 +333,7 @@ async def _start_draft(update: Update, context: Context, case_id: int, text: str
 async def _show_draft(update: Update, context: Context, dialog: dialogs.Dialog, text: str) -> None:
     """The preview, exactly as the citizen will read the answer, with Gửi / Sửa / Hủy."""
     case_id = int(dialog.data["case_id"])
+    comment = await feedback_store.get(services(context).db, case_id)
     markup = InlineKeyboardMarkup(
         [
             [
@@ -349,8 +350,16 @@ async def _show_draft(update: Update, context: Context, dialog: dialogs.Dialog, 
         f"\n\n<blockquote>{escape(text)}</blockquote>",
         markup,
     )
-    # [Gửi trả lời] sends this text only when pressed under this preview.
-    dialogs.continue_at(context, dialog, "confirm", text=text, confirm_id=preview.message_id)
+    # [Gửi trả lời] sends this text only when pressed under this preview, and only if
+    # nobody answered the citizen since it was drawn.
+    dialogs.continue_at(
+        context,
+        dialog,
+        "confirm",
+        text=text,
+        confirm_id=preview.message_id,
+        answered_at=comment.answered_at,
+    )
 
 
 async def _ask_edit(update: Update, context: Context, case_id: int) -> None:
@@ -403,6 +412,12 @@ async def _send_draft(update: Update, context: Context, case_id: int) -> None:
         await answer_query(update, EXPIRED_BUTTON, alert=True)
         return
     dialogs.end(update, context)
+    try:
+        current = await feedback_store.get(svc.db, case_id)
+        check_unchanged_since_preview(current, draft.data.get("answered_at"))
+    except LoaError as exc:
+        await answer_query(update, alert_text(exc.user_message), alert=True)
+        return
     role = await svc.role_of(user.id)
     comment = await feedback_store.set_answer(
         svc.db,
