@@ -163,6 +163,7 @@ async def collect_text(update: Update, context: Context) -> None:
             return
         n = await actions.add_piece(svc, draft_id, text)
     except LoaError as exc:
+        dialogs.continue_at(context, dialog, COLLECT)  # a step: the deadline restarts
         await reply(update, exc.user_message)
         return
     await _ask_for_pieces(
