@@ -147,3 +147,20 @@ async def test_notices_of_a_batch_go_on_after_one_fails(
         await _notice(fake, comment_id)
     rows = await db.fetch_all("SELECT id FROM comments WHERE notified_at IS NULL ORDER BY id")
     assert [int(r[0]) for r in rows] == [2]
+
+
+def test_a_draft_survives_persistence_and_copies_cheaply() -> None:
+    """Draft.__deepcopy__ is a shallow copy: right only while every field is immutable."""
+    import copy
+    import dataclasses
+
+    from bot.handlers.feedback_state import Draft
+    from bot.handlers.persistence import dumps, loads
+
+    for f in dataclasses.fields(Draft):
+        assert not any(kind in str(f.type) for kind in ("list", "dict", "set")), f.name
+    draft = Draft("confirm", 5, text="Đề nghị sửa đèn", units=("Phường 1",), recent=(1, 2))
+    draft.checked_at = NOW
+    twin = copy.deepcopy({"feedback_draft": draft})["feedback_draft"]
+    assert twin == draft and twin is not draft
+    assert loads(dumps({"feedback_draft": draft}))["feedback_draft"] == draft

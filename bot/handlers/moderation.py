@@ -64,7 +64,7 @@ from bot.tg.pacer import retry_after_seconds
 
 log = logging.getLogger(__name__)
 PAGE = 5  # comments per /inbox page
-NOTICE_BATCH = 100  # comments shown per pass of the notifier (one read, one write)
+NOTICE_BATCH = 100  # comments shown per pass of the notifier (two reads, two writes)
 NOTICE_GATHER = 0.25  # seconds the notifier waits for more new comments before a pass
 FORGOTTEN = "Người gửi đã xóa dữ liệu cá nhân; không thể gửi câu trả lời."
 # Waits (seconds) before retrying an answer that could not be delivered for a passing
@@ -180,7 +180,7 @@ async def notify_moderators(
         notices.extend(shown)
         if done:
             notified.append(comment.id)
-    # The notices (so replies to them answer the comment) and notified_at together.
+    # The notices (so replies to them answer their comments), then notified_at.
     await store.record_notified(svc.db, notified, notices, clock.now())
     state.remember_notices((chat_id, message_id) for chat_id, message_id, _ in notices)
 
