@@ -78,7 +78,14 @@ async def _preflight(settings: Settings) -> None:
     from bot.store.db import Database
     from bot.tg.transport import AiohttpRequest
 
-    bot = Bot(settings.token(), base_url=settings.bot_api_url, request=AiohttpRequest())
+    # Both requests are aiohttp's: left out, PTB builds an httpx client for getUpdates,
+    # which loads httpcore, anyio and a second SSL context into the bot for good (issue 17).
+    bot = Bot(
+        settings.token(),
+        base_url=settings.bot_api_url,
+        request=AiohttpRequest(),
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
+    )
     try:
         async with bot:
             pass  # initialize() calls getMe
