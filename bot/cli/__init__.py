@@ -39,6 +39,11 @@ WEBHOOK_MAX_BODY = 1 << 20  # bytes
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the bot: long polling, or a webhook when LOA_WEBHOOK_URL is set."""
+    if not settings.webhook_url:
+        # Long polling: tornado is PTB's optional webhook server (the "webhooks" extra),
+        # which PTB imports when it is installed (~2.5 MB of an idle bot; issue 17). The
+        # bot then runs as PTB does without that extra: marked absent, it is not imported.
+        sys.modules.setdefault("tornado", None)  # type: ignore[arg-type]
     import asyncio
 
     from telegram import Update
