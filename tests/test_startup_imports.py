@@ -69,7 +69,9 @@ def _digest(tmp_path: Path, env: dict[str, str], dotenv: str | None = None) -> t
         timeout=60,
         check=False,
     )
-    return done.returncode, (json.loads(done.stdout) if done.returncode == 0 else {"err": done.stderr})
+    if done.returncode != 0:
+        return done.returncode, {"err": done.stderr}
+    return done.returncode, json.loads(done.stdout)
 
 
 def test_digest_without_settings_still_honours_the_summary_setting(tmp_path: Path) -> None:
