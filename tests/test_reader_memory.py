@@ -81,21 +81,26 @@ async def test_approved_counts_come_from_memory_until_a_moderator_changes_one(
         assert await store.approved_count(db, ARTICLE) == 1
 
 
+SOURCE = Path(__file__).resolve().parent.parent / "content" / "articles" / f"{ARTICLE}.md"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
 async def test_a_sync_drops_parsed_articles_even_for_a_read_in_flight(tmp_path: Path) -> None:
     """forget_cached() replaces the map: a read that began before the change cannot put
     the old article back into the map in use."""
     folder = tmp_path / "articles"
-    folder.mkdir()
-    source = Path(__file__).resolve().parent.parent / "content" / "articles" / f"{ARTICLE}.md"
-    target = folder / source.name
-    target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    text = SOURCE.read_text(encoding="utf-8")
+    _write(folder / SOURCE.name, text)
     async with Database(tmp_path / "loa.db") as db:
         await articles.sync(db, folder, summary_sentences=3, now=1)
         before = await articles.get(db, ARTICLE)
         assert before is not None
         stale_map = db.memo["articles"]
-        text = target.read_text(encoding="utf-8")
-        target.write_text(text.replace(before.title, "Tiêu đề đã sửa", 1), encoding="utf-8")
+        _write(folder / SOURCE.name, text.replace(before.title, "Tiêu đề đã sửa", 1))
         await articles.sync(db, folder, summary_sentences=3, now=2)
         stale_map[ARTICLE] = before  # what a read that started before the sync would do
         after = await articles.get(db, ARTICLE)
