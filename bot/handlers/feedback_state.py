@@ -113,9 +113,18 @@ class UserDrafts:
             self._dialogs.open(draft.chat_id, user_id, FEATURE, "draft", "gửi ý kiến", time.time())
 
     def pop(self, user_id: int, default: Draft | None = None) -> Draft | None:
-        """Remove and return the user's draft."""
+        """Remove and return the user's draft (its dialog ends with it: a comment sent
+        or cancelled must not be followed by "đã hết thời gian chờ" minutes later)."""
         data = self._user_data.get(user_id)
-        return data.pop(DRAFT_KEY, default) if data else default
+        draft: Draft | None = data.pop(DRAFT_KEY, None) if data else None
+        dialogs = self._dialogs
+        if (
+            draft is not None
+            and dialogs is not None
+            and dialogs.get(draft.chat_id, user_id, time.time(), FEATURE, "draft")
+        ):
+            dialogs.close(draft.chat_id, user_id)
+        return draft if draft is not None else default
 
 
 class FeedbackState:
