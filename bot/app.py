@@ -152,7 +152,7 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
     console.register(app, svc)
     if svc.settings.web_enabled:
         # Imported only when the console runs: aiohttp's server, jinja2 and the pages
-        # are ~5 MB of an idle bot that serves no console (issue 17: idle memory).
+        # are ~3 MB of an idle bot that serves no console (issue 17: idle memory).
         from bot.web import routes as web_routes
 
         web_routes.install(svc)

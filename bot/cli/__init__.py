@@ -230,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reads = getattr(args, "reads_settings", None)
     if reads is not None and not settings_given(reads):
         # A command that reads only these settings, none of them set: their defaults,
-        # without importing pydantic-settings and building Settings (~0.3 s of the 0.5 s
+        # without importing pydantic-settings and building Settings (~0.2 s of the 0.5 s
         # `loa digest` may take; issue 17). Set, they are validated by Settings as always.
         return _run(args, args.defaults())
     from bot.config import SettingsError, load_settings
