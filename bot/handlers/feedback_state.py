@@ -6,6 +6,7 @@ notification queue), the message filters that route a flow's messages, and helpe
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -68,6 +69,16 @@ class Draft:
     allow_publish: bool = False
     follow_up_of: int | None = None
     preview_id: int | None = None  # the preview message (its buttons go when replaced)
+    # The checks the text passed before the preview (bot.store.feedback.submit's
+    # `checked`): when, and the user's comment times of the 24 hours before then.
+    checked_at: int | None = None
+    recent: tuple[int, ...] = ()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Draft:
+        # PTB deep-copies user_data before every persistence write; every field is
+        # immutable (str, int, tuples of them), so a shallow copy is a deep one, without
+        # copy's generic per-field reconstruction (issue 17).
+        return dataclasses.replace(self)
 
 
 DRAFT_KEY = "feedback_draft"

@@ -41,7 +41,10 @@ def keep(cls: type[T]) -> type[T]:
 
 def _encode(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and type(value).__name__ in _TYPES:
-        return {_TAG: type(value).__name__, **dataclasses.asdict(value)}  # type: ignore[arg-type]
+        # The fields as they are (json turns tuples into lists and calls _encode again for
+        # a nested kept dataclass): asdict deep-copies every field first (issue 17).
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return {_TAG: type(value).__name__, **fields}
     raise TypeError(f"{type(value).__name__} is not kept across restarts")
 
 
