@@ -247,12 +247,24 @@ async def intake_button(update: Update, context: Context) -> None:
         await answer_query(update, EXPIRED_BUTTON, alert=True)
         return
     await answer_query(update, note)
+    preview = query.message
+    if preview is None:
+        return
+    params = {"chat_id": preview.chat.id, "message_id": preview.message_id}
     with contextlib.suppress(BadRequest):  # "not modified" when pressed twice
-        await query.edit_message_text(
-            await preview_text(svc, draft), reply_markup=preview_markup(svc, draft)
+        # Raw, with the keyboard's JSON built once per look: the edited preview would come
+        # back with its whole keyboard for PTB to parse, and nothing reads it (issue 17).
+        await raw.call(
+            context.bot,
+            "editMessageText",
+            {
+                **params,
+                "text": await preview_text(svc, draft),
+                "parse_mode": raw.HTML,
+                "reply_markup": preview_markup_data(svc, draft),
+            },
         )
-    if query.message is not None:
-        draft.preview_id = query.message.message_id
+    draft.preview_id = preview.message_id
 
 
 async def attach_photo(update: Update, context: Context, draft: Draft) -> None:
