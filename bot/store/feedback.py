@@ -288,14 +288,35 @@ async def of_user(db: Database, user_id: int, limit: int = 20) -> list[Comment]:
     return [_comment(r) for r in rows]
 
 
+# Approved comments per article, kept in memory: every article card shows the count
+# (one aiosqlite call per card open; issue 17). Every write here that can change a
+# decision or a status (decide, set_answer, ban_sender) drops the whole map inside its
+# transaction; counts are read through the bot's connection, whose lock keeps a read
+# from falling between such a write and its commit, and a read that started before the
+# drop fills the map it took, which is no longer the one in use.
+_COUNTS = "approved_counts"
+_COUNTS_MAX = 20_000
+
+
+def _forget_counts(db: Database) -> None:
+    db.memo.pop(_COUNTS, None)
+
+
 async def approved_count(db: Database, article_id: str) -> int:
     """Approved comments of an article (answered ones included; rejected never)."""
+    counts: dict[str, int] = db.memo.setdefault(_COUNTS, {})
+    count = counts.get(article_id)
+    if count is not None:
+        return count
     value = await db.fetch_value(
         "SELECT COUNT(*) FROM comments WHERE article_id = ? AND decision = 'approved'"
         " AND status != 'deleted'",
         (article_id,),
     )
-    return int(value or 0)
+    count = int(value or 0)
+    if len(counts) < _COUNTS_MAX:
+        counts[article_id] = count
+    return count
 
 
 async def latest_approved(db: Database, article_id: str, limit: int = 5) -> list[Comment]:
@@ -350,6 +371,7 @@ async def decide(
             " WHERE id = ?",
             (decision, status, actor_id, now, comment_id),
         )
+        _forget_counts(db)
         await record_audit(
             conn,
             at=now,
@@ -387,6 +409,7 @@ async def set_answer(
             " answer_failed = NULL WHERE id = ?",
             (answer, actor_id, now, rules.ANSWERED, answered_in, comment_id),
         )
+        _forget_counts(db)
         await record_audit(
             conn,
             at=now,
@@ -507,6 +530,7 @@ async def ban_sender(
                 " decided_by = ?, decided_at = ? WHERE id = ?",
                 (actor_id, now, comment_id),
             )
+            _forget_counts(db)
         await record_audit(
             conn,
             at=now,
