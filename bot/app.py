@@ -44,7 +44,6 @@ from bot.store.db import Database
 from bot.tg.pacer import Pacer
 from bot.tg.transport import AiohttpRequest
 from bot.tg.updates import PerChatUpdateProcessor
-from bot.web import routes as web_routes
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +150,12 @@ def _register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> 
     # Web console (issue 14): /quantri, staff menu buttons; the Mini App server (bot.web)
     # runs in this process when LOA_WEB_PORT or LOA_WEB_URL is set.
     console.register(app, svc)
-    web_routes.install(svc)
+    if svc.settings.web_enabled:
+        # Imported only when the console runs: aiohttp's server, jinja2 and the pages
+        # are ~3 MB of an idle bot that serves no console (issue 17: idle memory).
+        from bot.web import routes as web_routes
+
+        web_routes.install(svc)
 
     # Newsroom (issue 12): /dangbai drafts (text, .docx/.txt in private, URLs), review,
     # publish + notify through the broadcast outbox, /suabai, /gobai; /nguontin + feeds worker.

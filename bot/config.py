@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain import casework, workdays
+from bot.domain.summary import SUMMARY_SENTENCES
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 
@@ -120,7 +121,7 @@ class Settings(BaseSettings):
 
     # Articles (issue 3).
     summary_sentences: int = Field(
-        3, ge=1, le=3, description="Sentences in an article card's summary (1-3)."
+        SUMMARY_SENTENCES, ge=1, le=3, description="Sentences in an article card's summary (1-3)."
     )
 
     # Feedback (issue 5).

@@ -10,15 +10,14 @@ provoked, the process must stop cleanly on SIGTERM, and the token must never be 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
-import sys
 from pathlib import Path
 
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, Limits, StoredMessage
 from tests.harness import TEST_TOKEN
+from tests.subprocess_bot import loa_env, spawn_loa
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_CHAT = -100900
@@ -44,20 +43,15 @@ async def test_loa_run_end_to_end(tmp_path: Path, fake: FakeTelegram) -> None:
     cadre = fake.user(700002, "Tuấn")
     ward = fake.group(-4001, "Chi bộ phường Chi Lăng", admins=[cadre])
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")}
-    env.update(
-        LOA_BOT_TOKEN=TEST_TOKEN,
-        LOA_BOT_API_URL=fake.base_url,
+    env = loa_env(
+        tmp_path,
+        fake,
         LOA_DB_PATH=str(tmp_path / "data" / "loa.db"),
-        LOA_CONTENT_DIR=str(tmp_path / "content"),
         LOA_ADMIN_IDS=str(ADMIN_ID),
         LOA_ADMIN_CHAT_ID=str(ADMIN_CHAT),
     )
     log = tmp_path / "loa.log"
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stdout=out, stderr=out
-        )
+    proc = await spawn_loa(tmp_path, env, log)
     try:
         # A citizen reads the news, opens the sample article, searches without diacritics.
         fake.send_text(dm, citizen, "/start")

@@ -263,7 +263,7 @@ async def test_case_from_comment_to_public_answer(fake: FakeTelegram, bot_factor
     assert "(ý kiến #1)" in draft.text
     last = _after(MOD_ID, fake)
     await _press(fake, MOD_ID, mod, draft, "Sửa")
-    prompt = await fake.wait_for_message(MOD_ID, contains="hãy trả lời (reply)", after=last)
+    prompt = await fake.wait_for_message(MOD_ID, contains="nội dung câu trả lời", after=last)
     last = _after(MOD_ID, fake)
     fake.send_text(
         MOD_ID, mod, "Cảm ơn bạn (ý kiến #1). Phường đã vá ổ gà ngày 10/3.", reply_to=prompt

@@ -379,3 +379,36 @@ async def test_quantri_explains_a_plain_http_address(bot_factory: Any, fake: Fak
     fake.send_text(chat, owner, "/quantri")
     msg = await fake.wait_for_message(chat, contains="HTTPS")
     assert "127.0.0.1:8080" in msg.content and not msg.buttons
+
+
+async def test_inside_telegram_an_export_is_sent_to_the_private_chat(
+    bot_factory: Any, fake: FakeTelegram
+) -> None:
+    import io
+
+    import openpyxl
+
+    bot = await staff_bot(bot_factory, ADMIN_ID)
+    base = console_url(bot)
+    url = f"{base}/api/stats/report?format=xlsx&deliver=chat"
+    owner = {INIT_DATA_HEADER: init_data(ADMIN_ID)}
+    async with aiohttp.ClientSession() as session:
+        # Never started the bot: Telegram refuses (403); the console says what to do.
+        async with session.get(url, headers=owner) as resp:
+            refused = await resp.json()
+        assert resp.status == 400 and "/start" in refused["error"]
+        dm = fake.private_chat(fake.user(ADMIN_ID, "Chủ"))
+        async with session.get(url, headers=owner) as resp:
+            sent = await resp.json()
+        assert resp.status == 200 and sent["ok"], sent
+        assert "thong-ke-" in sent["message"] and "cuộc trò chuyện riêng" in sent["message"]
+        # Without ?deliver=chat (a browser signed in by console-link) the file is the answer.
+        async with session.get(url.replace("&deliver=chat", ""), headers=owner) as resp:
+            direct = await resp.read()
+        assert "attachment" in resp.headers["Content-Disposition"]
+    [doc] = [m for m in fake.bot_messages(dm) if m.document is not None]
+    assert doc.document is not None and doc.document.file_name.startswith("thong-ke-")
+    assert doc.document.file_name.endswith(".xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(doc.document.data)).active
+    assert sheet is not None and sheet["A1"].value == "Mục"
+    assert openpyxl.load_workbook(io.BytesIO(direct)).active["A1"].value == "Mục"

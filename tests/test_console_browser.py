@@ -9,6 +9,7 @@ to refresh the README's screenshots.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ import pytest
 from bot.domain import clock
 from bot.domain import feedback as feedback_rules
 from bot.store import feedback as feedback_store
-from bot.store import people
+from bot.store import people, web_sessions
 from bot.store import subscriptions as subs
 from tests.conftest import ADMIN_ID
 from tests.console_support import console_url, init_data, staff_bot
@@ -116,6 +117,7 @@ async def test_moderate_compose_send_table_export_stop(
 ) -> None:
     bot = await staff_bot(bot_factory, ADMIN_ID, chat_rate=100, global_rate=1000)
     comment_id = await _world(bot, fake)
+    fake.private_chat(fake.user(ADMIN_ID, "Chủ"))  # where the Mini App's exports go
     page = await _open(browser, mini_app_url(bot, ADMIN_ID), tmp_path)
 
     # Ý kiến: approve the waiting comment (masked phone number shown, audit written).
@@ -165,8 +167,21 @@ async def test_moderate_compose_send_table_export_stop(
         "Đã gửi" in await rows.first.inner_text()
         or "đã gửi" in (await rows.first.inner_text()).lower()
     )
-    async with page.expect_download() as info:
-        await page.get_by_role("button", name="⬇ Xuất .xlsx").click()
+    # Inside Telegram the bot sends the export to the owner's private chat (in-app browsers
+    # do not all save blob downloads).
+    await page.get_by_role("button", name="⬇ Xuất .xlsx").click()
+    await _status(page, f"Đã gửi tệp ban-tin-{bid}-nguoi-nhan.xlsx vào cuộc trò chuyện riêng")
+    [sent] = [m for m in fake.bot_messages(ADMIN_ID) if m.document is not None]
+    assert sent.document is not None
+    assert sent.document.file_name == f"ban-tin-{bid}-nguoi-nhan.xlsx"
+    # In an ordinary browser (signed in by `loa console-link`) it is a download.
+    link = await web_sessions.create_login(bot.svc.db, ADMIN_ID, clock.now())
+    desk = await _open(browser, f"{console_url(bot)}/login?t={link}", tmp_path)
+    await _nav(desk, "Thông báo")
+    await desk.get_by_role("link", name=f"#{bid}", exact=True).click()
+    await desk.locator("main h1", has_text=f"Bản tin #{bid}").wait_for()
+    async with desk.expect_download() as info:
+        await desk.get_by_role("button", name="⬇ Xuất .xlsx").click()
     download = await info.value
     path = tmp_path / download.suggested_filename
     await download.save_as(path)
@@ -176,6 +191,8 @@ async def test_moderate_compose_send_table_export_stop(
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][0] == "Mã nhóm/người" and len(values) == 4
     assert sorted(v[0] for v in values[1:]) == [uid for uid, _ in CITIZENS]
+    in_chat = openpyxl.load_workbook(io.BytesIO(sent.document.data)).active
+    assert in_chat is not None and list(in_chat.iter_rows(values_only=True)) == values
     assert all(isinstance(v[7], __import__("datetime").datetime) for v in values[1:])
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
 

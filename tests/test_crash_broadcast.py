@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 
-from bot.domain import clock
 from bot.store import drafts
 from bot.store.db import Database
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, Limits
-from tests.harness import TEST_TOKEN
+from tests.subprocess_bot import loa_env, spawn_loa, subscribe_chats
 
 PRIVATE = 200
 GROUPS = 40
@@ -33,35 +30,20 @@ async def _populate(db_path: Path, fake: FakeTelegram) -> list[int]:
         gid = -3000 - i
         fake.group(gid, f"Tổ {i}")
         chats.append((gid, "group"))
-    now = clock.now()
-    async with Database(db_path) as db:
-        await db.executemany(
-            "INSERT INTO chats (id, type, title, first_seen, last_seen) VALUES (?, ?, 'x', ?, ?)",
-            [(cid, kind, now, now) for cid, kind in chats],
-        )
-        await db.executemany(
-            "INSERT INTO subscriptions (chat_id, created_at, updated_at) VALUES (?, ?, ?)",
-            [(cid, now, now) for cid, _ in chats],
-        )
+    await subscribe_chats(db_path, chats)
     return [cid for cid, _ in chats]
 
 
 async def _spawn(tmp_path: Path, fake: FakeTelegram, log: Path) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")}
-    env.update(
-        LOA_BOT_TOKEN=TEST_TOKEN,
-        LOA_BOT_API_URL=fake.base_url,
-        LOA_DB_PATH=str(tmp_path / "loa.db"),
-        LOA_CONTENT_DIR=str(tmp_path / "content"),
+    env = loa_env(
+        tmp_path,
+        fake,
         LOA_ADMIN_IDS=str(ADMIN_ID),
         LOA_DISPATCHER_CONCURRENCY=str(CONCURRENCY),
         LOA_PROGRESS_INTERVAL="2",
         LOA_HEALTH_FILE=str(tmp_path / "health.json"),
     )
-    out = log.open("ab")
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=str(tmp_path), env=env, stdout=out, stderr=out
-    )
+    return await spawn_loa(tmp_path, env, log)
 
 
 def _received(fake: FakeTelegram, chat_ids: list[int]) -> Counter[int]:

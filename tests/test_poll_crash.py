@@ -7,16 +7,14 @@ count every voter once."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
 from bot.domain import clock
 from bot.store.db import Database
 from tests.conftest import ADMIN_ID
 from tests.fakegram import FakeTelegram, Limits
-from tests.harness import TEST_TOKEN
+from tests.subprocess_bot import loa_env, spawn_loa, subscribe_chats
 
 CHATS = 50
 VOTERS = 30
@@ -30,36 +28,20 @@ async def _populate(db_path: Path, fake: FakeTelegram) -> list[int]:
         uid = 820000 + i
         fake.private_chat(fake.user(uid, f"Dân {i}"))
         ids.append(uid)
-    now = clock.now()
-    async with Database(db_path) as db:
-        await db.executemany(
-            "INSERT INTO chats (id, type, title, first_seen, last_seen) VALUES (?, 'private', 'x',"
-            " ?, ?)",
-            [(cid, now, now) for cid in ids],
-        )
-        await db.executemany(
-            "INSERT INTO subscriptions (chat_id, created_at, updated_at) VALUES (?, ?, ?)",
-            [(cid, now, now) for cid in ids],
-        )
+    await subscribe_chats(db_path, [(cid, "private") for cid in ids])
     return ids
 
 
 async def _spawn(tmp_path: Path, fake: FakeTelegram, log: Path) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")}
-    env.update(
-        LOA_BOT_TOKEN=TEST_TOKEN,
-        LOA_BOT_API_URL=fake.base_url,
-        LOA_DB_PATH=str(tmp_path / "loa.db"),
-        LOA_CONTENT_DIR=str(tmp_path / "content"),
+    env = loa_env(
+        tmp_path,
+        fake,
         LOA_ADMIN_IDS=str(ADMIN_ID),
         LOA_DISPATCHER_CONCURRENCY=str(CONCURRENCY),
         LOA_POLL_CHECK_INTERVAL="0.5",
         LOA_HEALTH_FILE=str(tmp_path / "health.json"),
     )
-    out = log.open("ab")
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=str(tmp_path), env=env, stdout=out, stderr=out
-    )
+    return await spawn_loa(tmp_path, env, log)
 
 
 def _polls_in(fake: FakeTelegram, chat_ids: list[int]) -> dict[int, int]:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import sys
 from pathlib import Path
 
 import aiohttp
 
 from tests.fakegram import FakeTelegram
 from tests.harness import TEST_TOKEN
+from tests.subprocess_bot import loa_env, spawn_loa
 
 
 def free_port() -> int:
@@ -23,22 +22,16 @@ def free_port() -> int:
 
 async def test_webhook_mode(tmp_path: Path, fake: FakeTelegram) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")}
-    env.update(
-        LOA_BOT_TOKEN=TEST_TOKEN,
-        LOA_BOT_API_URL=fake.base_url,
-        LOA_DB_PATH=str(tmp_path / "loa.db"),
-        LOA_CONTENT_DIR=str(tmp_path / "content"),
+    env = loa_env(
+        tmp_path,
+        fake,
         LOA_WEBHOOK_URL="https://loa.example.vn/hook/k3y",
         LOA_WEBHOOK_LISTEN="127.0.0.1",
         LOA_WEBHOOK_PORT=str(port),
         LOA_WEBHOOK_SECRET="s3cret-token",
     )
     log = tmp_path / "loa.log"
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stdout=out, stderr=out
-        )
+    proc = await spawn_loa(tmp_path, env, log)
     try:
         await fake.wait_for(lambda: fake.webhook_url == "https://loa.example.vn/hook/k3y", 20)
         user = fake.user(4242, "Mai")

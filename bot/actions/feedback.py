@@ -57,6 +57,16 @@ def check_answer(text: str) -> str:
     return answer
 
 
+def check_unchanged_since_preview(comment: store.Comment, answered_at: Any) -> None:
+    """An answer previewed while the comment was answered at `answered_at` (None: not yet)
+    is sent only if it still is (nobody answered meanwhile) and its sender is still known."""
+    if comment.answered_at != answered_at or comment.chat_id is None:
+        raise InvalidInput(
+            f"Ý kiến #{comment.id} đã thay đổi (được trả lời hoặc xử lý) sau khi bạn xem; "
+            "chưa gửi gì. Hãy xem lại."
+        )
+
+
 async def answer(
     svc: Services, comment_id: int, text: str, *, actor_id: int, answered_in: int | None
 ) -> store.Comment:

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import UsageError, command, describe_os_error, owner_hint
@@ -37,6 +39,11 @@ WEBHOOK_MAX_BODY = 1 << 20  # bytes
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the bot: long polling, or a webhook when LOA_WEBHOOK_URL is set."""
+    if not settings.webhook_url:
+        # Long polling: tornado is PTB's optional webhook server (the "webhooks" extra),
+        # which PTB imports when it is installed (~2.5 MB of an idle bot; issue 17). The
+        # bot then runs as PTB does without that extra: marked absent, it is not imported.
+        sys.modules.setdefault("tornado", None)  # type: ignore[arg-type]
     import asyncio
 
     from telegram import Update
@@ -79,7 +86,14 @@ async def _preflight(settings: Settings) -> None:
     from bot.store.db import Database
     from bot.tg.transport import AiohttpRequest
 
-    bot = Bot(settings.token(), base_url=settings.bot_api_url, request=AiohttpRequest())
+    # Both requests are aiohttp's: left out, PTB builds an httpx client for getUpdates,
+    # which loads httpcore, anyio and a second SSL context into the bot for good (issue 17).
+    bot = Bot(
+        settings.token(),
+        base_url=settings.bot_api_url,
+        request=AiohttpRequest(),
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
+    )
     try:
         async with bot:
             pass  # initialize() calls getMe
@@ -214,6 +228,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, or argparse's usage error (exit 2)
         return exc.code if isinstance(exc.code, int) else 2
+    reads = getattr(args, "reads_settings", None)
+    if reads is not None and not settings_given(reads):
+        # A command that reads only these settings, none of them set: their defaults,
+        # without importing pydantic-settings and building Settings (~0.2 s of the 0.5 s
+        # `loa digest` may take; issue 17). Set, they are validated by Settings as always.
+        return _run(args, args.defaults())
     from bot.config import SettingsError, load_settings
     from bot.logs import setup_logging
 
@@ -227,9 +247,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = settings.log_level if args.command == "run" else _at_least_warning(settings)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     setup_logging(level, [token, secret], json_lines=settings.log_json, tz=settings.tz)
+    return _run(args, settings)
+
+
+def settings_given(names: Sequence[str]) -> bool:
+    """True when one of these settings is set: LOA_<NAME> in the environment or in .env, in
+    any letter case, as pydantic-settings reads them (any mention in .env counts)."""
+    wanted = {f"loa_{name}".lower() for name in names}
+    if any(key.lower() in wanted for key in os.environ):
+        return True
+    try:
+        text = Path(".env").read_text(encoding="utf-8", errors="replace").lower()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # unreadable: let Settings report it
+    return any(name in text for name in wanted)
+
+
+def _run(args: argparse.Namespace, settings: Any) -> int:
+    """Run the sub-command; errors are one line (a traceback only through the logs)."""
     try:
         return int(args.func(args, settings))
-    except (SettingsError, UsageError) as exc:
+    except _one_line_errors() as exc:
         print(f"loa: {exc}", file=sys.stderr)
         return 2
     except sqlite3.OperationalError as exc:
@@ -251,6 +291,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Through the logging formatter, so the traceback has the token redacted.
         log.exception("loa %s failed", args.command)
         return 1
+
+
+def _one_line_errors() -> tuple[type[Exception], ...]:
+    """Errors printed as `loa: <message>`. Called only when an exception is raised (an
+    except clause's expression is evaluated then): bot.config imports pydantic."""
+    from bot.config import SettingsError
+
+    return (SettingsError, UsageError)
 
 
 def _at_least_warning(settings: Settings) -> str:

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import add_force, command, day, progress
@@ -99,6 +100,14 @@ def digest_json(path: Path, k: int, date: dt.date | None = None) -> dict[str, An
     return result.public(article, title=parts.title, date=None)
 
 
+def digest_defaults() -> Any:
+    """The settings `loa digest` reads, at their defaults (bot.cli.main uses them when none
+    is set, instead of building Settings)."""
+    from bot.domain.summary import SUMMARY_SENTENCES
+
+    return SimpleNamespace(summary_sentences=SUMMARY_SENTENCES)
+
+
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     """Print an article's summary and key figures (for editors checking a draft)."""
     try:
@@ -169,4 +178,4 @@ def add_cli(sub: Any) -> None:
     d.add_argument("file", metavar="FILE", help="a content file or raw article text")
     d.add_argument("--json", action="store_true", help="stable JSON output")
     d.add_argument("--date", type=day, help="date for raw text without one (dd/mm/yyyy)")
-    d.set_defaults(func=cmd_digest)
+    d.set_defaults(func=cmd_digest, reads_settings=("summary_sentences",), defaults=digest_defaults)

@@ -2,8 +2,9 @@
 
 A dialog is what Loa waits for from one user in one chat: a comment, a time, a new text,
 an answer to a citizen. There is at most one per (chat, user): opening another replaces
-it, and /cancel ends it whichever feature owns it. Each dialog expires `timeout` seconds
-after its last step (LOA_CONVERSATION_TIMEOUT); the handlers' sweeper tells the user.
+it (the replaced one is listed in `ended`, so the user can be told and its feature can
+clean up), and /cancel ends it whichever feature owns it. Each dialog expires `timeout`
+seconds after its last step (LOA_CONVERSATION_TIMEOUT); the handlers' sweeper tells the user.
 
 Dialogs live in a per-user mapping (the Application's user_data, which PTB persists on
 the SQLite file, so a dialog survives a restart; issue 11) under one key; deadlines are
@@ -19,6 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KEY = "loa_dialogs"  # user_data[KEY]: {str(chat id): Dialog}
+EARLIER_PROMPTS = 10  # older prompts of one dialog a reply may still answer (in groups)
+MAX_ENDED = 200  # replaced dialogs waiting to be told (the sweeper drains them each second)
+
+LAPSED = "lapsed"  # why a dialog ended: its deadline passed
+REPLACED = "replaced"  # another dialog was opened by the same user in the same chat
+CANCELLED = "cancelled"  # /huy, /cancel
 
 
 @dataclass
@@ -33,6 +40,14 @@ class Dialog:
     deadline: float  # unix seconds
     prompt_id: int | None = None  # the bot's prompt; in groups only replies to it count
     data: dict[str, Any] = field(default_factory=dict)
+    thread_id: int | None = None  # the forum topic it runs in (its notices go there too)
+    earlier_prompts: tuple[int, ...] = ()  # prompts of earlier steps, replies still count
+
+    def answers(self, message_id: int | None) -> bool:
+        """Whether a message replying to `message_id` replies to one of this dialog's prompts."""
+        return message_id is not None and (
+            message_id == self.prompt_id or message_id in self.earlier_prompts
+        )
 
 
 class Dialogs:
@@ -46,6 +61,9 @@ class Dialogs:
         self.users: MutableMapping[int, dict[Any, Any]] = (
             users if users is not None else defaultdict(dict)
         )
+        # Dialogs another one replaced, with why, until the Telegram side tells their users
+        # and their features (`take_ended`).
+        self.ended: list[tuple[Dialog, str]] = []
 
     def _of(self, user_id: int, create: bool = False) -> dict[str, Dialog] | None:
         data = self.users[user_id] if create else self.users.get(user_id)
@@ -69,15 +87,29 @@ class Dialogs:
         now: float,
         *,
         prompt_id: int | None = None,
+        thread_id: int | None = None,
         **data: Any,
     ) -> Dialog:
-        """Start a dialog, replacing whatever this user had open in this chat."""
+        """Start a dialog, replacing whatever this user had open in this chat (listed in
+        `ended`: as lapsed if its deadline had passed, else as replaced)."""
         dialog = Dialog(
-            feature, step, chat_id, user_id, label_vi, now + self.timeout, prompt_id, dict(data)
+            feature,
+            step,
+            chat_id,
+            user_id,
+            label_vi,
+            now + self.timeout,
+            prompt_id,
+            dict(data),
+            thread_id,
         )
         mine = self._of(user_id, create=True)
         assert mine is not None
+        old = mine.get(str(chat_id))
         mine[str(chat_id)] = dialog
+        if old is not None:
+            self.ended.append((old, LAPSED if old.deadline <= now else REPLACED))
+            del self.ended[:-MAX_ENDED]
         return dialog
 
     def advance(
@@ -86,7 +118,10 @@ class Dialogs:
         """Move to the next step; the deadline restarts."""
         dialog.step = step
         dialog.deadline = now + self.timeout
-        if prompt_id is not None:
+        if prompt_id is not None and prompt_id != dialog.prompt_id:
+            if dialog.prompt_id is not None:
+                earlier = (*dialog.earlier_prompts, dialog.prompt_id)
+                dialog.earlier_prompts = earlier[-EARLIER_PROMPTS:]
             dialog.prompt_id = prompt_id
         dialog.data.update(data)
         # It may have lapsed while its step was being handled (the user is answering:
@@ -134,3 +169,8 @@ class Dialogs:
                 if dialog.deadline <= now:
                     gone.append(mine.pop(chat))
         return gone
+
+    def take_ended(self) -> list[tuple[Dialog, str]]:
+        """The dialogs replaced since the last call, with why (LAPSED or REPLACED)."""
+        ended, self.ended = self.ended, []
+        return ended

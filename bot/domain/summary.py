@@ -27,6 +27,10 @@ from collections.abc import Collection, Sequence
 
 from bot.domain.text import fold
 
+# Sentences in an article card's summary unless LOA_SUMMARY_SENTENCES says otherwise (the
+# default of Settings.summary_sentences; `loa digest` uses it without building Settings).
+SUMMARY_SENTENCES = 3
+
 # Folded Vietnamese function syllables (they say nothing about the topic).
 _STOP = frozenset(
     [

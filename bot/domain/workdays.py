@@ -3,32 +3,74 @@
 days off), minus the office's extra days off, plus its make-up working days (a Saturday
 worked to bridge a holiday, e.g. 26/04/2025 for 02/05/2025).
 
-Pure: no I/O. Public holidays come from the maintained `holidays` library (its Vietnam
-calendar computes the lunar dates and the announced substitutions); the office's own
-changes come from settings (LOA_MAKEUP_WORKDAYS, LOA_EXTRA_DAYS_OFF).
+No I/O but one: public holidays come from the maintained `holidays` library (its Vietnam
+calendar computes the lunar dates and the announced substitutions), run in a child
+process (see _public_holidays); the office's own changes come from settings
+(LOA_MAKEUP_WORKDAYS, LOA_EXTRA_DAYS_OFF).
 """
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 
 from bot.domain.errors import InvalidInput
 
 MAX_DAYS = 365  # a deadline longer than a year of working days is a typo
 
 
-@lru_cache(maxsize=64)
-def _public_holidays(year: int) -> dict[date, str]:
-    """Vietnam's public holidays of a year, Vietnamese names (cached: the lunar maths is slow)."""
-    # Imported on first use: Settings validation imports this module, and `holidays`
-    # (~170 ms) would otherwise slow every `loa` command (issue 17: `loa digest` < 0.5 s).
-    import holidays
+# Vietnam's public holidays are computed by the `holidays` library in a short-lived child
+# process, and only the dates come back: importing it loads every country's calendar
+# (~300 modules, ~17 MB resident, ~0.4 s) for a dozen days a year, which the bot would
+# then carry for its whole life (issue 17: idle memory < 70 MB). One child computes a
+# few years at once; each year is computed once per process.
+_HOLIDAYS_SCRIPT = """
+import json, sys
+import holidays
+first, last = int(sys.argv[1]), int(sys.argv[2])
+days = holidays.country_holidays("VN", years=range(first, last + 1), language="vi")
+print(json.dumps({day.isoformat(): name for day, name in days.items()}, ensure_ascii=False))
+"""
+_HOLIDAY_YEARS_AHEAD = 2  # a deadline of 40 working days may cross into the next year
+_holidays: dict[int, dict[date, str]] = {}
+_holidays_lock = threading.Lock()
 
-    return dict(holidays.country_holidays("VN", years=year, language="vi").items())
+
+def _public_holidays(year: int) -> dict[date, str]:
+    """Vietnam's public holidays of a year, Vietnamese names (computed once per year)."""
+    found = _holidays.get(year)
+    if found is not None:
+        return found
+    with _holidays_lock:  # the casework worker computes them in a thread at start
+        if year not in _holidays:
+            _load_holidays(year - 1, year + _HOLIDAY_YEARS_AHEAD)
+        return _holidays[year]
+
+
+def _load_holidays(first: int, last: int) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _HOLIDAYS_SCRIPT, str(first), str(last)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"the holidays library failed for {first}-{last}: {detail}")
+    by_year: dict[int, dict[date, str]] = {y: {} for y in range(first, last + 1)}
+    for day, name in json.loads(done.stdout).items():
+        when = date.fromisoformat(day)
+        by_year[when.year][when] = name
+    for y, days in by_year.items():
+        _holidays.setdefault(y, days)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from bot.actions.briefing import parse_quarter, write_briefing
 from bot.domain.articles import RawParts
 from bot.domain.text import pack_html_lines
 from bot.handlers.base import Context, command_text, reply, requires, services, user_errors
-from bot.handlers.newsroom import send_review
+from bot.handlers.newsroom_review import send_review
 from bot.services import CommandInfo, Services
 
 USAGE = "Cú pháp: /baocaoquy &lt;quý&gt;, ví dụ /baocaoquy 2022-Q1 hoặc /baocaoquy quý I/2022."

@@ -31,18 +31,10 @@ from bot.handlers.announcements import (
     approve_button,
     ask_approval,
     audience_button,
-    broadcast_command,
-    broadcasts_command,
-    delete_button,
     discard_button,
-    edit_button,
-    edit_confirm_button,
-    edit_text,
-    retry_button,
     schedule_button,
     schedule_text,
     send_now_button,
-    stop_button,
 )
 from bot.handlers.dialogs import InDialog
 from bot.handlers.directives import (
@@ -51,6 +43,16 @@ from bot.handlers.directives import (
     chidao_command,
     directive_command,
     remind_button,
+)
+from bot.handlers.sent_broadcasts import (
+    broadcast_command,
+    broadcasts_command,
+    delete_button,
+    edit_button,
+    edit_confirm_button,
+    edit_text,
+    retry_button,
+    stop_button,
 )
 from bot.services import CommandInfo, Services
 from bot.store import drafts

@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.actions import casework as actions
-from bot.actions.feedback import check_answer
+from bot.actions.feedback import check_answer, check_unchanged_since_preview
 from bot.domain import casework as rules
 from bot.domain import clock
 from bot.domain import feedback as feedback_rules
-from bot.domain.errors import InvalidInput
+from bot.domain.errors import InvalidInput, LoaError
 from bot.domain.text import escape
 from bot.handlers import casework_intake as intake
+from bot.handlers import dialogs
 from bot.handlers.base import (
     EXPIRED_BUTTON,
     Context,
@@ -62,57 +61,13 @@ from bot.store import feedback as feedback_store
 from bot.workers.casework import CaseReminder, CaseRouter
 
 log = logging.getLogger(__name__)
-CASE_STATE_KEY = "casework_state"
-DRAFT_TTL = 1800  # seconds an answer being prepared from a template is remembered
-MAX_PROMPTS = 200  # "type the edited answer" prompts remembered (oldest dropped first)
+FEATURE = "casework"  # the dialogs' feature name: an answer being written, then previewed
 STATE_BUTTONS = (
     (rules.REFUSED, "⛔ Từ chối"),
     (rules.DUPLICATE, "♊ Trùng lặp"),
     (rules.CLOSED, "🔒 Đóng"),
     (rules.IN_PROGRESS, "🔄 Mở lại"),
 )
-
-
-@dataclass
-class AnswerDraft:
-    """An answer a moderator prepares from a template before sending it."""
-
-    case_id: int
-    chat_id: int
-    text: str
-    at: float = field(default_factory=time.monotonic)
-
-
-class CaseworkState:
-    """In-memory: answer drafts per (user, case) and the "type the edited answer" prompts."""
-
-    def __init__(self) -> None:
-        self.drafts: dict[tuple[int, int], AnswerDraft] = {}
-        self.prompts: dict[tuple[int, int], tuple[int, int]] = {}  # (chat, msg) → (user, case)
-
-    def draft(self, user_id: int, case_id: int) -> AnswerDraft | None:
-        """The live draft (expired ones are dropped)."""
-        d = self.drafts.get((user_id, case_id))
-        if d is not None and time.monotonic() - d.at > DRAFT_TTL:
-            self.drafts.pop((user_id, case_id), None)
-            return None
-        return d
-
-
-def _state(context: Context) -> CaseworkState:
-    return context.application.bot_data[CASE_STATE_KEY]
-
-
-class _EditPrompt(filters.MessageFilter):
-    """A reply to a "type the edited answer" prompt."""
-
-    def __init__(self, state: CaseworkState) -> None:
-        super().__init__(name="CaseAnswerEdit")
-        self.state = state
-
-    def filter(self, message: Message) -> bool:
-        ref = message.reply_to_message
-        return ref is not None and (message.chat.id, ref.message_id) in self.state.prompts
 
 
 # --------------------------------------------------------------------------- the case card
@@ -285,7 +240,8 @@ async def case_button(update: Update, context: Context) -> None:
     elif action == "a":
         await _send_draft(update, context, case_id)
     elif action == "x":
-        _state(context).drafts.pop((user.id, case_id), None)
+        if _draft(update, context, case_id) is not None:
+            dialogs.end(update, context)
         await answer_query(update, "Đã hủy bản nháp")
         with contextlib.suppress(TelegramError):
             await query.edit_message_reply_markup(None)
@@ -353,15 +309,31 @@ async def _send_here(update: Update, context: Context, text: str, markup: Any = 
     )
 
 
+def _label(case_id: int) -> str:
+    return f"trả lời ý kiến #{case_id}"
+
+
+def _draft(update: Update, context: Context, case_id: int) -> dialogs.Dialog | None:
+    """The sender's answer to this case waiting for [Gửi trả lời] here, if any."""
+    dialog = dialogs.current(update, context, FEATURE, "confirm")
+    return dialog if dialog is not None and dialog.data.get("case_id") == case_id else None
+
+
 async def _start_draft(update: Update, context: Context, case_id: int, text: str) -> None:
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    _state(context).drafts[(user.id, case_id)] = AnswerDraft(case_id, chat.id, text)
-    await _show_draft(update, context, case_id, text)
+    """A template chosen: the answer waits, previewed, for [Gửi]/[Sửa]/[Hủy] (a dialog:
+    it lapses, ends with /huy, and another dialog of the sender here replaces it)."""
+    dialog = dialogs.hold(
+        update, context, feature=FEATURE, step="confirm", label_vi=_label(case_id), case_id=case_id
+    )
+    await dialogs.settle(context.application)
+    if dialog is not None:
+        await _show_draft(update, context, dialog, text)
 
 
-async def _show_draft(update: Update, context: Context, case_id: int, text: str) -> None:
+async def _show_draft(update: Update, context: Context, dialog: dialogs.Dialog, text: str) -> None:
     """The preview, exactly as the citizen will read the answer, with Gửi / Sửa / Hủy."""
+    case_id = int(dialog.data["case_id"])
+    comment = await feedback_store.get(services(context).db, case_id)
     markup = InlineKeyboardMarkup(
         [
             [
@@ -371,78 +343,91 @@ async def _show_draft(update: Update, context: Context, case_id: int, text: str)
             ]
         ]
     )
-    await _send_here(
+    preview = await _send_here(
         update,
         context,
         f"👁 <b>Xem trước câu trả lời cho ý kiến #{case_id}</b> (người gửi sẽ nhận đúng như sau):"
         f"\n\n<blockquote>{escape(text)}</blockquote>",
         markup,
     )
+    # [Gửi trả lời] sends this text only when pressed under this preview, and only if
+    # nobody answered the citizen since it was drawn.
+    dialogs.continue_at(
+        context,
+        dialog,
+        "confirm",
+        text=text,
+        confirm_id=preview.message_id,
+        answered_at=comment.answered_at,
+    )
 
 
 async def _ask_edit(update: Update, context: Context, case_id: int) -> None:
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    state = _state(context)
-    draft = state.draft(user.id, case_id)
+    """[✍️ Tự soạn] or [✏️ Sửa]: ask for the answer's text (in a group: a reply to the
+    prompt, in the case's topic)."""
+    user = update.effective_user
+    assert user is not None
+    draft = _draft(update, context, case_id)
     await answer_query(update)
     if draft is not None:
-        current = f"\nBản hiện tại:\n<code>{escape(_short(draft.text, 3000))}</code>"
+        current = f"\nBản hiện tại:\n<code>{escape(_short(str(draft.data['text']), 3000))}</code>"
     else:
         current = ""
-    prompt = await _send_here(
+    await dialogs.ask(
         update,
         context,
-        f"✏️ {escape(user.first_name)}, hãy trả lời (reply) tin nhắn này bằng nội dung câu trả lời"
-        f" cho ý kiến <b>#{case_id}</b>; Loa sẽ cho xem trước khi gửi.{current}",
-        ForceReply(selective=True, input_field_placeholder=f"Trả lời ý kiến #{case_id}"),
+        f"✏️ {escape(user.first_name)}, hãy gửi nội dung câu trả lời cho ý kiến <b>#{case_id}</b>;"
+        f" Loa sẽ cho xem trước khi gửi. /huy để thôi.{current}",
+        feature=FEATURE,
+        step="answer",
+        label_vi=_label(case_id),
+        placeholder=f"Trả lời ý kiến #{case_id}",
+        case_id=case_id,
     )
-    state.prompts[(chat.id, prompt.message_id)] = (user.id, case_id)
-    while len(state.prompts) > MAX_PROMPTS:  # unanswered prompts must not pile up
-        state.prompts.pop(next(iter(state.prompts)))
 
 
 @requires("moderate")
 async def edited_answer(update: Update, context: Context) -> None:
-    """The moderator's reply to an edit prompt becomes the draft, previewed again."""
-    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    if message is None or user is None or chat is None or message.reply_to_message is None:
-        return
-    state = _state(context)
-    key = (chat.id, message.reply_to_message.message_id)
-    owner = state.prompts.get(key)
-    if owner is None or owner[0] != user.id:
+    """The moderator's answer to the prompt becomes the draft, previewed again."""
+    message = update.effective_message
+    dialog = dialogs.current(update, context, FEATURE, "answer")
+    if message is None or dialog is None:
         return
     try:
         text = check_answer(message.text or "")  # the one answer rule (bot.actions.feedback)
     except InvalidInput as exc:
+        dialogs.continue_at(context, dialog, "answer")  # a step: the deadline restarts
         await reply(update, exc.user_message)
         return
-    state.prompts.pop(key, None)
-    state.drafts[(user.id, owner[1])] = AnswerDraft(owner[1], chat.id, text)
-    await _show_draft(update, context, owner[1], text)
+    await _show_draft(update, context, dialog, text)
 
 
 async def _send_draft(update: Update, context: Context, case_id: int) -> None:
     svc = services(context)
     query, user, chat = update.callback_query, update.effective_user, update.effective_chat
     assert query is not None and user is not None and chat is not None
-    state = _state(context)
-    draft = state.draft(user.id, case_id)
-    if draft is None:
+    draft = _draft(update, context, case_id)
+    shown = query.message.message_id if query.message is not None else None
+    if draft is None or draft.data.get("confirm_id") != shown:
         await answer_query(update, EXPIRED_BUTTON, alert=True)
+        return
+    dialogs.end(update, context)
+    try:
+        current = await feedback_store.get(svc.db, case_id)
+        check_unchanged_since_preview(current, draft.data.get("answered_at"))
+    except LoaError as exc:
+        await answer_query(update, alert_text(exc.user_message), alert=True)
         return
     role = await svc.role_of(user.id)
     comment = await feedback_store.set_answer(
         svc.db,
         case_id,
-        draft.text,
+        str(draft.data["text"]),
         actor_id=user.id,
         actor_role=str(role) if role else None,
         now=clock.now(),
         answered_in=chat.id,
     )
-    state.drafts.pop((user.id, case_id), None)
     # Stored first, delivered by the feedback worker (retries, outcome told in this chat).
     feedback_state: FeedbackState = context.application.bot_data[STATE_KEY]
     feedback_state.queue.put_nowait((ANSWER, comment.id))
@@ -537,8 +522,6 @@ COMMANDS = [
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> None:
     """Casework: routing, the reminder worker, citizen and office buttons, commands."""
-    state = CaseworkState()
-    app.bot_data[CASE_STATE_KEY] = state
     svc.commands.extend(COMMANDS)
     svc.features["case_policy"] = actions.policy_of(svc.settings)
     router = CaseRouter(app, svc)
@@ -549,9 +532,10 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> N
     svc.stoppers.append(reminder.stop)
     svc.forgetters.append(cases.forget_user)
 
-    app.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND & _EditPrompt(state), edited_answer)
-    )
+    # The answer a moderator types (bot.handlers.dialogs: in a group only a reply to the
+    # prompt; lapses with a notice; /huy ends it; survives a restart).
+    in_dialog = dialogs.InDialog(dialogs.registry_of(app), FEATURE, "answer")
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & in_dialog, edited_answer))
     app.add_handler(
         CallbackQueryHandler(intake.intake_button, pattern=r"^(ykg|ykd|ykq):\d+$|^ykh$")
     )

@@ -13,8 +13,9 @@ import functools
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.actions import casework as actions
@@ -45,6 +46,7 @@ from bot.services import Services
 from bot.store import case_office, cases
 from bot.store import feedback as feedback_store
 from bot.store import subscriptions as subs
+from bot.tg import raw
 
 log = logging.getLogger(__name__)
 MAX_UNITS = 12  # place buttons on the preview (Telegram allows 100; a phone shows ~12)
@@ -119,9 +121,38 @@ def _category_rows(
 
 def preview_markup(svc: Services, draft: Draft) -> InlineKeyboardMarkup:
     """Category buttons (their names), places, consent, photo removal, Gửi/Sửa/Hủy."""
-    rows: list[Sequence[InlineKeyboardButton]] = list(
-        _category_rows(svc.settings.feedback_categories, draft.category)
+    return _preview_markup(svc.settings.feedback_categories, draft)
+
+
+def preview_markup_data(svc: Services, draft: Draft) -> dict[str, Any]:
+    """preview_markup as Bot API JSON for bot.tg.raw, built once per look (cached: PTB's
+    to_dict of a dozen buttons was ~10 % of a comment's CPU; issue 17). Read-only."""
+    return _markup_data(
+        svc.settings.feedback_categories,
+        draft.category,
+        draft.units,
+        draft.unit,
+        draft.allow_publish,
+        bool(draft.photo_file_id),
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _markup_data(
+    categories: tuple[str, ...],
+    category: str | None,
+    units: tuple[str, ...],
+    unit: str | None,
+    allow_publish: bool,
+    photo: bool,
+) -> dict[str, Any]:
+    look = Draft("confirm", 0, category=category, units=units, unit=unit)
+    look.allow_publish, look.photo_file_id = allow_publish, "photo" if photo else None
+    return _preview_markup(categories, look).to_dict()
+
+
+def _preview_markup(categories: tuple[str, ...], draft: Draft) -> InlineKeyboardMarkup:
+    rows: list[Sequence[InlineKeyboardButton]] = list(_category_rows(categories, draft.category))
     places = [
         InlineKeyboardButton(
             ("✅ " if unit == draft.unit else "📍 ") + unit[:40], callback_data=f"ykd:{i}"
@@ -173,10 +204,15 @@ async def show_preview(update: Update, context: Context, draft: Draft) -> None:
             await context.bot.edit_message_reply_markup(
                 chat.id, draft.preview_id, reply_markup=None
             )
-    message: Message = await context.bot.send_message(
-        chat.id, await preview_text(svc, draft), reply_markup=preview_markup(svc, draft)
+    # Raw (bot.tg.raw): only the id is kept, and PTB would parse the answer's whole
+    # keyboard back into objects (issue 17).
+    sent = await raw.send_text(
+        context.bot,
+        chat.id,
+        await preview_text(svc, draft),
+        reply_markup=preview_markup_data(svc, draft),
     )
-    draft.preview_id = message.message_id
+    draft.preview_id = int(sent["message_id"])
 
 
 async def intake_button(update: Update, context: Context) -> None:
@@ -211,12 +247,24 @@ async def intake_button(update: Update, context: Context) -> None:
         await answer_query(update, EXPIRED_BUTTON, alert=True)
         return
     await answer_query(update, note)
+    preview = query.message
+    if preview is None:
+        return
+    params = {"chat_id": preview.chat.id, "message_id": preview.message_id}
     with contextlib.suppress(BadRequest):  # "not modified" when pressed twice
-        await query.edit_message_text(
-            await preview_text(svc, draft), reply_markup=preview_markup(svc, draft)
+        # Raw, with the keyboard's JSON built once per look: the edited preview would come
+        # back with its whole keyboard for PTB to parse, and nothing reads it (issue 17).
+        await raw.call(
+            context.bot,
+            "editMessageText",
+            {
+                **params,
+                "text": await preview_text(svc, draft),
+                "parse_mode": raw.HTML,
+                "reply_markup": preview_markup_data(svc, draft),
+            },
         )
-    if query.message is not None:
-        draft.preview_id = query.message.message_id
+    draft.preview_id = preview.message_id
 
 
 async def attach_photo(update: Update, context: Context, draft: Draft) -> None:

@@ -24,12 +24,14 @@ def notice_row(case_id: int) -> list[InlineKeyboardButton]:
     ]
 
 
-async def notice_lines(svc: Services, case_id: int) -> list[str]:
-    """The case lines of a notice: category, place, state, due day, holder, follow-up."""
-    try:
-        case = await cases.get(svc.db, case_id)
-    except LoaError:
-        return []
+async def notice_lines(svc: Services, case_id: int, case: cases.Case | None = None) -> list[str]:
+    """The case lines of a notice: category, place, state, due day, holder, follow-up
+    (`case`: the case already read, e.g. for a batch of notices)."""
+    if case is None:
+        try:
+            case = await cases.get(svc.db, case_id)
+        except LoaError:
+            return []
     policy = actions.policy(svc)
     place = f" · 📍 {escape(case.unit)}" if case.unit else ""
     lines = [
@@ -47,11 +49,18 @@ async def notice_lines(svc: Services, case_id: int) -> list[str]:
 
 
 async def notice_targets(
-    svc: Services, case_id: int
+    svc: Services,
+    case_id: int,
+    case: cases.Case | None = None,
+    moderators: dict[tuple[str, str | None], list[int]] | None = None,
 ) -> list[tuple[int, str | None, str | None, str | None]]:
     """(chat, category for its topic or None, photo file id, masked caption) for each
-    chat that shows a new case: the staff chats (topics) and named moderators."""
-    case = await cases.get(svc.db, case_id)
+    chat that shows a new case: the staff chats (topics) and named moderators.
+
+    `moderators`: (category, place) → named moderators already looked up for a batch of
+    notices (filled here; one lookup per category and place, not per case)."""
+    if case is None:
+        case = await cases.get(svc.db, case_id)
     router: CaseRouter = svc.features["case_router"]
     caption = (
         f"📷 Ảnh kèm ý kiến #{case.id}" + (f": {case.photo_caption}" if case.photo_caption else "")
@@ -61,7 +70,13 @@ async def notice_targets(
     staff = router.staff_chats()
     for chat_id in staff:
         out.append((chat_id, case.category, photo, escape(caption)))
-    for user_id in await router.moderators(case.category, case.unit):
+    route = (case.category, case.unit)
+    named = None if moderators is None else moderators.get(route)
+    if named is None:
+        named = await router.moderators(*route)
+        if moderators is not None:
+            moderators[route] = named
+    for user_id in named:
         if user_id not in staff:
             out.append((user_id, None, photo, escape(caption)))
     return out

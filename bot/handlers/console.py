@@ -17,7 +17,7 @@ from telegram import (
     WebAppInfo,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CommandHandler
 
 from bot.handlers.base import Context, reply, requires, services
@@ -92,3 +92,19 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> N
 
     # The console's Nhật ký page changes roles too; menus follow the same way.
     svc.features["refresh_staff_menu"] = refresh
+
+    async def send_file(user_id: int, data: bytes, filename: str) -> bool:
+        """An export into the staff member's private chat (the Mini App's downloads)."""
+        try:
+            await app.bot.send_document(
+                chat_id=user_id,
+                document=data,
+                filename=filename,
+                caption="📎 Tệp xuất từ bảng quản trị.",
+            )
+        except (Forbidden, BadRequest) as exc:  # never started the bot, or blocked it
+            log.info("could not send an export to user %s: %s", user_id, exc)
+            return False
+        return True
+
+    svc.features["send_file_to_user"] = send_file

@@ -7,6 +7,11 @@ feature (issue 10, item 2):
   office's answer to a citizen.
 - every dialog lapses after LOA_CONVERSATION_TIMEOUT seconds; the sweeper tells the user.
 - /cancel (/huy) ends this user's dialog in this chat, whichever feature owns it.
+- one open dialog per user and chat: a prompt of another feature ends the older dialog and
+  says so in the new prompt.
+- a feature that holds something while a dialog is open (a draft being collected) cleans
+  it up in the hook it gives `on_close`, run however the dialog ended.
+- in a forum group the prompt, the notices and the dialog stay in the topic they began in.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import ForceReply, Message, Update
@@ -22,7 +28,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler, filters
 
-from bot.domain.dialogs import Dialog, Dialogs
+from bot.domain.dialogs import CANCELLED, LAPSED, REPLACED, Dialog, Dialogs
 from bot.domain.text import escape, quote
 from bot.handlers.base import Context, reply
 from bot.handlers.persistence import keep
@@ -31,11 +37,22 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 KEY = "dialogs"
+_HOOKS = "dialog_hooks"  # bot_data: feature → what to do when one of its dialogs ends
+
+# (application, the dialog that ended, LAPSED / REPLACED / CANCELLED)
+CloseHook = Callable[[Any, Dialog, str], Awaitable[None]]
+
+REPLACED_NOTICE = "⏹ Việc đang dở «{label}» đã dừng (chưa có gì thay đổi)."
 
 
 def registry(context: Context) -> Dialogs:
     """This Application's open dialogs."""
-    return context.application.bot_data[KEY]
+    return registry_of(context.application)
+
+
+def registry_of(app: Any) -> Dialogs:
+    """The open dialogs of `app` (features' filters need it when they register)."""
+    return app.bot_data[KEY]
 
 
 def now() -> float:
@@ -60,6 +77,14 @@ def current(
     return registry(context).get(where[0], where[1], now(), feature, *steps)
 
 
+def _thread(update: Update) -> int | None:
+    """The forum topic the update came from (a button's message counts), if any."""
+    message = update.effective_message
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
 async def ask(
     update: Update,
     context: Context,
@@ -70,27 +95,62 @@ async def ask(
     label_vi: str,
     placeholder: str | None = None,
     reply_markup: Any = None,
+    carry_on: bool = False,
     **data: Any,
 ) -> Dialog | None:
-    """Send `text` as the prompt and open (or move) the sender's dialog to `step`.
+    """Send `text` as the prompt and open the sender's dialog at `step` (with `carry_on`, move
+    the sender's open dialog of `feature` to `step`, keeping its data and earlier prompts).
 
     In a group the prompt is a ForceReply to the sender, and the dialog only accepts
-    replies to it."""
+    replies to it; a prompt with buttons keeps them (a message has one reply_markup) and
+    is replied to by hand. An open dialog of another feature ends, and the prompt says so."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return None
+    dialogs = registry(context)
+    old = dialogs.get(chat.id, user.id, now())
+    if old is not None and old.feature != feature:
+        text = REPLACED_NOTICE.format(label=escape(old.label_vi)) + "\n" + text
     markup = reply_markup
     if chat.type != ChatType.PRIVATE:
-        markup = ForceReply(selective=True, input_field_placeholder=placeholder)
+        if markup is None:
+            markup = ForceReply(selective=True, input_field_placeholder=placeholder)
         text += f"\n↩️ {quote(user.first_name, 64)}: hãy <b>trả lời (reply)</b> tin nhắn này."
     message = update.effective_message
-    kwargs: dict[str, Any] = {"reply_markup": markup}
+    thread = _thread(update)
+    kwargs: dict[str, Any] = {"reply_markup": markup, "message_thread_id": thread}
     if message is not None and update.callback_query is None and chat.type != ChatType.PRIVATE:
         kwargs["reply_to_message_id"] = message.message_id
     prompt = await context.bot.send_message(chat.id, text, **kwargs)
-    dialogs = registry(context)
-    return dialogs.open(
-        chat.id, user.id, feature, step, label_vi, now(), prompt_id=prompt.message_id, **data
+    if carry_on and old is not None and old.feature == feature:
+        old.label_vi = label_vi
+        dialogs.advance(old, step, now(), prompt_id=prompt.message_id, **data)
+        return old
+    dialog = dialogs.open(
+        chat.id,
+        user.id,
+        feature,
+        step,
+        label_vi,
+        now(),
+        prompt_id=prompt.message_id,
+        thread_id=thread,
+        **data,
+    )
+    await settle(context.application, told=old)
+    return dialog
+
+
+def hold(
+    update: Update, context: Context, *, feature: str, step: str, label_vi: str, **data: Any
+) -> Dialog | None:
+    """Open the sender's dialog at a step that waits for a button, not a text (a preview
+    waiting for [Gửi]/[Hủy]): it lapses, ends with /huy and replaces like any other."""
+    where = _where(update)
+    if where is None:
+        return None
+    return registry(context).open(
+        where[0], where[1], feature, step, label_vi, now(), thread_id=_thread(update), **data
     )
 
 
@@ -100,9 +160,48 @@ def continue_at(context: Context, dialog: Dialog, step: str, **data: Any) -> Non
 
 
 def end(update: Update, context: Context) -> Dialog | None:
-    """Close the sender's dialog in this chat."""
+    """Close the sender's dialog in this chat (its feature finished it: no hook runs)."""
     where = _where(update)
     return registry(context).close(*where) if where else None
+
+
+def on_close(app: Any, feature: str, hook: CloseHook) -> None:
+    """Run `hook` whenever a dialog of `feature` ends unfinished (lapsed, replaced, /huy)."""
+    app.bot_data.setdefault(_HOOKS, {})[feature] = hook
+
+
+async def _closed(app: Any, dialog: Dialog, why: str) -> None:
+    hook = app.bot_data.get(_HOOKS, {}).get(dialog.feature)
+    if hook is None:
+        return
+    try:
+        await hook(app, dialog, why)
+    except Exception:  # one feature's clean-up must not stop the others' notices
+        log.exception("closing a %s dialog failed", dialog.feature)
+
+
+async def _notify(app: Any, dialog: Dialog, text: str) -> None:
+    """Tell the user in the dialog's chat (and topic), replying to its prompt in groups."""
+    kwargs: dict[str, Any] = {"message_thread_id": dialog.thread_id}
+    if dialog.prompt_id is not None and dialog.chat_id < 0:
+        kwargs["reply_to_message_id"] = dialog.prompt_id
+    try:
+        await app.bot.send_message(dialog.chat_id, text, **kwargs)
+    except TelegramError as exc:
+        log.info("could not tell chat %s about a dialog: %s", dialog.chat_id, exc)
+
+
+async def settle(app: Any, told: Dialog | None = None) -> None:
+    """Run the hooks of the dialogs that were replaced; tell the users of those another
+    feature's dialog replaced (except `told`, whose user the new prompt told)."""
+    dialogs = registry_of(app)
+    for dialog, why in dialogs.take_ended():
+        await _closed(app, dialog, why)
+        if why == REPLACED and dialog is not told:
+            newer = dialogs.get(dialog.chat_id, dialog.user_id, now())
+            if newer is not None and newer.feature != dialog.feature:
+                label = escape(dialog.label_vi)
+                await _notify(app, dialog, REPLACED_NOTICE.format(label=label))
 
 
 class InDialog(filters.MessageFilter):
@@ -125,7 +224,7 @@ class InDialog(filters.MessageFilter):
         if message.chat.type == ChatType.PRIVATE:
             return True
         ref = message.reply_to_message
-        return ref is not None and ref.message_id == dialog.prompt_id
+        return ref is not None and dialog.answers(ref.message_id)
 
 
 _CANCELLED = "dialogs_cancelled"  # bot_data: update id → what /cancel ended (group -2)
@@ -136,6 +235,8 @@ async def end_on_cancel(update: Update, context: Context) -> None:
     command, so a feature's own conversation (a PTB ConversationHandler with a /cancel
     fallback) ends too in group 0. What was ended is remembered for `cancel_command`."""
     dialog = end(update, context)
+    if dialog is not None:
+        await _closed(context.application, dialog, CANCELLED)
     ended: dict[int, str] = context.application.bot_data.setdefault(_CANCELLED, {})
     if len(ended) > 100:  # entries of updates another feature answered
         ended.clear()
@@ -173,20 +274,19 @@ async def _sweep(app: Any, dialogs: Dialogs, interval: float) -> None:
     """Close lapsed dialogs and tell their users (forever, until cancelled)."""
     while True:
         await asyncio.sleep(interval)
-        gone = dialogs.expired(now())
-        if gone:
-            app.mark_data_for_update_persistence(user_ids=[d.user_id for d in gone])
-        for dialog in gone:
-            text = EXPIRED.format(minutes=_minutes(dialogs.timeout), label=escape(dialog.label_vi))
-            kwargs: dict[str, Any] = {}
-            if dialog.prompt_id is not None and dialog.chat_id < 0:
-                kwargs["reply_to_message_id"] = dialog.prompt_id
-            try:
-                await app.bot.send_message(dialog.chat_id, text, **kwargs)
-            except TelegramError as exc:
-                log.info("could not tell chat %s a dialog lapsed: %s", dialog.chat_id, exc)
-            except Exception:  # the sweeper must outlive any one failure
-                log.exception("dialog expiry notice failed")
+        try:
+            gone = dialogs.expired(now())
+            if gone:
+                app.mark_data_for_update_persistence(user_ids=[d.user_id for d in gone])
+            for dialog in gone:
+                await _closed(app, dialog, LAPSED)
+                minutes = _minutes(dialogs.timeout)
+                await _notify(
+                    app, dialog, EXPIRED.format(minutes=minutes, label=escape(dialog.label_vi))
+                )
+            await settle(app)  # dialogs replaced outside `ask` (a feature's own open)
+        except Exception:  # the sweeper must outlive any one failure
+            log.exception("dialog sweep failed")
 
 
 def install(app: Any, svc: Services) -> None:

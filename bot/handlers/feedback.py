@@ -74,6 +74,7 @@ from bot.handlers.moderation import (
 from bot.services import CommandInfo, Services
 from bot.store import cases
 from bot.store import feedback as store
+from bot.tg import raw
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +241,7 @@ async def _take_text(
         await reply(update, exc.user_message)
         return
     draft.stage, draft.text, draft.at = "confirm", text, time.time()
+    draft.checked_at, draft.recent = now, sender.recent
     # The preview carries the case's choices: category, place, photo, consent (issue 15).
     await intake.show_preview(update, context, draft)
 
@@ -294,6 +296,7 @@ async def confirm_button(update: Update, context: Context) -> None:
             per_day=svc.settings.feedback_per_day,
             tz=svc.settings.tz,
             intake=case,
+            checked=None if draft.checked_at is None else (draft.checked_at, draft.recent),
         )
     except rules.FeedbackRefused as exc:
         await answer_query(update)
@@ -311,10 +314,23 @@ async def confirm_button(update: Update, context: Context) -> None:
         + _masking_note(comment.masked_kinds, svc.settings.feedback_keep_original)
         + f"\n\n<blockquote>{escape(comment.text)}</blockquote>"
     )
-    # The preview becomes the receipt (one request; its buttons go away with it).
+    # The preview becomes the receipt (one request; its buttons go away with it). Raw
+    # (bot.tg.raw): the edited message would come back with the preview's keyboard for
+    # PTB to parse, and nothing reads it (issue 17).
+    preview = query.message
+    edit = None
+    if preview is not None:
+        edit = {"chat_id": preview.chat.id, "message_id": preview.message_id}
     try:
-        await query.edit_message_text(receipt, reply_markup=None)
+        if edit is not None:
+            await raw.call(
+                query.get_bot(),
+                "editMessageText",
+                {**edit, "text": receipt, "parse_mode": raw.HTML},
+            )
     except BadRequest:
+        edit = None
+    if edit is None:  # no preview to edit (or Telegram refused): the receipt as a message
         await reply(update, receipt)
     await answer_query(update, f"Đã gửi ý kiến #{comment.id}")
 

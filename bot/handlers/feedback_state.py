@@ -6,6 +6,7 @@ notification queue), the message filters that route a flow's messages, and helpe
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -68,6 +69,16 @@ class Draft:
     allow_publish: bool = False
     follow_up_of: int | None = None
     preview_id: int | None = None  # the preview message (its buttons go when replaced)
+    # The checks the text passed before the preview (bot.store.feedback.submit's
+    # `checked`): when, and the user's comment times of the 24 hours before then.
+    checked_at: int | None = None
+    recent: tuple[int, ...] = ()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Draft:
+        # PTB deep-copies user_data before every persistence write; every field is
+        # immutable (str, int, tuples of them), so a shallow copy is a deep one, without
+        # copy's generic per-field reconstruction (issue 17).
+        return dataclasses.replace(self)
 
 
 DRAFT_KEY = "feedback_draft"
@@ -113,9 +124,18 @@ class UserDrafts:
             self._dialogs.open(draft.chat_id, user_id, FEATURE, "draft", "gửi ý kiến", time.time())
 
     def pop(self, user_id: int, default: Draft | None = None) -> Draft | None:
-        """Remove and return the user's draft."""
+        """Remove and return the user's draft (its dialog ends with it: a comment sent
+        or cancelled must not be followed by "đã hết thời gian chờ" minutes later)."""
         data = self._user_data.get(user_id)
-        return data.pop(DRAFT_KEY, default) if data else default
+        draft: Draft | None = data.pop(DRAFT_KEY, None) if data else None
+        dialogs = self._dialogs
+        if (
+            draft is not None
+            and dialogs is not None
+            and dialogs.get(draft.chat_id, user_id, time.time(), FEATURE, "draft")
+        ):
+            dialogs.close(draft.chat_id, user_id)
+        return draft if draft is not None else default
 
 
 class FeedbackState:

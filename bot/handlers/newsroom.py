@@ -1,6 +1,9 @@
 """The newsroom in Telegram: /dangbai (pasted or forwarded text collected until [Xong], a
-web page URL), .docx/.txt documents, the review of a draft, publishing with the notify
-choice, /suabai (corrections), /gobai (withdrawal), /bannhap (drafts waiting).
+web page URL), .docx/.txt documents, publishing with the notify choice, /suabai
+(corrections), /gobai (withdrawal), /bannhap (drafts waiting); the review of a draft is
+bot.handlers.newsroom_review. Collecting an article is a dialog (bot.handlers.dialogs):
+it lapses (the half-collected draft is discarded), takes in a group only replies to the
+bot's prompts, and /huy ends it.
 
 Every command and every button checks the sender's role ("content": owners, admins,
 editors) from the database when it runs; moderators and citizens are refused. Operations
@@ -19,32 +22,24 @@ Callback data (≤ 64 bytes; draft ids are numbers, article ids ≤ 48 ASCII):
 
 from __future__ import annotations
 
-import contextlib
 import html
 import logging
 import re
-import warnings
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.actions import newsroom as actions
 from bot.domain import broadcasts as rules
 from bot.domain import clock
 from bot.domain.articles import SLUG
 from bot.domain.errors import InvalidInput, LoaError, NotFound
-from bot.handlers import announcements, common
+from bot.handlers import announcements, common, dialogs
+from bot.handlers import newsroom_review as review
 from bot.handlers import newsroom_views as views
-from bot.handlers.articles import card_text
 from bot.handlers.base import (
     Context,
     answer_query,
@@ -57,11 +52,11 @@ from bot.handlers.base import (
 from bot.services import CommandInfo, Services
 from bot.store import articles as article_store
 from bot.store import newsroom as store
-from bot.store.newsroom import ArticleDraft
 
 log = logging.getLogger(__name__)
 
-COLLECT, TITLE, DATE, BODY = range(20, 24)
+FEATURE = review.FEATURE
+COLLECT = "collect"  # the /dangbai dialog's step: collecting the article's messages
 # One word with a scheme ("https://…", but also "file:…", "javascript:…") is an address:
 # actions.draft_from_url refuses what is not http(s) with a clear answer, instead of
 # treating it as a one-line article.
@@ -73,63 +68,6 @@ ASK_TEXT = (
     "📝 Gửi nội dung bài viết (dòng đầu là tiêu đề; có thể gửi nhiều tin nhắn hoặc chuyển"
     " tiếp bài từ kênh), hoặc một địa chỉ trang web. Gửi xong bấm [✅ Xong]. /huy để hủy."
 )
-DECIDED = "Bản nháp này đã được đăng hoặc đã bỏ."
-INVALID_BUTTON = "Nút này không hợp lệ."
-
-
-def _user_data(context: Context) -> dict[Any, Any]:
-    data = context.user_data
-    assert data is not None  # commands, buttons and messages here always have a user
-    return data
-
-
-async def _actor(update: Update, context: Context) -> tuple[int | None, str | None]:
-    user = update.effective_user
-    role = await services(context).role_of(user.id if user else None)
-    return (user.id if user else None), (str(role) if role else None)
-
-
-def _draft_id(update: Update) -> int:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    fields = query.data.split(":")
-    raw = fields[2] if len(fields) > 2 else ""
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
-        raise NotFound(INVALID_BUTTON)  # forged or mangled callback data
-    return int(raw)
-
-
-async def _own_draft(update: Update, context: Context) -> ArticleDraft:
-    """The draft a button names, when the presser may act on it (actions.draft_for)."""
-    user = update.effective_user
-    return await actions.draft_for(services(context), _draft_id(update), user.id if user else None)
-
-
-# ---------------------------------------------------------------- review
-
-
-async def send_review(context: Context, chat_id: int, draft_id: int) -> None:
-    """The card exactly as readers will see it, then the control message with buttons."""
-    svc = services(context)
-    draft = await store.get_draft(svc.db, draft_id)
-    await context.bot.send_message(chat_id, card_text(views.preview_article(draft)))
-    await context.bot.send_message(
-        chat_id, views.control_text(draft), reply_markup=views.control_keyboard(draft)
-    )
-
-
-async def _review_here(update: Update, context: Context, draft_id: int) -> None:
-    chat = update.effective_chat
-    assert chat is not None
-    await send_review(context, chat.id, draft_id)
-
-
-async def _edit_query(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    query = update.callback_query
-    if query is None:
-        return
-    with contextlib.suppress(BadRequest):
-        await query.edit_message_text(text, reply_markup=markup)
 
 
 # ---------------------------------------------------------------- starting drafts
@@ -145,94 +83,130 @@ async def _draft_from_command_text(update: Update, context: Context, text: str) 
         draft_id = await actions.draft_from_url(svc, text, uid)
     else:
         draft_id = await actions.draft_from_text(svc, text, uid)
-    await _review_here(update, context, draft_id)
+    await review.review_here(update, context, draft_id)
 
 
-@requires("content", refused=ConversationHandler.END)
+async def _drop_collecting(svc: Services, draft_id: Any, actor: tuple[Any, Any]) -> bool:
+    """Discard a draft still collecting its messages (its dialog ended unfinished)."""
+    if not isinstance(draft_id, int):
+        return False
+    return await store.discard(
+        svc.db, draft_id, actor_id=actor[0], actor_role=actor[1], now=clock.now()
+    )
+
+
+async def _collecting_closed(app: Any, dialog: dialogs.Dialog, why: str) -> None:
+    """A /dangbai dialog that lapsed, was cancelled or replaced: its draft is discarded
+    (nothing half-collected waits forever); a value prompt leaves its draft as it is."""
+    if dialog.step == COLLECT:
+        await _drop_collecting(app.bot_data["services"], dialog.data.get("draft_id"), (None, None))
+
+
+async def _ask_for_pieces(
+    update: Update, context: Context, text: str, draft_id: int, *, more: bool
+) -> None:
+    """The prompt for the article (`more`: for more of it, the same dialog going on), with
+    [Xong]; in a group only replies to the bot's prompts are taken."""
+    await dialogs.ask(
+        update,
+        context,
+        text,
+        feature=FEATURE,
+        step=COLLECT,
+        label_vi=f"soạn bài (bản nháp #{draft_id})",
+        reply_markup=views.done_keyboard(draft_id),
+        carry_on=more,
+        draft_id=draft_id,
+    )
+
+
+@requires("content")
 @user_errors
-async def dangbai_command(update: Update, context: Context) -> int:
+async def dangbai_command(update: Update, context: Context) -> None:
     """/dangbai (/publish) [text or URL]: a draft; bare, it collects messages until [Xong]."""
     text = command_text(update)
-    previous = _user_data(context).pop("nr_collect", None)
-    if isinstance(previous, int):  # a /dangbai left unfinished: discarded, and said so
-        actor = await _actor(update, context)
-        if await store.discard(
-            services(context).db, previous, actor_id=actor[0], actor_role=actor[1], now=clock.now()
+    previous = dialogs.current(update, context, FEATURE, COLLECT)
+    if previous is not None:  # a /dangbai left unfinished: discarded, and said so
+        dialogs.end(update, context)
+        draft_id = previous.data.get("draft_id")
+        if await _drop_collecting(
+            services(context), draft_id, await review.actor_of(update, context)
         ):
-            await reply(update, f"🗑 Bản nháp #{previous} chưa xong đã được bỏ; bắt đầu bài mới.")
+            await reply(update, f"🗑 Bản nháp #{draft_id} chưa xong đã được bỏ; bắt đầu bài mới.")
     if text:
         await _draft_from_command_text(update, context, text)
-        return ConversationHandler.END
+        return
     user = update.effective_user
     draft_id = await actions.start_collecting(services(context), user.id if user else None)
-    _user_data(context)["nr_collect"] = draft_id
-    await reply(update, ASK_TEXT, reply_markup=views.done_keyboard(draft_id))
-    return COLLECT
+    await _ask_for_pieces(update, context, ASK_TEXT, draft_id, more=False)
 
 
-def _message_text(update: Update) -> str:
-    message = update.effective_message
-    if message is None:
-        return ""
-    return (message.text or message.caption or "").strip()
-
-
-@requires("content", refused=ConversationHandler.END)
-async def collect_text(update: Update, context: Context) -> int:
+@requires("content")
+async def collect_text(update: Update, context: Context) -> None:
     """One message of the article (typed, pasted or forwarded from a channel)."""
     svc = services(context)
-    text = _message_text(update)
-    draft_id = _user_data(context).get("nr_collect")
-    if not isinstance(draft_id, int):  # the draft was discarded by its [🗑 Bỏ] meanwhile
-        await common.private_text_fallback(update, context)
-        return ConversationHandler.END
+    text = review.message_text(update)
+    dialog = dialogs.current(update, context, FEATURE, COLLECT)
+    if dialog is None:
+        return
+    draft_id = int(dialog.data["draft_id"])
     try:
         draft = await store.get_draft(svc.db, draft_id)
         if draft.state != store.D_COLLECTING:  # finished or discarded meanwhile
-            _user_data(context).pop("nr_collect", None)
-            await common.private_text_fallback(update, context)
-            return ConversationHandler.END
+            dialogs.end(update, context)
+            await _stray(update, context)
+            return
         if not draft.pieces and _URL.match(text):
             await store.discard(svc.db, draft_id, actor_id=None, actor_role=None, now=clock.now())
-            _user_data(context).pop("nr_collect", None)
+            dialogs.end(update, context)
             await _draft_from_command_text(update, context, text)
-            return ConversationHandler.END
+            return
         n = await actions.add_piece(svc, draft_id, text)
     except LoaError as exc:
+        dialogs.continue_at(context, dialog, COLLECT)  # a step: the deadline restarts
         await reply(update, exc.user_message)
-        return COLLECT
-    await reply(
+        return
+    await _ask_for_pieces(
         update,
+        context,
         f"📥 Đã nhận {n} tin nhắn. Gửi tiếp phần còn lại, hoặc bấm [✅ Xong].",
-        reply_markup=views.done_keyboard(draft_id),
+        draft_id,
+        more=True,
     )
-    return COLLECT
 
 
-async def forwarded_start(update: Update, context: Context) -> int:
+async def _stray(update: Update, context: Context) -> None:
+    """The usual answer to a message nothing expects (only in private chats)."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        await common.private_text_fallback(update, context)
+
+
+async def forwarded_start(update: Update, context: Context) -> None:
     """A post forwarded by an editor in private, outside any flow: the first piece of a draft.
     Anyone else gets the usual answer to a stray private message."""
     svc = services(context)
     user = update.effective_user
     if not await svc.may(user.id if user else None, "content"):
         await common.private_text_fallback(update, context)
-        return ConversationHandler.END
+        return
     draft_id = await actions.start_collecting(svc, user.id if user else None)
-    _user_data(context)["nr_collect"] = draft_id
-    return await collect_text(update, context)
+    label = f"soạn bài (bản nháp #{draft_id})"
+    dialogs.hold(update, context, feature=FEATURE, step=COLLECT, label_vi=label, draft_id=draft_id)
+    await dialogs.settle(context.application)
+    await collect_text(update, context)
 
 
 @requires("content")
 @user_errors
-async def done_button(update: Update, context: Context) -> int | None:
+async def done_button(update: Update, context: Context) -> None:
     """[Xong]: the collected messages become the draft under review."""
-    own = await _own_draft(update, context)
+    own = await review.own_draft(update, context)
     draft = await actions.finish_collecting(services(context), own.id)
-    _user_data(context).pop("nr_collect", None)
+    review.end_dialog_of(update, context, draft.id)
     await answer_query(update)
-    await _edit_query(update, f"✅ Đã nhận đủ nội dung bản nháp #{draft.id}.", None)
-    await _review_here(update, context, draft.id)
-    return ConversationHandler.END
+    await review.edit_query(update, f"✅ Đã nhận đủ nội dung bản nháp #{draft.id}.", None)
+    await review.review_here(update, context, draft.id)
 
 
 async def on_document(update: Update, context: Context) -> None:
@@ -264,197 +238,7 @@ async def on_document(update: Update, context: Context) -> None:
         log.warning("cannot download an uploaded file: %s", exc)
         await reply(update, "Không tải được tệp từ Telegram, vui lòng gửi lại.")
         return
-    await _review_here(update, context, draft_id)
-
-
-# ---------------------------------------------------------------- review buttons
-
-
-async def _ask(update: Update, context: Context, key: str, prompt: str, state: int) -> int:
-    draft = await _own_draft(update, context)
-    if draft.state != store.D_REVIEW:
-        raise InvalidInput(DECIDED)
-    _user_data(context)["nr_wait"] = (key, draft.id)
-    await answer_query(update)
-    await reply(update, prompt)
-    return state
-
-
-@requires("content", refused=ConversationHandler.END)
-@user_errors
-async def title_button(update: Update, context: Context) -> int:
-    """[✏️ Tiêu đề]: ask for the new title."""
-    return await _ask(
-        update, context, "title", "✏️ Gửi tiêu đề mới (tối đa 300 ký tự). /huy để hủy.", TITLE
-    )
-
-
-@requires("content", refused=ConversationHandler.END)
-@user_errors
-async def date_button(update: Update, context: Context) -> int:
-    """[🗓 Ngày]: ask for the article's date."""
-    return await _ask(
-        update, context, "date", "🗓 Gửi ngày của bài dạng dd/mm/yyyy. /huy để hủy.", DATE
-    )
-
-
-@requires("content", refused=ConversationHandler.END)
-@user_errors
-async def body_button(update: Update, context: Context) -> int:
-    """[📄 Thay nội dung] (corrections): ask for the new body text."""
-    return await _ask(
-        update,
-        context,
-        "body",
-        "📄 Gửi toàn bộ nội dung mới của bài (mỗi đoạn một dòng). Tiêu đề giữ nguyên. /huy để hủy.",
-        BODY,
-    )
-
-
-async def _answer_value(update: Update, context: Context, key: str, state: int) -> int:
-    svc = services(context)
-    wait = _user_data(context).get("nr_wait")
-    if not (isinstance(wait, tuple) and wait[0] == key):
-        return ConversationHandler.END
-    draft_id = int(wait[1])
-    text = _message_text(update)
-    try:
-        if key == "title":
-            await actions.set_title(svc, draft_id, text)
-        elif key == "date":
-            await actions.set_date(svc, draft_id, text)
-        else:
-            await actions.replace_body(svc, draft_id, text)
-    except (InvalidInput, NotFound) as exc:
-        draft = await store.get_draft(svc.db, draft_id)
-        if draft.state != store.D_REVIEW:  # published or discarded meanwhile: stop asking
-            _user_data(context).pop("nr_wait", None)
-            await reply(update, DECIDED)
-            return ConversationHandler.END
-        await reply(update, f"{exc.user_message}\nGửi lại, hoặc /huy.")
-        return state
-    _user_data(context).pop("nr_wait", None)
-    await _review_here(update, context, draft_id)
-    return ConversationHandler.END
-
-
-@requires("content", refused=ConversationHandler.END)
-async def title_text(update: Update, context: Context) -> int:
-    """The new title."""
-    return await _answer_value(update, context, "title", TITLE)
-
-
-@requires("content", refused=ConversationHandler.END)
-async def date_text(update: Update, context: Context) -> int:
-    """The new date."""
-    return await _answer_value(update, context, "date", DATE)
-
-
-@requires("content", refused=ConversationHandler.END)
-async def body_text(update: Update, context: Context) -> int:
-    """The new body (the digest is re-run only if it changed)."""
-    return await _answer_value(update, context, "body", BODY)
-
-
-async def cancel_command(update: Update, context: Context) -> int:
-    """/huy inside the newsroom conversation (a collecting draft is discarded)."""
-    svc = services(context)
-    draft_id = _user_data(context).pop("nr_collect", None)
-    _user_data(context).pop("nr_wait", None)
-    if isinstance(draft_id, int):
-        actor = await _actor(update, context)
-        await store.discard(
-            svc.db, draft_id, actor_id=actor[0], actor_role=actor[1], now=clock.now()
-        )
-    await reply(update, "Đã hủy.")
-    return ConversationHandler.END
-
-
-def _index(update: Update) -> int:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    raw = query.data.split(":")[-1]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 4:
-        raise NotFound(INVALID_BUTTON)
-    return int(raw)
-
-
-@requires("content")
-@user_errors
-async def review_button(update: Update, context: Context) -> None:
-    """Every review button that needs no typed answer."""
-    svc = services(context)
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    op = query.data.split(":")[1]
-    draft = await _own_draft(update, context)
-    draft_id = draft.id
-    now = clock.now()
-    if op == "drop":  # also under the [Xong] prompt, while the draft is still collecting
-        actor = await _actor(update, context)
-        ok = await store.discard(svc.db, draft_id, actor_id=actor[0], actor_role=actor[1], now=now)
-        if _user_data(context).get("nr_collect") == draft_id:
-            _user_data(context).pop("nr_collect", None)
-        await answer_query(update, "Đã bỏ bản nháp." if ok else DECIDED, alert=not ok)
-        if ok:
-            await _edit_query(update, f"🗑 Đã bỏ bản nháp #{draft_id}.", None)
-        return
-    if draft.state != store.D_REVIEW:
-        raise InvalidInput(DECIDED)
-    if op in ("back", "open"):
-        await answer_query(update)
-        await _review_here(update, context, draft_id)
-        return
-    if op == "sum":
-        text, markup = views.summary_chooser(draft)
-        await answer_query(update)
-        await reply(update, text, reply_markup=markup)
-    elif op == "st":
-        i = _index(update)
-        if i >= len(draft.sentences):
-            raise NotFound("Câu này không có trong bài.")
-        chosen = set(draft.summary) ^ {i}
-        if not chosen:
-            raise InvalidInput("Tóm tắt cần ít nhất một câu.")
-        draft = await store.update_fields(svc.db, draft_id, now, summary=tuple(sorted(chosen)))
-        await answer_query(update)
-        await _edit_query(update, *views.summary_chooser(draft))
-    elif op == "fig":
-        text, markup = views.figure_chooser(draft)
-        await answer_query(update)
-        await reply(update, text, reply_markup=markup)
-    elif op == "ft":
-        i = _index(update)
-        if i >= len(draft.figures):
-            raise NotFound("Số liệu này không có trong bài.")
-        dropped = tuple(sorted(set(draft.dropped) ^ {i}))
-        draft = await store.update_fields(svc.db, draft_id, now, dropped=dropped)
-        await answer_query(update)
-        await _edit_query(update, *views.figure_chooser(draft))
-    elif op == "topic":
-        rows = [
-            [InlineKeyboardButton(t, callback_data=f"nr:tp:{draft_id}:{t}")]
-            for t in svc.settings.topics
-        ]
-        rows.append([InlineKeyboardButton("Không chủ đề", callback_data=f"nr:tp:{draft_id}:-")])
-        await answer_query(update)
-        await reply(
-            update,
-            f"🏷 Chọn chủ đề cho bản nháp #{draft_id}:",
-            reply_markup=InlineKeyboardMarkup(rows),
-        )
-    elif op == "tp":
-        label = query.data.split(":", 3)[3] if query.data.count(":") >= 3 else ""
-        if label != "-" and label not in svc.settings.topics:
-            raise InvalidInput("Chủ đề này không có trong LOA_TOPICS.")
-        await store.update_fields(svc.db, draft_id, now, topic=None if label == "-" else label)
-        await answer_query(update, "Đã đặt chủ đề.")
-        await _edit_query(
-            update, f"🏷 Chủ đề: {html.escape(label if label != '-' else 'không')}", None
-        )
-        await _review_here(update, context, draft_id)
-    else:
-        raise NotFound(INVALID_BUTTON)
+    await review.review_here(update, context, draft_id)
 
 
 def _dispatcher(context: Context) -> Any:
@@ -466,11 +250,13 @@ def _dispatcher(context: Context) -> Any:
 async def publish_button(update: Update, context: Context) -> None:
     """[✅ Đăng]: publish (or correct); then the notify choice (corrections edit the copies)."""
     svc = services(context)
-    actor = await _actor(update, context)
-    draft = await _own_draft(update, context)
+    actor = await review.actor_of(update, context)
+    draft = await review.own_draft(update, context)
     result = await actions.publish(svc, draft.id, actor[0], actor[1])
     await answer_query(update, "Đã đăng.")
-    await _edit_query(update, views.control_text(await store.get_draft(svc.db, draft.id)), None)
+    await review.edit_query(
+        update, views.control_text(await store.get_draft(svc.db, draft.id)), None
+    )
     title = html.escape(draft.title)
     if result.corrected:
         chat = update.effective_chat
@@ -512,13 +298,15 @@ async def notify_button(update: Update, context: Context) -> None:
     assert query is not None
     m = _NOTIFY.match(query.data or "")
     if not m or not SLUG.match(m[2]):
-        raise NotFound(INVALID_BUTTON)
+        raise NotFound(review.INVALID_BUTTON)
     choice, article_id = m[1], m[2]
-    actor = await _actor(update, context)
+    actor = await review.actor_of(update, context)
     await actions.check_article_owner(svc, article_id, actor[0])
     if choice == "n":
         await answer_query(update, "Không gửi thông báo.")
-        await _edit_query(update, f"🔕 Bài <code>{article_id}</code>: không gửi thông báo.", None)
+        await review.edit_query(
+            update, f"🔕 Bài <code>{article_id}</code>: không gửi thông báo.", None
+        )
         return
     article = await article_store.get(svc.db, article_id)
     if article is None:
@@ -538,7 +326,7 @@ async def notify_button(update: Update, context: Context) -> None:
         report_chat_id=chat.id if chat else None,
         bot_username=context.bot.username,
     )
-    await _edit_query(
+    await review.edit_query(
         update,
         f"🔔 Bài <code>{article_id}</code>: thông báo #{b.id}"
         f" tới {html.escape(audience.label_vi())}.",
@@ -568,7 +356,7 @@ async def suabai_command(update: Update, context: Context) -> None:
     draft_id = await actions.draft_for_correction(
         services(context), args[0].lower(), user.id if user else None
     )
-    await _review_here(update, context, draft_id)
+    await review.review_here(update, context, draft_id)
 
 
 @requires("content")
@@ -586,7 +374,7 @@ async def gobai_command(update: Update, context: Context) -> None:
     if len(args) == 2 and not recall:
         raise InvalidInput("Tham số thứ hai chỉ có thể là «thuhoi».")
     article_id = args[0].lower()
-    actor = await _actor(update, context)
+    actor = await review.actor_of(update, context)
     chat = update.effective_chat
     result = await actions.withdraw(
         svc,
@@ -625,8 +413,8 @@ async def recall_button(update: Update, context: Context) -> None:
     assert query is not None
     article_id = (query.data or "").split(":", 2)[-1]
     if not SLUG.match(article_id):
-        raise NotFound(INVALID_BUTTON)
-    actor = await _actor(update, context)
+        raise NotFound(review.INVALID_BUTTON)
+    actor = await review.actor_of(update, context)
     chat = update.effective_chat
     result = await actions.recall_article(
         svc,
@@ -637,7 +425,7 @@ async def recall_button(update: Update, context: Context) -> None:
     )
     _dispatcher(context).wake()
     await answer_query(update, f"Đang thu hồi {result.messages} tin nhắn.", alert=True)
-    await _edit_query(
+    await review.edit_query(
         update, f"🚫 Đã gỡ bài <code>{article_id}</code>; đang thu hồi thông báo.", None
     )
 
@@ -670,35 +458,8 @@ async def drafts_command(update: Update, context: Context) -> None:
 # ---------------------------------------------------------------- registration
 
 
-def _conversation() -> ConversationHandler[Any]:
-    # A document's caption is not a piece of the article: the document itself goes to
-    # on_document (a .docx sent while collecting starts its own draft).
-    text = (filters.TEXT | filters.CAPTION) & ~filters.COMMAND & ~filters.Document.ALL
-    return ConversationHandler(
-        entry_points=[
-            CommandHandler(["dangbai", "publish"], dangbai_command),
-            CallbackQueryHandler(title_button, pattern=r"^nr:title:\d+$"),
-            CallbackQueryHandler(date_button, pattern=r"^nr:date:\d+$"),
-            CallbackQueryHandler(body_button, pattern=r"^nr:body:\d+$"),
-            MessageHandler(filters.ChatType.PRIVATE & filters.FORWARDED & text, forwarded_start),
-        ],
-        states={
-            COLLECT: [
-                MessageHandler(text, collect_text),
-                CallbackQueryHandler(done_button, pattern=r"^nr:done:\d+$"),
-            ],
-            TITLE: [MessageHandler(filters.TEXT & ~filters.COMMAND, title_text)],
-            DATE: [MessageHandler(filters.TEXT & ~filters.COMMAND, date_text)],
-            BODY: [MessageHandler(filters.TEXT & ~filters.COMMAND, body_text)],
-        },
-        fallbacks=[CommandHandler(["huy", "cancel"], cancel_command)],
-        allow_reentry=True,
-        name="newsroom",
-    )
-
-
 def register(app: Any, svc: Services) -> None:
-    """Commands, the draft conversation, review buttons, documents in private."""
+    """Commands, the draft dialogs, review buttons, documents in private."""
     svc.commands.extend(
         [
             CommandInfo(
@@ -712,16 +473,37 @@ def register(app: Any, svc: Services) -> None:
             CommandInfo("bannhap", "Bản nháp bài viết đang chờ duyệt", permission="content"),
         ]
     )
-    with warnings.catch_warnings():
-        # CallbackQuery entry points with per_message=False are intended: the conversation
-        # is per user and chat, started from a button of a draft.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        app.add_handler(_conversation())
+    # The dialogs (bot.handlers.dialogs): a message is taken only by the sender's open
+    # /dangbai or value dialog here (in groups: a reply to its prompt); the lapse notice,
+    # /huy and the one-open-dialog rule are the registry's.
+    registry = dialogs.registry_of(app)
+    dialogs.on_close(app, FEATURE, _collecting_closed)
+    # A document's caption is not a piece of the article: the document itself goes to
+    # on_document (a .docx sent while collecting starts its own draft).
+    text = (filters.TEXT | filters.CAPTION) & ~filters.COMMAND & ~filters.Document.ALL
+    app.add_handler(CommandHandler(["dangbai", "publish"], dangbai_command))
+    app.add_handler(
+        MessageHandler(text & dialogs.InDialog(registry, FEATURE, COLLECT), collect_text)
+    )
+    app.add_handler(
+        MessageHandler(
+            filters.TEXT
+            & ~filters.COMMAND
+            & dialogs.InDialog(registry, FEATURE, *review.VALUE_STEPS),
+            review.value_text,
+        )
+    )
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.FORWARDED & text, forwarded_start)
+    )
+    app.add_handler(CallbackQueryHandler(review.title_button, pattern=r"^nr:title:\d+$"))
+    app.add_handler(CallbackQueryHandler(review.date_button, pattern=r"^nr:date:\d+$"))
+    app.add_handler(CallbackQueryHandler(review.body_button, pattern=r"^nr:body:\d+$"))
     app.add_handler(CallbackQueryHandler(done_button, pattern=r"^nr:done:\d+$"))
     app.add_handler(CallbackQueryHandler(publish_button, pattern=r"^nr:pub:\d+$"))
     app.add_handler(CallbackQueryHandler(notify_button, pattern=r"^nr:nt:"))
     app.add_handler(CallbackQueryHandler(recall_button, pattern=r"^nr:rc:"))
-    app.add_handler(CallbackQueryHandler(review_button, pattern=r"^nr:"))
+    app.add_handler(CallbackQueryHandler(review.review_button, pattern=r"^nr:"))
     app.add_handler(CommandHandler("suabai", suabai_command))
     app.add_handler(CommandHandler("gobai", gobai_command))
     app.add_handler(CommandHandler("bannhap", drafts_command))

@@ -41,7 +41,10 @@ def keep(cls: type[T]) -> type[T]:
 
 def _encode(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and type(value).__name__ in _TYPES:
-        return {_TAG: type(value).__name__, **dataclasses.asdict(value)}  # type: ignore[arg-type]
+        # The fields as they are (json turns tuples into lists and calls _encode again for
+        # a nested kept dataclass): asdict deep-copies every field first (issue 17).
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return {_TAG: type(value).__name__, **fields}
     raise TypeError(f"{type(value).__name__} is not kept across restarts")
 
 
@@ -90,6 +93,21 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             update_interval=UPDATE_INTERVAL,
         )
         self.db = db
+        # Users who may have a saved row (loaded at start or written since). PTB asks to
+        # save the user_data of every user who sent an update, every second, changed or
+        # not; for a reader who never started a draft that was a DELETE of a row that
+        # does not exist (half an aiosqlite call per update; issue 17). Only this class
+        # creates these rows, so a user outside this set has none to delete.
+        self._saved: set[str] = set()
+
+    async def _save_user(self, key: str, value: str | None) -> None:
+        if value is None and key not in self._saved:
+            return
+        await tg_state.save(await self._ready(), tg_state.USER, key, value)
+        if value is None:
+            self._saved.discard(key)
+        else:
+            self._saved.add(key)
 
     async def _ready(self) -> Database:
         # Application.initialize() loads persistence before post_init opens the database.
@@ -101,6 +119,7 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
         """Every user's saved user_data."""
         rows = await tg_state.load(await self._ready(), tg_state.USER)
         out: dict[int, dict[Any, Any]] = {}
+        self._saved = set(rows)
         for key, value in rows.items():
             try:
                 out[int(key)] = loads(value)
@@ -113,11 +132,12 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
         value = dumps(data) if data else None
         if value == "{}":
             value = None
-        await tg_state.save(await self._ready(), tg_state.USER, str(user_id), value)
+        await self._save_user(str(user_id), value)
 
     async def drop_user_data(self, user_id: int) -> None:
         """Forget one user's saved data."""
         await tg_state.save(await self._ready(), tg_state.USER, str(user_id), None)
+        self._saved.discard(str(user_id))
 
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
         """Nothing to refresh: this process is the only writer."""

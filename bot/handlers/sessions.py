@@ -1,41 +1,33 @@
 """Outreach session reports (issue 16): /baocao, a short guided form in a private chat
 (or opened from the [📝 Báo cáo] button in an approved cadre group), /baocaocuatoi to
-correct or delete one's reports, /tonghop for staff totals by unit, topic and format.
+correct or delete one's reports; /tonghop (staff totals) is bot.handlers.session_totals.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import logging
-import warnings
-from datetime import datetime, timedelta
+from collections.abc import Callable, Coroutine
+from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.actions import outreach
-from bot.domain import clock, spreadsheets
+from bot.domain import clock
 from bot.domain import sessions as rules
 from bot.domain.errors import InvalidInput, LoaError
-from bot.domain.periods import date_range, parse_period, quarter_of
+from bot.handlers import dialogs, session_totals
 from bot.handlers.base import (
     NO_PERMISSION,
     Context,
     answer_query,
-    command_text,
     reply,
-    requires,
     services,
     user_errors,
 )
@@ -46,16 +38,65 @@ from bot.store import units
 
 log = logging.getLogger(__name__)
 
-DAY, UNIT, TOPICS, FORMAT, LISTENERS, NOTE, CONFIRM = range(10, 17)
+FEATURE = "session_report"  # the dialogs' feature name (bot.handlers.dialogs)
+LABEL = "báo cáo buổi tuyên truyền"
+# The form's steps; the answers so far are the dialog's data (persisted, lapses, /huy).
+DAY, UNIT, TOPICS, FORMAT, LISTENERS, NOTE, CONFIRM = (
+    "day",
+    "unit",
+    "topics",
+    "format",
+    "listeners",
+    "note",
+    "confirm",
+)
 _MEMBER = frozenset({"creator", "administrator", "member", "restricted"})
-_KEY = "bcao"
+STALE = "Phiếu này đã kết thúc. Gõ /baocao để báo cáo mới."
 
 
-def _form(context: Context) -> dict[str, Any]:
-    data = context.user_data
-    assert data is not None
-    form: dict[str, Any] = data.setdefault(_KEY, {})
-    return form
+def _form(update: Update, context: Context) -> dict[str, Any]:
+    """The answers of the sender's open form (the step's handler checked it is open)."""
+    dialog = dialogs.current(update, context, FEATURE)
+    assert dialog is not None
+    return dialog.data
+
+
+async def _step(
+    update: Update, context: Context, step: str, text: str, markup: Any = None, **data: Any
+) -> None:
+    """Ask the form's next question: the dialog moves to `step` (its deadline restarts)."""
+    await dialogs.ask(
+        update,
+        context,
+        text,
+        feature=FEATURE,
+        step=step,
+        label_vi=LABEL,
+        reply_markup=markup,
+        carry_on=True,
+        **data,
+    )
+
+
+Step = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+def _at(*steps: str) -> Callable[[Step], Step]:
+    """A form handler that runs only while the sender's form waits at one of `steps`; a
+    button of a form that ended (lapsed, /huy, saved) gets an alert instead."""
+
+    def decorate(func: Step) -> Step:
+        @functools.wraps(func)
+        async def wrapper(update: Update, context: Context) -> None:
+            if dialogs.current(update, context, FEATURE, *steps) is None:
+                if update.callback_query is not None:
+                    await answer_query(update, STALE, alert=True)
+                return
+            await func(update, context)
+
+        return wrapper
+
+    return decorate
 
 
 def _today(svc: Services) -> Any:
@@ -65,7 +106,7 @@ def _today(svc: Services) -> Any:
 # --- the steps -------------------------------------------------------------------------------
 
 
-async def _ask_day(update: Update) -> int:
+async def _ask_day(update: Update, context: Context, **form: Any) -> None:
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -74,28 +115,28 @@ async def _ask_day(update: Update) -> int:
             ]
         ]
     )
-    await reply(
+    await dialogs.ask(
         update,
-        "📝 <b>Báo cáo buổi tuyên truyền</b> (gõ /cancel để hủy)\n"
+        context,
+        "📝 <b>Báo cáo buổi tuyên truyền</b> (gõ /huy để hủy)\n"
         "1/6. Buổi tuyên truyền tổ chức ngày nào? Ghi dd/mm/yyyy hoặc bấm nút.",
+        feature=FEATURE,
+        step=DAY,
+        label_vi=LABEL,
         reply_markup=keyboard,
+        **form,
     )
-    return DAY
 
 
-async def _ask_unit(update: Update, context: Context) -> int:
+async def _ask_unit(update: Update, context: Context) -> None:
     svc = services(context)
     all_units = await units.all_units(svc.db)
     rows = [
         [InlineKeyboardButton(u.name[:60], callback_data=f"bcao:u:{u.id}")] for u in all_units[:12]
     ]
     more = " hoặc gõ tên đơn vị" if len(all_units) > 12 else " (hoặc gõ tên đơn vị)"
-    await reply(
-        update,
-        f"2/6. Đơn vị tổ chức? Chọn{more}.",
-        reply_markup=InlineKeyboardMarkup(rows) if rows else None,
-    )
-    return UNIT
+    markup = InlineKeyboardMarkup(rows) if rows else None
+    await _step(update, context, UNIT, f"2/6. Đơn vị tổ chức? Chọn{more}.", markup)
 
 
 def _topics_markup(topics: tuple[str, ...], chosen: list[int]) -> InlineKeyboardMarkup:
@@ -111,47 +152,42 @@ def _topics_markup(topics: tuple[str, ...], chosen: list[int]) -> InlineKeyboard
     return InlineKeyboardMarkup(rows)
 
 
-async def _ask_topics(update: Update, context: Context) -> int:
+async def _ask_topics(update: Update, context: Context) -> None:
     svc = services(context)
-    form = _form(context)
+    form = _form(update, context)
     form.setdefault("topics", [])
-    await reply(
+    await _step(
         update,
+        context,
+        TOPICS,
         "3/6. Nội dung tuyên truyền? Chọn một hay nhiều mục rồi bấm «Xong».",
-        reply_markup=_topics_markup(svc.settings.outreach_topics, form["topics"]),
+        _topics_markup(svc.settings.outreach_topics, form["topics"]),
     )
-    return TOPICS
 
 
-async def _ask_format(update: Update) -> int:
+async def _ask_format(update: Update, context: Context) -> None:
     keyboard = InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(label.capitalize(), callback_data=f"bcao:f:{key}")]
             for key, label in rules.FORMATS.items()
         ]
     )
-    await reply(update, "4/6. Hình thức tuyên truyền?", reply_markup=keyboard)
-    return FORMAT
+    await _step(update, context, FORMAT, "4/6. Hình thức tuyên truyền?", keyboard)
 
 
-async def _ask_listeners(update: Update) -> int:
-    await reply(update, "5/6. Bao nhiêu lượt người nghe? Gõ một số, ví dụ 120.")
-    return LISTENERS
+async def _ask_listeners(update: Update, context: Context) -> None:
+    await _step(update, context, LISTENERS, "5/6. Bao nhiêu lượt người nghe? Gõ một số, ví dụ 120.")
 
 
-async def _ask_note(update: Update) -> int:
+async def _ask_note(update: Update, context: Context) -> None:
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Bỏ qua", callback_data="bcao:n:-")]])
-    await reply(
-        update,
-        "6/6. Ghi chú thêm (không bắt buộc)? Gõ ghi chú hoặc bấm «Bỏ qua».",
-        reply_markup=keyboard,
-    )
-    return NOTE
+    text = "6/6. Ghi chú thêm (không bắt buộc)? Gõ ghi chú hoặc bấm «Bỏ qua»."
+    await _step(update, context, NOTE, text, keyboard)
 
 
-async def _ask_confirm(update: Update, context: Context) -> int:
+async def _ask_confirm(update: Update, context: Context) -> None:
     svc = services(context)
-    form = _form(context)
+    form = _form(update, context)
     unit = await units.unit_by_id(svc.db, form["unit_id"])
     topics = [svc.settings.outreach_topics[i] for i in form["topics"]]
     text = rules.summary_html(
@@ -171,34 +207,32 @@ async def _ask_confirm(update: Update, context: Context) -> int:
         ]
     )
     verb = "Sửa báo cáo" if form.get("edit") else "Kiểm tra lại"
-    await reply(update, f"<b>{verb}</b>\n{text}", reply_markup=keyboard)
-    return CONFIRM
+    await _step(update, context, CONFIRM, f"<b>{verb}</b>\n{text}", keyboard)
 
 
 # --- entry points -----------------------------------------------------------------------------
 
 
-async def _start(update: Update, context: Context, unit_id: int | None, chat_id: int | None) -> int:
-    data = context.user_data
-    assert data is not None
-    data[_KEY] = {"unit_id": unit_id, "chat_id": chat_id, "topics": []}
-    return await _ask_day(update)
+async def _start(
+    update: Update, context: Context, unit_id: int | None, chat_id: int | None
+) -> None:
+    await _ask_day(update, context, unit_id=unit_id, group_id=chat_id, topics=[])
 
 
 @user_errors
-async def report_command(update: Update, context: Context) -> int | None:
+async def report_command(update: Update, context: Context) -> None:
     """/baocao: in private, the form; in an approved cadre group, a button that opens it."""
     svc = services(context)
     chat = update.effective_chat
     if chat is None:
-        return ConversationHandler.END
+        return
     if chat.type != ChatType.PRIVATE:
         sub = await subs.get_subscription(svc.db, chat.id)
         if sub is None or not sub.is_cadre:
             await reply(
                 update, "Lệnh /baocao dùng trong nhóm cán bộ đã duyệt hoặc nhắn riêng với bot."
             )
-            return ConversationHandler.END
+            return
         url = rules.report_link(context.bot.username, chat.id)
         name = await units.unit_name(svc.db, sub.unit) if sub.unit else None
         where = f" của {html.escape(name)}" if name else ""
@@ -210,12 +244,12 @@ async def report_command(update: Update, context: Context) -> int | None:
                 [[InlineKeyboardButton("📝 Báo cáo buổi tuyên truyền", url=url)]]
             ),
         )
-        return ConversationHandler.END
-    return await _start(update, context, None, None)
+        return
+    await _start(update, context, None, None)
 
 
 @user_errors
-async def start_from_group(update: Update, context: Context) -> int | None:
+async def start_from_group(update: Update, context: Context) -> None:
     """/start bcao_<group>: the form with the group's unit filled in."""
     svc = services(context)
     payload = (context.args or [""])[0]
@@ -228,82 +262,89 @@ async def start_from_group(update: Update, context: Context) -> int | None:
             if sub.unit:
                 unit = await units.find_unit(svc.db, sub.unit)
                 unit_id = unit.id if unit else None
-    return await _start(update, context, unit_id, group)
+    await _start(update, context, unit_id, group)
 
 
 # --- answers ------------------------------------------------------------------------------------
 
 
-async def _after_day(update: Update, context: Context) -> int:
-    form = _form(context)
+async def _after_day(update: Update, context: Context) -> None:
+    form = _form(update, context)
     if form.get("unit_id") is None:
-        return await _ask_unit(update, context)
-    return await _ask_topics(update, context)
+        await _ask_unit(update, context)
+    else:
+        await _ask_topics(update, context)
 
 
-async def day_text(update: Update, context: Context) -> int:
+@_at(DAY)
+async def day_text(update: Update, context: Context) -> None:
     """The date typed."""
     message = update.effective_message
     try:
         day = rules.parse_day(message.text or "" if message else "", _today(services(context)))
     except InvalidInput as exc:
         await reply(update, exc.user_message)
-        return DAY
-    _form(context)["day"] = day.isoformat()
-    return await _after_day(update, context)
+        return
+    _form(update, context)["day"] = day.isoformat()
+    await _after_day(update, context)
 
 
+@_at(DAY)
 @user_errors
-async def day_button(update: Update, context: Context) -> int:
+async def day_button(update: Update, context: Context) -> None:
     """[Hôm nay] / [Hôm qua]."""
     query = update.callback_query
     assert query is not None and query.data is not None
     await answer_query(update)
     day = rules.parse_day(query.data.split(":", 2)[2], _today(services(context)))
-    _form(context)["day"] = day.isoformat()
-    return await _after_day(update, context)
+    _form(update, context)["day"] = day.isoformat()
+    await _after_day(update, context)
 
 
-async def unit_text(update: Update, context: Context) -> int:
+@_at(UNIT)
+async def unit_text(update: Update, context: Context) -> None:
     """A unit typed by name or code."""
     message = update.effective_message
     unit = await units.find_unit(services(context).db, message.text or "" if message else "")
     if unit is None:
         await reply(update, "Không tìm thấy đơn vị này. Gõ lại tên (xem /donvi) hoặc chọn nút.")
-        return UNIT
-    _form(context)["unit_id"] = unit.id
-    return await _ask_topics(update, context)
+        return
+    _form(update, context)["unit_id"] = unit.id
+    await _ask_topics(update, context)
 
 
+@_at(UNIT)
 @user_errors
-async def unit_button(update: Update, context: Context) -> int:
+async def unit_button(update: Update, context: Context) -> None:
     """A unit's button."""
     query = update.callback_query
     assert query is not None and query.data is not None
     await answer_query(update)
     unit = await units.unit_by_id(services(context).db, int(query.data.split(":")[2]))
-    _form(context)["unit_id"] = unit.id
-    return await _ask_topics(update, context)
+    _form(update, context)["unit_id"] = unit.id
+    await _ask_topics(update, context)
 
 
-async def topic_button(update: Update, context: Context) -> int:
+@_at(TOPICS)
+async def topic_button(update: Update, context: Context) -> None:
     """Toggle a topic, or [Xong]."""
     svc = services(context)
     query = update.callback_query
     assert query is not None and query.data is not None
-    form = _form(context)
+    form = _form(update, context)
     chosen: list[int] = form.setdefault("topics", [])
     value = query.data.split(":")[2]
     if value == "ok":
         if not chosen:
             await answer_query(update, "Chọn ít nhất một nội dung.", alert=True)
-            return TOPICS
+            return
         await answer_query(update)
-        return await _ask_format(update)
+        await _ask_format(update, context)
+        return
     index = int(value)
     if not 0 <= index < len(svc.settings.outreach_topics):
         await answer_query(update, "Nút này đã cũ.", alert=True)
-        return TOPICS
+        return
     if index in chosen:
         chosen.remove(index)
     else:
@@ -311,64 +352,68 @@ async def topic_button(update: Update, context: Context) -> int:
     await answer_query(update)
     with contextlib.suppress(BadRequest):
         await query.edit_message_reply_markup(_topics_markup(svc.settings.outreach_topics, chosen))
-    return TOPICS
 
 
-async def format_button(update: Update, context: Context) -> int:
+@_at(FORMAT)
+async def format_button(update: Update, context: Context) -> None:
     """A format's button."""
     query = update.callback_query
     assert query is not None and query.data is not None
     value = query.data.split(":")[2]
     await answer_query(update)
     if value not in rules.FORMATS:
-        return FORMAT
-    _form(context)["format"] = value
-    return await _ask_listeners(update)
+        return
+    _form(update, context)["format"] = value
+    await _ask_listeners(update, context)
 
 
-async def listeners_text(update: Update, context: Context) -> int:
+@_at(LISTENERS)
+async def listeners_text(update: Update, context: Context) -> None:
     """The head count."""
     message = update.effective_message
     try:
-        _form(context)["listeners"] = rules.parse_listeners(message.text or "" if message else "")
+        listeners = rules.parse_listeners(message.text or "" if message else "")
     except InvalidInput as exc:
         await reply(update, exc.user_message)
-        return LISTENERS
-    return await _ask_note(update)
+        return
+    _form(update, context)["listeners"] = listeners
+    await _ask_note(update, context)
 
 
-async def note_text(update: Update, context: Context) -> int:
+@_at(NOTE)
+async def note_text(update: Update, context: Context) -> None:
     """The note typed."""
     message = update.effective_message
     try:
-        _form(context)["note"] = rules.parse_note(message.text or "" if message else "")
+        note = rules.parse_note(message.text or "" if message else "")
     except InvalidInput as exc:
         await reply(update, exc.user_message)
-        return NOTE
-    return await _ask_confirm(update, context)
+        return
+    _form(update, context)["note"] = note
+    await _ask_confirm(update, context)
 
 
-async def note_skip(update: Update, context: Context) -> int:
+@_at(NOTE)
+async def note_skip(update: Update, context: Context) -> None:
     """[Bỏ qua] the note."""
     await answer_query(update)
-    _form(context)["note"] = None
-    return await _ask_confirm(update, context)
+    _form(update, context)["note"] = None
+    await _ask_confirm(update, context)
 
 
-async def confirm_button(update: Update, context: Context) -> int:
+@_at(CONFIRM)
+async def confirm_button(update: Update, context: Context) -> None:
     """[Lưu] (who may report for the unit is checked now) or [Hủy]."""
     svc = services(context)
     query = update.callback_query
     assert query is not None and query.data is not None
-    data = context.user_data
-    assert data is not None
-    form = _form(context)
+    form = _form(update, context)
+    dialogs.end(update, context)  # saved, refused or cancelled: the form is over
     if query.data == "bcao:x":
-        data.pop(_KEY, None)
         await answer_query(update, "Đã hủy.")
         with contextlib.suppress(BadRequest):
             await query.edit_message_text("✖️ Đã hủy báo cáo.")
-        return ConversationHandler.END
+        return
     user = update.effective_user
     uid = user.id if user else None
     unit = await units.unit_by_id(svc.db, form["unit_id"])
@@ -401,16 +446,14 @@ async def confirm_button(update: Update, context: Context) -> int:
             listeners=form["listeners"],
             note=form.get("note"),
             reporter_id=uid,
-            chat_id=form.get("chat_id"),
+            chat_id=form.get("group_id"),
             now=clock.now(),
             report_id=form.get("edit"),
         )
     except LoaError as exc:
-        data.pop(_KEY, None)
         await answer_query(update)
         await reply(update, exc.user_message)
-        return ConversationHandler.END
-    data.pop(_KEY, None)
+        return
     await answer_query(update, "Đã lưu.")
     with contextlib.suppress(BadRequest):
         await query.edit_message_reply_markup(None)
@@ -420,22 +463,11 @@ async def confirm_button(update: Update, context: Context) -> int:
         f"✅ Đã lưu báo cáo #{rid}. Cảm ơn đồng chí! Có thể sửa hoặc xóa trong {days} ngày:"
         " /baocaocuatoi",
     )
-    return ConversationHandler.END
 
 
-async def cancel_command(update: Update, context: Context) -> int:
-    """/cancel inside the form."""
-    data = context.user_data
-    if data is not None:
-        data.pop(_KEY, None)
-    await reply(update, "Đã hủy báo cáo.")
-    return ConversationHandler.END
-
-
-async def stale_button(update: Update, context: Context) -> int | None:
+async def stale_button(update: Update, context: Context) -> None:
     """A form button pressed with no form open (an old message)."""
-    await answer_query(update, "Phiếu này đã kết thúc. Gõ /baocao để báo cáo mới.", alert=True)
-    return None
+    await answer_query(update, STALE, alert=True)
 
 
 # --- one's own reports ----------------------------------------------------------------------
@@ -472,7 +504,7 @@ async def my_reports_command(update: Update, context: Context) -> None:
 
 
 @user_errors
-async def edit_button(update: Update, context: Context) -> int | None:
+async def edit_button(update: Update, context: Context) -> None:
     """[Sửa]: the form again, the report replaced when saved."""
     svc = services(context)
     query = update.callback_query
@@ -483,12 +515,11 @@ async def edit_button(update: Update, context: Context) -> int | None:
         svc, user.id if user else None, report, clock.now()
     ):
         await answer_query(update, "Không thể sửa báo cáo này (đã xóa hoặc quá hạn).", alert=True)
-        return ConversationHandler.END
+        return
     await answer_query(update)
-    data = context.user_data
-    assert data is not None
-    data[_KEY] = {"unit_id": report.unit_id, "chat_id": None, "topics": [], "edit": report.id}
-    return await _ask_day(update)
+    await _ask_day(
+        update, context, unit_id=report.unit_id, group_id=None, topics=[], edit=report.id
+    )
 
 
 @user_errors
@@ -509,53 +540,11 @@ async def delete_button(update: Update, context: Context) -> None:
         await query.edit_message_text(f"🗑 Đã xóa báo cáo #{report.id}.")
 
 
-# --- staff totals -------------------------------------------------------------------------------
-
-
-@requires("staff")
-@user_errors
-async def totals_command(update: Update, context: Context) -> None:
-    """/tonghop [kỳ]: sessions and listeners by unit, topic and format, with an export."""
-    svc = services(context)
-    period = parse_period(command_text(update), _today(svc))
-    t = await store.totals(svc.db, period.start, period.end, period.label)
-    span = f"{period.start:%Y%m%d}:{period.end:%Y%m%d}"
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton("⬇️ Excel", callback_data=f"th:xl:{span}")]]
-    )
-    await reply(update, rules.totals_html(t), reply_markup=keyboard if t.sessions else None)
-
-
-@requires("staff")
-@user_errors
-async def totals_export_button(update: Update, context: Context) -> None:
-    """[Excel] under the totals."""
-    svc = services(context)
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _, _, first, end = query.data.split(":")
-    start_day = datetime.strptime(first, "%Y%m%d").date()
-    end_day = datetime.strptime(end, "%Y%m%d").date()
-    period = quarter_of(start_day)
-    if (period.start, period.end) != (start_day, end_day):
-        period = date_range(start_day, end_day - timedelta(days=1))
-    t = await store.totals(svc.db, period.start, period.end, period.label)
-    await answer_query(update)
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_document(
-        chat.id,
-        document=spreadsheets.render(rules.totals_table(t), "xlsx", tz=svc.settings.tz),
-        filename=f"tuyen-truyen-{period.key}.xlsx",
-        caption=f"📋 Tuyên truyền {period.label}.",
-    )
-
-
 # --- registration -------------------------------------------------------------------------------
 
 
 def register(app: Any, svc: Services) -> None:
-    """The form (a conversation, before /start so its deep link is caught), the rest."""
+    """The form (a dialog; its deep link before /start so it is caught), the rest."""
     svc.forgetters.append(store.forget_reporter)
     svc.commands.extend(
         [
@@ -564,51 +553,37 @@ def register(app: Any, svc: Services) -> None:
             CommandInfo("tonghop", "Tổng hợp buổi tuyên truyền: /tonghop [kỳ]", permission="staff"),
         ]
     )
-    with warnings.catch_warnings():
-        # CallbackQuery handlers with per_message=False are intended: the form is per
-        # user and chat, its buttons are on several messages.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        conversation = _conversation()
-    app.add_handler(conversation)
-    app.add_handler(CommandHandler("baocaocuatoi", my_reports_command))
-    app.add_handler(CommandHandler("tonghop", totals_command))
-    app.add_handler(CallbackQueryHandler(delete_button, pattern=r"^bcao:del:\d+$"))
-    app.add_handler(CallbackQueryHandler(totals_export_button, pattern=r"^th:xl:\d{8}:\d{8}$"))
-    app.add_handler(CallbackQueryHandler(stale_button, pattern=r"^bcao:"))
-
-
-def _conversation() -> ConversationHandler[Any]:
+    # The form is a dialog (bot.handlers.dialogs): it lapses and the reporter is told,
+    # /huy (/cancel) ends it, it survives a restart; typed answers only in private.
+    registry = dialogs.registry_of(app)
     private = filters.ChatType.PRIVATE
-    text = filters.TEXT & ~filters.COMMAND & private
-    return ConversationHandler(
-        entry_points=[
-            CommandHandler(["baocao", "report"], report_command),
-            CommandHandler(
-                "start",
-                start_from_group,
-                filters=private & filters.Regex(rf"^/start {rules.START_PREFIX}"),
-            ),
-            CallbackQueryHandler(edit_button, pattern=r"^bcao:e:\d+$"),
-        ],
-        states={
-            DAY: [
-                MessageHandler(text, day_text),
-                CallbackQueryHandler(day_button, pattern=r"^bcao:d:"),
-            ],
-            UNIT: [
-                MessageHandler(text, unit_text),
-                CallbackQueryHandler(unit_button, pattern=r"^bcao:u:\d+$"),
-            ],
-            TOPICS: [CallbackQueryHandler(topic_button, pattern=r"^bcao:t:(\d+|ok)$")],
-            FORMAT: [CallbackQueryHandler(format_button, pattern=r"^bcao:f:")],
-            LISTENERS: [MessageHandler(text, listeners_text)],
-            NOTE: [
-                MessageHandler(text, note_text),
-                CallbackQueryHandler(note_skip, pattern=r"^bcao:n:-$"),
-            ],
-            CONFIRM: [CallbackQueryHandler(confirm_button, pattern=r"^bcao:(ok|x)$")],
-        },
-        fallbacks=[CommandHandler("cancel", cancel_command)],
-        allow_reentry=True,
-        name="session_report",
+
+    def typed(step: str) -> filters.BaseFilter:
+        return filters.TEXT & ~filters.COMMAND & private & dialogs.InDialog(registry, FEATURE, step)
+
+    app.add_handler(CommandHandler(["baocao", "report"], report_command))
+    app.add_handler(
+        CommandHandler(
+            "start",
+            start_from_group,
+            filters=private & filters.Regex(rf"^/start {rules.START_PREFIX}"),
+        )
     )
+    app.add_handler(CallbackQueryHandler(edit_button, pattern=r"^bcao:e:\d+$"))
+    app.add_handler(MessageHandler(typed(DAY), day_text))
+    app.add_handler(CallbackQueryHandler(day_button, pattern=r"^bcao:d:"))
+    app.add_handler(MessageHandler(typed(UNIT), unit_text))
+    app.add_handler(CallbackQueryHandler(unit_button, pattern=r"^bcao:u:\d+$"))
+    app.add_handler(CallbackQueryHandler(topic_button, pattern=r"^bcao:t:(\d+|ok)$"))
+    app.add_handler(CallbackQueryHandler(format_button, pattern=r"^bcao:f:"))
+    app.add_handler(MessageHandler(typed(LISTENERS), listeners_text))
+    app.add_handler(MessageHandler(typed(NOTE), note_text))
+    app.add_handler(CallbackQueryHandler(note_skip, pattern=r"^bcao:n:-$"))
+    app.add_handler(CallbackQueryHandler(confirm_button, pattern=r"^bcao:(ok|x)$"))
+    app.add_handler(CommandHandler("baocaocuatoi", my_reports_command))
+    app.add_handler(CommandHandler("tonghop", session_totals.totals_command))
+    app.add_handler(CallbackQueryHandler(delete_button, pattern=r"^bcao:del:\d+$"))
+    app.add_handler(
+        CallbackQueryHandler(session_totals.totals_export_button, pattern=r"^th:xl:\d{8}:\d{8}$")
+    )
+    app.add_handler(CallbackQueryHandler(stale_button, pattern=r"^bcao:"))

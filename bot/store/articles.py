@@ -226,8 +226,11 @@ def _cached(db: Database) -> dict[str, StoredArticle]:
 
 
 def forget_cached(db: Database) -> None:
-    """The articles table changed: parse rows again on their next read, search again."""
-    _cached(db).clear()
+    """The articles table changed: parse rows again on their next read, search again.
+
+    The maps are dropped, not emptied: a read that started before the change (the web
+    console reads through its own connection) fills the map it took, no longer in use."""
+    db.memo.pop("articles", None)
     db.memo.pop("search", None)
 
 

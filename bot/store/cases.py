@@ -8,7 +8,7 @@ bot.store.feedback; a case is the same row seen by the office.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -105,6 +105,17 @@ async def get(db: Database, case_id: int) -> Case:
     if row is None or row[18] == "deleted":
         raise NotFound(f"Không tìm thấy ý kiến #{case_id}.")
     return _case(row)
+
+
+async def get_many(db: Database, case_ids: Sequence[int]) -> dict[int, Case]:
+    """The cases of `case_ids` that exist and are not deleted, by id (one SELECT)."""
+    if not case_ids:
+        return {}
+    rows = await db.fetch_all(
+        f"SELECT {_COLUMNS} FROM comments WHERE id IN ({','.join('?' for _ in case_ids)})",
+        list(case_ids),
+    )
+    return {c.id: c for c in map(_case, rows) if c.status != "deleted"}
 
 
 async def of_user(db: Database, user_id: int, limit: int = 10) -> list[Case]:

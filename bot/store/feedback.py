@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
@@ -71,14 +72,16 @@ async def is_banned(db: Database, user_id: int) -> bool:
     return bool(await db.fetch_value("SELECT 1 FROM bans WHERE user_id = ?", (user_id,)))
 
 
+# The user's comment times since :since, as "t1,t2,…": read by the checks, and compared
+# by the insert (same expression, same index, same order) to know nothing changed.
+_RECENT = (
+    "(SELECT group_concat(created_at) FROM comments WHERE user_id = :user AND created_at > :since)"
+)
+
+
 def _sender_sql(limits: bool) -> str:
     """One statement for every check (atomic by itself: no snapshot needed)."""
-    recent = (
-        "(SELECT group_concat(created_at) FROM comments"
-        " WHERE user_id = :user AND created_at > :since)"
-        if limits
-        else "NULL"
-    )
+    recent = _RECENT if limits else "NULL"
     return (
         "SELECT EXISTS (SELECT 1 FROM bans WHERE user_id = :user),"
         " (SELECT id FROM comments WHERE user_id = :user AND dup_key = :key"
@@ -128,10 +131,53 @@ async def precheck(
     rules.check_sender(facts, now, per_hour, per_day, tz)
 
 
+_SECRET = "feedback.dup_key"  # db.memo key: the database's duplicate-key secret
+
+
 async def dup_key(db: Database, text: str) -> str:
-    """The duplicate key of a comment text: keyed with this database's own secret."""
-    secret = await db.fetch_value("SELECT value FROM secrets WHERE name = 'dup_key'")
-    return rules.duplicate_key(text, bytes(secret) if secret is not None else b"")
+    """The duplicate key of a comment text: keyed with this database's own secret.
+
+    The secret is written once by migration 006 and never changes, so it is read once
+    per connection (db.memo) instead of once per comment (issue 17).
+    """
+    secret = db.memo.get(_SECRET)
+    if secret is None:
+        value = await db.fetch_value("SELECT value FROM secrets WHERE name = 'dup_key'")
+        secret = db.memo[_SECRET] = bytes(value) if value is not None else b""
+    return rules.duplicate_key(text, secret)
+
+
+_INSERT_COLUMNS = (
+    "user_id, chat_id, user_name, article_id, text_masked, text_original, masked_kinds,"
+    " dup_key, created_at, category, unit, photo_file_id, photo_caption, allow_publish,"
+    " follow_up_of, due_date"
+)
+_INSERT_VALUES = (
+    ":user, :chat, :name, :article, :masked, :original, :kinds, :key, :now, :category,"
+    " :unit, :photo, :caption, :publish, :follow_up, :due"
+)
+
+
+def _insert_sql(limits: bool) -> str:
+    """INSERT … RETURNING that stores the comment only if the checks' facts still hold:
+    no ban, no identical comment and (with limits) the same comment times since :since
+    as the checks saw. One statement: atomic by itself, one round trip, no BEGIN/COMMIT."""
+    recent = f" AND {_RECENT} IS :recent" if limits else ""
+    return (
+        f"INSERT INTO comments ({_INSERT_COLUMNS}) SELECT {_INSERT_VALUES}"
+        " WHERE NOT EXISTS (SELECT 1 FROM bans WHERE user_id = :user)"
+        " AND NOT EXISTS (SELECT 1 FROM comments WHERE user_id = :user AND dup_key = :key"
+        f" AND status != 'deleted'){recent}"
+        f" RETURNING {_COLUMNS}"
+    )
+
+
+_INSERT_SQL = {limits: _insert_sql(limits) for limits in (False, True)}
+
+
+def _recent_text(recent: tuple[int, ...]) -> str | None:
+    """The times as _RECENT gives them (None for none)."""
+    return ",".join(map(str, recent)) if recent else None
 
 
 async def submit(
@@ -148,48 +194,80 @@ async def submit(
     per_day: int,
     tz: tzinfo,
     intake: Intake | None = None,
+    checked: tuple[int, tuple[int, ...]] | None = None,
 ) -> Comment:
-    """Check ban, duplicate and limits and store the comment, all in one transaction.
+    """Check ban, duplicate and limits and store the comment atomically.
 
     `intake`: the case's category, place, photo, consent, follow-up link and due day
-    (issue 15; default: category "khác", due day computed later).
+    (issue 15; default: category "khác", due day computed later). `checked`: (when,
+    comment times of the last 24 hours) of the checks already passed by this text —
+    the preview's (rules.Sender.recent, read with limits on or off as now).
 
-    Four round trips to the database thread: BEGIN, the checks (one SELECT), the
-    INSERT … RETURNING the stored row, COMMIT; the comment is durable when this returns.
+    One round trip to the database thread when `checked` still holds, two without it
+    (issue 17; five before): the checks' facts (one SELECT, judged by
+    rules.check_sender), then one INSERT … SELECT … WHERE the same facts still hold
+    (no ban, no identical comment, the same comment times), RETURNING the stored row —
+    one statement is its own transaction, so nothing slips in between its checks and its
+    write. If the facts changed meanwhile (another chat of the same user, a ban), the
+    checks and the insert run again inside one BEGIN IMMEDIATE transaction. The comment
+    is durable when this returns.
     """
     masked = rules.mask(text)
     key = await dup_key(db, text)
     limits = per_hour > 0 or per_day > 0
     case = intake or Intake()
-    async with db.transaction() as conn:
-        rows = await conn.execute_fetchall(_SENDER_SQL[limits], _sender_params(user_id, key, now))
-        rules.check_sender(_sender_row(next(iter(rows))), now, per_hour, per_day, tz)
+    params = _sender_params(user_id, key, now)
+    if checked is not None:
+        # The preview's facts: no ban, no duplicate (it passed), its comment times.
+        params["since"] = checked[0] - 86400
+        facts = rules.Sender(False, None, checked[1] if limits else ())
+    else:
+        row = await db.fetch_one(_SENDER_SQL[limits], params)
+        assert row is not None
+        facts = _sender_row(row)
+    rules.check_sender(facts, now, per_hour, per_day, tz)
+    values = {
+        **params,
+        "recent": _recent_text(facts.recent),
+        "chat": chat_id,
+        "name": nfc(user_name) if user_name is not None else None,
+        "article": article_id,
+        "masked": masked.text,
+        "original": text if keep_original else None,
+        "kinds": ",".join(sorted(masked.kinds)),
+        "now": now,
+        "category": case.category,
+        "unit": case.unit,
+        "photo": case.photo_file_id,
+        "caption": case.photo_caption,
+        "publish": int(case.allow_publish),
+        "follow_up": case.follow_up_of,
+        "due": case.due.isoformat() if case.due else None,
+    }
+    stored = await db.fetch_all(_INSERT_SQL[limits], values)
+    if stored:
+        return _comment(stored[0])
+    fresh = _sender_params(user_id, key, now)
+    async with db.transaction() as conn:  # the facts changed meanwhile: check again
+        rows = await conn.execute_fetchall(_SENDER_SQL[limits], fresh)
+        facts = _sender_row(next(iter(rows)))
+        rules.check_sender(facts, now, per_hour, per_day, tz)
         rows = await conn.execute_fetchall(
-            "INSERT INTO comments (user_id, chat_id, user_name, article_id, text_masked,"
-            " text_original, masked_kinds, dup_key, created_at, category, unit, photo_file_id,"
-            " photo_caption, allow_publish, follow_up_of, due_date)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-            f" RETURNING {_COLUMNS}",
-            (
-                user_id,
-                chat_id,
-                nfc(user_name) if user_name is not None else None,
-                article_id,
-                masked.text,
-                text if keep_original else None,
-                ",".join(sorted(masked.kinds)),
-                key,
-                now,
-                case.category,
-                case.unit,
-                case.photo_file_id,
-                case.photo_caption,
-                int(case.allow_publish),
-                case.follow_up_of,
-                case.due.isoformat() if case.due else None,
-            ),
+            _INSERT_SQL[limits], {**values, **fresh, "recent": _recent_text(facts.recent)}
         )
         return _comment(next(iter(rows)))
+
+
+async def get_many(db: Database, comment_ids: Sequence[int]) -> list[Comment]:
+    """The comments of `comment_ids` that exist, in id order (one SELECT)."""
+    if not comment_ids:
+        return []
+    rows = await db.fetch_all(
+        f"SELECT {_COLUMNS} FROM comments WHERE id IN ({','.join('?' for _ in comment_ids)})"
+        " ORDER BY id",
+        list(comment_ids),
+    )
+    return [_comment(r) for r in rows]
 
 
 async def get(db: Database, comment_id: int) -> Comment:
@@ -210,14 +288,35 @@ async def of_user(db: Database, user_id: int, limit: int = 20) -> list[Comment]:
     return [_comment(r) for r in rows]
 
 
+# Approved comments per article, kept in memory: every article card shows the count
+# (one aiosqlite call per card open; issue 17). Every write here that can change a
+# decision or a status (decide, set_answer, ban_sender) drops the whole map inside its
+# transaction; counts are read through the bot's connection, whose lock keeps a read
+# from falling between such a write and its commit, and a read that started before the
+# drop fills the map it took, which is no longer the one in use.
+_COUNTS = "approved_counts"
+_COUNTS_MAX = 20_000
+
+
+def _forget_counts(db: Database) -> None:
+    db.memo.pop(_COUNTS, None)
+
+
 async def approved_count(db: Database, article_id: str) -> int:
     """Approved comments of an article (answered ones included; rejected never)."""
+    counts: dict[str, int] = db.memo.setdefault(_COUNTS, {})
+    count = counts.get(article_id)
+    if count is not None:
+        return count
     value = await db.fetch_value(
         "SELECT COUNT(*) FROM comments WHERE article_id = ? AND decision = 'approved'"
         " AND status != 'deleted'",
         (article_id,),
     )
-    return int(value or 0)
+    count = int(value or 0)
+    if len(counts) < _COUNTS_MAX:
+        counts[article_id] = count
+    return count
 
 
 async def latest_approved(db: Database, article_id: str, limit: int = 5) -> list[Comment]:
@@ -272,6 +371,7 @@ async def decide(
             " WHERE id = ?",
             (decision, status, actor_id, now, comment_id),
         )
+        _forget_counts(db)
         await record_audit(
             conn,
             at=now,
@@ -309,6 +409,7 @@ async def set_answer(
             " answer_failed = NULL WHERE id = ?",
             (answer, actor_id, now, rules.ANSWERED, answered_in, comment_id),
         )
+        _forget_counts(db)
         await record_audit(
             conn,
             at=now,
@@ -429,6 +530,7 @@ async def ban_sender(
                 " decided_by = ?, decided_at = ? WHERE id = ?",
                 (actor_id, now, comment_id),
             )
+            _forget_counts(db)
         await record_audit(
             conn,
             at=now,
@@ -472,18 +574,25 @@ async def add_notice(db: Database, chat_id: int, message_id: int, comment_id: in
 
 
 async def record_notified(
-    db: Database, comment_id: int, notices: list[tuple[int, int]], now: int
+    db: Database, comment_ids: Sequence[int], notices: Sequence[tuple[int, int, int]], now: int
 ) -> None:
-    """The notices shown for a comment and its notified_at, in one transaction."""
-    async with db.transaction() as conn:
-        if notices:
-            await conn.execute_fetchall(
-                "INSERT OR REPLACE INTO comment_notices (chat_id, message_id, comment_id)"
-                " VALUES " + ",".join("(?,?,?)" for _ in notices),
-                [v for chat_id, message_id in notices for v in (chat_id, message_id, comment_id)],
-            )
-        await conn.execute_fetchall(
-            "UPDATE comments SET notified_at = ? WHERE id = ?", (now, comment_id)
+    """The notices shown, as (chat, message id, comment id), then notified_at of the
+    comments they show: two statements for a whole batch of comments (two trips).
+
+    Not one transaction, on purpose: the notices first, so a crash in between leaves
+    comments unnotified (shown again at the next start, as a crash between sending and
+    recording does), never notified with a notice a reply cannot be matched to."""
+    if notices:
+        await db.execute(
+            "INSERT OR REPLACE INTO comment_notices (chat_id, message_id, comment_id)"
+            " VALUES " + ",".join("(?,?,?)" for _ in notices),
+            [v for notice in notices for v in notice],
+        )
+    if comment_ids:
+        await db.execute(
+            "UPDATE comments SET notified_at = ?"
+            f" WHERE id IN ({','.join('?' for _ in comment_ids)})",
+            [now, *comment_ids],
         )
 
 

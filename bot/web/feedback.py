@@ -81,7 +81,9 @@ async def export_cases(call: Call) -> web.StreamResponse:
     period = parse_period(call.query("period"), datetime.now(call.svc.settings.tz).date())
     fmt: Format = "csv" if call.query("format") == "csv" else "xlsx"
     data = await casework.export(call.db, period, casework.policy(call.svc), fmt)
-    return download(data, f"ho-so-y-kien-{period.key}.{fmt}", XLSX if fmt == "xlsx" else CSV)
+    return await download(
+        call, data, f"ho-so-y-kien-{period.key}.{fmt}", XLSX if fmt == "xlsx" else CSV
+    )
 
 
 async def decide(call: Call) -> web.StreamResponse:

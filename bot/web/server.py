@@ -132,8 +132,27 @@ def ok(message: str, **extra: Any) -> web.Response:
     return web.json_response({"ok": True, "message": message, **extra})
 
 
-def download(data: bytes, filename: str, content_type: str) -> web.Response:
-    """A file download (exports); the name is ASCII so every browser keeps it."""
+# Bot API: bots send files of up to 50 MB (sendDocument).
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+NOT_STARTED = (
+    "Loa chưa gửi được tệp cho bạn: hãy mở cuộc trò chuyện riêng với Loa, bấm /start rồi thử lại."
+)
+
+
+async def download(call: Call, data: bytes, filename: str, content_type: str) -> web.Response:
+    """A file download (exports); the name is ASCII so every browser keeps it.
+
+    Inside Telegram (?deliver=chat, set by console.js when it runs as a Mini App) the file
+    is sent to the caller's private chat with the bot instead: Telegram's in-app browsers
+    do not save blob downloads on every platform, and the chat keeps the file with the
+    staff member only."""
+    if call.query("deliver") == "chat":
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise InvalidInput("Tệp lớn hơn 50 MB, Telegram không gửi được: hãy lọc bớt dữ liệu.")
+        send_file = call.svc.features["send_file_to_user"]
+        if not await send_file(call.user_id, data, filename):
+            raise InvalidInput(NOT_STARTED)
+        return ok(f"Đã gửi tệp {filename} vào cuộc trò chuyện riêng của bạn với Loa.")
     return web.Response(
         body=data,
         content_type=content_type,
@@ -150,7 +169,7 @@ async def export_table(call: Call, table: Table, basename: str) -> web.Response:
     bot.domain.spreadsheets in a thread: openpyxl is CPU-bound and the bot keeps replying."""
     fmt: Format = "xlsx" if call.query("format") == "xlsx" else "csv"
     data = await asyncio.to_thread(render, table, fmt, tz=call.svc.settings.tz)
-    return download(data, f"{basename}.{fmt}", XLSX if fmt == "xlsx" else CSV)
+    return await download(call, data, f"{basename}.{fmt}", XLSX if fmt == "xlsx" else CSV)
 
 
 def _error(request: web.Request, status: int, message: str) -> web.Response:

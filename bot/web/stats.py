@@ -93,7 +93,7 @@ async def report(call: Call) -> web.StreamResponse:
         return await export_table(call, table, f"thong-ke-{period.key}")
     generated = clock.format_local(clock.now(), call.svc.settings.tz)
     text = render_markdown(stats, None, generated)
-    return download(text.encode("utf-8"), f"bao-cao-{period.key}.md", "text/markdown")
+    return await download(call, text.encode("utf-8"), f"bao-cao-{period.key}.md", "text/markdown")
 
 
 ROUTES = [

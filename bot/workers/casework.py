@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
 from bot.actions import casework as actions
@@ -25,6 +25,7 @@ from bot.domain import clock as clocks
 from bot.domain.text import escape
 from bot.services import Services
 from bot.store import case_office, cases
+from bot.tg import raw
 
 log = logging.getLogger(__name__)
 # A chat found not to be a forum is asked again after this many seconds: an admin may
@@ -91,9 +92,14 @@ class CaseRouter:
         markup: InlineKeyboardMarkup | None = None,
         photo: str | None = None,
         caption: str | None = None,
-    ) -> Message | None:
+    ) -> int | None:
         """Send to a chat, in the category's topic when the chat is a forum; a topic
-        deleted meanwhile is forgotten and created again once. None when sending failed."""
+        deleted meanwhile is forgotten and created again once. The message's id; None
+        when sending failed.
+
+        The text goes out raw (bot.tg.raw): only its id is used, and PTB turning the
+        answer — with its keyboard — into a Message cost more than the rest of a
+        moderators' notice (issue 17)."""
         for attempt in (1, 2):
             thread = await self.topic(chat_id, category) if category is not None else None
             try:
@@ -101,9 +107,13 @@ class CaseRouter:
                     await self.app.bot.send_photo(
                         chat_id, photo, caption=caption, message_thread_id=thread
                     )
-                return await self.app.bot.send_message(
-                    chat_id, text, reply_markup=markup, message_thread_id=thread
-                )
+                params: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": raw.HTML}
+                if markup is not None:
+                    params["reply_markup"] = markup
+                if thread is not None:
+                    params["message_thread_id"] = thread
+                sent = await raw.call(self.app.bot, "sendMessage", params)
+                return int(sent["message_id"])
             except BadRequest as exc:
                 if thread is not None and attempt == 1 and "thread not found" in str(exc).lower():
                     await case_office.forget_topic(self.svc.db, chat_id, thread)

@@ -118,6 +118,13 @@
 
   async function downloadFile(url) {
     say('Đang tạo tệp…');
+    if (initData) {
+      // Inside Telegram the bot sends the file to the user's private chat: in-app browsers
+      // do not save blob downloads on every platform (the server's download()).
+      var sent = await readJson(await call('GET', url + (url.indexOf('?') < 0 ? '?' : '&') + 'deliver=chat'));
+      say(sent.ok ? sent.message : (sent.error || 'Không gửi được tệp.'), !sent.ok);
+      return;
+    }
     var response = await call('GET', url);
     if (!response.ok) { say((await readJson(response)).error || 'Không tải được tệp.', true); return; }
     var disposition = response.headers.get('Content-Disposition') || '';
