@@ -25,9 +25,9 @@ from pathlib import Path
 
 from bench._sections import write_section
 from bot.domain.articles import Article, digest, render_article, split_raw
+from bot.domain.text import fold
 from bot.store import articles as store
 from bot.store.db import Database
-from bot.domain.text import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "articles"
@@ -219,7 +219,7 @@ renumbered; mean {r["chars_mean"]:.0f} characters).
 | digest per article, max | {r["digest_max"]:.2f} ms |
 | first load + digest + index of all files into SQLite/FTS5 | {r["index_s"]:.2f} s |
 | re-sync with nothing changed (checksums only) | {r["reindex_s"]:.2f} s |
-| search (FTS5 MATCH + bm25 + count, 5 results), 8 queries × 25, p50 / p95 / p99 | {_ms(r, "search")} |
+| search (MATCH + bm25 + count, 5 results), 8 queries × 25, p50 / p95 / p99 | {_ms(r, "search")} |
 | search, {UNSEEN} queries never searched before, p50 / p95 / p99 | {_ms(r, "unseen")} |
 | the same typed (last word cut short, as a prefix), p50 / p95 / p99 | {_ms(r, "prefix")} |
 """

@@ -115,8 +115,14 @@ async def test_direct_call_answers_and_errors_as_ptb(serve) -> None:
     answers = [
         (200, {"ok": True, "result": {"message_id": 7}}),
         (403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked"}),
-        (400, {"ok": False, "description": "Bad Request: group upgraded",
-               "parameters": {"migrate_to_chat_id": -100123}}),
+        (
+            400,
+            {
+                "ok": False,
+                "description": "Bad Request: group upgraded",
+                "parameters": {"migrate_to_chat_id": -100123},
+            },
+        ),
         (429, {"ok": False, "description": "Too Many Requests", "parameters": {"retry_after": 3}}),
         (400, {"ok": False, "description": "Bad Request: message text is empty"}),
         (401, {"ok": False, "description": "Unauthorized"}),

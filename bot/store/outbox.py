@@ -125,14 +125,14 @@ async def recover_orphans(
     held_ops = set(ops_in_flight)
     # Looked for first without a transaction: one trip a second while nothing is
     # orphaned (the usual case) instead of eight (issue 17).
-    rows = await db.fetch_all(
+    stale = await db.fetch_all(
         "SELECT 'delivery', id FROM deliveries"
         " WHERE state = 'sending' AND COALESCE(updated_at, 0) < :older"
         " UNION ALL SELECT 'op', id FROM message_ops"
         " WHERE state = 'sending' AND COALESCE(updated_at, 0) < :older",
         {"older": older_than},
     )
-    if all(int(r[1]) in (held if r[0] == "delivery" else held_ops) for r in rows):
+    if all(int(r[1]) in (held if r[0] == "delivery" else held_ops) for r in stale):
         return 0, 0
     async with db.transaction() as conn:
         async with conn.execute(
@@ -221,7 +221,9 @@ async def commit_batch(
             await conn.executemany(
                 _SET_STATE,
                 [("sending", None, None, now, did) for did in go]
-                + [("sent", json.dumps(list(o.message_ids)), now, now, o.delivery_id) for o in sent],
+                + [
+                    ("sent", json.dumps(list(o.message_ids)), now, now, o.delivery_id) for o in sent
+                ],
             )
         finished = await _record(conn, outcomes, now, revisions, busy) if outcomes else []
     return go, skipped, finished
