@@ -20,12 +20,13 @@ before the request left" look the same from here; resending is the choice that n
 loses a recipient. A long text split into several messages records its progress after
 each part, so a crash repeats at most one part.
 
-Marks and outcomes share one group commit (one transaction, about eight trips to the
-database thread for the whole batch), and each request goes out through PTB's
-`do_api_request`: still paced by bot.tg.pacer, but the answer is not turned into a
-Message object the worker would throw away (issue 17: that parsing was ~70 % of the
-CPU per delivery). A delivery that had to wait for a rate-limit slot is re-checked
-after it got one (issue 10): a broadcast stopped meanwhile is not sent.
+Marks and outcomes share one group commit (one transaction, four trips to the database
+thread for the whole batch), and each request goes out through bot.tg.raw: still paced
+by bot.tg.pacer, but neither built from PTB's parameter objects nor turned into a Message
+object the worker would throw away (issue 17: that parsing was ~70 % of the CPU per
+delivery, PTB's request layers another sixth). A delivery that had to wait for a
+rate-limit slot is re-checked after it got one (issue 10): a broadcast stopped meanwhile
+is not sent.
 
 If recording an outcome fails (the database refuses a write) the sender retries it a
 few times; a row still left "sending" by a task that is gone is put back to pending by
