@@ -271,6 +271,9 @@ async def test_cancel_ends_any_features_conversation(bot_factory: Any, fake: Fak
     await fake.wait_for_message(ADMIN_CHAT, "Các lệnh của Loa", after=after)
     texts = [m.content for m in fake.bot_messages(CITIZEN)]
     assert not any("Ai trực" in t or "Sẽ sửa" in t for t in texts), texts
+    # A reply to the ended prompt is not taken as an answer either: no preview offered.
+    shown = [m.content for m in fake.bot_messages(ADMIN_CHAT) if m.message_id > after]
+    assert not any("Xem lại câu trả lời" in t for t in shown), shown
     assert await _value(bot, "SELECT answer FROM comments WHERE id = 1") is None
 
 
@@ -430,3 +433,28 @@ async def test_scheduled_broadcast_is_held_when_its_approver_lost_the_role(
     ok = _cb(fake, ADMIN_CHAT, notice.message_id, f"bc:ok:{bid}")
     fake.press_button(ADMIN_CHAT, ADMIN_ID, notice.message_id, ok)
     await fake.wait_for_message(-1801, "lịch tiếp dân")
+
+
+async def test_a_lapsed_answer_prompt_takes_no_reply(bot_factory: Any, fake: FakeTelegram) -> None:
+    await _setup(bot_factory, fake, conversation_timeout=0.5)
+    fake.send_text(CITIZEN, CITIZEN, "/ykien Đề nghị sửa đèn đường ngõ 5 phố Huế")
+    preview = await fake.wait_for_message(CITIZEN, "Xem lại ý kiến")
+    fake.press_button(CITIZEN, CITIZEN, preview.message_id, "ykc:s")
+    await fake.wait_for_message(ADMIN_CHAT, "Ý kiến #1")
+    # In the owner's private chat: /choduyet, [Trả lời], then the prompt lapses.
+    fake.send_text(ADMIN_ID, ADMIN_ID, "/choduyet")
+    inbox = await fake.wait_for_message(ADMIN_ID, "#1")
+    reply_button = next(
+        b["callback_data"] for b in inbox.buttons if b["callback_data"].startswith("yki:t:1")
+    )
+    fake.press_button(ADMIN_ID, ADMIN_ID, inbox.message_id, reply_button)
+    answer_prompt = await fake.wait_for_message(
+        ADMIN_ID, "Loa sẽ cho xem lại trước khi gửi", after=inbox.message_id
+    )
+    await fake.wait_for_message(ADMIN_ID, "Đã hết thời gian chờ", timeout=5)
+    after = _last(fake, ADMIN_ID)
+    fake.send_text(ADMIN_ID, ADMIN_ID, "Sẽ sửa trong tuần", reply_to=answer_prompt)
+    fake.send_text(ADMIN_ID, ADMIN_ID, "/help")
+    await fake.wait_for_message(ADMIN_ID, "Các lệnh của Loa", after=after)
+    shown = [m.content for m in fake.bot_messages(ADMIN_ID) if m.message_id > after]
+    assert not any("Xem lại câu trả lời" in t for t in shown), shown

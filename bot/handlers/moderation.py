@@ -365,7 +365,9 @@ async def _ask_answer(update: Update, context: Context, comment_id: int) -> None
         await answer_query(update, FORGOTTEN, alert=True)
         return
     await answer_query(update)
-    dialog = await dialogs.ask(
+    # The prompt is not recorded as a notice: a reply to it counts only while the dialog
+    # is open (a reply after /huy or the timeout is not an answer; issue 10 item 2).
+    await dialogs.ask(
         update,
         context,
         f"✍️ {quote(user.first_name, 64)}, hãy trả lời tin nhắn này bằng câu trả lời cho "
@@ -376,8 +378,6 @@ async def _ask_answer(update: Update, context: Context, comment_id: int) -> None
         placeholder=f"Trả lời ý kiến #{comment_id}",
         comment_id=comment_id,
     )
-    if dialog is not None and dialog.prompt_id is not None:
-        await store.add_notice(svc.db, chat.id, dialog.prompt_id, comment_id)
 
 
 @requires("moderate")
