@@ -59,12 +59,29 @@ async def _draft_in_admin_group(fake: FakeTelegram, user_id: int, text: str) -> 
 
 
 async def _set_audience(
-    fake: FakeTelegram, user_id: int, control: Any, key: str, mark: str
+    fake: FakeTelegram, user_id: int, control: Any, key: str, mark: str, chat: int = ADMIN_CHAT
 ) -> None:
     bid = _bid(control)
-    data = _cb(fake, ADMIN_CHAT, control.message_id, f"bc:a:{bid}:{key}")
-    fake.press_button(ADMIN_CHAT, user_id, control.message_id, data)
-    await fake.wait_for(lambda: mark in str(fake.message(ADMIN_CHAT, control.message_id).buttons))
+    data = _cb(fake, chat, control.message_id, f"bc:a:{bid}:{key}")
+    fake.press_button(chat, user_id, control.message_id, data)
+    await fake.wait_for(lambda: mark in str(fake.message(chat, control.message_id).buttons))
+
+
+async def _editors_cadre_draft(fake: FakeTelegram, text: str) -> tuple[int, Any, int]:
+    """The editor's draft in their private chat, set to cadre chats: (chat, control, id)."""
+    editor_chat = fake.private_chat(EDITOR)
+    fake.send_text(editor_chat, EDITOR, f"/thongbao {text}")
+    control = await fake.wait_for_message(editor_chat, "Số cuộc trò chuyện sẽ nhận")
+    await _set_audience(fake, EDITOR, control, "cadre", "✓ Cán bộ", chat=editor_chat.id)
+    return editor_chat.id, control, _bid(control)
+
+
+async def _citizens_comment(fake: FakeTelegram, text: str) -> Any:
+    """A citizen sends a comment; the moderators' notice of it in the admin group."""
+    fake.send_text(CITIZEN, CITIZEN, f"/ykien {text}")
+    preview = await fake.wait_for_message(CITIZEN, "Xem lại ý kiến")
+    fake.press_button(CITIZEN, CITIZEN, preview.message_id, "ykc:s")
+    return await fake.wait_for_message(ADMIN_CHAT, "Ý kiến #")
 
 
 # --- 1. a draft belongs to its author; buttons carry the version shown -----------------------
@@ -118,15 +135,7 @@ async def test_approval_names_audience_and_refuses_a_changed_draft(
     bot_factory: Any, fake: FakeTelegram
 ) -> None:
     bot = await _setup(bot_factory, fake)
-    editor_chat = fake.private_chat(EDITOR)
-    fake.send_text(editor_chat, EDITOR, "/thongbao Nội bộ: họp chi bộ")
-    control = await fake.wait_for_message(editor_chat, "Số cuộc trò chuyện sẽ nhận")
-    bid = _bid(control)
-    data = _cb(fake, editor_chat, control.message_id, f"bc:a:{bid}:cadre")
-    fake.press_button(editor_chat, EDITOR, control.message_id, data)
-    await fake.wait_for(
-        lambda: "✓ Cán bộ" in str(fake.message(editor_chat, control.message_id).buttons)
-    )
+    editor_chat, control, bid = await _editors_cadre_draft(fake, "Nội bộ: họp chi bộ")
     data = _cb(fake, editor_chat, control.message_id, f"bc:go:{bid}")
     fake.press_button(editor_chat, EDITOR, control.message_id, data)
     request = await fake.wait_for_message(ADMIN_CHAT, f"đề nghị gửi bản tin #{bid}")
@@ -254,10 +263,7 @@ async def test_cancel_ends_any_features_conversation(bot_factory: Any, fake: Fak
     await fake.wait_for_message(ADMIN_CHAT, "Các lệnh của Loa", after=after)
     assert not any("Xác nhận để thay" in m.content for m in fake.bot_messages(ADMIN_CHAT))
     # A moderator's [Trả lời] (the feedback feature) ends with the same /cancel.
-    fake.send_text(CITIZEN, CITIZEN, "/ykien Đề nghị sửa đèn đường ngõ 5 phố Huế")
-    preview = await fake.wait_for_message(CITIZEN, "Xem lại ý kiến")
-    fake.press_button(CITIZEN, CITIZEN, preview.message_id, "ykc:s")
-    notice = await fake.wait_for_message(ADMIN_CHAT, "Ý kiến #1")
+    notice = await _citizens_comment(fake, "Đề nghị sửa đèn đường ngõ 5 phố Huế")
     after = _last(fake, ADMIN_CHAT)
     fake.press_button(ADMIN_CHAT, ADMIN_ID, notice.message_id, "ykm:t:1")
     answer_prompt = await fake.wait_for_message(ADMIN_CHAT, "trả lời (reply)", after=after)
@@ -395,15 +401,7 @@ async def test_scheduled_broadcast_is_held_when_its_approver_lost_the_role(
     await _grant(bot, ADMIN2, "admin")
     fake.user(ADMIN2, "Quản trị hai")
     fake.group(ADMIN_CHAT, "Ban Tuyên giáo", admins=[ADMIN_ID, ADMIN2], members=[EDITOR])
-    editor_chat = fake.private_chat(EDITOR)
-    fake.send_text(editor_chat, EDITOR, "/thongbao Nội bộ: lịch tiếp dân quý")
-    control = await fake.wait_for_message(editor_chat, "Số cuộc trò chuyện sẽ nhận")
-    bid = _bid(control)
-    data = _cb(fake, editor_chat, control.message_id, f"bc:a:{bid}:cadre")
-    fake.press_button(editor_chat, EDITOR, control.message_id, data)
-    await fake.wait_for(
-        lambda: "✓ Cán bộ" in str(fake.message(editor_chat, control.message_id).buttons)
-    )
+    editor_chat, control, bid = await _editors_cadre_draft(fake, "Nội bộ: lịch tiếp dân quý")
     data = _cb(fake, editor_chat, control.message_id, f"bc:at:{bid}")
     fake.press_button(editor_chat, EDITOR, control.message_id, data)
     await fake.wait_for_message(editor_chat, "Nhập thời gian gửi")
@@ -437,10 +435,7 @@ async def test_scheduled_broadcast_is_held_when_its_approver_lost_the_role(
 
 async def test_a_lapsed_answer_prompt_takes_no_reply(bot_factory: Any, fake: FakeTelegram) -> None:
     await _setup(bot_factory, fake, conversation_timeout=0.5)
-    fake.send_text(CITIZEN, CITIZEN, "/ykien Đề nghị sửa đèn đường ngõ 5 phố Huế")
-    preview = await fake.wait_for_message(CITIZEN, "Xem lại ý kiến")
-    fake.press_button(CITIZEN, CITIZEN, preview.message_id, "ykc:s")
-    await fake.wait_for_message(ADMIN_CHAT, "Ý kiến #1")
+    await _citizens_comment(fake, "Đề nghị sửa đèn đường ngõ 5 phố Huế")
     # In the owner's private chat: /choduyet, [Trả lời], then the prompt lapses.
     fake.send_text(ADMIN_ID, ADMIN_ID, "/choduyet")
     inbox = await fake.wait_for_message(ADMIN_ID, "#1")

@@ -186,6 +186,18 @@ async def _case_in_topic(bot: RunningBot, fake: FakeTelegram) -> tuple[StoredMes
     return found[0], found[0].thread_id
 
 
+async def _ask_for_answer(fake: FakeTelegram, mod: Any, notice: StoredMessage) -> StoredMessage:
+    """[🗂 Hồ sơ] → [📝 Mẫu trả lời] → [✍️ Tự soạn] on a case notice: casework's answer prompt."""
+    after = _last(fake, FORUM)
+    await _press(fake, FORUM, mod, notice, "Hồ sơ")
+    card = await fake.wait_for_message(FORUM, "Hồ sơ ý kiến #1", after=after)
+    await _press(fake, FORUM, mod, card, "Mẫu trả lời")
+    offer = await fake.wait_for_message(FORUM, "tự soạn", after=card.message_id)
+    await _press(fake, FORUM, mod, offer, "Tự soạn")
+    ask = await fake.wait_for_message(FORUM, "nội dung câu trả lời", after=offer.message_id)
+    return ask
+
+
 async def test_casework_answer_stays_in_its_topic_and_ends_with_huy(
     bot_factory: Any, fake: FakeTelegram
 ) -> None:
@@ -200,13 +212,7 @@ async def test_casework_answer_stays_in_its_topic_and_ends_with_huy(
     prompt = await fake.wait_for_message(FORUM, "trả lời (reply)", after=after)
     assert prompt.thread_id == topic
     # [🗂 Hồ sơ] → [📝 Mẫu trả lời] → [✍️ Tự soạn]: the casework prompt replaces it, says so.
-    after = _last(fake, FORUM)
-    await _press(fake, FORUM, mod, notice, "Hồ sơ")
-    card = await fake.wait_for_message(FORUM, "Hồ sơ ý kiến #1", after=after)
-    await _press(fake, FORUM, mod, card, "Mẫu trả lời")
-    offer = await fake.wait_for_message(FORUM, "tự soạn", after=card.message_id)
-    await _press(fake, FORUM, mod, offer, "Tự soạn")
-    ask = await fake.wait_for_message(FORUM, "nội dung câu trả lời", after=offer.message_id)
+    ask = await _ask_for_answer(fake, mod, notice)
     assert ask.thread_id == topic
     assert "Việc đang dở «trả lời ý kiến #1» đã dừng" in ask.content
     # Chatter in the topic is not an answer; a reply to the prompt is previewed first.
@@ -237,13 +243,7 @@ async def test_casework_answer_prompt_lapses_with_a_notice_in_its_topic(
     notice, topic = await _case_in_topic(bot, fake)
     # Short from now on only: the citizen's steps above must not lapse on a loaded machine.
     bot.svc.features["dialogs"].timeout = 0.5
-    after = _last(fake, FORUM)
-    await _press(fake, FORUM, mod, notice, "Hồ sơ")
-    card = await fake.wait_for_message(FORUM, "Hồ sơ ý kiến #1", after=after)
-    await _press(fake, FORUM, mod, card, "Mẫu trả lời")
-    offer = await fake.wait_for_message(FORUM, "tự soạn", after=card.message_id)
-    await _press(fake, FORUM, mod, offer, "Tự soạn")
-    ask = await fake.wait_for_message(FORUM, "nội dung câu trả lời", after=offer.message_id)
+    ask = await _ask_for_answer(fake, mod, notice)
     lapsed = await fake.wait_for_message(FORUM, "Đã hết thời gian chờ", after=ask.message_id)
     assert lapsed.thread_id == topic and "trả lời ý kiến #1" in lapsed.content
     after = _last(fake, FORUM)
@@ -258,13 +258,7 @@ async def test_casework_preview_is_not_sent_when_someone_answered_meanwhile(
     bot = await start_casework(bot_factory, fake)
     mod = fake.users[MOD_ID]
     notice, _topic = await _case_in_topic(bot, fake)
-    after = _last(fake, FORUM)
-    await _press(fake, FORUM, mod, notice, "Hồ sơ")
-    card = await fake.wait_for_message(FORUM, "Hồ sơ ý kiến #1", after=after)
-    await _press(fake, FORUM, mod, card, "Mẫu trả lời")
-    offer = await fake.wait_for_message(FORUM, "tự soạn", after=card.message_id)
-    await _press(fake, FORUM, mod, offer, "Tự soạn")
-    ask = await fake.wait_for_message(FORUM, "nội dung câu trả lời", after=offer.message_id)
+    ask = await _ask_for_answer(fake, mod, notice)
     fake.send_text(FORUM, mod, "Phường sẽ thay bóng đèn trong tuần.", reply_to=ask)
     preview = await fake.wait_for_message(FORUM, "Xem trước câu trả lời", after=ask.message_id)
     # Another moderator answers the citizen while Tuấn looks at his preview.

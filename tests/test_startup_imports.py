@@ -28,16 +28,21 @@ print(json.dumps({"out": out.getvalue(), "modules": sorted(m for m in sys.module
 """
 
 
-def _run(*argv: str, watch: list[str]) -> dict:
+def _probe(script: str, *argv: str) -> dict:
+    """Run a probe script in a fresh interpreter; the JSON object of its last line."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(watch), *argv],
+        [sys.executable, "-c", script, *argv],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _run(*argv: str, watch: list[str]) -> dict:
+    return _probe(PROBE, json.dumps(watch), *argv)
 
 
 def test_help_imports_no_library_at_all() -> None:
@@ -116,15 +121,7 @@ print(json.dumps({
 
 
 def _build(mode: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", BUILD, mode],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return _probe(BUILD, mode)
 
 
 def test_idle_bot_leaves_the_console_and_the_holidays_library_out() -> None:
