@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 import aiosqlite
 
+from bench._loop import run_like_loa
 from bot.app import tune_collector
 from bot.domain import clock
 from bot.domain.broadcasts import Audience
@@ -290,7 +291,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        result = asyncio.run(engine_only(args) if args.engine_only else run(args))
+        result = run_like_loa(engine_only(args) if args.engine_only else run(args))
         mode = "engine-only" if args.engine_only else ("limits" if args.limits else "no-limits")
         print(json.dumps({"mode": mode, **result}, indent=2))
 

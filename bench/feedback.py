@@ -46,8 +46,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from bench._loop import run_like_loa
 from bench._sections import write_section
 from bench.broadcast import CallCounter
+from bot.app import tune_collector
 from bot.domain.pacing import Window
 from tests.fakegram import FakeTelegram
 from tests.harness import TEST_TOKEN, make_settings, start_bot, stop_bot
@@ -186,6 +188,7 @@ async def run_phase(count: int, rate: float, first_uid: int) -> dict[str, float]
                 log_level="WARNING",
             )
             bot = await start_bot(settings)
+            tune_collector()  # as `loa run` does (this process is the bot's)
             svc = bot.svc
             if svc.pacer is not None:  # limits off: a window of 100 messages per millisecond
                 svc.pacer._global = Window(capacity=100, period=0.001)
@@ -402,11 +405,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.drive:
         asyncio.run(drive(args.drive, args.comments, args.rate, args.first_uid))
         return 0
-    burst = asyncio.run(run_phase(args.comments, 0, 1_000_000))
+    burst = run_like_loa(run_phase(args.comments, 0, 1_000_000))
     print("burst:", {k: round(v, 2) for k, v in burst.items()})
-    paced = asyncio.run(run_phase(args.paced_comments, args.rate, 2_000_000))
+    paced = run_like_loa(run_phase(args.paced_comments, args.rate, 2_000_000))
     print("paced:", {k: round(v, 2) for k, v in paced.items()})
-    light = asyncio.run(run_phase(min(args.paced_comments, 300), args.light_rate, 3_000_000))
+    light = run_like_loa(run_phase(min(args.paced_comments, 300), args.light_rate, 3_000_000))
     print("light:", {k: round(v, 2) for k, v in light.items()})
     store_rate = asyncio.run(store_only(2000))
     print("store only:", store_rate)

@@ -25,8 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._loop import run_like_loa
 from bench.broadcast import CallCounter
 from bench.feedback import Recorder, _free_port
+from bot.app import tune_collector
 from bot.domain.pacing import Window
 from bot.store.db import Database
 from tests.fakegram import FakeTelegram
@@ -119,6 +121,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
                 log_level="WARNING",
             )
             bot = await start_bot(settings)
+            tune_collector()  # as `loa run` does (this process is the bot's)
             if bot.svc.pacer is not None:  # limits off: 100 messages per millisecond
                 bot.svc.pacer._global = Window(capacity=100, period=0.001)
             try:
@@ -161,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.drive:
         asyncio.run(drive(args.drive, args.readers, args.rate, args.ids.split(",")))
         return 0
-    print(json.dumps({"mode": "readers", **asyncio.run(run(args))}, indent=2))
+    print(json.dumps({"mode": "readers", **run_like_loa(run(args))}, indent=2))
     return 0
 
 

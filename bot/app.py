@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -42,7 +43,7 @@ from bot.store import people, tg_state
 from bot.store import subscriptions as subs_store
 from bot.store.db import Database
 from bot.tg.pacer import Pacer
-from bot.tg.transport import AiohttpRequest
+from bot.tg.transport import AiohttpRequest, PollingRequest
 from bot.tg.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,9 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
     )
     # Bot API calls go through aiohttp: PTB's httpx transport costs 3-4x the CPU per
     # request (bot.tg.transport; BENCHMARKS.md "Feedback"). getUpdates has its own single
-    # connection, whose answers are stamped so the health check sees a stalled poll (issue 6).
-    poll_request = AiohttpRequest(connection_pool_size=1)
+    # connection, whose answers are stamped so the health check sees a stalled poll (issue 6)
+    # and arrive without the bot's own keyboards echoed back in button presses (issue 17).
+    poll_request = PollingRequest(connection_pool_size=1)
     db = Database(settings.db_path)
     builder = (
         ApplicationBuilder()
@@ -222,6 +224,20 @@ async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None
     """Close the database last."""
     svc: Services = app.bot_data["services"]
     await svc.db.close()
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """The event loop of the long-running bot (`loa run`; the benchmarks use it too).
+
+    uvloop (libuv) where it is installed — Linux and macOS, a dependency there: its
+    sockets, timers and callbacks cost less CPU than asyncio's pure-Python selector loop,
+    about 8 % of a reader's update on the 2-core machine (issue 17, BENCHMARKS.md).
+    Elsewhere asyncio's own loop; the bot behaves the same on both."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def tune_collector() -> None:

@@ -240,6 +240,28 @@ def test_ordinary_numbers_never_masked(parts: list[tuple[str, str, str]]) -> Non
     assert rules.mask(text).text == text
 
 
+# Pieces the rules react to: digit runs of every length around the thresholds, each
+# separator they accept, keywords, email parts, amounts' units, other digits.
+_mask_pieces = st.lists(
+    st.one_of(
+        st.text("0123456789", min_size=1, max_size=13),
+        st.sampled_from([" ", ".", "-", ") ", "(", "+84", "84 ", ",", "/", "\n", "x", "０", "٣"]),
+        st.sampled_from(["stk ", "TK: ", "cccd ", "CMND số ", "ngân hàng ", "căn cước "]),
+        st.sampled_from(["a.b@", "@", "mail.vn", " đồng", " triệu", "%"]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@given(_mask_pieces.map("".join))
+def test_fast_path_agrees_with_every_rule(text: str) -> None:
+    """mask() skips the rules when no run of 8 digits or "@" is present: it must give what
+    running every rule gives, whatever the text (a skipped phone would be a leak)."""
+    ascii_text = text.translate(rules._ASCII_DIGITS)
+    assert rules.mask(text) == rules._mask_all(ascii_text)
+
+
 # --------------------------------------------------------------------------- limits, export
 
 

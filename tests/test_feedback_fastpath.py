@@ -164,3 +164,79 @@ def test_a_draft_survives_persistence_and_copies_cheaply() -> None:
     twin = copy.deepcopy({"feedback_draft": draft})["feedback_draft"]
     assert twin == draft and twin is not draft
     assert loads(dumps({"feedback_draft": draft}))["feedback_draft"] == draft
+
+
+async def test_a_pass_past_the_digest_threshold_sends_one_digest(
+    fake: FakeTelegram, bot_factory: Any
+) -> None:
+    """More than DIGEST_OVER new comments for the admin chat in one pass: one digest
+    (the first DIGEST_LINES listed, the rest counted) whose button opens the pending list;
+    every comment counts as notified. A pass at the threshold still gets one notice each."""
+    from bot.handlers.moderation import notify_moderators
+    from bot.handlers.notice_digest import DIGEST_LINES, DIGEST_OVER
+
+    bot = await _start(bot_factory, fake, feedback_per_hour=0, feedback_per_day=0)
+    db = bot.svc.db
+    many = DIGEST_LINES + 2
+    for i in range(many):
+        text = f"Đề nghị số {i} <về> chiếu sáng & cây xanh " + "rất dài " * 30
+        await _submit(db, 7300 + i, text, NOW + i, per_hour=0)
+    before = len(fake.messages(ADMIN_CHAT))
+    await notify_moderators(bot.app, list(range(1, many + 1)))
+    new = fake.messages(ADMIN_CHAT)[before:]
+    assert len(new) == 1
+    digest = new[0]
+    assert f"{many} ý kiến mới" in digest.text and "… và 2 ý kiến khác" in digest.text
+    assert all(f"#{i} " in digest.text for i in range(1, DIGEST_LINES + 1))
+    assert f"#{DIGEST_LINES + 1} " not in digest.text
+    assert "<về> chiếu sáng & cây xanh" in digest.text  # escaped in HTML, shown as typed
+    assert [b["callback_data"] for b in digest.buttons] == ["ykp:0"]
+    assert await _all_notified(bot)()
+    assert await db.fetch_value("SELECT COUNT(*) FROM comment_notices") == 0
+    # A moderator opens the pending list from it: the digest becomes the first page.
+    admin = fake.users[ADMIN_ID]
+    fake.press_button(ADMIN_CHAT, admin, digest.message_id, "ykp:0")
+    page = await fake.wait_for_message(ADMIN_CHAT, contains="Ý kiến chờ duyệt")
+    assert page.message_id == digest.message_id
+
+    # At the threshold: one notice per comment, each answerable by a reply.
+    first = many + 1
+    for i in range(DIGEST_OVER):
+        await _submit(db, 7400 + i, f"Ý kiến thứ {i} về rác thải", NOW + 100 + i, per_hour=0)
+    await notify_moderators(bot.app, list(range(first, first + DIGEST_OVER)))
+    for comment_id in range(first, first + DIGEST_OVER):
+        await _notice(fake, comment_id)
+    rows = await db.fetch_value("SELECT COUNT(*) FROM comment_notices")
+    assert rows == DIGEST_OVER
+
+
+async def test_a_reply_before_the_pass_records_its_notice_still_answers(
+    fake: FakeTelegram, bot_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass records its notices after sending them all: a moderator replying to one in
+    between (a fast thumb, a slow database) is matched to its comment all the same."""
+    import asyncio
+
+    from bot.handlers import moderation
+
+    bot = await _start(bot_factory, fake, feedback_per_hour=0, feedback_per_day=0)
+    db = bot.svc.db
+    await _submit(db, 7500, "Đề nghị sửa đèn đường ở tổ 5", NOW, per_hour=0)
+    release = asyncio.Event()
+    record = store.record_notified
+
+    async def slow_record(*args: Any, **kwargs: Any) -> None:
+        await release.wait()
+        await record(*args, **kwargs)
+
+    monkeypatch.setattr(moderation.store, "record_notified", slow_record)
+    task = asyncio.create_task(moderation.notify_moderators(bot.app, [1]))
+    notice = await _notice(fake, 1)
+    assert await db.fetch_value("SELECT COUNT(*) FROM comment_notices") == 0  # not yet
+    admin = fake.users[ADMIN_ID]
+    fake.send_text(ADMIN_CHAT, admin, "Đã chuyển cho phường xử lý.", reply_to=notice)
+    preview = await fake.wait_for_message(ADMIN_CHAT, contains="Xem lại câu trả lời")
+    assert "#1" in preview.text
+    release.set()
+    await task
+    assert await db.fetch_value("SELECT comment_id FROM comment_notices") == 1

@@ -58,15 +58,20 @@ async def test_grant_with_an_absurd_id_says_so(bot: RunningBot, fake: FakeTelegr
 
 
 async def test_button_alert_of_a_domain_error_is_plain_text() -> None:
-    answered: list[tuple[str | None, bool]] = []
+    answered: list[tuple[str, dict[str, Any]]] = []
 
-    async def answer(text: str | None = None, show_alert: bool = False) -> None:
-        answered.append((text, show_alert))
+    class Bot:  # a transport stand-in: bot.tg.raw calls do_api_request on other transports
+        async def do_api_request(self, method: str, api_kwargs: Any, **_: Any) -> bool:
+            answered.append((method, api_kwargs))
+            return True
 
     @user_errors
     async def handler(update: Any, context: Any) -> None:
         raise InvalidInput("Tệp <code>a&amp;b.md</code> có &lt;lỗi&gt; ở dòng 3.")
 
-    update = SimpleNamespace(callback_query=SimpleNamespace(answer=answer))
+    bot = Bot()
+    update = SimpleNamespace(callback_query=SimpleNamespace(id="q1"), get_bot=lambda: bot)
     await handler(update, None)
-    assert answered == [("Tệp a&b.md có <lỗi> ở dòng 3.", True)]
+    text = "Tệp a&b.md có <lỗi> ở dòng 3."
+    params = {"callback_query_id": "q1", "text": text, "show_alert": True}
+    assert answered == [("answerCallbackQuery", params)]

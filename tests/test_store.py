@@ -80,3 +80,47 @@ async def test_chat_and_user_upserts(tmp_path: Path) -> None:
         await people.upsert_user(db, 7, "Trần Văn Bảy", "bay", "vi", 30)
         user = await people.get_user(db, 7)
         assert user is not None and user.name == "Trần Văn Bảy"
+
+
+async def test_touch_records_chat_and_user_in_one_statement(tmp_path: Path) -> None:
+    """The sightings view's trigger upserts both rows (one trip), or only the one given;
+    a later touch keeps first_seen and refreshes the rest (stored in NFC)."""
+    decomposed = "Nguye\u0302\u0303n Va\u0306n A"  # "Nguyễn Văn A" sent decomposed
+    async with Database(tmp_path / "loa.db") as db:
+        trips = 0
+        execute = db.conn.execute
+
+        def counted(*args: object, **kwargs: object) -> object:
+            nonlocal trips
+            trips += 1
+            return execute(*args, **kwargs)  # type: ignore[arg-type]
+
+        db.conn.execute = counted  # type: ignore[method-assign]
+        await people.touch(
+            db, 10, chat=(5, "private", decomposed, "a"), user=(5, decomposed, "a", "vi")
+        )
+        assert trips == 1
+        await people.touch(db, 20, user=(6, "Bình", None, None))
+        await people.touch(db, 30, chat=(5, "private", "An", "an"), user=(5, "An", "an", "en"))
+        chat, user, other = (
+            await people.get_chat(db, 5),
+            await people.get_user(db, 5),
+            await people.get_user(db, 6),
+        )
+        assert chat is not None and (
+            chat.title,
+            chat.username,
+            chat.first_seen,
+            chat.last_seen,
+        ) == ("An", "an", 10, 30)
+        assert user is not None and (user.name, user.language, user.first_seen, user.last_seen) == (
+            "An",
+            "en",
+            10,
+            30,
+        )
+        assert other is not None and other.name == "Bình" and await people.get_chat(db, 6) is None
+        await people.touch(db, 40, user=(7, decomposed, None, None))
+        seventh = await people.get_user(db, 7)
+        assert seventh is not None and seventh.name == "Nguyễn Văn A"
+        assert await db.fetch_value("SELECT COUNT(*) FROM sightings") == 0

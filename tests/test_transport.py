@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -19,8 +19,6 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import RequestData
-from telegram.request._requestparameter import RequestParameter
 
 from bot.tg.transport import AiohttpRequest
 
@@ -99,13 +97,14 @@ async def test_parameters_reach_the_server_as_json(serve) -> None:
 
     url = await serve(echo)
     request = AiohttpRequest()
+    # PTB builds the RequestData (public API: Bot.do_api_request), the transport sends it.
+    bot = Bot(TOKEN, base_url=url.rsplit("/bot", 1)[0] + "/bot", request=request)
     await request.initialize()
     try:
-        data = RequestData([RequestParameter("text", "Xin chào & tạm biệt", None)])
-        status, body = await request.do_request(url, "POST", data)
+        result = await bot.do_api_request("echo", api_kwargs={"text": "Xin chào & tạm biệt"})
     finally:
         await request.shutdown()
-    assert status == 200 and body == b'{"ok":true,"result":true}'
+    assert result is True
     assert [json.loads(body) for body in seen] == [{"text": "Xin chào & tạm biệt"}]
 
 
@@ -180,3 +179,85 @@ async def test_direct_call_answers_and_errors_as_ptb(serve) -> None:
         "text": "Chào",
         "reply_markup": {"inline_keyboard": [[{"text": "✅ Đã nhận", "callback_data": "ack:1"}]]},
     }
+
+
+def _answer(body: bytes) -> Responder:
+    async def respond(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+        await reader.readexactly(length)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    return respond
+
+
+async def test_polling_drops_only_the_bots_own_keyboard_and_entities(serve) -> None:
+    """A button press arrives without the keyboard and entities of the bot's own message
+    (parsed by nobody); its text, data and ids stay, and other updates are untouched — a
+    command keeps the entity CommandHandler needs."""
+    from bot.tg.transport import PollingRequest
+
+    chat = {"id": 5, "type": "private", "first_name": "Dân"}
+    keyboard = {"inline_keyboard": [[{"text": "📄 Toàn văn", "callback_data": "ar:f:x"}]]}
+    card = {
+        "message_id": 9, "date": 1, "chat": chat, "text": "📰 Tin", "reply_markup": keyboard,
+        "from": {"id": 1, "is_bot": True, "first_name": "Loa"},
+        "entities": [{"type": "bold", "offset": 0, "length": 5}],
+    }  # fmt: skip
+    command = {
+        "message_id": 10, "date": 1, "chat": chat, "text": "/bai x",
+        "from": {"id": 5, "is_bot": False, "first_name": "Dân"},
+        "entities": [{"type": "bot_command", "offset": 0, "length": 4}],
+        "reply_to_message": card,
+    }  # fmt: skip
+    press = {"id": "q", "from": command["from"], "chat_instance": "c", "data": "ar:f:x"}
+    updates = [
+        {"update_id": 1, "callback_query": {**press, "message": json.loads(json.dumps(card))}},
+        {"update_id": 2, "message": command},
+    ]
+    body = json.dumps({"ok": True, "result": updates}).encode()
+    url = await serve(_answer(body))
+    request = PollingRequest(connection_pool_size=1)
+    bot = Bot(TOKEN, base_url=url.rsplit("/bot", 1)[0] + "/bot", get_updates_request=request)
+    await request.initialize()
+    try:
+        pressed, typed = await bot.get_updates(timeout=0)
+    finally:
+        await request.shutdown()
+    query = pressed.callback_query
+    assert query is not None and query.data == "ar:f:x" and query.message is not None
+    assert query.message.message_id == 9 and query.message.text == "📰 Tin"  # type: ignore[union-attr]
+    assert query.message.reply_markup is None and not query.message.entities  # type: ignore[union-attr]
+    assert typed.message is not None and typed.message.text == "/bai x"
+    assert [e.type for e in typed.message.entities] == ["bot_command"]
+    replied = typed.message.reply_to_message
+    assert replied is not None and replied.reply_markup is not None  # not a button press
+
+
+def test_the_bot_loop_runs_coroutines_and_is_uvloop_where_installed() -> None:
+    """bot.app.new_event_loop: uvloop when importable (a dependency on Linux), else asyncio."""
+    import importlib.util
+
+    from bot.app import new_event_loop
+
+    async def roundtrip() -> int:
+        await asyncio.sleep(0)
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: 7)
+
+    loop = new_event_loop()
+    try:
+        assert loop.run_until_complete(roundtrip()) == 7
+        expected = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+        assert type(loop).__module__.split(".")[0] == expected
+    finally:
+        loop.close()

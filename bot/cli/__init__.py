@@ -48,12 +48,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     from telegram import Update
 
-    from bot.app import build_application, tune_collector
+    from bot.app import build_application, new_event_loop, tune_collector
 
     settings.token()  # fail with one line before anything starts
     asyncio.run(_preflight(settings))
     app = build_application(settings)
     tune_collector()
+    # run_polling and run_webhook run on the current event loop (asyncio.get_event_loop).
+    asyncio.set_event_loop(new_event_loop())
     if settings.webhook_url:
         # PTB's webhook server is tornado's HTTPServer; tornado's public Configurable API
         # sets its body limit for every instance: a request announcing more than 1 MiB is

@@ -177,6 +177,13 @@ _KEYWORD_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _ID_KEYWORDS = ("cccd", "cmnd", "cmt", "can", "chung")
+# Every digit rule above needs at least 8 digits in a row, single separators allowed (a
+# phone's body has 9-10 with ") " or [ .-] between them; CCCD 12, CMND 9, an account 8-19):
+# a text without such a run has nothing for them to mask, and this one search is ~20x
+# cheaper than running the four rules (issue 17: masking was 4 % of a comment's CPU).
+_LONG_NUMBER = re.compile(r"\d(?:(?:\) ?|[ .\-])?\d){7}")
+# A Unicode decimal digit other than 0-9 (full-width, Arabic-Indic…): only then translate.
+_NON_ASCII_DIGIT = re.compile(r"(?![0-9])\d")
 _THOUSANDS = re.compile(r"^[1-9]\d{0,2}(?:\.\d{3})+$")
 
 
@@ -221,8 +228,16 @@ def mask(text: str) -> Masked:
     digits; emails keep the first character of the name and the domain.
     Ordinary figures ("12.000 lượt", "quý I/2022", "112,7 tỷ đồng", "8/4") are untouched.
     """
+    if _NON_ASCII_DIGIT.search(text):
+        text = text.translate(_ASCII_DIGITS)
+    if "@" not in text and not _LONG_NUMBER.search(text):
+        return Masked(text, frozenset())  # nothing any rule could match
+    return _mask_all(text)
+
+
+def _mask_all(text: str) -> Masked:
+    """Every masking rule over a text whose digits are ASCII (mask's slow path)."""
     kinds: set[str] = set()
-    text = text.translate(_ASCII_DIGITS)
 
     def note(kind: str, replacement: str, original: str) -> str:
         if replacement != original:

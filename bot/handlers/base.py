@@ -62,9 +62,18 @@ async def reply(update: Update, text: str, **kwargs: Any) -> None:
 
 
 async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> None:
-    """Answer a button press (Telegram shows a spinner until it is answered)."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=alert)
+    """Answer a button press (Telegram shows a spinner until it is answered).
+
+    The answer is `true`; bot.tg.raw skips PTB's request layers for it (issue 17)."""
+    query = update.callback_query
+    if query is None:
+        return
+    params: dict[str, Any] = {"callback_query_id": query.id}
+    if text is not None:
+        params["text"] = text
+    if alert:
+        params["show_alert"] = True
+    await raw.call(update.get_bot(), "answerCallbackQuery", params)
 
 
 def in_staff_place(update: Update, svc: Services) -> bool:

@@ -146,6 +146,9 @@ class FeedbackState:
     ) -> None:
         self.drafts = UserDrafts(user_data if user_data is not None else defaultdict(dict), dialogs)
         self.notice_keys: set[tuple[int, int]] = set()
+        # Notices sent but not yet recorded in comment_notices (the notifier records a
+        # pass's notices together): a moderator's reply in between is matched here.
+        self.unrecorded: dict[tuple[int, int], int] = {}
         self.queue: asyncio.Queue[Job | None] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
         self.timers: set[asyncio.TimerHandle] = set()
@@ -169,6 +172,13 @@ class FeedbackState:
         if len(self.notice_keys) > NOTICE_KEYS_MAX:
             newest = sorted(self.notice_keys, key=lambda k: k[1])[-NOTICE_KEYS_MAX // 2 :]
             self.notice_keys = set(newest)
+
+    def sent_notice(self, chat_id: int, message_id: int, comment_id: int) -> None:
+        """A notice is out: replies to it count from now on, before it is recorded."""
+        self.remember_notices([(chat_id, message_id)])
+        if len(self.unrecorded) > NOTICE_KEYS_MAX:  # records failing for long: keep it bounded
+            self.unrecorded.clear()
+        self.unrecorded[(chat_id, message_id)] = comment_id
 
     def draft(self, user_id: int | None, *stages: str) -> Draft | None:
         """The user's live draft in one of `stages` (expired ones are dropped)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -57,6 +58,7 @@ from bot.handlers.feedback_state import (
     _staff_chat,
     _state,
 )
+from bot.handlers.notice_digest import DIGEST_OVER, digest_markup, digest_text
 from bot.services import Services
 from bot.store import cases
 from bot.store import feedback as store
@@ -126,15 +128,16 @@ async def _notice_text(
 
 async def _show(
     svc: Services,
+    state: FeedbackState,
     comment: store.Comment,
     case: cases.Case | None,
-    moderators: dict[tuple[str, str | None], list[int]],
-) -> tuple[list[tuple[int, int, int]], bool]:
-    """Send one comment's notices; the (chat, message id, comment id) shown and whether
-    the comment counts as notified (shown somewhere, or nowhere to show it)."""
+    targets: Sequence[tuple[int, str | None, str | None, str | None]],
+) -> list[tuple[int, int, int]]:
+    """Send one comment's notice to each target; the (chat, message id, comment id) shown.
+
+    Each is answerable at once (FeedbackState.sent_notice): a moderator may reply before
+    the pass records it."""
     text = await _notice_text(svc, comment, case=case)
-    # Routed (issue 15): the category's topic of the admin chat, and named moderators.
-    targets = await casework_office.notice_targets(svc, comment.id, case, moderators)
     shown: list[tuple[int, int, int]] = []
     for chat_id, category, photo, caption in targets:
         message_id = await svc.features["case_router"].send(
@@ -148,8 +151,9 @@ async def _show(
         if message_id is None:
             log.warning("could not show comment %s to moderators in %s", comment.id, chat_id)
             continue
+        state.sent_notice(chat_id, message_id, comment.id)
         shown.append((chat_id, message_id, comment.id))
-    return shown, bool(shown) or not targets
+    return shown
 
 
 async def notify_moderators(
@@ -159,30 +163,59 @@ async def notify_moderators(
 
     A batch (issue 17): the comments and their cases are read in two SELECTs, named
     moderators looked up once per category and place, the notices sent raw one after
-    another (in order), then recorded with the comments' notified_at. A comment that
-    fails is logged and left unnotified (queued again at the next start); the others go
-    on.
+    another (in order), then recorded with the comments' notified_at. A chat (and topic)
+    that would get more than DIGEST_OVER notices gets one digest of them instead
+    (bot.handlers.notice_digest). A comment that fails is logged and left unnotified
+    (queued again at the next start); the others go on.
     """
     svc: Services = app.bot_data["services"]
     state: FeedbackState = app.bot_data[STATE_KEY]
     # Read now, not when queued: a moderator may have acted on it from /inbox meanwhile.
     comments = await store.get_many(svc.db, comment_ids)
     case_of = await cases.get_many(svc.db, [c.id for c in comments])
-    notified: list[int] = []
-    notices: list[tuple[int, int, int]] = []
     moderators: dict[tuple[str, str | None], list[int]] = {}  # looked up once per batch
+    # Routed (issue 15): the category's topic of the admin chat, and named moderators.
+    planned = []
     for comment in comments:
         try:
-            shown, done = await _show(svc, comment, case_of.get(comment.id), moderators)
+            targets = await casework_office.notice_targets(
+                svc, comment.id, case_of.get(comment.id), moderators
+            )
+        except Exception:
+            log.exception("notice of comment %s failed", comment.id)
+            continue
+        planned.append((comment, targets))
+    load = Counter((t[0], t[1]) for _, targets in planned for t in targets if not t[2])
+    digested = {place for place, count in load.items() if count > DIGEST_OVER}
+    in_digest: dict[tuple[int, str | None], list[store.Comment]] = defaultdict(list)
+    notified: list[int] = []
+    notices: list[tuple[int, int, int]] = []
+    for comment, targets in planned:
+        own = [t for t in targets if t[2] or (t[0], t[1]) not in digested]
+        for t in targets:
+            if not t[2] and (t[0], t[1]) in digested:
+                in_digest[(t[0], t[1])].append(comment)
+        try:
+            case = case_of.get(comment.id)
+            shown = await _show(svc, state, comment, case, own) if own else []
         except Exception:
             log.exception("notice of comment %s failed", comment.id)
             continue
         notices.extend(shown)
-        if done:
+        if shown or not targets:  # shown somewhere, or nowhere to show it
             notified.append(comment.id)
+    router = svc.features["case_router"]
+    for (chat_id, category), listed in in_digest.items():
+        text = await digest_text(svc, listed)
+        if await router.send(chat_id, text, category=category, markup=digest_markup()) is None:
+            log.warning("could not show a digest of %d comments in %s", len(listed), chat_id)
+            continue
+        done = set(notified)
+        notified.extend(c.id for c in listed if c.id not in done)
     # The notices (so replies to them answer their comments), then notified_at.
     await store.record_notified(svc.db, notified, notices, clock.now())
-    state.remember_notices((chat_id, message_id) for chat_id, message_id, _ in notices)
+    for chat_id, message_id, _ in notices:
+        state.unrecorded.pop((chat_id, message_id), None)
 
 
 def _answer_text(p: store.PendingAnswer) -> str:
@@ -473,6 +506,8 @@ async def moderator_answer(update: Update, context: Context) -> None:
     ref = message.reply_to_message
     if ref is not None:
         comment_id = await store.comment_for_notice(svc.db, chat.id, ref.message_id)
+        if comment_id is None:  # sent a moment ago, recorded with its pass
+            comment_id = _state(context).unrecorded.get((chat.id, ref.message_id))
     dialog = dialogs.current(update, context, FEATURE, "answer")
     if comment_id is None and dialog is not None:
         comment_id = dialog.data.get("comment_id")

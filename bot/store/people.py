@@ -58,17 +58,10 @@ def _chat(r: aiosqlite.Row) -> Chat:
     )
 
 
-_UPSERT_CHAT = (
-    "INSERT INTO chats (id, type, title, username, first_seen, last_seen)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title,"
-    " username = excluded.username, last_seen = excluded.last_seen"
-)
-_UPSERT_USER = (
-    "INSERT INTO users (id, name, username, language, first_seen, last_seen)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (id) DO UPDATE SET name = excluded.name, username = excluded.username,"
-    " language = excluded.language, last_seen = excluded.last_seen"
+_SIGHTING = (
+    "INSERT INTO sightings (chat_id, chat_type, chat_title, chat_username,"
+    " user_id, user_name, user_username, user_language, seen_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -76,7 +69,7 @@ async def upsert_chat(
     db: Database, chat_id: int, chat_type: str, title: str | None, username: str | None, now: int
 ) -> None:
     """Insert a chat or refresh its type, title and last_seen (stored in NFC)."""
-    await db.execute(_UPSERT_CHAT, (chat_id, chat_type, _nfc(title), username, now, now))
+    await touch(db, now, chat=(chat_id, chat_type, title, username))
 
 
 async def upsert_user(
@@ -88,7 +81,7 @@ async def upsert_user(
     now: int,
 ) -> None:
     """Insert a user or refresh their name, username, language and last_seen."""
-    await db.execute(_UPSERT_USER, (user_id, name, username, language, now, now))
+    await touch(db, now, user=(user_id, name, username, language))
 
 
 async def touch(
@@ -100,12 +93,13 @@ async def touch(
 ) -> None:
     """Upsert a chat (id, type, title, username) and a user (id, name, username, language).
 
-    Each upsert is one atomic statement (one trip to the database thread; a transaction
-    around both would be four): the rows are independent."""
-    if chat is not None:
-        await db.execute(_UPSERT_CHAT, (chat[0], chat[1], _nfc(chat[2]), chat[3], now, now))
-    if user is not None:
-        await db.execute(_UPSERT_USER, (user[0], _nfc(user[1]), user[2], user[3], now, now))
+    One statement, so one trip to the database thread and atomic: a row inserted into the
+    `sightings` view, whose trigger runs both upserts (migration 013; issue 17)."""
+    if chat is None and user is None:
+        return
+    c = chat or (None, None, None, None)
+    u = user or (None, None, None, None)
+    await db.execute(_SIGHTING, (c[0], c[1], _nfc(c[2]), c[3], u[0], _nfc(u[1]), u[2], u[3], now))
 
 
 def _nfc(text: str | None) -> str | None:

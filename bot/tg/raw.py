@@ -23,7 +23,7 @@ from bot.tg.transport import AiohttpRequest
 # on purpose (above). Only these methods' warnings are silenced.
 warnings.filterwarnings(
     "ignore",
-    message=r"Please use 'Bot\.(sendMessage|editMessageText|deleteMessage)'",
+    message=r"Please use 'Bot\.(sendMessage|editMessageText|deleteMessage|answerCallbackQuery)'",
     category=PTBUserWarning,
 )
 
