@@ -27,6 +27,17 @@ TOKEN = "123456:SECRET-in-the-url"
 Responder = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
+async def _read_body(reader: asyncio.StreamReader) -> bytes:
+    """The body of one HTTP request (after its headers)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
+    )
+    return await reader.readexactly(length)
+
+
 @pytest.fixture
 async def serve() -> AsyncIterator[Callable[[Responder], Awaitable[str]]]:
     servers: list[asyncio.Server] = []
@@ -81,15 +92,7 @@ async def test_parameters_reach_the_server_as_json(serve) -> None:
     seen: list[bytes] = []
 
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(
-            next(
-                line.split(b":")[1]
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length")
-            )
-        )
-        seen.append(await reader.readexactly(length))
+        seen.append(await _read_body(reader))
         body = b'{"ok":true,"result":true}'
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
         await writer.drain()
@@ -131,13 +134,7 @@ async def test_direct_call_answers_and_errors_as_ptb(serve) -> None:
     seen: list[bytes] = []
 
     async def scripted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":")[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length")
-        )
-        seen.append(await reader.readexactly(length))
+        seen.append(await _read_body(reader))
         status, answer = answers[len(seen) - 1]
         body = b"<html>bad gateway</html>" if answer is None else json.dumps(answer).encode()
         writer.write(
@@ -183,13 +180,7 @@ async def test_direct_call_answers_and_errors_as_ptb(serve) -> None:
 
 def _answer(body: bytes) -> Responder:
     async def respond(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":")[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length")
-        )
-        await reader.readexactly(length)
+        await _read_body(reader)
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
