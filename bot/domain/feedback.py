@@ -179,8 +179,8 @@ _KEYWORD_NUMBER = re.compile(
 _ID_KEYWORDS = ("cccd", "cmnd", "cmt", "can", "chung")
 # Every digit rule above needs at least 8 digits in a row, single separators allowed (a
 # phone's body has 9-10 with ") " or [ .-] between them; CCCD 12, CMND 9, an account 8-19):
-# a text without such a run has nothing for them to mask, and this one search is ~20x
-# cheaper than running the four rules (issue 17: masking was 4 % of a comment's CPU).
+# a text without such a run has nothing for them to mask (issue 17: masking was 4 % of a
+# comment's CPU; an ordinary comment now costs 13 µs instead of 93).
 _LONG_NUMBER = re.compile(r"\d(?:(?:\) ?|[ .\-])?\d){7}")
 # A Unicode decimal digit other than 0-9 (full-width, Arabic-Indic…): only then translate.
 _NON_ASCII_DIGIT = re.compile(r"(?![0-9])\d")

@@ -177,43 +177,44 @@ async def notify_moderators(
     # Routed (issue 15): the category's topic of the admin chat, and named moderators.
     planned = []
     for comment in comments:
+        case = case_of.get(comment.id)
         try:
-            targets = await casework_office.notice_targets(
-                svc, comment.id, case_of.get(comment.id), moderators
-            )
+            targets = await casework_office.notice_targets(svc, comment.id, case, moderators)
         except Exception:
             log.exception("notice of comment %s failed", comment.id)
             continue
-        planned.append((comment, targets))
-    load = Counter((t[0], t[1]) for _, targets in planned for t in targets if not t[2])
+        planned.append((comment, case, targets))
+    # A chat (and topic) with more than DIGEST_OVER notices of this pass gets a digest;
+    # a notice with a photo is always its own.
+    load = Counter((t[0], t[1]) for _, _, targets in planned for t in targets if not t[2])
     digested = {place for place, count in load.items() if count > DIGEST_OVER}
     in_digest: dict[tuple[int, str | None], list[store.Comment]] = defaultdict(list)
-    notified: list[int] = []
+    notified: set[int] = set()
     notices: list[tuple[int, int, int]] = []
-    for comment, targets in planned:
-        own = [t for t in targets if t[2] or (t[0], t[1]) not in digested]
+    for comment, case, targets in planned:
+        own = []
         for t in targets:
             if not t[2] and (t[0], t[1]) in digested:
                 in_digest[(t[0], t[1])].append(comment)
+            else:
+                own.append(t)
         try:
-            case = case_of.get(comment.id)
             shown = await _show(svc, state, comment, case, own) if own else []
         except Exception:
             log.exception("notice of comment %s failed", comment.id)
             continue
         notices.extend(shown)
         if shown or not targets:  # shown somewhere, or nowhere to show it
-            notified.append(comment.id)
+            notified.add(comment.id)
     router = svc.features["case_router"]
     for (chat_id, category), listed in in_digest.items():
         text = await digest_text(svc, listed)
         if await router.send(chat_id, text, category=category, markup=digest_markup()) is None:
             log.warning("could not show a digest of %d comments in %s", len(listed), chat_id)
             continue
-        done = set(notified)
-        notified.extend(c.id for c in listed if c.id not in done)
+        notified.update(c.id for c in listed)
     # The notices (so replies to them answer their comments), then notified_at.
-    await store.record_notified(svc.db, notified, notices, clock.now())
+    await store.record_notified(svc.db, sorted(notified), notices, clock.now())
     for chat_id, message_id, _ in notices:
         state.unrecorded.pop((chat_id, message_id), None)
 
@@ -505,9 +506,10 @@ async def moderator_answer(update: Update, context: Context) -> None:
     comment_id: int | None = None
     ref = message.reply_to_message
     if ref is not None:
-        comment_id = await store.comment_for_notice(svc.db, chat.id, ref.message_id)
-        if comment_id is None:  # sent a moment ago, recorded with its pass
-            comment_id = _state(context).unrecorded.get((chat.id, ref.message_id))
+        # A notice sent a moment ago is not recorded yet (its pass records them together).
+        comment_id = _state(context).unrecorded.get((chat.id, ref.message_id))
+        if comment_id is None:
+            comment_id = await store.comment_for_notice(svc.db, chat.id, ref.message_id)
     dialog = dialogs.current(update, context, FEATURE, "answer")
     if comment_id is None and dialog is not None:
         comment_id = dialog.data.get("comment_id")

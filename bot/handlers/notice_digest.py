@@ -3,8 +3,8 @@
 A notice per comment (with its buttons, answered by replying to it) suits everyday
 traffic. A burst — a hundred citizens answering the same announcement within seconds —
 would post a hundred messages into the moderators' chat, which Telegram lets a group
-receive at 20 a minute (../shared limits; the pacer holds the rest back for minutes,
-delaying everything else sent there) and which nobody reads one by one. Past
+receive at 20 a minute (the pacer holds the rest back for minutes, delaying everything
+else sent there) and which nobody reads one by one. Past
 DIGEST_OVER notices for one chat (and topic) in one pass of the notifier, that chat
 gets one digest listing the comments, with a button that opens /choduyet, the pending
 list where each is approved, rejected or answered. Comments with a photo keep their own

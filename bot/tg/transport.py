@@ -286,8 +286,8 @@ class PollingRequest(AiohttpRequest):
 
     A button press brings back the whole message the button sat on, its inline keyboard
     and formatting entities included, and PTB builds an object for every button and
-    entity (~0.1-0.2 ms of CPU per press on the 2-core machine, a fifth of parsing the
-    update; issue 17). That message is one the bot composed itself: no handler reads its
+    entity (parsing a card's press alone: 0.52 ms with them, 0.33 ms without, on the
+    2-core machine; issue 17). That message is one the bot composed itself: no handler reads its
     keyboard or entities back (it answers from the callback data and edits by message
     id), so they are dropped before PTB parses the update. Nothing else is touched.
     """
